@@ -1,0 +1,41 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+PEERS  ?= ../shared/peers
+
+.PHONY: run test lint fmt bench peers clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,fast]'
+	touch $@
+
+## Start the gateway on its embedded defaults (SQLite ledger, built-in upstream simulator).
+run: $(BIN)/.installed
+	$(BIN)/smppgw serve --config config/smppgw.toml --demo
+
+## Run the whole test suite (PostgreSQL and Node peers included).
+test: $(BIN)/.installed peers
+	$(BIN)/python -m pytest
+
+## Install the Node SMPP peers' one npm dependency (used by interop tests and benchmarks).
+peers:
+	@if [ -x "$(PEERS)/setup.sh" ] && command -v npm >/dev/null; then \
+		bash $(PEERS)/setup.sh $(CURDIR)/.peers-node >/dev/null; fi
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: $(BIN)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(BIN)/.installed peers
+	$(BIN)/smppgw bench
+
+clean:
+	rm -rf $(VENV) var .peers-node .pytest_cache .mypy_cache .ruff_cache

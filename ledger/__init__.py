@@ -1,0 +1,29 @@
+"""smppgw's credit ledger: accounts, an immutable journal, messages and receipts.
+
+Never imports ``gateway``: the ledger is usable on its own (CLI, future HTTP API).
+"""
+
+from ledger.errors import (
+    AccountExists,
+    IdempotencyConflict,
+    InsufficientCredit,
+    InvalidAccountData,
+    LedgerError,
+    LedgerUnavailable,
+    UnknownAccount,
+    UnknownMessage,
+)
+from ledger.store import Store, open_store
+
+__all__ = [
+    "AccountExists",
+    "IdempotencyConflict",
+    "InsufficientCredit",
+    "InvalidAccountData",
+    "LedgerError",
+    "LedgerUnavailable",
+    "Store",
+    "UnknownAccount",
+    "UnknownMessage",
+    "open_store",
+]

@@ -1,0 +1,239 @@
+"""Ledger records: accounts, journal entries, messages (the outbox) and receipts.
+
+Money is an integer number of milli-credits everywhere (1 credit = 1000). Records are
+frozen: a change of balance is a new journal entry, never an edit.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+MILLI = 1000
+#: Auto-recharge amounts an account may choose, in credits (as the operator's API allows).
+RECHARGE_AMOUNTS_CREDITS = (100, 200, 250, 500, 1000, 5000, 10000)
+SYSTEM_ID_RE = re.compile(r"^smpp-[a-z0-9][a-z0-9._-]{0,9}$")
+MAX_PASSWORD_LEN = 8
+
+
+def credits_to_milli(credits: str | int | float) -> int:
+    """Parse a human amount of credits ("12.5", 3) into milli-credits, exactly.
+
+    Floats are accepted only when they are whole milli-credits; strings are parsed as
+    decimals so "0.1" is exactly 100.
+    """
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        d = Decimal(str(credits))
+    except InvalidOperation:
+        raise ValueError(f"not a number of credits: {credits!r}") from None
+    milli = d * MILLI
+    if milli != milli.to_integral_value():
+        raise ValueError(f"{credits} credits is not a whole number of milli-credits")
+    return int(milli)
+
+
+def milli_to_credits(milli: int) -> str:
+    """Format milli-credits for people: 1500 -> "1.5", 100 -> "0.1", 2000 -> "2"."""
+    sign = "-" if milli < 0 else ""
+    whole, frac = divmod(abs(milli), MILLI)
+    return f"{sign}{whole}" if frac == 0 else f"{sign}{whole}.{frac:03d}".rstrip("0")
+
+
+class AccountStatus(StrEnum):
+    """Whether an account may bind."""
+
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class EntryKind(StrEnum):
+    """What a journal entry records. Room is left for the roadmap's kinds."""
+
+    CREDIT = "credit"  # manual top-up by an operator
+    DEBIT = "debit"  # a submitted message
+    REFUND = "refund"  # a debited message that was never delivered upstream
+    RECHARGE = "recharge"  # automatic recharge
+    TRANSFER_IN = "transfer_in"
+    TRANSFER_OUT = "transfer_out"
+    PACKAGE = "package"
+    WRITE_OFF = "write_off"
+
+
+class MessageState(StrEnum):
+    """Lifecycle of a message row (the outbox)."""
+
+    ACCEPTED = "accepted"  # debited, acknowledged to the client, not yet forwarded
+    FORWARDED = "forwarded"  # the upstream accepted it and gave its own id
+    DELIVERED = "delivered"  # final receipt DELIVRD
+    FAILED = "failed"  # final receipt other than DELIVRD
+    REJECTED = "rejected"  # upstream refused it permanently; refunded
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """A source address an account may send from."""
+
+    ton: int
+    npi: int
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class RechargePolicy:
+    """Auto-recharge: when a debit leaves the balance at or below ``threshold``,
+    credit ``amount`` in the same transaction, at most ``daily_cap`` times per UTC day."""
+
+    threshold: int  # milli-credits
+    amount: int  # milli-credits; one of RECHARGE_AMOUNTS_CREDITS x 1000
+    daily_cap: int
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """An SMPP account and everything a bind or a submit needs to know about it."""
+
+    system_id: str
+    owner: str
+    contact_email: str
+    status: AccountStatus
+    balance: int  # milli-credits, equal to the sum of the account's journal
+    password_hash: str
+    allowed_ips: tuple[str, ...]  # normalised CIDRs
+    senders: tuple[Sender, ...]
+    recharge: RechargePolicy | None
+    max_binds: int
+    throughput: int  # messages per second, 0 = unlimited
+    created_at: datetime
+
+    def allows_address(self, ip: str) -> bool:
+        """True when ``ip`` (v4 or v6, as the socket reports it) is on the allowlist."""
+        try:
+            addr = ipaddress.ip_address(ip.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        return any(addr in ipaddress.ip_network(c) for c in self.allowed_ips)
+
+    def may_send_from(self, ton: int, npi: int, address: str) -> bool:
+        """True when (ton, npi, address) is one of the registered senders."""
+        return any(s.ton == ton and s.address == address for s in self.senders)
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccount:
+    """What ``Store.create_account`` needs; the password arrives already hashed."""
+
+    system_id: str
+    password_hash: str
+    owner: str = ""
+    contact_email: str = ""
+    allowed_ips: tuple[str, ...] = ()
+    senders: tuple[Sender, ...] = ()
+    max_binds: int = 2
+    throughput: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One immutable change of one balance."""
+
+    id: int
+    system_id: str
+    kind: EntryKind
+    amount: int  # signed milli-credits
+    balance_after: int
+    idempotency_key: str
+    message_id: str | None
+    created_at: datetime
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A message to debit and keep in the outbox until it is forwarded.
+
+    ``pdu_body`` is the submit_sm body to send upstream, opaque to the ledger.
+    """
+
+    message_id: str
+    system_id: str
+    source_addr: str
+    destination_addr: str
+    segments: int
+    cost: int  # milli-credits
+    registered_delivery: int
+    pdu_body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """A stored message with its forwarding state."""
+
+    message_id: str
+    system_id: str
+    source_addr: str
+    destination_addr: str
+    segments: int
+    cost: int
+    registered_delivery: int
+    pdu_body: bytes
+    state: MessageState
+    upstream_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DebitStatus(StrEnum):
+    """Outcome of one debit in a batch."""
+
+    OK = "ok"
+    DUPLICATE = "duplicate"  # same idempotency key and body: the original result
+    INSUFFICIENT_CREDIT = "insufficient_credit"
+    UNKNOWN_ACCOUNT = "unknown_account"
+    ACCOUNT_DISABLED = "account_disabled"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+
+
+@dataclass(frozen=True, slots=True)
+class DebitRequest:
+    """Debit ``message.cost`` from ``message.system_id`` and store ``message``, atomically."""
+
+    idempotency_key: str
+    message: OutboundMessage
+
+
+@dataclass(frozen=True, slots=True)
+class DebitResult:
+    """What happened to one DebitRequest. ``recharges`` fired in the same transaction."""
+
+    status: DebitStatus
+    message_id: str  # for DUPLICATE: the original message's id
+    balance_after: int
+    recharges: tuple[JournalEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PendingReceipt:
+    """A delivery receipt waiting for (or sent to) the account's receiver session."""
+
+    id: int
+    system_id: str
+    message_id: str
+    pdu_body: bytes  # the deliver_sm body, opaque to the ledger
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditProblem:
+    """An account whose cached balance differs from its journal sum, or goes negative."""
+
+    system_id: str
+    balance: int
+    journal_sum: int
+    detail: str
