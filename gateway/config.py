@@ -1,0 +1,394 @@
+"""Configuration: one TOML file -> frozen dataclasses, validated strictly.
+
+The file has one table per dataclass below (``[server]``, ``[ledger]``, ``[pricing]``,
+``[upstream]``, ``[simulator]``, ``[logging]``). Every table and every key is optional;
+a missing one keeps its default. Anything else is an error: an unknown table or key, a
+value of the wrong type (``true`` is not an integer), a value outside its range or its
+list of choices, a file that does not exist. Each error is a ``ConfigError`` whose
+message is one line naming the file, the key and the problem::
+
+    config/smppgw.toml: upstream.window: expected an integer, got "ten"
+
+Validation is generic: ``_build`` walks each dataclass's fields and type hints, and the
+few limits (ranges, lengths, files that must exist) are declared next to the field as
+``metadata``. Adding a setting is adding one annotated field.
+
+Relative paths in the file (``pricing.tariff``, the file of a ``sqlite:///`` ledger URL)
+are resolved against the directory of the config file, so a config works whatever the
+current directory is. ``default_config()`` has no file, so its relative paths resolve
+against the current directory. ``SMPPGW_LEDGER_URL``, when set, replaces ``ledger.url``
+(a relative SQLite path in it is resolved against the current directory: it comes from
+the shell, not from the file).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+#: Environment variable that replaces ``ledger.url`` (CI, tests, containers).
+LEDGER_URL_ENV = "SMPPGW_LEDGER_URL"
+_SQLITE_PREFIX = "sqlite:///"
+
+_T = TypeVar("_T")
+
+DestinationCheck = Literal["valid", "possible", "prefix"]
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+LogFormat = Literal["json", "console"]
+#: Final states a simulated delivery receipt may report (SMPP 3.4 Appendix B).
+ReceiptStat = Literal["DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD"]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used. ``str(error)`` is one line: file: key: problem."""
+
+
+def _limits(
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    max_len: int | None = None,
+    must_exist: bool = False,
+) -> dict[str, Any]:
+    """Field metadata: the limits the generic validator enforces on that field."""
+    meta = {"ge": ge, "gt": gt, "le": le, "max_len": max_len, "must_exist": must_exist}
+    return {k: v for k, v in meta.items() if v is not None and v is not False}
+
+
+#: 0 is allowed on purpose: "any free port", which tests rely on.
+_PORT = _limits(ge=0, le=65535)
+_POSITIVE = _limits(gt=0)
+_AT_LEAST_1 = _limits(ge=1)
+_FILE = _limits(must_exist=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """The SMPP server clients (ESMEs) bind to."""
+
+    host: str = "127.0.0.1"
+    port: int = field(default=2775, metadata=_PORT)
+    #: Largest command_length accepted; bigger PDUs are refused with generic_nack.
+    max_pdu_size: int = field(default=4096, metadata=_limits(ge=64, le=1_048_576))
+    #: Close a session that sent nothing for this long (enquire_link counts).
+    inactivity_timeout_s: float = field(default=150.0, metadata=_POSITIVE)
+    #: How long to wait for a client's response (deliver_sm_resp ...).
+    response_timeout_s: float = field(default=10.0, metadata=_POSITIVE)
+    #: Requests a session may have outstanding towards the client.
+    window: int = field(default=10, metadata=_AT_LEAST_1)
+    #: submit_sm a session may have unanswered before the server stops reading it.
+    max_submit_inflight: int = field(default=64, metadata=_AT_LEAST_1)
+    #: TLS listener; off unless a port is given (then tls_cert and tls_key are required).
+    tls_port: int | None = field(default=None, metadata=_PORT)
+    tls_cert: Path | None = field(default=None, metadata=_FILE)
+    tls_key: Path | None = field(default=None, metadata=_FILE)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerConfig:
+    """Where accounts and money live."""
+
+    #: ``sqlite:///PATH`` (relative to the config file) or ``postgresql://...``.
+    url: str = "sqlite:///var/smppgw.db"
+    #: Most debits committed in one transaction (group commit).
+    batch_max: int = field(default=256, metadata=_AT_LEAST_1)
+
+
+@dataclass(frozen=True, slots=True)
+class PricingConfig:
+    """What a message costs and which destinations are accepted."""
+
+    tariff: Path = field(default=Path("tariff.csv"), metadata=_FILE)
+    #: How hard destinations are checked: full numbering plan, plausible length, or
+    #: only a tariff prefix.
+    destination_check: DestinationCheck = "valid"
+    #: Most segments of one concatenated message.
+    max_parts: int = field(default=6, metadata=_limits(ge=1, le=255))
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamConfig:
+    """The SMSC messages are forwarded to (the built-in simulator by default)."""
+
+    host: str = "127.0.0.1"
+    port: int = field(default=2776, metadata=_PORT)
+    system_id: str = field(default="smppgw", metadata=_limits(max_len=15))  # C-Octet String of 16
+    password: str = field(default="", metadata=_limits(max_len=8))  # C-Octet String of 9
+    system_type: str = field(default="", metadata=_limits(max_len=12))  # C-Octet String of 13
+    window: int = field(default=10, metadata=_AT_LEAST_1)
+    enquire_link_interval_s: float = field(default=30.0, metadata=_POSITIVE)
+    response_timeout_s: float = field(default=10.0, metadata=_POSITIVE)
+    reconnect_min_s: float = field(default=0.5, metadata=_POSITIVE)
+    reconnect_max_s: float = field(default=30.0, metadata=_POSITIVE)
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorConfig:
+    """The built-in upstream SMSC, for demos and tests."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = field(default=2776, metadata=_PORT)
+    dlr_delay_ms: int = field(default=100, metadata=_limits(ge=0))
+    dlr_stat: ReceiptStat = "DELIVRD"
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    """Log lines: level and format (see gateway.logs)."""
+
+    level: LogLevel = "info"
+    format: LogFormat = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole configuration. ``source`` is the file it came from (None: defaults)."""
+
+    server: ServerConfig = field(default_factory=ServerConfig)
+    ledger: LedgerConfig = field(default_factory=LedgerConfig)
+    pricing: PricingConfig = field(default_factory=PricingConfig)
+    upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
+    simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    source: Path | None = None
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    f.name: f.default_factory  # type: ignore[misc]
+    for f in fields(Config)
+    if f.default_factory is not MISSING
+}
+
+
+# -- public entry points ------------------------------------------------------------------
+def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and resolve the TOML file at ``path``.
+
+    ``env`` defaults to ``os.environ``; only ``SMPPGW_LEDGER_URL`` is read from it.
+    Raises ConfigError (one line: file, key, problem).
+    """
+    where = str(path)
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: file not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{where}: TOML syntax error: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"{where}: cannot read: {e.strerror or e}") from None
+    source = Path(path).resolve()
+    return _make(data, where=where, base=source.parent, source=source, env=env)
+
+
+def default_config(*, env: Mapping[str, str] | None = None) -> Config:
+    """The built-in defaults, relative paths resolved against the current directory.
+
+    Files are not required to exist here: nothing asked for them yet. The consumer
+    that opens them (the tariff loader, the TLS context) reports a missing one.
+    """
+    return _make({}, where="<defaults>", base=Path.cwd(), source=None, env=env, check_files=False)
+
+
+# -- the generic validator ----------------------------------------------------------------
+def _make(
+    data: dict[str, Any],
+    *,
+    where: str,
+    base: Path,
+    source: Path | None,
+    env: Mapping[str, str] | None,
+    check_files: bool = True,
+) -> Config:
+    ctx = _Context(where=where, base=base)
+    for name in data:
+        if name not in _SECTIONS:
+            raise ctx.error(name, f"unknown section{_suggest(name, _SECTIONS)}")
+    sections: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            raise ctx.error(name, f"expected a table, got {_show(table)}")
+        sections[name] = _build(cls, table, name, ctx)
+    ledger = sections["ledger"]
+    sections["ledger"] = replace(ledger, url=_resolve_ledger_url(ledger.url, ctx.base))
+    config = _apply_env(Config(**sections, source=source), env if env is not None else os.environ)
+    _check_relations(config, ctx)
+    if check_files:
+        _check_files(config, ctx)
+    return config
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What every field check needs to know: how to name the file and resolve paths."""
+
+    where: str
+    base: Path
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.where}: {key}: {problem}")
+
+
+def _build(cls: type[_T], table: dict[str, Any], section: str, ctx: _Context) -> _T:
+    """Instantiate dataclass ``cls`` from ``table``, checking every key against its hint."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        dotted = f"{section}.{key}"
+        if key not in known:
+            raise ctx.error(dotted, f"unknown key{_suggest(key, known)}")
+        value = _convert(raw, hints[key], dotted, ctx)
+        _check_limits(value, known[key].metadata, dotted, ctx, shown=_show(raw))
+        values[key] = value
+    for name, f in known.items():
+        # Defaults go through path resolution too, so a default relative path is
+        # relative to the config file like an explicit one.
+        if name not in values and isinstance(f.default, Path):
+            values[name] = _resolve(f.default, ctx.base)
+    return cls(**values)
+
+
+def _convert(raw: Any, hint: Any, key: str, ctx: _Context) -> Any:
+    """``raw`` (as TOML parsed it) checked against type ``hint`` and converted."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        # TOML has no null, so ``X | None`` only means "may be left out".
+        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _convert(raw, inner, key, ctx)
+    if origin is Literal:
+        choices = typing.get_args(hint)
+        if raw not in choices or type(raw) is not type(choices[0]):
+            listed = ", ".join(_show(c) for c in choices)
+            raise ctx.error(key, f"expected one of {listed}, got {_show(raw)}")
+        return raw
+    if hint is bool:
+        if not isinstance(raw, bool):
+            raise ctx.error(key, f"expected true or false, got {_show(raw)}")
+        return raw
+    if hint is int:
+        # bool is a subclass of int in Python, never in a config file.
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise ctx.error(key, f"expected an integer, got {_show(raw)}")
+        return raw
+    if hint is float:
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+            raise ctx.error(key, f"expected a number, got {_show(raw)}")
+        return float(raw)
+    if hint is str:
+        if not isinstance(raw, str):
+            raise ctx.error(key, f"expected a string, got {_show(raw)}")
+        return raw
+    if hint is Path:
+        if not isinstance(raw, str) or not raw:
+            raise ctx.error(key, f"expected a file path (a string), got {_show(raw)}")
+        return _resolve(Path(raw), ctx.base)
+    raise TypeError(f"{key}: no validator for type {hint!r}")  # a bug in this module
+
+
+def _check_limits(
+    value: Any, meta: Mapping[str, Any], key: str, ctx: _Context, *, shown: str
+) -> None:
+    """Enforce the range and length limits declared in a field's metadata."""
+    if "ge" in meta and value < meta["ge"]:
+        raise ctx.error(key, f"must be at least {_num(meta['ge'])}, got {shown}")
+    if "gt" in meta and value <= meta["gt"]:
+        raise ctx.error(key, f"must be greater than {_num(meta['gt'])}, got {shown}")
+    if "le" in meta and value > meta["le"]:
+        raise ctx.error(key, f"must be at most {_num(meta['le'])}, got {shown}")
+    if "max_len" in meta and len(value) > meta["max_len"]:
+        raise ctx.error(key, f"must be at most {meta['max_len']} characters, got {len(value)}")
+
+
+def _check_files(config: Config, ctx: _Context) -> None:
+    """Every set path field marked ``must_exist`` names an existing file.
+
+    Done last so that a typo in a value is reported before a missing default file.
+    """
+    for name in _SECTIONS:
+        section = getattr(config, name)
+        for f in fields(section):
+            path = getattr(section, f.name)
+            if f.metadata.get("must_exist") and path is not None and not path.is_file():
+                raise ctx.error(f"{name}.{f.name}", f"file not found: {path}")
+
+
+def _check_relations(config: Config, ctx: _Context) -> None:
+    """Rules that involve two settings at once."""
+    server, upstream = config.server, config.upstream
+    if server.tls_port is not None and (server.tls_cert is None or server.tls_key is None):
+        raise ctx.error("server.tls_port", "needs server.tls_cert and server.tls_key")
+    if upstream.reconnect_min_s > upstream.reconnect_max_s:
+        raise ctx.error(
+            "upstream.reconnect_min_s",
+            f"must not exceed upstream.reconnect_max_s ({_num(upstream.reconnect_max_s)})",
+        )
+
+
+# -- paths and the environment ------------------------------------------------------------
+def _resolve(path: Path, base: Path) -> Path:
+    # normpath, not resolve(): tidy "a/../b" for messages without following symlinks.
+    path = path.expanduser()
+    return Path(os.path.normpath(path if path.is_absolute() else base / path))
+
+
+def _resolve_ledger_url(url: str, base: Path) -> str:
+    """Make the file of a ``sqlite:///`` URL absolute; other URLs are left alone.
+
+    The form is SQLAlchemy's: ``sqlite:///rel/path.db`` is relative, ``sqlite:////abs``
+    absolute. The result is always ``sqlite:///`` followed by an absolute path.
+    """
+    if not url.startswith(_SQLITE_PREFIX):
+        return url
+    rest = url[len(_SQLITE_PREFIX) :]
+    file, sep, query = rest.partition("?")
+    if file == ":memory:" or not file or file.startswith("/"):
+        return url
+    return f"{_SQLITE_PREFIX}{_resolve(Path(file), base)}{sep}{query}"
+
+
+def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
+    """``SMPPGW_LEDGER_URL`` replaces ``ledger.url`` (relative SQLite paths: from cwd)."""
+    url = env.get(LEDGER_URL_ENV)
+    if not url:
+        return config
+    return replace(config, ledger=replace(config.ledger, url=_resolve_ledger_url(url, Path.cwd())))
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URL, or None (other backends, ``:memory:``)."""
+    if not url.startswith(_SQLITE_PREFIX):
+        return None
+    file = url[len(_SQLITE_PREFIX) :].partition("?")[0]
+    return None if file in ("", ":memory:") else Path(file)
+
+
+# -- message helpers ----------------------------------------------------------------------
+def _show(value: Any) -> str:
+    """A value as it would be written in TOML (strings quoted, booleans lower case)."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _suggest(name: str, known: Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f'; did you mean "{close[0]}"?' if close else ""
+    return f" (expected one of: {', '.join(known)}){hint}"

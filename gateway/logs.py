@@ -1,0 +1,111 @@
+"""Structured logs: one JSON object per line (or readable lines for a terminal).
+
+Every line has ``timestamp`` (ISO 8601, UTC), ``level`` and ``event`` first, then the
+context: keys bound with ``structlog.contextvars.bind_contextvars`` (the server binds
+``system_id`` and ``peer`` per connection), keys bound on the logger, and the call's own
+keys. Events are dotted names from the catalogue in docs/log-events.md (``EVENTS``).
+
+Passwords never reach a log line: a processor drops every key named ``password``
+(any case) wherever it was bound. It is defence in depth; callers must not pass them.
+
+Speed: the level filter is compiled into the logger class
+(``make_filtering_bound_logger``), so a filtered-out ``debug`` call costs one method
+call; loggers are cached on first use, so ``configure_logging`` must run before the first
+log call of a module-level logger for that logger to pick up the configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any, TextIO, cast
+
+import structlog
+from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
+
+#: Levels accepted by ``configure_logging``, lowest first.
+LEVELS = ("debug", "info", "warning", "error", "critical")
+FORMATS = ("json", "console")
+#: Keys no log line may carry, compared case-insensitively.
+SECRET_KEYS = frozenset({"password"})
+
+#: The event catalogue (docs/log-events.md says which keys each one carries).
+EVENTS: dict[str, str] = {
+    "bind.accepted": "a client bound (transmitter, receiver or transceiver)",
+    "bind.refused": "a bind was refused; `reason` says why",
+    "submit.priced": "a submit_sm passed the checks and was priced",
+    "submit.debited": "the ledger committed the debit; the client got ESME_ROK",
+    "submit.refused": "a submit_sm was answered with an error `status`",
+    "message.forwarded": "the upstream accepted a message and gave its id",
+    "message.rejected_upstream": "the upstream refused a message permanently",
+    "message.refunded": "a message's cost was given back",
+    "receipt.relayed": "a delivery receipt was sent to the client's session",
+    "receipt.stored": "a delivery receipt was kept until the client can take it",
+    "recharge.fired": "auto-recharge credited an account",
+    "upstream.bound": "the gateway bound to the upstream SMSC",
+    "upstream.disconnected": "the upstream connection was lost; reconnecting",
+    "simulator.in_use": "the built-in simulator is the upstream (demo, not production)",
+    "session.closed": "a client connection ended",
+    "pdu.rejected": "a PDU could not be decoded or was not allowed in the session state",
+}
+
+
+def drop_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+    """Processor: remove every key named ``password`` (any case) from the event."""
+    for key in [k for k in event_dict if k.lower() in SECRET_KEYS]:
+        del event_dict[key]
+    return event_dict
+
+
+def _render_json(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> str:
+    """Processor: the event as one JSON line, ``timestamp``, ``level`` and ``event`` first."""
+    head = {k: event_dict.pop(k) for k in ("timestamp", "level", "event") if k in event_dict}
+    # default=str: an unexpected object (a Path, an enum) is logged, never crashes a log call.
+    return json.dumps({**head, **event_dict}, default=str, ensure_ascii=False)
+
+
+def _processors(fmt: str, stream: TextIO) -> list[Processor]:
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        drop_secrets,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+    ]
+    if fmt == "console":
+        colors = bool(getattr(stream, "isatty", lambda: False)())
+        return [*shared, structlog.dev.ConsoleRenderer(colors=colors)]
+    return [*shared, structlog.processors.format_exc_info, _render_json]
+
+
+def configure_logging(
+    level: str = "info", fmt: str = "json", stream: TextIO = sys.stdout, *, cache: bool = True
+) -> None:
+    """Send structlog events at ``level`` or above to ``stream`` as ``fmt`` lines.
+
+    ``level`` is one of LEVELS, ``fmt`` one of FORMATS (ValueError otherwise). May be
+    called again; loggers already cached keep their old configuration, so tests that
+    reconfigure or use ``structlog.testing.capture_logs`` afterwards pass ``cache=False``.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"log level must be one of {', '.join(LEVELS)}, got {level!r}")
+    if fmt not in FORMATS:
+        raise ValueError(f"log format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    numeric = logging.getLevelNamesMapping()[level.upper()]
+    structlog.configure(
+        processors=_processors(fmt, stream),
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        context_class=dict,
+        logger_factory=structlog.WriteLoggerFactory(file=stream),
+        cache_logger_on_first_use=cache,
+    )
+
+
+def get_logger(name: str, **context: Any) -> FilteringBoundLogger:
+    """A logger whose lines carry ``logger_name=name`` and ``context``.
+
+    Lazy: safe at module level, configured by the first log call after
+    ``configure_logging``. (The key is not ``logger``: structlog reserves that name.)
+    """
+    return cast(FilteringBoundLogger, structlog.get_logger(logger_name=name, **context))
