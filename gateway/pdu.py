@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import IntEnum
 from typing import ClassVar, TypeVar
 
@@ -190,8 +190,12 @@ class PduError(Exception):
 
     @property
     def answer_with_generic_nack(self) -> bool:
-        """Header-level problems (and unknown or response PDUs) get a generic_nack."""
-        if self.command_id is None or self.status == CommandStatus.ESME_RINVCMDID:
+        """Header-level problems (and unknown or response PDUs) get a generic_nack.
+
+        A fatal error is a header problem (command_length not usable), whatever the
+        command_id: SMPP 3.4 §4.3 answers an invalid command_length with generic_nack.
+        """
+        if self.fatal or self.command_id is None or self.status == CommandStatus.ESME_RINVCMDID:
             return True
         return bool(self.command_id & RESPONSE_BIT) or self.command_id not in _REGISTRY
 
@@ -253,7 +257,9 @@ class _Cursor:
             tag, length = struct.unpack_from(">HH", buf, pos)
             pos += 4
             if pos + length > end:
-                raise _Bad(f"TLV 0x{tag:04x} runs past the PDU", CommandStatus.ESME_RINVOPTPARSTREAM)
+                raise _Bad(
+                    f"TLV 0x{tag:04x} runs past the PDU", CommandStatus.ESME_RINVOPTPARSTREAM
+                )
             want = _TLV_FIXED_LENGTH.get(tag)
             if want is not None and want != length:
                 raise _Bad(
@@ -278,6 +284,10 @@ class _Bad(Exception):
 
 def _cstr(value: str) -> bytes:
     return value.encode("latin-1") + b"\x00"
+
+
+def _omit(choice: bool | None, default: bool) -> bool:
+    return default if choice is None else choice
 
 
 def _encode_tlvs(tlvs: tuple[Tlv, ...]) -> bytes:
@@ -349,7 +359,9 @@ class UnbindResp(Pdu):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Bind(Pdu):
+class Bind(Pdu):
+    """Fields shared by the three bind requests."""
+
     system_id: str = ""
     password: str = ""
     system_type: str = ""
@@ -359,6 +371,7 @@ class _Bind(Pdu):
     address_range: str = ""
 
     def body(self) -> bytes:
+        """system_id, password, system_type, version, TON, NPI, address_range, TLVs."""
         return b"".join(
             (
                 _cstr(self.system_id),
@@ -395,45 +408,54 @@ class _Bind(Pdu):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
-class BindTransmitter(_Bind):
+class BindTransmitter(Bind):
     """bind_transmitter: ESME will submit only."""
 
     command_id = CommandId.BIND_TRANSMITTER
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
-class BindReceiver(_Bind):
+class BindReceiver(Bind):
     """bind_receiver: ESME will receive deliver_sm only."""
 
     command_id = CommandId.BIND_RECEIVER
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
-class BindTransceiver(_Bind):
+class BindTransceiver(Bind):
     """bind_transceiver: both directions on one connection."""
 
     command_id = CommandId.BIND_TRANSCEIVER
 
 
+#: For responses whose body may be left out (error bind_resp, submit_sm_resp…): None lets
+#: ``encode`` choose, True/False force "no body" / "empty C-string". Peers differ (an
+#: error response arrives as 16 or 17 octets), so ``decode`` records which form it saw
+#: and ``encode(decode(b)) == b`` holds for both. Not compared: both forms mean the same.
+_OMIT_BODY = field(default=None, compare=False, repr=False)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _BindResp(Pdu):
     system_id: str = ""
+    omit_body: bool | None = _OMIT_BODY
 
     def body(self) -> bytes:
         # An error bind_resp may carry no body at all (SMPP 3.4 §4.1.2); keep it empty.
-        if self.command_status and not self.system_id and not self.tlvs:
+        if not self.system_id and not self.tlvs and _omit(self.omit_body, self.command_status != 0):
             return b""
         return _cstr(self.system_id) + _encode_tlvs(self.tlvs)
 
     @classmethod
     def _decode_body(cls, cur: _Cursor, header: tuple[int, int, int, int]) -> Pdu:
         if cur.pos == cur.end:
-            return cls(sequence_number=header[3], command_status=header[2])
+            return cls(sequence_number=header[3], command_status=header[2], omit_body=True)
         return cls(
             sequence_number=header[3],
             command_status=header[2],
             system_id=cur.cstring(16, CommandStatus.ESME_RINVSYSID, "system_id"),
             tlvs=cur.tlvs(),
+            omit_body=False,
         )
 
 
@@ -583,22 +605,25 @@ class DeliverSm(_ShortMessage):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _MessageIdResp(Pdu):
     message_id: str = ""
+    omit_body: bool | None = _OMIT_BODY
 
     def body(self) -> bytes:
         # An error submit_sm_resp carries no body (SMPP 3.4 §4.4.2).
-        if self.command_status and not self.message_id and not self.tlvs:
+        empty = not self.message_id and not self.tlvs
+        if empty and _omit(self.omit_body, self.command_status != 0):
             return b""
         return _cstr(self.message_id) + _encode_tlvs(self.tlvs)
 
     @classmethod
     def _decode_body(cls, cur: _Cursor, header: tuple[int, int, int, int]) -> Pdu:
         if cur.pos == cur.end:
-            return cls(sequence_number=header[3], command_status=header[2])
+            return cls(sequence_number=header[3], command_status=header[2], omit_body=True)
         return cls(
             sequence_number=header[3],
             command_status=header[2],
             message_id=cur.cstring(65, CommandStatus.ESME_RINVMSGID, "message_id"),
             tlvs=cur.tlvs(),
+            omit_body=False,
         )
 
 
@@ -616,7 +641,10 @@ class DeliverSmResp(_MessageIdResp):
     command_id = CommandId.DELIVER_SM_RESP
 
     def body(self) -> bytes:
-        # deliver_sm_resp always has its (empty) message_id field, even on error.
+        """The (empty) message_id field and TLVs."""
+        # deliver_sm_resp has its (empty) message_id field even on error, unless told not to.
+        if not self.message_id and not self.tlvs and _omit(self.omit_body, False):
+            return b""
         return _cstr(self.message_id) + _encode_tlvs(self.tlvs)
 
 
@@ -723,7 +751,7 @@ class PduReader:
     a fatal ``PduError`` and the reader refuses further input.
     """
 
-    __slots__ = ("_buf", "_broken", "max_size")
+    __slots__ = ("_broken", "_buf", "max_size")
 
     def __init__(self, max_size: int = DEFAULT_MAX_PDU_SIZE) -> None:
         self._buf = bytearray()
@@ -795,7 +823,7 @@ def with_sequence(pdu: P, sequence_number: int) -> P:
 
 def field_names(cls: type[Pdu]) -> list[str]:
     """Body field names of a PDU class in wire order (for tests and tooling)."""
-    skip = {"sequence_number", "command_status", "tlvs"}
+    skip = {"sequence_number", "command_status", "tlvs", "omit_body"}
     return [f.name for f in fields(cls) if f.name not in skip]
 
 
@@ -803,6 +831,7 @@ __all__ = [
     "DEFAULT_MAX_PDU_SIZE",
     "ESM_CLASS_DELIVERY_RECEIPT",
     "ESM_CLASS_UDHI",
+    "Bind",
     "BindReceiver",
     "BindReceiverResp",
     "BindTransceiver",
@@ -831,4 +860,3 @@ __all__ = [
     "response_to",
     "with_sequence",
 ]
-

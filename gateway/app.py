@@ -1,0 +1,227 @@
+"""Wires the gateway together: ``Gateway`` for tests and embedding, ``serve`` for the CLI.
+
+Start order matters: the ledger is opened and migrated, the forwarder re-queues what a
+previous run left unforwarded, the upstream link starts, and only then does the server
+accept ESMEs. Stop order is the reverse, so no acknowledged message is dropped on the
+floor: it is either forwarded or still ACCEPTED in the ledger for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import ssl
+from dataclasses import dataclass
+
+import structlog
+
+from gateway.auth import Authenticator
+from gateway.config import Config
+from gateway.forwarder import Forwarder
+from gateway.ids import MessageIdGenerator
+from gateway.logs import configure_logging
+from gateway.registry import BindRegistry
+from gateway.relay import ReceiptRelay
+from gateway.server import ServerServices, SmppServer
+from gateway.session import SessionConfig
+from gateway.simulator import UpstreamSimulator
+from gateway.submit import Submitter
+from gateway.tariff import Tariff
+from gateway.upstream import UpstreamClient, UpstreamSettings
+from ledger import AccountExists, Store, open_store
+from ledger.batcher import DebitBatcher
+from ledger.models import NewAccount, Sender, credits_to_milli
+from ledger.passwords import hash_password
+
+#: The demo account `make run` creates (documented in the README; never logged).
+DEMO_SYSTEM_ID = "smpp-demo"
+DEMO_PASSWORD = "demo1234"
+DEMO_SENDER = "SMPPGW"
+DEMO_CREDITS = "1000"
+
+
+@dataclass
+class Endpoints:
+    """Where a started gateway listens."""
+
+    port: int
+    tls_port: int | None
+    upstream: str
+    simulator_port: int | None
+
+
+class Gateway:
+    """One gateway process's worth of parts, startable and stoppable in-process."""
+
+    def __init__(self, config: Config, *, store: Store | None = None) -> None:
+        self.config = config
+        self.log = structlog.get_logger("smppgw")
+        self.store = store
+        self._own_store = store is None
+        self.simulator: UpstreamSimulator | None = None
+        self.upstream: UpstreamClient | None = None
+        self.forwarder: Forwarder | None = None
+        self.batcher: DebitBatcher | None = None
+        self.relay: ReceiptRelay | None = None
+        self.server: SmppServer | None = None
+        self.endpoints: Endpoints | None = None
+
+    async def start(self) -> Endpoints:
+        """Open the ledger, recover, connect upstream, then listen."""
+        c = self.config
+        if self.store is None:
+            self.store = await open_store(c.ledger.url)
+            applied = await self.store.upgrade()
+            if applied:
+                self.log.info("ledger.migrated", applied=applied)
+        store = self.store
+        tariff = Tariff.load(c.pricing.tariff)
+
+        up_host, up_port = c.upstream.host, c.upstream.port
+        if c.simulator.enabled:
+            self.simulator = UpstreamSimulator(
+                c.simulator.host,
+                c.simulator.port,
+                dlr_delay_ms=c.simulator.dlr_delay_ms,
+                dlr_stat=c.simulator.dlr_stat,
+            )
+            await self.simulator.start()
+            up_host, up_port = c.simulator.host, self.simulator.port
+            self.log.warning(
+                "simulator.in_use",
+                port=self.simulator.port,
+                note="built-in upstream SMSC simulator: no message reaches a handset",
+            )
+
+        registry = BindRegistry()
+        self.relay = ReceiptRelay(store, registry)
+        self.upstream = UpstreamClient(
+            UpstreamSettings(
+                host=up_host,
+                port=up_port,
+                system_id=c.upstream.system_id,
+                password=c.upstream.password,
+                system_type=c.upstream.system_type,
+                window=c.upstream.window,
+                enquire_link_interval=c.upstream.enquire_link_interval_s,
+                response_timeout=c.upstream.response_timeout_s,
+                reconnect_min=c.upstream.reconnect_min_s,
+                reconnect_max=c.upstream.reconnect_max_s,
+            ),
+            self.relay.on_upstream_deliver,
+        )
+        self.forwarder = Forwarder(store, self.upstream, self.relay, workers=c.upstream.window)
+        await self.forwarder.recover()
+        self.upstream.start()
+        self.forwarder.start()
+
+        self.batcher = DebitBatcher(store, max_batch=c.ledger.batch_max)
+        submitter = Submitter(
+            tariff,
+            self.batcher,
+            self.forwarder,
+            MessageIdGenerator(),
+            destination_check=c.pricing.destination_check,
+            max_parts=c.pricing.max_parts,
+        )
+        services = ServerServices(
+            authenticator=Authenticator(store),
+            submitter=submitter,
+            registry=registry,
+            relay=self.relay,
+            session_config=SessionConfig(
+                max_pdu_size=c.server.max_pdu_size,
+                window=c.server.window,
+                max_inbound_pending=c.server.max_submit_inflight,
+                response_timeout=c.server.response_timeout_s,
+                inactivity_timeout=c.server.inactivity_timeout_s,
+            ),
+        )
+        self.server = SmppServer(services)
+        port = await self.server.start(c.server.host, c.server.port)
+        tls_port = None
+        if c.server.tls_port is not None and c.server.tls_cert and c.server.tls_key:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            ctx.load_cert_chain(c.server.tls_cert, c.server.tls_key)
+            tls_port = await self.server.start(c.server.host, c.server.tls_port, ssl_context=ctx)
+        self.endpoints = Endpoints(
+            port=port,
+            tls_port=tls_port,
+            upstream=f"{up_host}:{up_port}",
+            simulator_port=self.simulator.port if self.simulator else None,
+        )
+        self.log.info(
+            "gateway.started",
+            host=c.server.host,
+            port=port,
+            tls_port=tls_port,
+            ledger=c.ledger.url.split(":", 1)[0],
+            upstream=self.endpoints.upstream,
+        )
+        return self.endpoints
+
+    async def stop(self) -> None:
+        """Stop accepting, finish in-flight submits, stop forwarding, close the ledger."""
+        if self.server is not None:
+            await self.server.stop()
+        if self.forwarder is not None:
+            await self.forwarder.drain(timeout=2.0)
+            await self.forwarder.stop()
+        if self.relay is not None:
+            await self.relay.stop()
+        if self.upstream is not None:
+            await self.upstream.stop()
+        if self.batcher is not None:
+            await self.batcher.close()
+        if self.simulator is not None:
+            await self.simulator.stop()
+        if self.store is not None and self._own_store:
+            await self.store.close()
+        self.log.info("gateway.stopped")
+
+
+async def ensure_demo_account(store: Store) -> None:
+    """Create the README's demo account if it is missing (idempotent)."""
+    log = structlog.get_logger("smppgw")
+    try:
+        await store.create_account(
+            NewAccount(
+                system_id=DEMO_SYSTEM_ID,
+                password_hash=hash_password(DEMO_PASSWORD),
+                owner="demo",
+                contact_email="demo@example.invalid",
+                allowed_ips=("127.0.0.0/8", "::1/128"),
+                senders=(Sender(5, 0, DEMO_SENDER), Sender(1, 1, "33612345678")),
+            )
+        )
+    except AccountExists:
+        log.info("demo.account_present", system_id=DEMO_SYSTEM_ID)
+        return
+    await store.credit(
+        DEMO_SYSTEM_ID,
+        credits_to_milli(DEMO_CREDITS),
+        idempotency_key="demo:initial-credit",
+        note="demo account initial credit",
+    )
+    log.info("demo.account_created", system_id=DEMO_SYSTEM_ID, credits=DEMO_CREDITS)
+
+
+async def serve(config: Config, *, demo: bool = False) -> None:
+    """Run until SIGINT or SIGTERM, then stop gracefully."""
+    configure_logging(config.logging.level, config.logging.format)
+    gateway = Gateway(config)
+    if demo:
+        store = await open_store(config.ledger.url)
+        await store.upgrade()
+        await ensure_demo_account(store)
+        gateway = Gateway(config, store=store)
+        gateway._own_store = True
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await gateway.start()
+    await stop.wait()
+    gateway.log.info("gateway.stopping")
+    await gateway.stop()

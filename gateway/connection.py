@@ -1,0 +1,280 @@
+"""The thin asyncio shell around a sans-IO ``Session``: one instance per TCP connection.
+
+It feeds received octets to the session, writes what the session queues, arms one timer
+for the session's next deadline, and hands requests to a ``ConnectionHandler``. Our own
+requests (deliver_sm to a client, submit_sm to the upstream) go through ``request()``,
+which waits for a window slot and returns the response PDU.
+
+Writes are coalesced: everything queued during one event-loop turn leaves in one
+``transport.write`` (responses completed by one group commit share a syscall).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from typing import Any, Protocol
+
+import structlog
+
+from gateway.pdu import Pdu, Unbind
+from gateway.session import (
+    Bound,
+    Event,
+    LocalProtocolError,
+    MustClose,
+    PduRejected,
+    RequestReceived,
+    RequestTimedOut,
+    ResponseReceived,
+    Session,
+    Unbound,
+    UnsolicitedResponse,
+)
+
+
+class ConnectionClosed(Exception):
+    """The connection ended before the request was answered."""
+
+
+class ResponseTimeout(Exception):
+    """The peer did not answer within the session's response timeout."""
+
+
+class ConnectionHandler(Protocol):
+    """What the application plugs into a connection."""
+
+    def on_request(self, conn: SmppConnection, pdu: Pdu) -> None:
+        """A request the application must answer with ``conn.respond(...)``."""
+
+    def on_bound(self, conn: SmppConnection) -> None:
+        """The session is bound (we sent or received a successful bind response)."""
+
+    def on_closed(self, conn: SmppConnection) -> None:
+        """The connection is gone; called once."""
+
+
+class SmppConnection(asyncio.Protocol):
+    """An SMPP session on an asyncio transport."""
+
+    def __init__(
+        self, session: Session, handler: ConnectionHandler, log: Any | None = None
+    ) -> None:
+        self.session = session
+        self.handler = handler
+        self.log: Any = log or structlog.get_logger("smppgw.connection")
+        self.peer = "?"
+        self.peer_host = ""
+        self.transport: asyncio.Transport | None = None
+        self.closed = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._waiters: dict[int, asyncio.Future[Pdu]] = {}
+        self._window_waiters: deque[asyncio.Future[None]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._flush_scheduled = False
+        self._can_write = asyncio.Event()
+        self._can_write.set()
+        self._closing = False
+        #: application data (bound account, bind kind, ...)
+        self.context: dict[str, Any] = {}
+
+    # -- asyncio.Protocol ---------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Record the peer and start the session timers."""
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peername = transport.get_extra_info("peername")
+        if isinstance(peername, tuple):
+            self.peer_host = str(peername[0])
+            self.peer = f"{peername[0]}:{peername[1]}"
+        self.log = self.log.bind(peer=self.peer)
+        self._arm_timer()
+
+    def data_received(self, data: bytes) -> None:
+        """Feed the session and act on its events."""
+        events = self.session.receive_data(data, self._loop.time())
+        self._handle(events)
+        self._flush()
+        self._arm_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Fail every waiter and tell the handler, once."""
+        self.session.connection_lost()
+        if self._timer:
+            self._timer.cancel()
+        for fut in self._waiters.values():
+            if not fut.done():
+                fut.set_exception(ConnectionClosed(self.peer))
+        self._waiters.clear()
+        for w in self._window_waiters:
+            if not w.done():
+                w.set_exception(ConnectionClosed(self.peer))
+        self._window_waiters.clear()
+        self._can_write.set()
+        if not self.closed.is_set():
+            self.closed.set()
+            self.handler.on_closed(self)
+
+    def pause_writing(self) -> None:
+        """The peer stopped reading: hold our own requests until it catches up."""
+        self._can_write.clear()
+
+    def resume_writing(self) -> None:
+        """The transport buffer drained."""
+        self._can_write.set()
+
+    # -- events -------------------------------------------------------------------------
+    def _handle(self, events: list[Event]) -> None:
+        for ev in events:
+            if isinstance(ev, RequestReceived):
+                self.handler.on_request(self, ev.pdu)
+            elif isinstance(ev, ResponseReceived):
+                self._settle(ev.request.sequence_number, ev.pdu)
+            elif isinstance(ev, RequestTimedOut):
+                self._settle(ev.request.sequence_number, ResponseTimeout(type(ev.request).__name__))
+            elif isinstance(ev, Bound):
+                self.handler.on_bound(self)
+            elif isinstance(ev, PduRejected):
+                self.log.warning(
+                    "pdu.rejected",
+                    seq=ev.error.sequence_number,
+                    command_id=f"0x{ev.error.command_id or 0:08x}",
+                    status=f"0x{ev.error.status:x}",
+                    reason=str(ev.error),
+                )
+            elif isinstance(ev, UnsolicitedResponse):
+                self.log.warning("pdu.unsolicited_response", seq=ev.pdu.sequence_number)
+            elif isinstance(ev, Unbound):
+                self.log.info("session.unbound", by_peer=ev.by_peer)
+            elif isinstance(ev, MustClose):
+                self._close_after_flush(ev.reason)
+
+    def _settle(self, seq: int, result: Pdu | Exception) -> None:
+        fut = self._waiters.pop(seq, None)
+        if fut is not None and not fut.done():
+            if isinstance(result, Exception):
+                fut.set_exception(result)
+            else:
+                fut.set_result(result)
+        self._wake_window()
+
+    def _wake_window(self) -> None:
+        while self._window_waiters and self.session.window_available > 0:
+            w = self._window_waiters.popleft()
+            if not w.done():
+                w.set_result(None)
+                # One slot per waiter; the woken task sends before we wake another.
+                break
+
+    # -- output -------------------------------------------------------------------------
+    def respond(self, pdu: Pdu) -> None:
+        """Send a response to a peer request (no-op once the connection is gone)."""
+        if self.session.closed or self.transport is None:
+            return
+        self.session.send(pdu, self._loop.time())
+        self._schedule_flush()
+
+    async def request(self, pdu: Pdu) -> Pdu:
+        """Send a request and return its response; waits for a window slot first.
+
+        Raises ``ConnectionClosed`` or ``ResponseTimeout``; a response with an error
+        status is returned, not raised.
+        """
+        while self.session.window_available == 0 or not self._can_write.is_set():
+            if self.session.closed:
+                raise ConnectionClosed(self.peer)
+            if self.session.window_available == 0:
+                w: asyncio.Future[None] = self._loop.create_future()
+                self._window_waiters.append(w)
+                await w
+            else:
+                await self._can_write.wait()
+        if self.session.closed or self.transport is None:
+            raise ConnectionClosed(self.peer)
+        try:
+            sent = self.session.send(pdu, self._loop.time())
+        except LocalProtocolError:
+            if self.session.closed:
+                raise ConnectionClosed(self.peer) from None
+            raise
+        fut: asyncio.Future[Pdu] = self._loop.create_future()
+        self._waiters[sent.sequence_number] = fut
+        self._schedule_flush()
+        self._arm_timer()
+        try:
+            return await fut
+        finally:
+            # A slot may have been freed by a timeout or by another response.
+            self._wake_window()
+
+    def send_request_nowait(self, pdu: Pdu) -> Pdu:
+        """Queue a request without waiting for its response (bind, enquire_link)."""
+        sent = self.session.send(pdu, self._loop.time())
+        self._schedule_flush()
+        self._arm_timer()
+        return sent
+
+    async def unbind(self, timeout: float = 2.0) -> None:
+        """Unbind politely (bounded wait), then close."""
+        if self.session.state.is_bound:
+            with contextlib.suppress(
+                TimeoutError, ConnectionClosed, ResponseTimeout, LocalProtocolError
+            ):
+                await asyncio.wait_for(self.request(Unbind(sequence_number=0)), timeout)
+        self.close()
+
+    def close(self) -> None:
+        """Flush what is queued and close the transport."""
+        self._close_after_flush("closed locally")
+
+    def abort(self) -> None:
+        """Drop the connection at once."""
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        data = self.session.data_to_send()
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def _close_after_flush(self, reason: str) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self.log.info("session.closing", reason=reason)
+        self._flush()
+        if self.transport is not None:
+            self.transport.close()
+
+    # -- timers -------------------------------------------------------------------------
+    def _arm_timer(self) -> None:
+        deadline = self.session.next_deadline()
+        if deadline is None:
+            if self._timer:
+                self._timer.cancel()
+                self._timer = None
+            return
+        # Re-arm only if the deadline moved earlier or no timer runs: most PDUs push the
+        # deadline later, and a late timer simply re-arms itself in _on_timer.
+        if self._timer is not None and self._timer_at is not None and self._timer_at <= deadline:
+            return
+        if self._timer:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        events = self.session.handle_timer(self._loop.time())
+        self._handle(events)
+        self._flush()
+        self._arm_timer()

@@ -1,0 +1,201 @@
+"""Forwarding: the ledger's message rows are the outbox; this drains it upstream.
+
+A message reaches the forwarder only after its debit committed. Workers (one per upstream
+window slot) send it; on ESME_ROK the upstream id is recorded (batched writes) and
+remembered for receipts. Temporary refusals (throttling, queue full, a lost link, a
+timeout) are retried with backoff; a permanent refusal refunds the message (its own
+journal entry) and sends the client a REJECTD receipt.
+
+At start, ``recover()`` re-queues every message still ACCEPTED in the ledger: a message
+acknowledged to a client survives ``kill -9``. Toward the upstream this is at-least-once:
+a crash between the upstream's submit_sm_resp and our record of it resends that message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+import structlog
+
+from gateway.connection import ConnectionClosed, ResponseTimeout
+from gateway.pdu import CommandStatus, SubmitSmResp
+from gateway.relay import ReceiptRelay
+from ledger import LedgerError, Store
+from ledger.models import OutboundMessage
+
+#: Refusals worth retrying: the SMSC is busy or briefly unwell, not refusing the message.
+TEMPORARY = frozenset(
+    {
+        CommandStatus.ESME_RTHROTTLED,
+        CommandStatus.ESME_RMSGQFUL,
+        CommandStatus.ESME_RSYSERR,
+        CommandStatus.ESME_RX_T_APPN,
+        CommandStatus.ESME_RUNKNOWNERR,
+    }
+)
+
+
+class Upstream(Protocol):
+    """What the forwarder needs of the upstream link."""
+
+    async def submit(self, body: bytes) -> SubmitSmResp:
+        """Send one submit_sm body; raises ConnectionClosed / ResponseTimeout."""
+        ...
+
+
+class Forwarder:
+    """Sends debited messages upstream, exactly as stored."""
+
+    def __init__(
+        self,
+        store: Store,
+        upstream: Upstream,
+        relay: ReceiptRelay,
+        *,
+        workers: int = 10,
+        max_attempts: int = 10,
+        retry_base: float = 0.5,
+        retry_max: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.upstream = upstream
+        self.relay = relay
+        self.workers = workers
+        self.max_attempts = max_attempts
+        self.retry_base = retry_base
+        self.retry_max = retry_max
+        self.log = structlog.get_logger("smppgw.forwarder")
+        self._queue: asyncio.Queue[tuple[OutboundMessage, int]] = asyncio.Queue()
+        self._forwarded: list[tuple[str, str]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.forwarded_count = 0
+
+    @property
+    def backlog(self) -> int:
+        """Messages waiting to be sent."""
+        return self._queue.qsize()
+
+    def enqueue(self, message: OutboundMessage) -> None:
+        """Forward a message whose debit has committed."""
+        self._queue.put_nowait((message, 1))
+
+    async def recover(self) -> int:
+        """Queue every message the ledger still holds as ACCEPTED; call before serving.
+
+        Must run before the server accepts submits, or a fresh message could be queued
+        twice (once by its submit, once from here).
+        """
+        pending = await self.store.unforwarded(limit=10**9)
+        for m in pending:
+            message = OutboundMessage(
+                message_id=m.message_id,
+                system_id=m.system_id,
+                source_addr=m.source_addr,
+                destination_addr=m.destination_addr,
+                segments=m.segments,
+                cost=m.cost,
+                registered_delivery=m.registered_delivery,
+                pdu_body=m.pdu_body,
+            )
+            self._queue.put_nowait((message, 1))
+        if pending:
+            self.log.info("forwarder.recovered", messages=len(pending))
+        return len(pending)
+
+    def start(self) -> None:
+        """Start the workers."""
+        loop = asyncio.get_running_loop()
+        for _ in range(self.workers):
+            task = loop.create_task(self._worker())
+            self._tasks.add(task)
+
+    async def stop(self) -> None:
+        """Stop the workers and write what is already known."""
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        await self._flush()
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait until the queue is empty and results are written (tests, shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if self._queue.empty() and self._queue._unfinished_tasks == 0:  # type: ignore[attr-defined]
+                await self._flush()
+                return True
+            await asyncio.sleep(0.01)
+        return False
+
+    async def _worker(self) -> None:
+        while True:
+            message, attempt = await self._queue.get()
+            try:
+                await self._forward(message, attempt)
+            except asyncio.CancelledError:
+                # Still ACCEPTED in the ledger: the next start's recover() sends it.
+                raise
+            except Exception as e:  # a bug must not kill the worker; the row is durable
+                self.log.error("forward.failed", message_id=message.message_id, error=repr(e))
+            finally:
+                self._queue.task_done()
+
+    async def _forward(self, message: OutboundMessage, attempt: int) -> None:
+        log = self.log.bind(message_id=message.message_id, system_id=message.system_id)
+        try:
+            resp = await self.upstream.submit(message.pdu_body)
+        except (ConnectionClosed, ResponseTimeout) as e:
+            self._retry(message, attempt, log, reason=repr(e), count_attempt=False)
+            return
+        status = resp.command_status
+        if status == CommandStatus.ESME_ROK:
+            self.relay.remember(resp.message_id, message)
+            self._forwarded.append((message.message_id, resp.message_id))
+            self.forwarded_count += 1
+            if self._flusher is None or self._flusher.done():
+                self._flusher = asyncio.get_running_loop().create_task(self._flush())
+            log.info("message.forwarded", upstream_id=resp.message_id)
+        elif status in TEMPORARY and attempt < self.max_attempts:
+            self._retry(message, attempt, log, reason=f"0x{status:x}", count_attempt=True)
+        else:
+            log.warning("message.rejected_upstream", status=f"0x{status:x}", attempt=attempt)
+            try:
+                entry = await self.store.refund(message.message_id, reason=f"upstream 0x{status:x}")
+            except LedgerError as e:
+                # Leave it ACCEPTED: the next start retries it rather than lose the refund.
+                log.error("message.refund_failed", error=repr(e))
+                return
+            log.info("message.refunded", amount=entry.amount, balance_after=entry.balance_after)
+            await self.relay.rejected(message)
+
+    def _retry(
+        self,
+        message: OutboundMessage,
+        attempt: int,
+        log: Any,
+        *,
+        reason: str,
+        count_attempt: bool,
+    ) -> None:
+        delay = min(self.retry_base * 2 ** (attempt - 1), self.retry_max)
+        next_attempt = attempt + 1 if count_attempt else attempt
+        log.info("message.retry", reason=reason, attempt=attempt, in_s=delay)
+        asyncio.get_running_loop().call_later(
+            delay, self._queue.put_nowait, (message, next_attempt)
+        )
+
+    async def _flush(self) -> None:
+        # Group the upstream-id writes: one transaction for everything forwarded meanwhile.
+        while self._forwarded:
+            items, self._forwarded = self._forwarded, []
+            try:
+                await self.store.mark_forwarded(items)
+            except LedgerError as e:
+                self.log.error("forward.record_failed", messages=len(items), error=repr(e))
+                self._forwarded[:0] = items
+                await asyncio.sleep(1.0)

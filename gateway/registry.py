@@ -1,0 +1,52 @@
+"""Live bound sessions of this process, by system_id (bind quotas, receipt targets)."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+
+from gateway.connection import SmppConnection
+from gateway.session import State
+
+
+class BindRegistry:
+    """Which connections are bound for which account, and how."""
+
+    def __init__(self) -> None:
+        self._binds: dict[str, set[SmppConnection]] = defaultdict(set)
+        self._rr = itertools.count()
+
+    def add(self, system_id: str, conn: SmppConnection) -> None:
+        """Record a bound connection."""
+        self._binds[system_id].add(conn)
+
+    def remove(self, system_id: str, conn: SmppConnection) -> None:
+        """Forget a connection (idempotent)."""
+        conns = self._binds.get(system_id)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self._binds[system_id]
+
+    def count(self, system_id: str) -> int:
+        """Live binds of an account in this process."""
+        return len(self._binds.get(system_id, ()))
+
+    def receivers(self, system_id: str) -> list[SmppConnection]:
+        """Bound RX/TRX connections able to take a deliver_sm now."""
+        return [
+            c
+            for c in self._binds.get(system_id, ())
+            if c.session.state in (State.BOUND_RX, State.BOUND_TRX)
+        ]
+
+    def pick_receiver(self, system_id: str) -> SmppConnection | None:
+        """One receiver, round-robin, so receipts spread over an account's sessions."""
+        conns = self.receivers(system_id)
+        if not conns:
+            return None
+        return conns[next(self._rr) % len(conns)]
+
+    def all(self) -> list[SmppConnection]:
+        """Every bound connection."""
+        return [c for conns in self._binds.values() for c in conns]

@@ -1,0 +1,174 @@
+"""The SMPP server ESMEs bind to: one ``SmppConnection`` per client, policy plugged in.
+
+Each connection gets a ``ClientHandler``: binds are authenticated (``auth.Authenticator``)
+and counted against the account's bind quota, submit_sm goes to ``submit.Submitter``,
+and receivers are registered so receipts can reach them (``relay.ReceiptRelay``). A
+failure inside one request is answered with ESME_RSYSERR and logged; it never takes down
+the connection, let alone the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from gateway.auth import Authenticator
+from gateway.connection import SmppConnection
+from gateway.pdu import Bind as BindPdu
+from gateway.pdu import CommandId, CommandStatus, Pdu, SubmitSm, response_to
+from gateway.registry import BindRegistry
+from gateway.relay import ReceiptRelay
+from gateway.session import Role, Session, SessionConfig
+from gateway.submit import Submitter
+from ledger.models import Account
+
+_BIND_KIND = {
+    CommandId.BIND_TRANSMITTER: "tx",
+    CommandId.BIND_RECEIVER: "rx",
+    CommandId.BIND_TRANSCEIVER: "trx",
+}
+#: What we call ourselves in bind responses (≤ 15 chars).
+SERVER_SYSTEM_ID = "smppgw"
+
+
+@dataclass
+class ServerServices:
+    """What client sessions need from the rest of the gateway."""
+
+    authenticator: Authenticator
+    submitter: Submitter
+    registry: BindRegistry
+    relay: ReceiptRelay
+    session_config: SessionConfig
+
+
+class ClientHandler:
+    """Application logic of one client connection."""
+
+    def __init__(
+        self,
+        services: ServerServices,
+        tasks: set[asyncio.Task[Any]],
+        conns: set[SmppConnection],
+    ) -> None:
+        self.s = services
+        self.tasks = tasks
+        self.conns = conns
+        self.account: Account | None = None
+
+    def _spawn(self, conn: SmppConnection, pdu: Pdu, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(lambda t: self._done(t, conn, pdu))
+
+    def _done(self, task: asyncio.Task[Any], conn: SmppConnection, pdu: Pdu) -> None:
+        self.tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            # A bug or an unexpected failure: answer so the client is not left waiting.
+            conn.log.error("request.failed", seq=pdu.sequence_number, error=repr(exc))
+            conn.respond(response_to(pdu, CommandStatus.ESME_RSYSERR))
+
+    def on_request(self, conn: SmppConnection, pdu: Pdu) -> None:
+        """Binds and submits run as tasks: they wait on the ledger."""
+        if isinstance(pdu, SubmitSm):
+            self._spawn(conn, pdu, self._submit(conn, pdu))
+        elif isinstance(pdu, BindPdu):
+            self._spawn(conn, pdu, self._bind(conn, pdu))
+        else:  # pragma: no cover - the session table admits nothing else
+            conn.respond(response_to(pdu, CommandStatus.ESME_RINVCMDID))
+
+    def on_bound(self, conn: SmppConnection) -> None:
+        """Nothing to do: _bind() acts once the response is queued."""
+
+    def on_closed(self, conn: SmppConnection) -> None:
+        """Forget the session."""
+        self.conns.discard(conn)
+        if self.account is not None:
+            self.s.registry.remove(self.account.system_id, conn)
+        conn.log.info("session.closed")
+
+    async def _bind(self, conn: SmppConnection, pdu: BindPdu) -> None:
+        kind = _BIND_KIND[CommandId(pdu.command_id)]
+        log = conn.log.bind(system_id=pdu.system_id, seq=pdu.sequence_number, bind=kind)
+        decision = await self.s.authenticator.authenticate(
+            pdu.system_id, pdu.password, conn.peer_host
+        )
+        status = decision.status
+        reason = decision.reason
+        account = decision.account
+        if (
+            status == CommandStatus.ESME_ROK
+            and account is not None
+            and self.s.registry.count(account.system_id) >= account.max_binds
+        ):
+            # SMPP 3.4 has no "too many binds" status; providers answer ESME_RALYBND.
+            status, reason = CommandStatus.ESME_RALYBND, "max_binds_reached"
+        if status != CommandStatus.ESME_ROK or account is None:
+            log.warning("bind.refused", status=f"0x{status:x}", reason=reason)
+            conn.respond(response_to(pdu, status))
+            return
+        self.account = account
+        self.s.registry.add(account.system_id, conn)
+        conn.log = conn.log.bind(system_id=account.system_id)
+        conn.context["account"] = account
+        conn.respond(response_to(pdu, system_id=SERVER_SYSTEM_ID))
+        log.info("bind.accepted")
+        if kind != "tx":
+            self.s.relay.receiver_bound(account.system_id)
+
+    async def _submit(self, conn: SmppConnection, pdu: SubmitSm) -> None:
+        assert self.account is not None  # the session only lets submit_sm in when bound
+        log = conn.log.bind(seq=pdu.sequence_number)
+        outcome = await self.s.submitter.submit(self.account, pdu, log)
+        conn.respond(
+            response_to(pdu, outcome.status, message_id=outcome.message_id)
+            if outcome.message_id
+            else response_to(pdu, outcome.status)
+        )
+
+
+class SmppServer:
+    """Listens for ESMEs on TCP (and optionally TLS)."""
+
+    def __init__(self, services: ServerServices) -> None:
+        self.services = services
+        self.log = structlog.get_logger("smppgw.server")
+        self._servers: list[asyncio.Server] = []
+        self._conns: set[SmppConnection] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def _factory(self) -> SmppConnection:
+        loop = asyncio.get_running_loop()
+        session = Session(Role.SMSC, self.services.session_config, now=loop.time())
+        handler = ClientHandler(self.services, self.tasks, self._conns)
+        conn = SmppConnection(session, handler, self.log)
+        self._conns.add(conn)
+        return conn
+
+    async def start(
+        self, host: str, port: int, *, ssl_context: ssl.SSLContext | None = None
+    ) -> int:
+        """Listen; returns the bound port (useful with port 0)."""
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(self._factory, host, port, ssl=ssl_context)
+        self._servers.append(server)
+        return int(server.sockets[0].getsockname()[1])
+
+    async def stop(self, *, grace: float = 2.0) -> None:
+        """Stop accepting, let in-flight requests finish, unbind every client."""
+        for server in self._servers:
+            server.close()
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=grace)
+        conns = [c for c in self._conns if not c.closed.is_set()]
+        await asyncio.gather(*(c.unbind(timeout=grace) for c in conns), return_exceptions=True)
+        for server in self._servers:
+            await server.wait_closed()

@@ -1,0 +1,177 @@
+"""Built-in upstream SMSC simulator: a real SMPP 3.4 server for `make run` and tests.
+
+It accepts any bind, answers every submit_sm with its own message id, and when
+registered_delivery asks for it sends a delivery receipt (deliver_sm, esm_class 0x04,
+standard text, receipted_message_id and message_state TLVs) after a delay. Nothing here
+reaches a handset: the gateway logs ``simulator.in_use`` at start so nobody mistakes it
+for a real SMSC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from gateway.connection import ConnectionClosed, ResponseTimeout, SmppConnection
+from gateway.pdu import (
+    ESM_CLASS_DELIVERY_RECEIPT,
+    CommandId,
+    CommandStatus,
+    DeliverSm,
+    Pdu,
+    SubmitSm,
+    Tag,
+    Tlv,
+    response_to,
+)
+from gateway.receipts import Receipt, format_receipt, message_state_for
+from gateway.session import Role, Session, SessionConfig
+
+_BIND_IDS = {CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER}
+
+
+@dataclass
+class SimulatorStats:
+    """Counters, for tests and the stop log line."""
+
+    binds: int = 0
+    submits: int = 0
+    receipts_sent: int = 0
+    receipts_acked: int = 0
+    submitted_ids: list[str] = field(default_factory=list)
+
+
+class UpstreamSimulator:
+    """An SMSC on ``host:port`` (port 0 picks a free one; see ``port`` after start)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        dlr_delay_ms: int = 100,
+        dlr_stat: str = "DELIVRD",
+        reject_status: int = 0,
+        keep_ids: bool = False,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.dlr_delay = dlr_delay_ms / 1000
+        self.dlr_stat = dlr_stat
+        #: when non-zero, every submit_sm is refused with this status (tests).
+        self.reject_status = reject_status
+        self.keep_ids = keep_ids
+        self.stats = SimulatorStats()
+        self.log = structlog.get_logger("smppgw.simulator").bind(component="simulator")
+        self._server: asyncio.Server | None = None
+        self._conns: set[SmppConnection] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ids = itertools.count(1)
+        self._id_prefix = f"{secrets.randbits(20):05x}"
+
+    async def start(self) -> None:
+        """Listen; afterwards ``self.port`` is the real port."""
+        loop = asyncio.get_running_loop()
+
+        def factory() -> SmppConnection:
+            session = Session(Role.SMSC, SessionConfig(window=100), now=loop.time())
+            return SmppConnection(session, _SimHandler(self), self.log)
+
+        self._server = await loop.create_server(factory, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop listening and drop every session."""
+        for t in list(self._tasks):
+            t.cancel()
+        for c in list(self._conns):
+            c.abort()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def _next_id(self) -> str:
+        return f"{self._id_prefix}{next(self._ids):08x}"
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_receipt(self, conn: SmppConnection, submit: SubmitSm, msg_id: str) -> None:
+        await asyncio.sleep(self.dlr_delay)
+        now = datetime.now(UTC)
+        delivered = self.dlr_stat == "DELIVRD"
+        text = format_receipt(
+            Receipt(
+                id=msg_id,
+                sub=1,
+                dlvrd=1 if delivered else 0,
+                submit_date=now,
+                done_date=now,
+                stat=self.dlr_stat,
+                err="000" if delivered else "001",
+                text=submit.short_message[:20].decode("latin-1"),
+            )
+        )
+        receipt = DeliverSm(
+            sequence_number=0,
+            source_addr_ton=submit.dest_addr_ton,
+            source_addr_npi=submit.dest_addr_npi,
+            source_addr=submit.destination_addr,
+            dest_addr_ton=submit.source_addr_ton,
+            dest_addr_npi=submit.source_addr_npi,
+            destination_addr=submit.source_addr,
+            esm_class=ESM_CLASS_DELIVERY_RECEIPT,
+            short_message=text.encode("latin-1"),
+            tlvs=(
+                Tlv(Tag.RECEIPTED_MESSAGE_ID, msg_id.encode("ascii") + b"\x00"),
+                Tlv(Tag.MESSAGE_STATE, bytes((message_state_for(self.dlr_stat),))),
+            ),
+        )
+        try:
+            resp = await conn.request(receipt)
+        except (ConnectionClosed, ResponseTimeout):
+            return
+        self.stats.receipts_sent += 1
+        if resp.command_status == CommandStatus.ESME_ROK:
+            self.stats.receipts_acked += 1
+
+
+class _SimHandler:
+    def __init__(self, sim: UpstreamSimulator) -> None:
+        self.sim = sim
+
+    def on_request(self, conn: SmppConnection, pdu: Pdu) -> None:
+        sim = self.sim
+        if pdu.command_id in _BIND_IDS:
+            sim.stats.binds += 1
+            conn.respond(response_to(pdu, system_id="SMPPGWSIM"))
+        elif isinstance(pdu, SubmitSm):
+            sim.stats.submits += 1
+            if sim.reject_status:
+                conn.respond(response_to(pdu, sim.reject_status))
+                return
+            msg_id = sim._next_id()
+            if sim.keep_ids:
+                sim.stats.submitted_ids.append(msg_id)
+            conn.respond(response_to(pdu, message_id=msg_id))
+            if pdu.registered_delivery & 0x03 == 1 or (
+                pdu.registered_delivery & 0x03 == 2 and sim.dlr_stat != "DELIVRD"
+            ):
+                sim._spawn(sim._send_receipt(conn, pdu, msg_id))
+        else:  # pragma: no cover - the session table admits nothing else
+            conn.respond(response_to(pdu, CommandStatus.ESME_RINVCMDID))
+
+    def on_bound(self, conn: SmppConnection) -> None:
+        self.sim._conns.add(conn)
+
+    def on_closed(self, conn: SmppConnection) -> None:
+        self.sim._conns.discard(conn)

@@ -1,0 +1,157 @@
+"""The submit_sm policy: may this account send this message, what does it cost, debit it.
+
+Checks run cheapest first and stop at the first refusal; nothing touches the ledger until
+the message is known to be sendable and priced. The debit goes through the group-commit
+batcher, and the message is handed to the forwarder only after its transaction committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gateway.addresses import check_destination, check_source_form
+from gateway.ids import MessageIdGenerator
+from gateway.pdu import CommandStatus, SubmitSm
+from gateway.pricing import PricingError, quote
+from gateway.tariff import Tariff
+from ledger import LedgerError
+from ledger.batcher import DebitBatcher
+from ledger.models import (
+    Account,
+    DebitRequest,
+    DebitStatus,
+    OutboundMessage,
+    milli_to_credits,
+)
+
+S = CommandStatus
+
+#: esm_class bits 2-5 give the message type; an ESME may only submit the default type.
+_ESM_TYPE_MASK = 0x3C
+
+_DEBIT_STATUS: dict[DebitStatus, CommandStatus] = {
+    DebitStatus.INSUFFICIENT_CREDIT: S.ESME_RNOCREDIT,
+    DebitStatus.UNKNOWN_ACCOUNT: S.ESME_RSUBMITFAIL,
+    DebitStatus.ACCOUNT_DISABLED: S.ESME_RSUBMITFAIL,
+    DebitStatus.IDEMPOTENCY_CONFLICT: S.ESME_RSUBMITFAIL,
+}
+
+
+class Outbox(Protocol):
+    """Where debited messages go (the forwarder)."""
+
+    def enqueue(self, message: OutboundMessage) -> None:
+        """Forward ``message`` upstream; it is already durable in the ledger."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitOutcome:
+    """The submit_sm_resp to send: status and (on success) our message_id."""
+
+    status: int
+    message_id: str = ""
+
+
+class Submitter:
+    """Validates, prices and debits submit_sm PDUs for bound accounts."""
+
+    def __init__(
+        self,
+        tariff: Tariff,
+        batcher: DebitBatcher,
+        outbox: Outbox,
+        ids: MessageIdGenerator,
+        *,
+        destination_check: str = "valid",
+        max_parts: int = 6,
+    ) -> None:
+        self.tariff = tariff
+        self.batcher = batcher
+        self.outbox = outbox
+        self.ids = ids
+        self.destination_check = destination_check
+        self.max_parts = max_parts
+
+    def check(self, account: Account, pdu: SubmitSm) -> tuple[int, str] | None:
+        """The first reason this account may not send this PDU, or None."""
+        if pdu.esm_class & _ESM_TYPE_MASK:
+            return S.ESME_RINVESMCLASS, "esm_class_not_default_type"
+        status = check_source_form(pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr)
+        if status is not None:
+            return status, "source_form"
+        if not account.may_send_from(pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr):
+            return S.ESME_RINVSRCADR, "sender_not_registered"
+        status = check_destination(
+            pdu.dest_addr_ton,
+            pdu.dest_addr_npi,
+            pdu.destination_addr,
+            mode=self.destination_check,
+        )
+        if status is not None:
+            return status, "destination"
+        return None
+
+    async def submit(self, account: Account, pdu: SubmitSm, log: Any) -> SubmitOutcome:
+        """Decide one submit_sm; the ledger is written before this returns ESME_ROK."""
+        refusal = self.check(account, pdu)
+        if refusal is not None:
+            status, reason = refusal
+            log.info("submit.refused", status=f"0x{status:x}", reason=reason)
+            return SubmitOutcome(status)
+        try:
+            q = quote(pdu, self.tariff, max_parts=self.max_parts)
+        except PricingError as e:
+            log.info("submit.refused", status=f"0x{e.status:x}", reason=str(e))
+            return SubmitOutcome(e.status)
+        message_id = self.ids.next()
+        log = log.bind(message_id=message_id)
+        log.info(
+            "submit.priced",
+            destination=pdu.destination_addr,
+            country=q.rate.country,
+            segments=q.segments,
+            cost=milli_to_credits(q.cost),
+        )
+        message = OutboundMessage(
+            message_id=message_id,
+            system_id=account.system_id,
+            source_addr=pdu.source_addr,
+            destination_addr=pdu.destination_addr,
+            segments=q.segments,
+            cost=q.cost,
+            registered_delivery=pdu.registered_delivery,
+            pdu_body=pdu.body(),
+        )
+        try:
+            result = await self.batcher.debit(DebitRequest(f"submit:{message_id}", message))
+        except LedgerError as e:
+            log.error("submit.refused", status=f"0x{S.ESME_RLEDGERDOWN:x}", reason=repr(e))
+            return SubmitOutcome(S.ESME_RLEDGERDOWN)
+        for entry in result.recharges:
+            log.info(
+                "recharge.fired",
+                amount=milli_to_credits(entry.amount),
+                balance_after=milli_to_credits(entry.balance_after),
+            )
+        if result.status is DebitStatus.DUPLICATE:
+            # A replay of a debit already made: the original answer, nothing charged twice.
+            log.info("submit.duplicate", original_message_id=result.message_id)
+            return SubmitOutcome(S.ESME_ROK, result.message_id)
+        if result.status is not DebitStatus.OK:
+            status = _DEBIT_STATUS.get(result.status, S.ESME_RSUBMITFAIL)
+            log.info(
+                "submit.refused",
+                status=f"0x{status:x}",
+                reason=result.status.value,
+                cost=milli_to_credits(q.cost),
+                balance=milli_to_credits(result.balance_after),
+            )
+            return SubmitOutcome(status)
+        log.info(
+            "submit.debited",
+            cost=milli_to_credits(q.cost),
+            balance_after=milli_to_credits(result.balance_after),
+        )
+        self.outbox.enqueue(message)
+        return SubmitOutcome(S.ESME_ROK, message_id)

@@ -1,0 +1,198 @@
+"""The gateway's client toward the upstream SMSC: same session machine, ESME role.
+
+Keeps one transceiver bind up: connects, binds, sends enquire_link when idle, and
+reconnects with exponential backoff (with jitter) when the link drops or the bind is
+refused. ``submit()`` waits for a bound link and a window slot; the receipts the upstream
+sends come back through the ``on_deliver`` callback, whose status answers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from gateway.connection import ConnectionClosed, SmppConnection
+from gateway.pdu import (
+    HEADER,
+    HEADER_SIZE,
+    BindTransceiver,
+    CommandId,
+    CommandStatus,
+    DeliverSm,
+    Pdu,
+    SubmitSm,
+    SubmitSmResp,
+    decode,
+    response_to,
+)
+from gateway.session import Role, Session, SessionConfig
+
+DeliverCallback = Callable[[DeliverSm], Awaitable[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamSettings:
+    """Where the upstream is and how to talk to it."""
+
+    host: str
+    port: int
+    system_id: str
+    password: str = ""
+    system_type: str = ""
+    window: int = 10
+    enquire_link_interval: float = 30.0
+    response_timeout: float = 10.0
+    reconnect_min: float = 0.5
+    reconnect_max: float = 30.0
+
+
+class _UpstreamHandler:
+    def __init__(self, client: UpstreamClient) -> None:
+        self.client = client
+
+    def on_request(self, conn: SmppConnection, pdu: Pdu) -> None:
+        if isinstance(pdu, DeliverSm):
+            self.client._spawn(self.client._deliver(conn, pdu))
+        else:  # pragma: no cover - the session table admits nothing else
+            conn.respond(response_to(pdu, CommandStatus.ESME_RINVCMDID))
+
+    def on_bound(self, conn: SmppConnection) -> None:
+        pass
+
+    def on_closed(self, conn: SmppConnection) -> None:
+        self.client._link_lost(conn)
+
+
+class UpstreamClient:
+    """A self-healing transceiver bind to the upstream SMSC."""
+
+    def __init__(self, settings: UpstreamSettings, on_deliver: DeliverCallback) -> None:
+        self.settings = settings
+        self.on_deliver = on_deliver
+        self.log = structlog.get_logger("smppgw.upstream").bind(
+            upstream=f"{settings.host}:{settings.port}"
+        )
+        self._conn: SmppConnection | None = None
+        self._ready = asyncio.Event()
+        self._stopping = False
+        self._runner: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def bound(self) -> bool:
+        """True while a bound link is up."""
+        return self._ready.is_set()
+
+    def start(self) -> None:
+        """Start the connect/bind/reconnect loop in the background."""
+        self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Unbind and stop reconnecting."""
+        self._stopping = True
+        if self._conn is not None:
+            await self._conn.unbind(timeout=1.0)
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+        for t in list(self._tasks):
+            t.cancel()
+
+    async def wait_bound(self) -> None:
+        """Return once a bound link is up."""
+        await self._ready.wait()
+
+    async def submit(self, body: bytes) -> SubmitSmResp:
+        """Send a submit_sm with this body; returns the upstream's response.
+
+        Raises ``ConnectionClosed`` or ``ResponseTimeout`` (the caller retries).
+        """
+        await self._ready.wait()
+        conn = self._conn
+        if conn is None:
+            raise ConnectionClosed("upstream")
+        frame = HEADER.pack(HEADER_SIZE + len(body), CommandId.SUBMIT_SM, 0, 0) + body
+        pdu = decode(frame)
+        assert isinstance(pdu, SubmitSm)
+        resp = await conn.request(pdu)
+        if not isinstance(resp, SubmitSmResp):  # a generic_nack
+            return SubmitSmResp(
+                sequence_number=resp.sequence_number,
+                command_status=resp.command_status or CommandStatus.ESME_RSYSERR,
+            )
+        return resp
+
+    # -- internals ----------------------------------------------------------------------
+    async def _run(self) -> None:
+        delay = self.settings.reconnect_min
+        while not self._stopping:
+            try:
+                if await self._connect_and_bind():
+                    delay = self.settings.reconnect_min
+                    assert self._conn is not None
+                    await self._conn.closed.wait()
+            except (OSError, ConnectionClosed, TimeoutError) as e:
+                self.log.warning("upstream.connect_failed", error=repr(e))
+            if self._stopping:
+                break
+            # Full jitter: many gateways restarting at once do not stampede the SMSC.
+            sleep = random.uniform(delay / 2, delay)
+            self.log.info("upstream.reconnecting", in_s=round(sleep, 2))
+            await asyncio.sleep(sleep)
+            delay = min(delay * 2, self.settings.reconnect_max)
+
+    async def _connect_and_bind(self) -> bool:
+        s = self.settings
+        loop = asyncio.get_running_loop()
+        config = SessionConfig(
+            window=s.window,
+            response_timeout=s.response_timeout,
+            enquire_link_interval=s.enquire_link_interval,
+            inactivity_timeout=max(3 * s.enquire_link_interval, 60.0),
+        )
+
+        def factory() -> SmppConnection:
+            return SmppConnection(
+                Session(Role.ESME, config, now=loop.time()), _UpstreamHandler(self), self.log
+            )
+
+        _, conn = await asyncio.wait_for(loop.create_connection(factory, s.host, s.port), 10.0)
+        bind = BindTransceiver(
+            sequence_number=0,
+            system_id=s.system_id,
+            password=s.password,
+            system_type=s.system_type,
+        )
+        resp = await asyncio.wait_for(conn.request(bind), s.response_timeout + 1)
+        if resp.command_status != CommandStatus.ESME_ROK:
+            self.log.error("upstream.bind_refused", status=f"0x{resp.command_status:x}")
+            conn.close()
+            return False
+        self._conn = conn
+        self._ready.set()
+        self.log.info("upstream.bound", system_id=s.system_id)
+        return True
+
+    def _link_lost(self, conn: SmppConnection) -> None:
+        if conn is self._conn:
+            self._conn = None
+            self._ready.clear()
+            self.log.warning("upstream.disconnected")
+
+    async def _deliver(self, conn: SmppConnection, pdu: DeliverSm) -> None:
+        try:
+            status = await self.on_deliver(pdu)
+        except Exception as e:  # never leave the SMSC waiting; it will retry
+            self.log.error("upstream.deliver_failed", error=repr(e))
+            status = CommandStatus.ESME_RX_T_APPN
+        conn.respond(response_to(pdu, status))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
