@@ -64,6 +64,7 @@ class Gateway:
         self.batcher: DebitBatcher | None = None
         self.relay: ReceiptRelay | None = None
         self.server: SmppServer | None = None
+        self.authenticator: Authenticator | None = None
         self.endpoints: Endpoints | None = None
 
     async def start(self) -> Endpoints:
@@ -124,8 +125,9 @@ class Gateway:
             destination_check=c.pricing.destination_check,
             max_parts=c.pricing.max_parts,
         )
+        self.authenticator = Authenticator(store)
         services = ServerServices(
-            authenticator=Authenticator(store),
+            authenticator=self.authenticator,
             submitter=submitter,
             registry=registry,
             relay=self.relay,
@@ -165,6 +167,8 @@ class Gateway:
         """Stop accepting, finish in-flight submits, stop forwarding, close the ledger."""
         if self.server is not None:
             await self.server.stop()
+        if self.authenticator is not None:
+            self.authenticator.close()
         if self.forwarder is not None:
             await self.forwarder.drain(timeout=2.0)
             await self.forwarder.stop()

@@ -60,8 +60,12 @@ class Esme:
             "rx": "bind_receiver",
             "trx": "bind_transceiver",
         }[kind]
-        p = smpplib.smpp.make_pdu(method, client=self.client, system_id=system_id, password=password)
-        self.client.send_pdu(p)
+        p = smpplib.smpp.make_pdu(
+            method, client=self.client, system_id=system_id, password=password
+        )
+        # Straight to the socket: smpplib refuses a second bind itself, and the point of
+        # some tests is to see what the gateway answers to one.
+        self.client._socket.sendall(p.generate())
         resp = self.client.read_pdu()
         if resp.status == 0:
             self.client.state = {

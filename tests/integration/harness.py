@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -29,7 +31,7 @@ PASSWORD = "secret12"
 T = TypeVar("T")
 
 
-def test_config(ledger_url: str, **sections: Any) -> Config:
+def gateway_config(ledger_url: str, **sections: Any) -> Config:
     """A config for one test: ephemeral ports, fast receipts, the shipped tariff."""
     config = Config(
         server=ServerConfig(port=0),
@@ -87,6 +89,13 @@ async def make_account(
         await store.set_recharge(system_id, recharge)
 
 
+#: Client threads of their own: blocking smpplib clients must never occupy the pool the
+#: code under test might use, or a test of 16 clients could deadlock on its own harness.
+_CLIENTS = ThreadPoolExecutor(64, thread_name_prefix="test-esme")
+
+
 async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run blocking client code (smpplib) without blocking the gateway's loop."""
-    return await asyncio.to_thread(fn, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(
+        _CLIENTS, functools.partial(fn, *args, **kwargs)
+    )

@@ -20,7 +20,7 @@ from gateway.pdu import GenericNack, PduReader, decode
 from ledger import Store, open_store
 from ledger.models import AccountStatus, EntryKind, MessageState, RechargePolicy, Sender
 from tests.integration.esme import Esme
-from tests.integration.harness import PASSWORD, in_thread, make_account, running_gateway, test_config
+from tests.integration.harness import PASSWORD, in_thread, make_account, running_gateway, gateway_config
 
 FR, UK, IN = "33612345678", "447911123456", "919876543210"
 
@@ -36,7 +36,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 @pytest.fixture
 async def gw(store: Store, tmp_path: Path) -> AsyncIterator[Gateway]:
-    async with running_gateway(test_config(f"sqlite:///{tmp_path}/ledger.db"), store) as g:
+    async with running_gateway(gateway_config(f"sqlite:///{tmp_path}/ledger.db"), store) as g:
         yield g
 
 
@@ -365,7 +365,7 @@ async def test_restart_forwards_what_was_accepted_but_not_sent(
     url = f"sqlite:///{tmp_path}/ledger.db"
     await make_account(store, "smpp-restart")
     # First run: the upstream refuses to bind, so nothing can be forwarded.
-    cfg = test_config(url)
+    cfg = gateway_config(url)
     gw1 = Gateway(cfg, store=store)
     await gw1.start()
     assert gw1.upstream is not None and gw1.simulator is not None
@@ -378,7 +378,7 @@ async def test_restart_forwards_what_was_accepted_but_not_sent(
     await gw1.stop()
     assert (await store.get_message(mid)).state == MessageState.ACCEPTED
     # Second run: recovered and forwarded exactly once.
-    async with running_gateway(test_config(url), store) as gw2:
+    async with running_gateway(gateway_config(url), store) as gw2:
         assert gw2.forwarder is not None
         for _ in range(250):
             if (await store.get_message(mid)).state != MessageState.ACCEPTED:
