@@ -14,7 +14,7 @@ $(BIN)/.installed: pyproject.toml
 
 ## Start the gateway on its embedded defaults (SQLite ledger, built-in upstream simulator).
 run: $(BIN)/.installed
-	$(BIN)/smppgw serve --config config/smppgw.toml --demo
+	$(BIN)/smppgw --config config/smppgw.toml serve --demo
 
 ## Run the whole test suite (PostgreSQL and Node peers included).
 test: $(BIN)/.installed peers

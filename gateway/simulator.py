@@ -118,7 +118,7 @@ class UpstreamSimulator:
                 done_date=now,
                 stat=self.dlr_stat,
                 err="000" if delivered else "001",
-                text=submit.short_message[:20].decode("latin-1"),
+                text=_receipt_text(submit),
             )
         )
         receipt = DeliverSm(
@@ -143,6 +143,14 @@ class UpstreamSimulator:
         self.stats.receipts_sent += 1
         if resp.command_status == CommandStatus.ESME_ROK:
             self.stats.receipts_acked += 1
+
+
+def _receipt_text(submit: SubmitSm) -> str:
+    """The first 20 characters of the message, printable, UDH skipped (as SMSCs do)."""
+    content = submit.short_message
+    if submit.udhi and content:
+        content = content[1 + content[0] :]
+    return "".join(chr(b) if 32 <= b < 127 else "." for b in content[:20])
 
 
 class _SimHandler:
