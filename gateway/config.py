@@ -123,7 +123,8 @@ class UpstreamConfig:
     host: str = "127.0.0.1"
     port: int = field(default=2776, metadata=_PORT)
     system_id: str = field(default="smppgw", metadata=_limits(max_len=15))  # C-Octet String of 16
-    password: str = field(default="", metadata=_limits(max_len=8))  # C-Octet String of 9
+    # repr=False: a logged or printed Config never shows the upstream password.
+    password: str = field(default="", repr=False, metadata=_limits(max_len=8))  # C-Octet 9
     system_type: str = field(default="", metadata=_limits(max_len=12))  # C-Octet String of 13
     window: int = field(default=10, metadata=_AT_LEAST_1)
     enquire_link_interval_s: float = field(default=30.0, metadata=_POSITIVE)

@@ -259,3 +259,9 @@ def test_config_is_frozen(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, ""), env={})
     with pytest.raises(AttributeError):
         config.server.port = 1  # type: ignore[misc]
+
+
+def test_upstream_password_is_not_in_the_repr(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[upstream]\npassword = "hunter2"\n'), env={})
+    assert config.upstream.password == "hunter2"
+    assert "hunter2" not in repr(config)
