@@ -36,7 +36,6 @@ from ledger.errors import (
     AccountExists,
     IdempotencyConflict,
     LedgerError,
-    LedgerUnavailable,
     UnknownAccount,
 )
 from ledger.models import (
@@ -150,8 +149,6 @@ def describe_error(e: BaseException) -> tuple[int, str]:
         status, message = EXIT_REFUSED, f"account {e}: already exists"
     elif isinstance(e, IdempotencyConflict):
         status, message = EXIT_REFUSED, f"key {e} was already used for a different operation"
-    elif isinstance(e, LedgerUnavailable):
-        status, message = EXIT_REFUSED, f"ledger unavailable: {e}"
     elif isinstance(e, LedgerError | Refusal | ValueError | _tariff_error()):
         status, message = EXIT_REFUSED, str(e) or type(e).__name__
     elif isinstance(e, OSError):
