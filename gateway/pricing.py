@@ -106,6 +106,8 @@ def count_segments(content: bytes, data_coding: int, *, udh_len: int = 0) -> int
     data_coding (``ESME_RINVDCS``), content invalid in its alphabet (``ESME_RINVGSM7``),
     an odd UCS-2 length or a UDH that leaves no room (``ESME_RINVMSGLEN``).
     """
+    if udh_len < 0:
+        raise ValueError(f"udh_len must be >= 0, not {udh_len}")
     if data_coding == DC_DEFAULT:
         _check_gsm7(content)
         return _count_7bit(content, udh_len)
@@ -132,6 +134,12 @@ def quote(submit: SubmitSm, tariff: Tariff, *, max_parts: int = MAX_PARTS) -> Qu
     """
     if not 1 <= max_parts <= MAX_PARTS:
         raise ValueError(f"max_parts must be 1..{MAX_PARTS}, not {max_parts}")
+    if submit.data_coding not in SUPPORTED_DATA_CODINGS:
+        # First, as the product spec orders the checks: a 64 KB payload in an unsupported
+        # coding is ESME_RINVDCS, not a length error.
+        raise PricingError(
+            f"data_coding 0x{submit.data_coding:02x} is not supported", S.ESME_RINVDCS
+        )
     content = _content(submit)
     # Cheap guard before any per-octet work: no coding puts more than 160 content octets
     # (unpacked septets) in a part, so a 64 KB payload is refused without being scanned.
@@ -176,7 +184,7 @@ def _content(submit: SubmitSm) -> bytes:
 def _count_plain(submit: SubmitSm, content: bytes, max_parts: int) -> int:
     """Segments of content without a UDH; a SAR part is billed as one concatenated part."""
     total = submit.tlv(Tag.SAR_TOTAL_SEGMENTS)
-    if total is None or total[0] <= 1:
+    if not total or total[0] <= 1:  # the codec guarantees 1 octet; b"" only when built in code
         return count_segments(content, submit.data_coding)
     if total[0] > max_parts:
         raise PricingError(

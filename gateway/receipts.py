@@ -161,15 +161,18 @@ def parse_receipt(text: bytes | str) -> Receipt:
 def format_receipt(r: Receipt) -> str:
     """The standard Appendix B text of ``r``; dates to the minute, text cut to 20 characters.
 
-    Both dates are required: a receipt parsed without one must have it filled in (the
-    relay uses the time it received the receipt) before it is formatted for a client.
+    Client libraries refuse a receipt without both dates, so when one is None the other is
+    written in its place; when both are, ``ValueError``: the caller must fill one in (the
+    relay: the time it received the receipt) before formatting for a client.
     """
-    if r.submit_date is None or r.done_date is None:
-        raise ValueError("format_receipt needs both submit_date and done_date")
+    submit_date = r.submit_date or r.done_date
+    done_date = r.done_date or r.submit_date
+    if submit_date is None or done_date is None:
+        raise ValueError("format_receipt needs submit_date or done_date")
     err = r.err.zfill(3) if r.err.isdigit() else r.err
     return (
         f"id:{r.id} sub:{_three(r.sub)} dlvrd:{_three(r.dlvrd)} "
-        f"submit date:{r.submit_date:%y%m%d%H%M} done date:{r.done_date:%y%m%d%H%M} "
+        f"submit date:{submit_date:%y%m%d%H%M} done date:{done_date:%y%m%d%H%M} "
         f"stat:{r.stat} err:{err} text:{r.text[:MAX_TEXT]}"
     )
 

@@ -194,14 +194,24 @@ def test_count_segments_with_a_udh(content: bytes, dc: int, udh_len: int, segmen
         (b"\x1b\x1b\x65", 0, S.ESME_RINVGSM7),
         (b"caf\xe9", 1, S.ESME_RINVGSM7),  # not IA5
         (b"\x00a\x00", 8, S.ESME_RINVMSGLEN),  # odd UCS-2
-        (b"x", 0, S.ESME_RINVMSGLEN),  # see udh_len below
     ],
 )
 def test_count_segments_refusals(content: bytes, dc: int, status: CommandStatus) -> None:
-    udh_len = 139 if status == S.ESME_RINVMSGLEN and dc == 0 else 0
     with pytest.raises(PricingError) as info:
-        count_segments(content * (200 if udh_len else 1), dc, udh_len=udh_len)
+        count_segments(content, dc)
     assert info.value.status == status
+
+
+@pytest.mark.parametrize(("dc", "udh_len"), [(0, 139), (0, 140), (8, 137), (4, 140), (0, 300)])
+def test_a_udh_that_leaves_no_room_is_refused(dc: int, udh_len: int) -> None:
+    with pytest.raises(PricingError) as info:
+        count_segments(b"\x00" * 400, dc, udh_len=udh_len)
+    assert info.value.status == S.ESME_RINVMSGLEN
+
+
+def test_negative_udh_len_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="udh_len"):
+        count_segments(b"a", 0, udh_len=-1)
 
 
 @given(st.binary(max_size=40))
@@ -280,6 +290,7 @@ def test_max_parts_out_of_range_is_a_programming_error(bad: int) -> None:
         (submit(b"hello", dest="999123"), S.ESME_RINVDSTADR),
         (submit(b"hello", dest=""), S.ESME_RINVDSTADR),
         (submit(b"hello", dc=9), S.ESME_RINVDCS),
+        (payload(b"\x80" * 65535, dc=9), S.ESME_RINVDCS),
         (submit(b"\x80"), S.ESME_RINVGSM7),
         (submit(b"\x00a\x00", dc=8), S.ESME_RINVMSGLEN),
         # short_message and message_payload together (sm_length must be 0).

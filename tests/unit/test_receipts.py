@@ -135,9 +135,16 @@ def test_format_drops_seconds_and_zone() -> None:
     assert "submit date:2401311200 done date:2401311200 " in text
 
 
-def test_format_needs_dates() -> None:
-    with pytest.raises(ValueError, match="submit_date and done_date"):
-        format_receipt(Receipt("1", 1, 1, None, T1, "DELIVRD", "000", ""))
+def test_format_writes_the_known_date_for_a_missing_one() -> None:
+    only_done = format_receipt(Receipt("1", 1, 1, None, T1, "DELIVRD", "000", ""))
+    assert "submit date:2401311201 done date:2401311201 " in only_done
+    only_submit = format_receipt(Receipt("1", 1, 1, T0, None, "DELIVRD", "000", ""))
+    assert "submit date:2401311200 done date:2401311200 " in only_submit
+
+
+def test_format_needs_a_date() -> None:
+    with pytest.raises(ValueError, match="submit_date or done_date"):
+        format_receipt(Receipt("1", 1, 1, None, None, "DELIVRD", "000", ""))
 
 
 _ids = st.from_regex(r"[0-9A-Za-z]{1,64}", fullmatch=True)
