@@ -46,6 +46,8 @@ class SimulatorStats:
     receipts_sent: int = 0
     receipts_acked: int = 0
     submitted_ids: list[str] = field(default_factory=list)
+    #: short_message of every accepted submit_sm, when ``keep_ids`` (crash tests).
+    submitted_messages: list[bytes] = field(default_factory=list)
 
 
 class UpstreamSimulator:
@@ -170,6 +172,7 @@ class _SimHandler:
             msg_id = sim._next_id()
             if sim.keep_ids:
                 sim.stats.submitted_ids.append(msg_id)
+                sim.stats.submitted_messages.append(pdu.short_message)
             conn.respond(response_to(pdu, message_id=msg_id))
             if pdu.registered_delivery & 0x03 == 1 or (
                 pdu.registered_delivery & 0x03 == 2 and sim.dlr_stat != "DELIVRD"
