@@ -175,7 +175,13 @@ class ReceiptRelay:
     def _rewrite(pdu: DeliverSm, message_id: str, stat: str, parsed: Receipt | None) -> DeliverSm:
         now = datetime.now(UTC)
         receipt = (
-            replace(parsed, id=message_id)
+            # Upstreams omit dates now and then; the standard form needs both.
+            replace(
+                parsed,
+                id=message_id,
+                submit_date=parsed.submit_date or now,
+                done_date=parsed.done_date or now,
+            )
             if parsed is not None
             else Receipt(
                 id=message_id,
