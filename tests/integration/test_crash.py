@@ -71,10 +71,10 @@ async def _start_gateway(config: Path, port: int) -> asyncio.subprocess.Process:
             _, w = await asyncio.open_connection("127.0.0.1", port)
             w.close()
             return proc
-        except OSError:
+        except OSError as e:
             if proc.returncode is not None:
                 err = await proc.stderr.read() if proc.stderr else b""
-                raise AssertionError(f"gateway exited: {err.decode()}")
+                raise AssertionError(f"gateway exited: {err.decode()}") from e
             await asyncio.sleep(0.05)
     proc.kill()
     raise AssertionError("gateway did not start listening")
@@ -166,4 +166,3 @@ async def test_kill_9_under_load_loses_nothing(tmp_path: Path) -> None:
                 gw.kill()
         await sim.stop()
     assert gw.returncode == 0, "SIGTERM stops the gateway cleanly"
-

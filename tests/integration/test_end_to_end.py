@@ -20,7 +20,13 @@ from gateway.pdu import GenericNack, PduReader, decode
 from ledger import Store, open_store
 from ledger.models import AccountStatus, EntryKind, MessageState, RechargePolicy, Sender
 from tests.integration.esme import Esme
-from tests.integration.harness import PASSWORD, in_thread, make_account, running_gateway, gateway_config
+from tests.integration.harness import (
+    PASSWORD,
+    gateway_config,
+    in_thread,
+    make_account,
+    running_gateway,
+)
 
 FR, UK, IN = "33612345678", "447911123456", "919876543210"
 
@@ -50,7 +56,9 @@ async def balance(store: Store, system_id: str) -> int:
 
 
 async def debits(store: Store, system_id: str) -> list[int]:
-    return [-e.amount for e in await store.journal(system_id, limit=1000) if e.kind == EntryKind.DEBIT]
+    return [
+        -e.amount for e in await store.journal(system_id, limit=1000) if e.kind == EntryKind.DEBIT
+    ]
 
 
 # -- binds ---------------------------------------------------------------------------------
