@@ -49,6 +49,10 @@ from ledger.models import (
 
 #: Prefix of the idempotency key of a recharge fired by the debit whose key follows it.
 RECHARGE_KEY_PREFIX = "recharge:"
+#: Kinds ``Store.credit`` may write: the ones that add money.
+CREDIT_KINDS = frozenset(
+    {EntryKind.CREDIT, EntryKind.RECHARGE, EntryKind.REFUND, EntryKind.TRANSFER_IN}
+)
 #: Prefix of the idempotency key of the refund of the message whose id follows it.
 REFUND_KEY_PREFIX = "refund:"
 

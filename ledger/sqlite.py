@@ -48,6 +48,7 @@ from ledger.models import (
     Sender,
 )
 from ledger.recharge import (
+    CREDIT_KINDS,
     REFUND_KEY_PREFIX,
     AccountState,
     StoredEntry,
@@ -67,10 +68,6 @@ from ledger.store import Clock, utc_now
 
 T = TypeVar("T")
 
-#: Kinds ``credit`` may write: the ones that add money.
-CREDIT_KINDS = frozenset(
-    {EntryKind.CREDIT, EntryKind.RECHARGE, EntryKind.REFUND, EntryKind.TRANSFER_IN}
-)
 #: Bound parameters per ``IN (...)`` list; SQLite's limit is far above, this keeps SQL short.
 _CHUNK = 500
 #: How long a write waits for another process's write lock before giving up (seconds).

@@ -117,8 +117,9 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-# PostgreSQL joins the parameters with ledger.postgres (next commit).
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty ledger on each backend (one test's worth of isolation)."""
     if request.param == "sqlite":

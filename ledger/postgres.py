@@ -1,0 +1,932 @@
+"""The shared ledger: PostgreSQL through an asyncpg pool, safe for several gateways at once.
+
+``debit_batch`` is one transaction: it locks the batch's distinct accounts in sorted
+system_id order (``SELECT ... FOR NO KEY UPDATE``, so two batches never deadlock and a
+concurrent batch waits instead of reading a stale balance), loads the journal rows of the
+batch's idempotency keys, lets ``ledger.recharge.plan_batch`` decide every request on the
+locked values, and writes balances, journal rows and message rows in ONE statement
+(data-modifying CTEs over ``unnest`` arrays). The ``UPDATE ... FROM unnest`` trap (an
+account listed twice is updated once) cannot bite: the plan has one row per account.
+Round trips per batch: BEGIN, lock, look up, write, COMMIT, whatever the batch size.
+
+Durability: every session runs with ``synchronous_commit=on`` whatever the server default,
+because an acknowledged debit must survive a crash. Connection failures become
+``LedgerUnavailable``; if that happens during COMMIT the outcome is unknown, which is why
+callers retry with the same idempotency key (a committed debit answers DUPLICATE).
+
+The URL may carry ``?schema=NAME`` (tables live in that schema, created by ``upgrade()``)
+and ``?pool_max=N`` (connections in the pool, default 10); both are removed before the
+rest of the URL goes to asyncpg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+
+from ledger.errors import (
+    AccountExists,
+    IdempotencyConflict,
+    InvalidAccountData,
+    LedgerUnavailable,
+    UnknownAccount,
+    UnknownMessage,
+)
+from ledger.migrate import upgrade_postgres
+from ledger.models import (
+    Account,
+    AccountStatus,
+    AuditProblem,
+    DebitRequest,
+    DebitResult,
+    EntryKind,
+    JournalEntry,
+    MessageRecord,
+    MessageState,
+    NewAccount,
+    PendingReceipt,
+    RechargePolicy,
+    Sender,
+)
+from ledger.recharge import (
+    CREDIT_KINDS,
+    REFUND_KEY_PREFIX,
+    AccountState,
+    StoredEntry,
+    audit_problem,
+    credit_fingerprint,
+    lookup_keys,
+    normalise_cidr,
+    plan_batch,
+    refund_fingerprint,
+    utc_day,
+    validate_new_account,
+    validate_policy,
+    validate_request,
+    validate_sender,
+)
+from ledger.store import Clock, utc_now
+
+T = TypeVar("T")
+
+_SCHEMA_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_DEFAULT_POOL_MAX = 10
+_CONNECT_TIMEOUT_S = 10.0
+#: A statement slower than this is treated as the database being unavailable.
+_COMMAND_TIMEOUT_S = 60.0
+#: Attempts for a transaction that lost a race (unique key taken meanwhile, deadlock).
+_ATTEMPTS = 4
+
+#: Errors that mean "the database cannot be used now", not "this request is wrong".
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+    asyncpg.exceptions.ReadOnlySQLTransactionError,  # failed over to a standby
+    asyncpg.exceptions.QueryCanceledError,  # statement_timeout
+)
+#: Errors after which the whole transaction may simply be tried again.
+_RETRY: tuple[type[BaseException], ...] = (
+    asyncpg.UniqueViolationError,  # a key or message id committed by a racing batch
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+)
+
+_JOURNAL_COLS = (
+    "id, system_id, kind, amount, balance_after, idempotency_key, body_hash, message_id,"
+    " created_at, note"
+)
+_MESSAGE_COLS = (
+    "message_id, system_id, source_addr, destination_addr, segments, cost,"
+    " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at"
+)
+_ACCOUNT_SELECT = """
+SELECT a.*,
+       ARRAY(SELECT cidr FROM account_ips i WHERE i.system_id = a.system_id ORDER BY id)
+           AS ips,
+       ARRAY(SELECT ton FROM account_senders s WHERE s.system_id = a.system_id ORDER BY id)
+           AS sender_tons,
+       ARRAY(SELECT npi FROM account_senders s WHERE s.system_id = a.system_id ORDER BY id)
+           AS sender_npis,
+       ARRAY(SELECT address FROM account_senders s WHERE s.system_id = a.system_id
+             ORDER BY id) AS sender_addresses
+FROM accounts a
+"""
+
+# Sorted lock order (COLLATE "C": byte order, the same as Python's sorted()) is what
+# keeps concurrent batches over overlapping accounts from deadlocking. NO KEY UPDATE is
+# enough (the key never changes) and lets foreign-key checks of other inserts through.
+_LOCK_ACCOUNTS = """
+SELECT system_id, status, balance, recharge_threshold, recharge_amount,
+       recharge_daily_cap, recharge_day, recharges_today
+FROM accounts WHERE system_id = ANY($1::text[])
+ORDER BY system_id COLLATE "C"
+FOR NO KEY UPDATE
+"""
+
+# Run after the lock, as its own statement: under READ COMMITTED each statement sees
+# what committed before it started, including the batch we may have waited for.
+_LOOKUP = f"""
+SELECT 'j' AS src, {_JOURNAL_COLS} FROM journal WHERE idempotency_key = ANY($1::text[])
+UNION ALL
+SELECT 'm', NULL, NULL, NULL, NULL, NULL, NULL, NULL, message_id, NULL, NULL
+FROM messages WHERE message_id = ANY($2::text[])
+"""
+
+# One statement for every write of a batch. Data-modifying CTEs all run to completion
+# whether or not the final SELECT reads them; ids are mapped back by idempotency key.
+_WRITE_BATCH = """
+WITH acc AS (
+    UPDATE accounts AS a
+    SET balance = u.balance, recharge_day = u.recharge_day,
+        recharges_today = u.recharges_today
+    FROM unnest($1::text[], $2::bigint[], $3::date[], $4::int[])
+        AS u(system_id, balance, recharge_day, recharges_today)
+    WHERE a.system_id = u.system_id
+    RETURNING 1
+), msg AS (
+    INSERT INTO messages (message_id, system_id, idempotency_key, source_addr,
+        destination_addr, segments, cost, registered_delivery, pdu_body, state,
+        created_at, updated_at)
+    SELECT m.message_id, m.system_id, m.idempotency_key, m.source_addr,
+        m.destination_addr, m.segments, m.cost, m.registered_delivery, m.pdu_body,
+        'accepted', $22, $22
+    FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[],
+                $11::bigint[], $12::int[], $13::bytea[]) WITH ORDINALITY
+        AS m(message_id, system_id, idempotency_key, source_addr, destination_addr,
+             segments, cost, registered_delivery, pdu_body, ord)
+    ORDER BY m.ord
+    RETURNING 1
+), ent AS (
+    INSERT INTO journal (system_id, kind, amount, balance_after, idempotency_key,
+        body_hash, message_id, created_at, note)
+    SELECT e.system_id, e.kind, e.amount, e.balance_after, e.idempotency_key,
+        e.body_hash, e.message_id, $22, e.note
+    FROM unnest($14::text[], $15::text[], $16::bigint[], $17::bigint[], $18::text[],
+                $19::text[], $20::text[], $21::text[]) WITH ORDINALITY
+        AS e(system_id, kind, amount, balance_after, idempotency_key, body_hash,
+             message_id, note, ord)
+    ORDER BY e.ord
+    RETURNING id, idempotency_key
+)
+SELECT id, idempotency_key, (SELECT count(*) FROM acc) AS accounts,
+       (SELECT count(*) FROM msg) AS messages
+FROM ent
+"""
+
+
+def parse_url(url: str) -> tuple[str, str | None, int]:
+    """Split ``url`` into (DSN for asyncpg, schema or None, pool size)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError(f"not a PostgreSQL URL: {url!r}")
+    schema: str | None = None
+    pool_max = _DEFAULT_POOL_MAX
+    rest: list[tuple[str, str]] = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "schema":
+            if _SCHEMA_RE.fullmatch(value) is None:
+                raise ValueError(f"schema name {value!r} must be a plain SQL identifier")
+            schema = value
+        elif key == "pool_max":
+            pool_max = int(value)
+            if pool_max < 1:
+                raise ValueError("pool_max must be at least 1")
+        else:
+            rest.append((key, value))
+    dsn = urlunsplit(parts._replace(query=urlencode(rest)))
+    return dsn, schema, pool_max
+
+
+def _entry(row: Any) -> JournalEntry:
+    return JournalEntry(
+        id=row["id"],
+        system_id=row["system_id"],
+        kind=EntryKind(row["kind"]),
+        amount=row["amount"],
+        balance_after=row["balance_after"],
+        idempotency_key=row["idempotency_key"],
+        message_id=row["message_id"],
+        created_at=row["created_at"],
+        note=row["note"],
+    )
+
+
+def _message(row: Any) -> MessageRecord:
+    return MessageRecord(
+        message_id=row["message_id"],
+        system_id=row["system_id"],
+        source_addr=row["source_addr"],
+        destination_addr=row["destination_addr"],
+        segments=row["segments"],
+        cost=row["cost"],
+        registered_delivery=row["registered_delivery"],
+        pdu_body=bytes(row["pdu_body"]),
+        state=MessageState(row["state"]),
+        upstream_id=row["upstream_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _policy(row: Any) -> RechargePolicy | None:
+    if row["recharge_daily_cap"] is None:
+        return None
+    return RechargePolicy(
+        threshold=row["recharge_threshold"],
+        amount=row["recharge_amount"],
+        daily_cap=row["recharge_daily_cap"],
+    )
+
+
+def _account(row: Any) -> Account:
+    senders = zip(row["sender_tons"], row["sender_npis"], row["sender_addresses"], strict=True)
+    return Account(
+        system_id=row["system_id"],
+        owner=row["owner"],
+        contact_email=row["contact_email"],
+        status=AccountStatus(row["status"]),
+        balance=row["balance"],
+        password_hash=row["password_hash"],
+        allowed_ips=tuple(row["ips"]),
+        senders=tuple(Sender(t, n, a) for t, n, a in senders),
+        recharge=_policy(row),
+        max_binds=row["max_binds"],
+        throughput=row["throughput"],
+        created_at=row["created_at"],
+    )
+
+
+class PostgresStore:
+    """``ledger.store.Store`` on PostgreSQL. Create with :meth:`open`."""
+
+    def __init__(self, pool: Any, schema: str | None, *, clock: Clock = utc_now) -> None:
+        self._pool = pool
+        self._schema = schema
+        self._clock = clock
+        self._closed = False
+
+    @classmethod
+    async def open(cls, url: str, *, clock: Clock = utc_now) -> PostgresStore:
+        """Connect a pool to ``url``; raises LedgerUnavailable if the server is unreachable.
+
+        Call :meth:`upgrade` before use to create or update the schema.
+        """
+        dsn, schema, pool_max = parse_url(url)
+        settings = {"application_name": "smppgw", "synchronous_commit": "on"}
+        if schema is not None:
+            # Only our schema: a table of the same name elsewhere can never be used.
+            settings["search_path"] = f'"{schema}"'
+        try:
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=1,
+                max_size=pool_max,
+                timeout=_CONNECT_TIMEOUT_S,
+                command_timeout=_COMMAND_TIMEOUT_S,
+                server_settings=settings,
+            )
+        except _UNAVAILABLE as exc:
+            raise LedgerUnavailable(f"cannot reach the PostgreSQL ledger: {exc!r}") from exc
+        return cls(pool, schema, clock=clock)
+
+    async def close(self) -> None:
+        """Close the pool (waiting for borrowed connections to come back)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await asyncio.wait_for(self._pool.close(), timeout=_COMMAND_TIMEOUT_S)
+        except TimeoutError:
+            self._pool.terminate()
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        """A pooled connection; connection-level failures become LedgerUnavailable."""
+        if self._closed:
+            raise LedgerUnavailable("the ledger store is closed")
+        try:
+            async with self._pool.acquire() as conn:
+                yield conn
+        except _UNAVAILABLE as exc:
+            raise LedgerUnavailable(f"PostgreSQL ledger unavailable: {exc!r}") from exc
+
+    async def _tx(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        """Run ``work(conn)`` in one transaction, again if it lost a race."""
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                async with self._connection() as conn, conn.transaction():
+                    return await work(conn)
+            except _RETRY:
+                # Rolled back, nothing written: a concurrent transaction committed the
+                # same key (the retry then sees it and answers DUPLICATE or CONFLICT).
+                if attempt == _ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _read(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        async with self._connection() as conn:
+            return await work(conn)
+
+    async def upgrade(self) -> list[str]:
+        """Create the URL's schema if needed, apply pending migrations, return their names."""
+        now = self._now()
+
+        async def run(conn: Any) -> list[str]:
+            if self._schema is not None:
+                with contextlib.suppress(asyncpg.UniqueViolationError):
+                    # IF NOT EXISTS still races with a concurrent creator; either wins.
+                    await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
+            return await upgrade_postgres(conn, now)
+
+        return await self._read(run)
+
+    # -- accounts -----------------------------------------------------------------------
+    @staticmethod
+    async def _load_account(conn: Any, system_id: str) -> Account:
+        row = await conn.fetchrow(_ACCOUNT_SELECT + " WHERE a.system_id = $1", system_id)
+        if row is None:
+            raise UnknownAccount(system_id)
+        return _account(row)
+
+    async def create_account(self, new: NewAccount) -> Account:
+        """Create an account with a zero balance. Raises AccountExists, InvalidAccountData."""
+        new = validate_new_account(new)
+        now = self._now()
+
+        async def run(conn: Any) -> Account:
+            created = await conn.fetchval(
+                "INSERT INTO accounts (system_id, owner, contact_email, status,"
+                " password_hash, max_binds, throughput, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                " ON CONFLICT (system_id) DO NOTHING RETURNING system_id",
+                new.system_id,
+                new.owner,
+                new.contact_email,
+                AccountStatus.ACTIVE.value,
+                new.password_hash,
+                new.max_binds,
+                new.throughput,
+                now,
+            )
+            if created is None:
+                raise AccountExists(new.system_id)
+            if new.allowed_ips:
+                await conn.executemany(
+                    "INSERT INTO account_ips (system_id, cidr) VALUES ($1, $2)",
+                    [(new.system_id, c) for c in new.allowed_ips],
+                )
+            if new.senders:
+                await conn.executemany(
+                    "INSERT INTO account_senders (system_id, ton, npi, address)"
+                    " VALUES ($1, $2, $3, $4)",
+                    [(new.system_id, s.ton, s.npi, s.address) for s in new.senders],
+                )
+            return await self._load_account(conn, new.system_id)
+
+        return await self._tx(run)
+
+    async def get_account(self, system_id: str) -> Account:
+        """The account, with IPs and senders. Raises UnknownAccount."""
+        return await self._read(lambda conn: self._load_account(conn, system_id))
+
+    async def list_accounts(self) -> list[Account]:
+        """Every account, ordered by system_id."""
+
+        async def run(conn: Any) -> list[Account]:
+            rows = await conn.fetch(_ACCOUNT_SELECT + ' ORDER BY a.system_id COLLATE "C"')
+            return [_account(r) for r in rows]
+
+        return await self._read(run)
+
+    async def _update_account(
+        self, system_id: str, change: Callable[[Any], Awaitable[object]]
+    ) -> Account:
+        """Lock the account, apply ``change`` in one transaction, return the result."""
+
+        async def run(conn: Any) -> Account:
+            found = await conn.fetchval(
+                "SELECT 1 FROM accounts WHERE system_id = $1 FOR NO KEY UPDATE", system_id
+            )
+            if found is None:
+                raise UnknownAccount(system_id)
+            await change(conn)
+            return await self._load_account(conn, system_id)
+
+        return await self._tx(run)
+
+    async def set_status(self, system_id: str, status: AccountStatus) -> Account:
+        """Enable or disable binding (and debits: a disabled account is refused)."""
+        status = AccountStatus(status)
+        return await self._update_account(
+            system_id,
+            lambda conn: conn.execute(
+                "UPDATE accounts SET status = $1 WHERE system_id = $2", status.value, system_id
+            ),
+        )
+
+    async def set_password_hash(self, system_id: str, password_hash: str) -> None:
+        """Replace the stored password hash."""
+        if not password_hash:
+            raise InvalidAccountData("an account needs a password hash")
+        await self._update_account(
+            system_id,
+            lambda conn: conn.execute(
+                "UPDATE accounts SET password_hash = $1 WHERE system_id = $2",
+                password_hash,
+                system_id,
+            ),
+        )
+
+    async def allow_ip(self, system_id: str, cidr: str) -> Account:
+        """Add a CIDR (normalised; a bare address means /32 or /128); a repeat is a no-op."""
+        net = normalise_cidr(cidr)
+        return await self._update_account(
+            system_id,
+            lambda conn: conn.execute(
+                "INSERT INTO account_ips (system_id, cidr) VALUES ($1, $2)"
+                " ON CONFLICT (system_id, cidr) DO NOTHING",
+                system_id,
+                net,
+            ),
+        )
+
+    async def deny_ip(self, system_id: str, cidr: str) -> Account:
+        """Remove a CIDR from the allowlist (InvalidAccountData if absent)."""
+        net = normalise_cidr(cidr)
+
+        async def change(conn: Any) -> None:
+            gone = await conn.fetchval(
+                "DELETE FROM account_ips WHERE system_id = $1 AND cidr = $2 RETURNING id",
+                system_id,
+                net,
+            )
+            if gone is None:
+                raise InvalidAccountData(f"{net} is not on the allowlist of {system_id}")
+
+        return await self._update_account(system_id, change)
+
+    async def add_sender(self, system_id: str, sender: Sender) -> Account:
+        """Register a source address; registering it again is a no-op."""
+        validate_sender(sender)
+        return await self._update_account(
+            system_id,
+            lambda conn: conn.execute(
+                "INSERT INTO account_senders (system_id, ton, npi, address)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (system_id, ton, npi, address) DO NOTHING",
+                system_id,
+                sender.ton,
+                sender.npi,
+                sender.address,
+            ),
+        )
+
+    async def remove_sender(self, system_id: str, sender: Sender) -> Account:
+        """Unregister a source address (InvalidAccountData if absent)."""
+
+        async def change(conn: Any) -> None:
+            gone = await conn.fetchval(
+                "DELETE FROM account_senders"
+                " WHERE system_id = $1 AND ton = $2 AND npi = $3 AND address = $4 RETURNING id",
+                system_id,
+                sender.ton,
+                sender.npi,
+                sender.address,
+            )
+            if gone is None:
+                raise InvalidAccountData(f"{sender} is not a sender of {system_id}")
+
+        return await self._update_account(system_id, change)
+
+    async def set_recharge(self, system_id: str, policy: RechargePolicy | None) -> Account:
+        """Set or clear auto-recharge; today's recharge count is kept either way."""
+        if policy is None:
+            values: tuple[int, int, int | None] = (0, 0, None)
+        else:
+            validate_policy(policy)
+            values = (policy.threshold, policy.amount, policy.daily_cap)
+        return await self._update_account(
+            system_id,
+            lambda conn: conn.execute(
+                "UPDATE accounts SET recharge_threshold = $1, recharge_amount = $2,"
+                " recharge_daily_cap = $3 WHERE system_id = $4",
+                *values,
+                system_id,
+            ),
+        )
+
+    # -- money ----------------------------------------------------------------------------
+    @staticmethod
+    async def _stored(conn: Any, key: str) -> StoredEntry | None:
+        row = await conn.fetchrow(
+            f"SELECT {_JOURNAL_COLS} FROM journal WHERE idempotency_key = $1", key
+        )
+        return None if row is None else StoredEntry(_entry(row), row["body_hash"])
+
+    @staticmethod
+    async def _insert_entry(
+        conn: Any,
+        *,
+        system_id: str,
+        kind: EntryKind,
+        amount: int,
+        balance_after: int,
+        key: str,
+        fingerprint: str,
+        message_id: str | None,
+        created_at: datetime,
+        note: str,
+    ) -> JournalEntry:
+        row = await conn.fetchrow(
+            "INSERT INTO journal (system_id, kind, amount, balance_after, idempotency_key,"
+            " body_hash, message_id, created_at, note)"
+            f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {_JOURNAL_COLS}",
+            system_id,
+            kind.value,
+            amount,
+            balance_after,
+            key,
+            fingerprint,
+            message_id,
+            created_at,
+            note,
+        )
+        return _entry(row)
+
+    async def credit(
+        self,
+        system_id: str,
+        amount: int,
+        *,
+        idempotency_key: str,
+        kind: EntryKind = EntryKind.CREDIT,
+        note: str = "",
+    ) -> JournalEntry:
+        """Add ``amount`` (> 0) milli-credits. Replaying the key returns the first entry.
+
+        Raises UnknownAccount, IdempotencyConflict (the key was used for another body),
+        ValueError for a non-positive amount or a kind that does not add money.
+        """
+        kind = EntryKind(kind)
+        if not isinstance(amount, int) or amount <= 0:
+            raise ValueError(f"a credit is a positive number of milli-credits, not {amount!r}")
+        if kind not in CREDIT_KINDS:
+            raise ValueError(f"credit cannot write a {kind.value} entry")
+        if not idempotency_key:
+            raise ValueError("a credit needs an idempotency key")
+        fingerprint = credit_fingerprint(system_id, kind, amount)
+        now = self._now()
+
+        async def run(conn: Any) -> JournalEntry:
+            balance = await conn.fetchval(
+                "SELECT balance FROM accounts WHERE system_id = $1 FOR NO KEY UPDATE",
+                system_id,
+            )
+            prior = await self._stored(conn, idempotency_key)
+            if prior is not None:
+                if prior.fingerprint != fingerprint:
+                    raise IdempotencyConflict(idempotency_key)
+                return prior.entry
+            if balance is None:
+                raise UnknownAccount(system_id)
+            balance += amount
+            await conn.execute(
+                "UPDATE accounts SET balance = $1 WHERE system_id = $2", balance, system_id
+            )
+            return await self._insert_entry(
+                conn,
+                system_id=system_id,
+                kind=kind,
+                amount=amount,
+                balance_after=balance,
+                key=idempotency_key,
+                fingerprint=fingerprint,
+                message_id=None,
+                created_at=now,
+                note=note,
+            )
+
+        return await self._tx(run)
+
+    async def debit_batch(self, requests: Sequence[DebitRequest]) -> list[DebitResult]:
+        """Debit each request and store its message, in one transaction, one result each.
+
+        See the module docstring for the locking and ``ledger.recharge`` for decisions.
+        """
+        requests = list(requests)
+        if not requests:
+            return []
+        for request in requests:
+            validate_request(request)
+        now = self._now()
+        today = utc_day(now)
+        system_ids = sorted({r.message.system_id for r in requests})
+        keys = lookup_keys(requests)
+        message_ids = list(dict.fromkeys(r.message.message_id for r in requests))
+
+        async def run(conn: Any) -> list[DebitResult]:
+            accounts = {
+                row["system_id"]: AccountState(
+                    system_id=row["system_id"],
+                    status=AccountStatus(row["status"]),
+                    balance=row["balance"],
+                    policy=_policy(row),
+                    recharge_day=row["recharge_day"],
+                    recharges_today=row["recharges_today"],
+                )
+                for row in await conn.fetch(_LOCK_ACCOUNTS, system_ids)
+            }
+            stored: dict[str, StoredEntry] = {}
+            taken: set[str] = set()
+            for row in await conn.fetch(_LOOKUP, keys, message_ids):
+                if row["src"] == "j":
+                    stored[row["idempotency_key"]] = StoredEntry(_entry(row), row["body_hash"])
+                else:
+                    taken.add(row["message_id"])
+            plan = plan_batch(requests, accounts, stored, taken, today)
+            if not plan.entries:
+                return plan.resolve([], now)
+            acc = list(plan.accounts.values())
+            msgs = [(p.idempotency_key, p.message) for p in plan.messages]
+            ents = plan.entries
+            rows = await conn.fetch(
+                _WRITE_BATCH,
+                [a.system_id for a in acc],
+                [a.balance for a in acc],
+                [a.recharge_day for a in acc],
+                [a.recharges_today for a in acc],
+                [m.message_id for _, m in msgs],
+                [m.system_id for _, m in msgs],
+                [k for k, _ in msgs],
+                [m.source_addr for _, m in msgs],
+                [m.destination_addr for _, m in msgs],
+                [m.segments for _, m in msgs],
+                [m.cost for _, m in msgs],
+                [m.registered_delivery for _, m in msgs],
+                [m.pdu_body for _, m in msgs],
+                [e.system_id for e in ents],
+                [e.kind.value for e in ents],
+                [e.amount for e in ents],
+                [e.balance_after for e in ents],
+                [e.idempotency_key for e in ents],
+                [e.fingerprint for e in ents],
+                [e.message_id for e in ents],
+                [e.note for e in ents],
+                now,
+            )
+            ids = {r["idempotency_key"]: r["id"] for r in rows}
+            if len(ids) != len(ents) or (rows and rows[0]["accounts"] != len(acc)):
+                # Cannot happen with one row per account and unique keys; if it did, the
+                # rollback keeps the books straight rather than commit a partial batch.
+                raise RuntimeError("debit batch wrote an unexpected number of rows")
+            return plan.resolve([ids[e.idempotency_key] for e in ents], now)
+
+        return await self._tx(run)
+
+    async def refund(self, message_id: str, *, reason: str) -> JournalEntry:
+        """Give back a message's cost once (idempotent per message) and mark it REJECTED."""
+        key = REFUND_KEY_PREFIX + message_id
+        fingerprint = refund_fingerprint(message_id)
+        now = self._now()
+
+        async def run(conn: Any) -> JournalEntry:
+            msg = await conn.fetchrow(
+                "SELECT system_id, cost FROM messages WHERE message_id = $1", message_id
+            )
+            if msg is None:
+                raise UnknownMessage(message_id)
+            balance = await conn.fetchval(
+                "SELECT balance FROM accounts WHERE system_id = $1 FOR NO KEY UPDATE",
+                msg["system_id"],
+            )
+            prior = await self._stored(conn, key)
+            if prior is not None:
+                if prior.fingerprint != fingerprint:
+                    raise IdempotencyConflict(key)
+                return prior.entry
+            balance += msg["cost"]
+            await conn.execute(
+                "UPDATE accounts SET balance = $1 WHERE system_id = $2",
+                balance,
+                msg["system_id"],
+            )
+            entry = await self._insert_entry(
+                conn,
+                system_id=msg["system_id"],
+                kind=EntryKind.REFUND,
+                amount=msg["cost"],
+                balance_after=balance,
+                key=key,
+                fingerprint=fingerprint,
+                message_id=message_id,
+                created_at=now,
+                note=reason,
+            )
+            await conn.execute(
+                "UPDATE messages SET state = $1, updated_at = $2 WHERE message_id = $3",
+                MessageState.REJECTED.value,
+                now,
+                message_id,
+            )
+            return entry
+
+        return await self._tx(run)
+
+    async def journal(self, system_id: str, *, limit: int = 100) -> list[JournalEntry]:
+        """The newest ``limit`` entries of an account, newest first. Raises UnknownAccount."""
+
+        async def run(conn: Any) -> list[JournalEntry]:
+            # One statement: the existence check and the rows see the same snapshot.
+            rows = await conn.fetch(
+                f"SELECT a.system_id AS account, j.* FROM accounts a"
+                f" LEFT JOIN LATERAL (SELECT {_JOURNAL_COLS} FROM journal"
+                "   WHERE journal.system_id = a.system_id ORDER BY id DESC LIMIT $2) j ON true"
+                " WHERE a.system_id = $1 ORDER BY j.id DESC",
+                system_id,
+                limit,
+            )
+            if not rows:
+                raise UnknownAccount(system_id)
+            return [_entry(r) for r in rows if r["id"] is not None]
+
+        return await self._read(run)
+
+    async def audit(self) -> list[AuditProblem]:
+        """Accounts whose balance differs from their journal sum or is negative."""
+
+        async def run(conn: Any) -> list[AuditProblem]:
+            rows = await conn.fetch(
+                "SELECT a.system_id, a.balance, COALESCE(SUM(j.amount), 0)::bigint AS total"
+                " FROM accounts a LEFT JOIN journal j ON j.system_id = a.system_id"
+                " GROUP BY a.system_id, a.balance"
+                " HAVING a.balance <> COALESCE(SUM(j.amount), 0) OR a.balance < 0"
+                ' ORDER BY a.system_id COLLATE "C"'
+            )
+            return [audit_problem(r["system_id"], r["balance"], r["total"]) for r in rows]
+
+        return await self._read(run)
+
+    # -- outbox and receipts --------------------------------------------------------------
+    async def get_message(self, message_id: str) -> MessageRecord:
+        """A message by our id. Raises UnknownMessage."""
+
+        async def run(conn: Any) -> MessageRecord:
+            row = await conn.fetchrow(
+                f"SELECT {_MESSAGE_COLS} FROM messages WHERE message_id = $1", message_id
+            )
+            if row is None:
+                raise UnknownMessage(message_id)
+            return _message(row)
+
+        return await self._read(run)
+
+    async def unforwarded(self, *, limit: int = 1000) -> list[MessageRecord]:
+        """Messages in state ACCEPTED, oldest first (the forwarder's recovery queue)."""
+
+        async def run(conn: Any) -> list[MessageRecord]:
+            rows = await conn.fetch(
+                f"SELECT {_MESSAGE_COLS} FROM messages WHERE state = 'accepted'"
+                " ORDER BY seq LIMIT $1",
+                limit,
+            )
+            return [_message(r) for r in rows]
+
+        return await self._read(run)
+
+    async def mark_forwarded(self, items: Sequence[tuple[str, str]]) -> None:
+        """Record (message_id, upstream_id) pairs; ACCEPTED becomes FORWARDED.
+
+        A message already past FORWARDED (refunded, delivered) keeps its state but gets
+        the upstream id. Raises UnknownMessage (and records nothing) for an unknown id.
+        """
+        items = list(items)
+        if not items:
+            return
+        now = self._now()
+        # Unlike the unnest trap for balances, a repeated message id here just records
+        # one of its upstream ids, which is all a repeat can mean.
+        pairs = dict(items)
+
+        async def run(conn: Any) -> None:
+            updated = await conn.fetch(
+                "UPDATE messages AS m SET upstream_id = u.upstream_id, updated_at = $3,"
+                " state = CASE WHEN m.state = 'accepted' THEN 'forwarded' ELSE m.state END"
+                " FROM unnest($1::text[], $2::text[]) AS u(message_id, upstream_id)"
+                " WHERE m.message_id = u.message_id RETURNING m.message_id",
+                list(pairs),
+                list(pairs.values()),
+                now,
+            )
+            missing = set(pairs) - {r["message_id"] for r in updated}
+            if missing:
+                raise UnknownMessage(sorted(missing)[0])
+
+        await self._tx(run)
+
+    async def message_by_upstream_id(self, upstream_id: str) -> MessageRecord | None:
+        """The message the upstream knows by ``upstream_id`` (the newest, if reused)."""
+
+        async def run(conn: Any) -> MessageRecord | None:
+            row = await conn.fetchrow(
+                f"SELECT {_MESSAGE_COLS} FROM messages WHERE upstream_id = $1"
+                " ORDER BY seq DESC LIMIT 1",
+                upstream_id,
+            )
+            return None if row is None else _message(row)
+
+        return await self._read(run)
+
+    async def set_message_state(self, message_id: str, state: MessageState) -> None:
+        """Record an outcome (DELIVERED, FAILED, ...). REJECTED only comes with a refund."""
+        state = MessageState(state)
+        if state is MessageState.REJECTED:
+            raise ValueError("use refund() to reject a message: it must give the money back")
+        now = self._now()
+
+        async def run(conn: Any) -> None:
+            found = await conn.fetchval(
+                "UPDATE messages SET state = $1, updated_at = $2 WHERE message_id = $3 RETURNING 1",
+                state.value,
+                now,
+                message_id,
+            )
+            if found is None:
+                raise UnknownMessage(message_id)
+
+        await self._tx(run)
+
+    async def add_receipt(self, system_id: str, message_id: str, pdu_body: bytes) -> int:
+        """Keep a receipt until the account's receiver acknowledges it; returns its id."""
+        now = self._now()
+
+        async def run(conn: Any) -> int:
+            row = await conn.fetchrow(
+                "SELECT EXISTS (SELECT 1 FROM accounts WHERE system_id = $1) AS account,"
+                " EXISTS (SELECT 1 FROM messages WHERE message_id = $2) AS message",
+                system_id,
+                message_id,
+            )
+            if not row["account"]:
+                raise UnknownAccount(system_id)
+            if not row["message"]:
+                raise UnknownMessage(message_id)
+            receipt_id: int = await conn.fetchval(
+                "INSERT INTO receipts (system_id, message_id, pdu_body, created_at)"
+                " VALUES ($1, $2, $3, $4) RETURNING id",
+                system_id,
+                message_id,
+                bytes(pdu_body),
+                now,
+            )
+            return receipt_id
+
+        return await self._tx(run)
+
+    async def pending_receipts(self, system_id: str, *, limit: int = 1000) -> list[PendingReceipt]:
+        """Receipts not yet acknowledged, oldest first."""
+
+        async def run(conn: Any) -> list[PendingReceipt]:
+            rows = await conn.fetch(
+                "SELECT id, system_id, message_id, pdu_body, created_at FROM receipts"
+                " WHERE system_id = $1 AND delivered_at IS NULL ORDER BY id LIMIT $2",
+                system_id,
+                limit,
+            )
+            return [
+                PendingReceipt(
+                    id=r["id"],
+                    system_id=r["system_id"],
+                    message_id=r["message_id"],
+                    pdu_body=bytes(r["pdu_body"]),
+                    created_at=r["created_at"],
+                )
+                for r in rows
+            ]
+
+        return await self._read(run)
+
+    async def receipt_delivered(self, receipt_id: int) -> None:
+        """The receiver acknowledged the receipt; acknowledging twice changes nothing."""
+        now = self._now()
+
+        async def run(conn: Any) -> None:
+            await conn.execute(
+                "UPDATE receipts SET delivered_at = $1 WHERE id = $2 AND delivered_at IS NULL",
+                now,
+                receipt_id,
+            )
+
+        await self._read(run)
