@@ -113,6 +113,7 @@ class Gateway:
         )
         self.forwarder = Forwarder(store, self.upstream, self.relay, workers=c.upstream.window)
         await self.forwarder.recover()
+        self.relay.start()
         self.upstream.start()
         self.forwarder.start()
 

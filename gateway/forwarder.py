@@ -70,6 +70,8 @@ class Forwarder:
         self._forwarded: list[tuple[str, str]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        #: messages taken by a worker and not finished, plus those waiting for a retry.
+        self._busy = 0
         self.forwarded_count = 0
 
     @property
@@ -126,7 +128,7 @@ class Forwarder:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            if self._queue.empty() and self._queue._unfinished_tasks == 0:  # type: ignore[attr-defined]
+            if self._queue.empty() and self._busy == 0:
                 await self._flush()
                 return True
             await asyncio.sleep(0.01)
@@ -135,6 +137,7 @@ class Forwarder:
     async def _worker(self) -> None:
         while True:
             message, attempt = await self._queue.get()
+            self._busy += 1
             try:
                 await self._forward(message, attempt)
             except asyncio.CancelledError:
@@ -143,7 +146,7 @@ class Forwarder:
             except Exception as e:  # a bug must not kill the worker; the row is durable
                 self.log.error("forward.failed", message_id=message.message_id, error=repr(e))
             finally:
-                self._queue.task_done()
+                self._busy -= 1
 
     async def _forward(self, message: OutboundMessage, attempt: int) -> None:
         log = self.log.bind(message_id=message.message_id, system_id=message.system_id)
@@ -185,9 +188,13 @@ class Forwarder:
         delay = min(self.retry_base * 2 ** (attempt - 1), self.retry_max)
         next_attempt = attempt + 1 if count_attempt else attempt
         log.info("message.retry", reason=reason, attempt=attempt, in_s=delay)
-        asyncio.get_running_loop().call_later(
-            delay, self._queue.put_nowait, (message, next_attempt)
-        )
+        self._busy += 1  # still ours while it waits: drain() must not report done
+
+        def requeue() -> None:
+            self._busy -= 1
+            self._queue.put_nowait((message, next_attempt))
+
+        asyncio.get_running_loop().call_later(delay, requeue)
 
     async def _flush(self) -> None:
         # Group the upstream-id writes: one transaction for everything forwarded meanwhile.

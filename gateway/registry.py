@@ -47,6 +47,10 @@ class BindRegistry:
             return None
         return conns[next(self._rr) % len(conns)]
 
+    def bound_accounts(self) -> list[str]:
+        """system_ids with at least one live bind."""
+        return list(self._binds)
+
     def all(self) -> list[SmppConnection]:
         """Every bound connection."""
         return [c for conns in self._binds.values() for c in conns]

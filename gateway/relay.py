@@ -67,9 +67,17 @@ def deliver_sm_from_body(body: bytes) -> DeliverSm:
 class ReceiptRelay:
     """Maps upstream receipts to our message ids and delivers them to clients."""
 
-    def __init__(self, store: Store, registry: BindRegistry, *, cache_size: int = 200_000):
+    def __init__(
+        self,
+        store: Store,
+        registry: BindRegistry,
+        *,
+        cache_size: int = 200_000,
+        retry_interval: float = 30.0,
+    ):
         self.store = store
         self.registry = registry
+        self.retry_interval = retry_interval
         self.log = structlog.get_logger("smppgw.relay")
         #: upstream id -> (our message id, system_id), filled by the forwarder so the
         #: common case needs no database read. Bounded: oldest entries fall out first.
@@ -248,6 +256,17 @@ class ReceiptRelay:
             log.info("receipt.relayed")
         else:
             log.warning("receipt.refused_by_client", status=f"0x{resp.command_status:x}")
+
+    def start(self) -> None:
+        """Retry, now and then, receipts a bound client has not acknowledged yet."""
+        self._spawn(self._sweep())
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.retry_interval)
+            for system_id in self.registry.bound_accounts():
+                if self.registry.receivers(system_id):
+                    await self._flush_pending(system_id)
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
