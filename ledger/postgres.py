@@ -93,6 +93,10 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
     asyncpg.exceptions.ReadOnlySQLTransactionError,  # failed over to a standby
     asyncpg.exceptions.QueryCanceledError,  # statement_timeout
+    # A connection the server closed while it sat idle in the pool is reported as one of
+    # these on its next use (seen with pg_terminate_backend); the pool then replaces it.
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
 )
 #: Errors after which the whole transaction may simply be tried again.
 _RETRY: tuple[type[BaseException], ...] = (

@@ -336,3 +336,60 @@ async def test_history_under_concurrency(
         e.message_id for es in journals.values() for e in es if e.kind is EntryKind.DEBIT
     )
     assert debit_ids == Counter(ok_ids)
+
+
+# -- idempotency under concurrency ----------------------------------------------------------------
+
+
+async def test_same_key_replayed_concurrently_and_after_restart(
+    store: Store, open_peer: Callable[[], Awaitable[Store]]
+) -> None:
+    await make_account(store, balance=10_000)
+    stores = [store, await open_peer()]
+
+    async def submit(n: int) -> DebitResult:
+        # Every retry of the client gets a fresh message id from its gateway.
+        [r] = await stores[n % 2].debit_batch([request("the-key", message_id=f"m-{n}")])
+        return r
+
+    results = await asyncio.gather(*(submit(n) for n in range(16)))
+    ok = [r for r in results if r.status is DebitStatus.OK]
+    assert len(ok) == 1
+    original = ok[0].message_id
+    assert {(r.status, r.message_id) for r in results if r not in ok} == {
+        (DebitStatus.DUPLICATE, original)
+    }
+    # "Restart": a process that opens the database afresh still answers the original.
+    restarted = await open_peer()
+    [again] = await restarted.debit_batch([request("the-key", message_id="m-after-restart")])
+    assert (again.status, again.message_id, again.balance_after) == (
+        DebitStatus.DUPLICATE,
+        original,
+        9_900,
+    )
+    debits = [e for e in await full_journal(store, "smpp-acme") if e.kind is EntryKind.DEBIT]
+    assert [e.message_id for e in debits] == [original]
+
+
+async def test_same_key_on_two_accounts_at_once(
+    store: Store, open_peer: Callable[[], Awaitable[Store]]
+) -> None:
+    """Racing batches that lock different accounts still never write one key twice."""
+    await make_account(store, "smpp-a", balance=100_000)
+    await make_account(store, "smpp-b", balance=100_000)
+    peer = await open_peer()
+    pairs = await asyncio.gather(
+        *(
+            asyncio.gather(
+                store.debit_batch([request(f"k{i}", "smpp-a", message_id=f"a{i}")]),
+                peer.debit_batch([request(f"k{i}", "smpp-b", message_id=f"b{i}")]),
+            )
+            for i in range(20)
+        )
+    )
+    for [a], [b] in pairs:
+        assert sorted([a.status, b.status]) == sorted(
+            [DebitStatus.OK, DebitStatus.IDEMPOTENCY_CONFLICT]
+        )
+    total = sum([len(await store.journal(s, limit=1_000)) for s in ("smpp-a", "smpp-b")])
+    assert total == 2 + 20  # two seed credits and one debit per key
