@@ -175,6 +175,10 @@ class SmppConnection(asyncio.Protocol):
             return
         self.session.send(pdu, self._loop.time())
         self._schedule_flush()
+        # Fix (test_smsc_side_keepalive_starts_once_its_bind_resp_is_sent): a bind_resp sent
+        # here binds the SMSC role and brings its enquire_link deadline forward; without
+        # re-arming, the timer kept the older inactivity deadline and no keep-alive left.
+        self._arm_timer()
 
     async def request(self, pdu: Pdu) -> Pdu:
         """Send a request and return its response; waits for a window slot first.

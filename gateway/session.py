@@ -279,12 +279,15 @@ class Session:
         answer: Pdu | None = None
         # A response PDU we cannot parse gets no answer (answering a response would only
         # loop); a broken request or header gets generic_nack or its *_resp.
-        if err.command_id is None or not (err.command_id & RESPONSE_BIT):
+        # Fix (test_garbage_header_gets_generic_nack_then_must_close[all-ones]): a fatal
+        # error is a bad command_length, answered with generic_nack whatever the garbage
+        # command_id says (PduError.answer_with_generic_nack, SMPP 3.4 §4.3).
+        if err.fatal or err.command_id is None or not (err.command_id & RESPONSE_BIT):
             answer = error_answer(err)
             self._queue(answer, now)
-        else:
-            # A response we could not parse still settles the request it answers.
-            self._outstanding.pop(err.sequence_number, None)
+        # Fix (test_unparseable_response_leaves_the_request_to_its_timeout): a response we
+        # cannot parse no longer settles its request silently (no event: the application
+        # waited forever, a bind stayed pending). It stays outstanding and times out.
         events.append(PduRejected(err, answer))
         if err.fatal:
             self.state = State.CLOSED
@@ -324,16 +327,19 @@ class Session:
         events.append(RequestReceived(pdu))
 
     def _on_response(self, pdu: Pdu, events: list[Event]) -> None:
-        entry = self._outstanding.pop(pdu.sequence_number, None)
+        entry = self._outstanding.get(pdu.sequence_number)
         if entry is None:
             events.append(UnsolicitedResponse(pdu))
             return
         request = entry[0]
         if pdu.command_id != C.GENERIC_NACK and pdu.command_id != request.command_id | RESPONSE_BIT:
-            # A response of the wrong type for that sequence number: treat as unsolicited,
-            # but the request is settled (the peer will not answer it twice).
+            # A response of the wrong type for that sequence number: treat as unsolicited.
+            # Fix (test_wrong_kind_of_bind_resp_leaves_the_bind_to_its_timeout): the request
+            # stays outstanding and ends in RequestTimedOut; settling it without an event
+            # left its waiter hanging and a bind pending forever.
             events.append(UnsolicitedResponse(pdu))
             return
+        del self._outstanding[pdu.sequence_number]
         events.append(ResponseReceived(pdu, request))
         if request.command_id in _BINDS:
             self._bind_pending = False
@@ -376,14 +382,22 @@ class Session:
         return pdu
 
     def _send_response(self, pdu: Pdu, now: float) -> None:
-        request_cid = self._inbound_pending.pop(pdu.sequence_number, None)
-        if request_cid is None and pdu.command_id != C.GENERIC_NACK:
+        # Fix (test_response_must_answer_a_pending_request,
+        # test_answering_a_pending_bind_with_another_response_kind_is_refused): the response
+        # must be of the pending request's kind (or generic_nack); a submit_sm_resp with a
+        # bind's sequence number used to be sent and to bind the session.
+        request_cid = self._inbound_pending.get(pdu.sequence_number)
+        if pdu.command_id != C.GENERIC_NACK and (
+            request_cid is None or pdu.command_id != request_cid | RESPONSE_BIT
+        ):
             raise LocalProtocolError(
                 f"{type(pdu).__name__} seq {pdu.sequence_number} answers no pending request"
             )
+        self._inbound_pending.pop(pdu.sequence_number, None)
         if request_cid in _BINDS:
             self._bind_pending = False
-            if pdu.command_status == CommandStatus.ESME_ROK:
+            # Fix (test_generic_nack_may_answer_a_pending_request_and_never_binds).
+            if pdu.command_status == CommandStatus.ESME_ROK and pdu.command_id != C.GENERIC_NACK:
                 self.state = _BIND_STATE[request_cid]
         self._queue(pdu, now)
 
