@@ -22,7 +22,7 @@ from gateway.connection import ConnectionClosed, ResponseTimeout
 from gateway.pdu import CommandStatus, SubmitSmResp
 from gateway.relay import ReceiptRelay
 from ledger import LedgerError, Store
-from ledger.models import OutboundMessage
+from ledger.models import OutboundMessage, milli_to_credits
 
 #: Refusals worth retrying: the SMSC is busy or briefly unwell, not refusing the message.
 TEMPORARY = frozenset(
@@ -173,7 +173,11 @@ class Forwarder:
                 # Leave it ACCEPTED: the next start retries it rather than lose the refund.
                 log.error("message.refund_failed", error=repr(e))
                 return
-            log.info("message.refunded", amount=entry.amount, balance_after=entry.balance_after)
+            log.info(
+                "message.refunded",
+                amount=milli_to_credits(entry.amount),
+                balance_after=milli_to_credits(entry.balance_after),
+            )
             await self.relay.rejected(message)
 
     def _retry(
