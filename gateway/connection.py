@@ -161,12 +161,14 @@ class SmppConnection(asyncio.Protocol):
         self._wake_window()
 
     def _wake_window(self) -> None:
-        while self._window_waiters and self.session.window_available > 0:
+        # Wake as many waiters as there are free slots; each re-checks the window when it
+        # runs, so waking one too many costs a loop turn, never a protocol error.
+        free = self.session.window_available
+        while self._window_waiters and free > 0:
             w = self._window_waiters.popleft()
             if not w.done():
                 w.set_result(None)
-                # One slot per waiter; the woken task sends before we wake another.
-                break
+                free -= 1
 
     # -- output -------------------------------------------------------------------------
     def respond(self, pdu: Pdu) -> None:
@@ -192,7 +194,13 @@ class SmppConnection(asyncio.Protocol):
             if self.session.window_available == 0:
                 w: asyncio.Future[None] = self._loop.create_future()
                 self._window_waiters.append(w)
-                await w
+                try:
+                    await w
+                except asyncio.CancelledError:
+                    # Woken but cancelled before sending: pass the slot on, or the
+                    # requests queued behind us would wait for an unrelated response.
+                    self._wake_window()
+                    raise
             else:
                 await self._can_write.wait()
         if self.session.closed or self.transport is None:
