@@ -767,7 +767,7 @@ class SqliteStore:
         def run(conn: sqlite3.Connection) -> list[MessageRecord]:
             rows = conn.execute(
                 f"SELECT {_MESSAGE_COLS} FROM messages WHERE state = 'accepted'"
-                " ORDER BY created_at, rowid LIMIT ?",
+                " ORDER BY rowid LIMIT ?",  # insertion order, as PostgreSQL's seq
                 (limit,),
             )
             return [_message(r) for r in rows]
