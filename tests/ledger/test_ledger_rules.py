@@ -164,3 +164,19 @@ def test_bad_urls() -> None:
         asyncio.run(open_store("mysql://x"))
     with pytest.raises(ValueError, match="sqlite:///"):
         asyncio.run(open_store("sqlite://relative.db"))
+
+
+async def test_sqlite_connection_settings(tmp_path: Path) -> None:
+    from ledger.sqlite import SqliteStore
+
+    store = await SqliteStore.open(f"sqlite:///{tmp_path / 'l.db'}")
+    try:
+        settings = await store._call(
+            lambda conn: [
+                conn.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in ("journal_mode", "synchronous", "foreign_keys")
+            ]
+        )
+    finally:
+        await store.close()
+    assert settings == ["wal", 2, 1]  # synchronous 2 = FULL
