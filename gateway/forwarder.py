@@ -21,7 +21,7 @@ import structlog
 from gateway.connection import ConnectionClosed, ResponseTimeout
 from gateway.pdu import CommandStatus, SubmitSmResp
 from gateway.relay import ReceiptRelay
-from ledger import LedgerError, Store
+from ledger import LedgerError, Store, UnknownMessage
 from ledger.models import OutboundMessage, milli_to_credits
 
 #: Refusals worth retrying: the SMSC is busy or briefly unwell, not refusing the message.
@@ -206,6 +206,9 @@ class Forwarder:
             items, self._forwarded = self._forwarded, []
             try:
                 await self.store.mark_forwarded(items)
+            except UnknownMessage as e:
+                # Cannot happen for rows we debited; retrying would loop forever.
+                self.log.error("forward.record_failed", messages=len(items), error=repr(e))
             except LedgerError as e:
                 self.log.error("forward.record_failed", messages=len(items), error=repr(e))
                 self._forwarded[:0] = items

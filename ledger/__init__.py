@@ -13,6 +13,7 @@ from ledger.errors import (
     UnknownAccount,
     UnknownMessage,
 )
+from ledger.migrate import MigrationError
 from ledger.store import Store, open_store
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "InvalidAccountData",
     "LedgerError",
     "LedgerUnavailable",
+    "MigrationError",
     "Store",
     "UnknownAccount",
     "UnknownMessage",

@@ -32,4 +32,8 @@ class IdempotencyConflict(LedgerError):
 
 
 class LedgerUnavailable(LedgerError):
-    """The database cannot be reached; nothing was written."""
+    """The database cannot be reached.
+
+    Nothing was written, except when the connection dropped during COMMIT: then the
+    outcome is unknown, and a caller retries with the same idempotency key to learn it.
+    """
