@@ -1,59 +1,71 @@
-"""Group commit for debits: many concurrent ``debit()`` calls, one transaction per batch.
+"""Group commit: many concurrent callers, one transaction per batch.
 
 Each submit_sm needs a durable debit before its response, and a durable commit costs an
 fsync. Committing one debit per transaction caps throughput at the disk's fsync rate;
 committing together whatever arrived meanwhile pays one fsync for many debits, and the
 batch grows by itself with load. There is no timer: one flusher task takes everything
-queued (up to ``max_batch``), calls ``Store.debit_batch``, hands each caller its own
-result, and loops while more has arrived. An idle gateway therefore commits a lone debit
+queued (up to ``max_batch``), calls the store's batch operation, hands each caller its own
+result, and loops while more has arrived. An idle gateway therefore commits a lone item
 at once, and a busy one commits in larger batches, never waiting on a clock.
 
-If the batch fails (``LedgerUnavailable`` ...), every caller in it gets that exception;
-callers of later batches are unaffected.
+If a batch fails (``LedgerUnavailable`` ...), every caller in it gets that exception;
+callers of later batches are unaffected. ``GroupCommit`` is the mechanism; the gateway
+uses it for debits (``DebitBatcher``), receipts and acknowledgements alike.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
 
 from ledger.errors import LedgerUnavailable
 from ledger.models import DebitRequest, DebitResult
 from ledger.recharge import validate_request
 from ledger.store import Store
 
+T = TypeVar("T")
+R = TypeVar("R")
 
-class DebitBatcher:
-    """Queue debits and commit them in batches through ``store.debit_batch``."""
 
-    def __init__(self, store: Store, max_batch: int = 256) -> None:
+class GroupCommit(Generic[T, R]):
+    """Queue items and hand them to ``commit`` in batches; one result per item."""
+
+    def __init__(
+        self,
+        commit: Callable[[list[T]], Awaitable[Sequence[R]]],
+        *,
+        max_batch: int = 256,
+        name: str = "ledger-group-commit",
+    ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, not {max_batch}")
-        self._store = store
+        self._commit = commit
         self._max_batch = max_batch
-        self._queue: deque[tuple[DebitRequest, asyncio.Future[DebitResult]]] = deque()
+        self._name = name
+        self._queue: deque[tuple[T, asyncio.Future[R]]] = deque()
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
         #: Batches committed (or attempted) so far; for metrics and tests.
         self.batches = 0
-        #: Requests handed to the store so far.
+        #: Items handed to the store so far.
         self.requests = 0
 
-    async def debit(self, request: DebitRequest) -> DebitResult:
-        """Debit one request with whatever else is pending; return its own result.
+    async def submit(self, item: T) -> R:
+        """Commit ``item`` with whatever else is pending; return its own result.
 
-        Raises ValueError for a malformed request (alone, without failing the batch),
-        LedgerUnavailable when the batch could not be committed or the batcher is closed.
+        Raises LedgerUnavailable when the batch could not be committed or the batcher is
+        closed, or whatever the commit raised.
         """
         if self._closed:
-            raise LedgerUnavailable("the debit batcher is closed")
-        validate_request(request)
-        future: asyncio.Future[DebitResult] = asyncio.get_running_loop().create_future()
-        self._queue.append((request, future))
+            raise LedgerUnavailable(f"{self._name} is closed")
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="ledger-debit-batcher")
+            self._flusher = asyncio.create_task(self._flush(), name=self._name)
         # shield: a caller that gives up (client disconnected) must not cancel the batch
-        # that carries other callers' debits; its own debit still commits or fails.
+        # that carries other callers' items; its own item still commits or fails.
         return await asyncio.shield(future)
 
     async def _flush(self) -> None:
@@ -63,10 +75,10 @@ class DebitBatcher:
             self.batches += 1
             self.requests += n
             try:
-                results = await self._store.debit_batch([req for req, _ in batch])
+                results = await self._commit([item for item, _ in batch])
                 if len(results) != len(batch):
                     raise RuntimeError(
-                        f"store returned {len(results)} results for {len(batch)} debits"
+                        f"store returned {len(results)} results for {len(batch)} items"
                     )
             except Exception as exc:
                 for _, fut in batch:
@@ -76,20 +88,36 @@ class DebitBatcher:
                 # Cancelled (close() during shutdown): the outcome is unknown to us, so
                 # tell the callers the ledger is unavailable rather than leave them hanging.
                 for _, fut in batch:
-                    _fail(fut, LedgerUnavailable(f"debit batch interrupted: {exc!r}"))
+                    _fail(fut, LedgerUnavailable(f"batch interrupted: {exc!r}"))
                 raise
             for (_, fut), result in zip(batch, results, strict=True):
                 if not fut.done():
                     fut.set_result(result)
 
     async def close(self) -> None:
-        """Refuse new debits and wait for the queued ones to be committed."""
+        """Refuse new items and wait for the queued ones to be committed."""
         self._closed = True
         if self._flusher is not None:
             await asyncio.shield(self._flusher)
 
 
-def _fail(fut: asyncio.Future[DebitResult], exc: BaseException) -> None:
+class DebitBatcher(GroupCommit[DebitRequest, DebitResult]):
+    """Queue debits and commit them in batches through ``store.debit_batch``."""
+
+    def __init__(self, store: Store, max_batch: int = 256) -> None:
+        super().__init__(store.debit_batch, max_batch=max_batch, name="ledger-debit-batcher")
+
+    async def debit(self, request: DebitRequest) -> DebitResult:
+        """Debit one request with whatever else is pending; return its own result.
+
+        Raises ValueError for a malformed request (alone, without failing the batch),
+        LedgerUnavailable when the batch could not be committed or the batcher is closed.
+        """
+        validate_request(request)
+        return await self.submit(request)
+
+
+def _fail(fut: asyncio.Future[R], exc: BaseException) -> None:
     if fut.done():
         return
     fut.set_exception(exc)
