@@ -198,6 +198,10 @@ class DebitStatus(StrEnum):
     UNKNOWN_ACCOUNT = "unknown_account"
     ACCOUNT_DISABLED = "account_disabled"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    #: The account's throughput (messages per second) is used up for now; nothing was
+    #: written. Only a request that would otherwise have been OK is THROTTLED, so a retry
+    #: a little later succeeds if nothing else changed.
+    THROTTLED = "throttled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,14 +223,37 @@ class DebitResult:
 
 
 @dataclass(frozen=True, slots=True)
+class NewReceipt:
+    """A receipt for ``Store.add_receipts``, stored with its message's final state.
+
+    ``state`` (DELIVERED, FAILED, ...; never REJECTED) is written to the message in the
+    same transaction, so the outcome and the receipt telling it commit together.
+    ``claimed_by`` is the gateway that will push the receipt itself (it has a receiver of
+    the account bound); ``None`` leaves it for whichever gateway claims it first.
+    """
+
+    system_id: str
+    message_id: str
+    pdu_body: bytes  # the deliver_sm body, opaque to the ledger
+    state: MessageState | None
+    claimed_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class PendingReceipt:
-    """A delivery receipt waiting for (or sent to) the account's receiver session."""
+    """A delivery receipt waiting for (or sent to) the account's receiver session.
+
+    ``claimed_by``/``claimed_until``: the gateway pushing it and until when that claim
+    holds (``None`` when unclaimed); an expired claim can be taken by another gateway.
+    """
 
     id: int
     system_id: str
     message_id: str
     pdu_body: bytes  # the deliver_sm body, opaque to the ledger
     created_at: datetime
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,14 @@ because an acknowledged debit must survive a crash. Connection failures become
 ``LedgerUnavailable``; if that happens during COMMIT the outcome is unknown, which is why
 callers retry with the same idempotency key (a committed debit answers DUPLICATE).
 
+Several gateways: ``acquire_bind`` serialises per account with a transaction-scoped
+advisory lock on the system_id (not the account row, so binds never wait for debits);
+the throughput bucket lives on the account row and is drawn in ``debit_batch`` under
+its lock; ``claim_receipts`` uses ``FOR UPDATE SKIP LOCKED`` so concurrent claimers take
+disjoint receipts without waiting; ``add_receipts`` sends ``NOTIFY smppgw_receipts``
+(payload: system_id) for unclaimed receipts, delivered at commit, and
+``listen_receipts`` listens on a dedicated connection outside the pool.
+
 The URL may carry ``?schema=NAME`` (tables live in that schema, created by ``upgrade()``)
 and ``?pool_max=N`` (connections in the pool, default 10); both are removed before the
 rest of the URL goes to asyncpg.
@@ -25,7 +33,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -51,6 +59,7 @@ from ledger.models import (
     MessageRecord,
     MessageState,
     NewAccount,
+    NewReceipt,
     PendingReceipt,
     RechargePolicy,
     Sender,
@@ -66,13 +75,14 @@ from ledger.recharge import (
     normalise_cidr,
     plan_batch,
     refund_fingerprint,
-    utc_day,
+    validate_max_binds,
     validate_new_account,
     validate_policy,
     validate_request,
     validate_sender,
+    validate_throughput,
 )
-from ledger.store import Clock, utc_now
+from ledger.store import RECEIPTS_CHANNEL, Clock, utc_now
 
 T = TypeVar("T")
 
@@ -83,6 +93,14 @@ _CONNECT_TIMEOUT_S = 10.0
 _COMMAND_TIMEOUT_S = 60.0
 #: Attempts for a transaction that lost a race (unique key taken meanwhile, deadlock).
 _ATTEMPTS = 4
+#: First key of the advisory locks that serialise acquire_bind per account; the second
+#: key is hashtext(system_id). A collision only makes two accounts wait for each other.
+_BIND_LOCK_CLASS = 0x736D7062  # "smpb"
+#: Receipt listener: wait between reconnect attempts (doubling up to the maximum), and
+#: how often an idle listening connection is probed (a silently dead TCP connection
+#: never reports itself, and would lose every notification after it).
+_LISTEN_BACKOFF_S = (0.1, 5.0)
+_LISTEN_PROBE_S = 15.0
 
 #: Errors that mean "the database cannot be used now", not "this request is wrong".
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
@@ -113,6 +131,59 @@ _MESSAGE_COLS = (
     "message_id, system_id, source_addr, destination_addr, segments, cost,"
     " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at"
 )
+_RECEIPT_COLS = "id, system_id, message_id, pdu_body, created_at, claimed_by, claimed_until"
+_RECEIPT_COLS_R = ", ".join("r." + c.strip() for c in _RECEIPT_COLS.split(","))
+
+# The account must exist and every message must exist and belong to its item's account;
+# one round trip checks a whole batch of receipts (ord = the item's position).
+_RECEIPT_CHECK = """
+SELECT i.ord, a.system_id IS NOT NULL AS account, m.system_id AS owner
+FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(system_id, message_id, ord)
+LEFT JOIN accounts a ON a.system_id = i.system_id
+LEFT JOIN messages m ON m.message_id = i.message_id
+ORDER BY i.ord
+"""
+
+# States first (a message may appear twice: "UPDATE ... FROM unnest" would apply one of
+# its rows, so the batch is reduced to the last state per message in Python), then the
+# receipts in item order, then one notification per system_id of the unclaimed ones.
+_ADD_RECEIPTS = f"""
+WITH st AS (
+    UPDATE messages AS m SET state = u.state, updated_at = $8
+    FROM unnest($1::text[], $2::text[]) AS u(message_id, state)
+    WHERE m.message_id = u.message_id
+    RETURNING 1
+), ins AS (
+    INSERT INTO receipts (system_id, message_id, pdu_body, created_at, claimed_by,
+                          claimed_until)
+    SELECT r.system_id, r.message_id, r.pdu_body, $8, r.claimed_by,
+           CASE WHEN r.claimed_by IS NULL THEN NULL ELSE $9::timestamptz END
+    FROM unnest($3::text[], $4::text[], $5::bytea[], $6::text[]) WITH ORDINALITY
+        AS r(system_id, message_id, pdu_body, claimed_by, ord)
+    ORDER BY r.ord
+    RETURNING id
+), note AS (
+    SELECT pg_notify('{RECEIPTS_CHANNEL}', n.system_id) FROM unnest($7::text[]) AS n(system_id)
+)
+SELECT id, (SELECT count(*) FROM st) AS states, (SELECT count(*) FROM note) AS notes
+FROM ins ORDER BY id
+"""
+
+# SKIP LOCKED: a receipt another claimer is taking right now is left to it. When that
+# claimer has committed meanwhile, the row lock re-checks the WHERE on the new version
+# (READ COMMITTED), sees the fresh claim and skips it too: no receipt is claimed twice.
+_CLAIM = f"""
+UPDATE receipts AS r SET claimed_by = $2, claimed_until = $3
+FROM (
+    SELECT id FROM receipts
+    WHERE system_id = $1 AND delivered_at IS NULL
+      AND (claimed_until IS NULL OR claimed_until <= $4)
+    ORDER BY id LIMIT $5
+    FOR UPDATE SKIP LOCKED
+) AS c
+WHERE r.id = c.id
+RETURNING {_RECEIPT_COLS_R}
+"""
 _ACCOUNT_SELECT = """
 SELECT a.*,
        ARRAY(SELECT cidr FROM account_ips i WHERE i.system_id = a.system_id ORDER BY id)
@@ -131,7 +202,8 @@ FROM accounts a
 # enough (the key never changes) and lets foreign-key checks of other inserts through.
 _LOCK_ACCOUNTS = """
 SELECT system_id, status, balance, recharge_threshold, recharge_amount,
-       recharge_daily_cap, recharge_day, recharges_today
+       recharge_daily_cap, recharge_day, recharges_today, throughput, tb_tokens,
+       tb_updated_at
 FROM accounts WHERE system_id = ANY($1::text[])
 ORDER BY system_id COLLATE "C"
 FOR NO KEY UPDATE
@@ -159,9 +231,11 @@ _WRITE_BATCH = """
 WITH acc AS (
     UPDATE accounts AS a
     SET balance = u.balance, recharge_day = u.recharge_day,
-        recharges_today = u.recharges_today
-    FROM unnest($1::text[], $2::bigint[], $3::date[], $4::int[])
-        AS u(system_id, balance, recharge_day, recharges_today)
+        recharges_today = u.recharges_today, tb_tokens = u.tb_tokens,
+        tb_updated_at = u.tb_updated_at
+    FROM unnest($1::text[], $2::bigint[], $3::date[], $4::int[], $23::bigint[],
+                $24::timestamptz[])
+        AS u(system_id, balance, recharge_day, recharges_today, tb_tokens, tb_updated_at)
     WHERE a.system_id = u.system_id
     RETURNING 1
 ), msg AS (
@@ -260,6 +334,27 @@ def _message(row: Any) -> MessageRecord:
     )
 
 
+def _receipt(row: Any) -> PendingReceipt:
+    return PendingReceipt(
+        id=row["id"],
+        system_id=row["system_id"],
+        message_id=row["message_id"],
+        pdu_body=bytes(row["pdu_body"]),
+        created_at=row["created_at"],
+        claimed_by=row["claimed_by"],
+        claimed_until=row["claimed_until"],
+    )
+
+
+def _ids(values: Sequence[int]) -> list[int]:
+    """Distinct receipt ids, refusing anything but ints (they go into a bigint[])."""
+    out = list(dict.fromkeys(values))
+    for v in out:
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise ValueError(f"a receipt id is an int, not {v!r}")
+    return out
+
+
 def _policy(row: Any) -> RechargePolicy | None:
     if row["recharge_daily_cap"] is None:
         return None
@@ -291,11 +386,16 @@ def _account(row: Any) -> Account:
 class PostgresStore:
     """``ledger.store.Store`` on PostgreSQL. Create with :meth:`open`."""
 
-    def __init__(self, pool: Any, schema: str | None, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, pool: Any, schema: str | None, *, clock: Clock = utc_now, dsn: str | None = None
+    ) -> None:
         self._pool = pool
         self._schema = schema
         self._clock = clock
         self._closed = False
+        #: For connections outside the pool (the receipt listener).
+        self._dsn = dsn
+        self._listeners: set[_ReceiptListener] = set()
 
     @classmethod
     async def open(cls, url: str, *, clock: Clock = utc_now) -> PostgresStore:
@@ -320,13 +420,15 @@ class PostgresStore:
             )
         except _UNAVAILABLE as exc:
             raise LedgerUnavailable(f"cannot reach the PostgreSQL ledger: {exc!r}") from exc
-        return cls(pool, schema, clock=clock)
+        return cls(pool, schema, clock=clock, dsn=dsn)
 
     async def close(self) -> None:
-        """Close the pool (waiting for borrowed connections to come back)."""
+        """Stop receipt listeners, close the pool (waiting for borrowed connections)."""
         if self._closed:
             return
         self._closed = True
+        for listener in list(self._listeners):
+            await listener.stop()
         try:
             await asyncio.wait_for(self._pool.close(), timeout=_COMMAND_TIMEOUT_S)
         except TimeoutError:
@@ -551,6 +653,163 @@ class PostgresStore:
             ),
         )
 
+    async def set_throughput(self, system_id: str, per_second: int) -> Account:
+        """Set the messages-per-second limit (>= 0; 0 = unlimited); the bucket starts full."""
+        validate_throughput(per_second)
+        return await self._update_account(
+            system_id,
+            # A new limit starts from a full bucket: predictable for the operator, and the
+            # old bucket was sized for the old rate.
+            lambda conn: conn.execute(
+                "UPDATE accounts SET throughput = $1, tb_tokens = 0, tb_updated_at = NULL"
+                " WHERE system_id = $2",
+                per_second,
+                system_id,
+            ),
+        )
+
+    async def set_max_binds(self, system_id: str, max_binds: int) -> Account:
+        """Set how many sessions may be bound at once, over all gateways (>= 1)."""
+        validate_max_binds(max_binds)
+        return await self._update_account(
+            system_id,
+            lambda conn: conn.execute(
+                "UPDATE accounts SET max_binds = $1 WHERE system_id = $2", max_binds, system_id
+            ),
+        )
+
+    # -- gateways and binds ----------------------------------------------------------------
+    async def register_gateway(self, gateway_id: str, *, address: str) -> None:
+        """Record a gateway process as alive (upsert; started_at = heartbeat_at = now)."""
+        if not gateway_id:
+            raise ValueError("a gateway needs an id")
+        now = self._now()
+
+        async def run(conn: Any) -> None:
+            await conn.execute(
+                "INSERT INTO gateways (gateway_id, address, started_at, heartbeat_at)"
+                " VALUES ($1, $2, $3, $3) ON CONFLICT (gateway_id) DO UPDATE SET"
+                " address = excluded.address, started_at = excluded.started_at,"
+                " heartbeat_at = excluded.heartbeat_at",
+                gateway_id,
+                address,
+                now,
+            )
+
+        await self._read(run)  # one statement: its own transaction
+
+    async def heartbeat(self, gateway_id: str) -> None:
+        """The gateway is still alive (heartbeat_at = now). Unknown gateways: no-op."""
+        now = self._now()
+        await self._read(
+            lambda conn: conn.execute(
+                "UPDATE gateways SET heartbeat_at = $1 WHERE gateway_id = $2", now, gateway_id
+            )
+        )
+
+    async def unregister_gateway(self, gateway_id: str) -> None:
+        """Clean shutdown: delete the gateway's binds and its row. Idempotent."""
+
+        async def run(conn: Any) -> None:
+            await conn.execute("DELETE FROM binds WHERE gateway_id = $1", gateway_id)
+            await conn.execute("DELETE FROM gateways WHERE gateway_id = $1", gateway_id)
+
+        await self._tx(run)
+
+    async def acquire_bind(
+        self,
+        system_id: str,
+        *,
+        gateway_id: str,
+        session_id: str,
+        kind: str,
+        max_binds: int,
+        stale_after: float = 30.0,
+    ) -> bool:
+        """Take one of the account's ``max_binds`` bind slots for a session; False if full.
+
+        See ``Store.acquire_bind``. The advisory lock (released at commit) makes the
+        sweep, count and insert of one account a critical section across every gateway;
+        each statement after it sees what the previous holder committed.
+        """
+        now = self._now()
+        cutoff = now - timedelta(seconds=stale_after)
+
+        async def run(conn: Any) -> bool:
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))", _BIND_LOCK_CLASS, system_id
+            )
+            row = await conn.fetchrow(
+                "SELECT EXISTS (SELECT 1 FROM accounts WHERE system_id = $1) AS account,"
+                " EXISTS (SELECT 1 FROM gateways WHERE gateway_id = $2) AS gateway,"
+                " (SELECT system_id FROM binds WHERE gateway_id = $2 AND session_id = $3)"
+                " AS held",
+                system_id,
+                gateway_id,
+                session_id,
+            )
+            if not row["account"]:
+                raise UnknownAccount(system_id)
+            if not row["gateway"]:
+                raise ValueError(f"gateway {gateway_id!r} is not registered")
+            if row["held"] is not None:
+                if row["held"] != system_id:
+                    raise ValueError(
+                        f"session {session_id!r} of {gateway_id!r} holds a bind of {row['held']}"
+                    )
+                return True
+            count = await conn.fetchval(
+                "WITH gone AS ("
+                " DELETE FROM binds b WHERE b.system_id = $1 AND NOT EXISTS ("
+                "  SELECT 1 FROM gateways g WHERE g.gateway_id = b.gateway_id"
+                "  AND g.heartbeat_at >= $2)"
+                " RETURNING b.id)"
+                # The statement's snapshot still shows the rows it deletes: subtract them.
+                " SELECT (SELECT count(*) FROM binds WHERE system_id = $1)"
+                " - (SELECT count(*) FROM gone)",
+                system_id,
+                cutoff,
+            )
+            if count >= max_binds:
+                return False
+            await conn.execute(
+                "INSERT INTO binds (system_id, gateway_id, session_id, kind, bound_at)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                system_id,
+                gateway_id,
+                session_id,
+                kind,
+                now,
+            )
+            return True
+
+        return await self._tx(run)
+
+    async def release_bind(self, gateway_id: str, session_id: str) -> None:
+        """The session unbound or dropped: free its slot. Idempotent."""
+        await self._read(
+            lambda conn: conn.execute(
+                "DELETE FROM binds WHERE gateway_id = $1 AND session_id = $2",
+                gateway_id,
+                session_id,
+            )
+        )
+
+    async def bind_count(self, system_id: str, *, stale_after: float = 30.0) -> int:
+        """Binds of the account held by live gateways (heartbeat within ``stale_after``)."""
+        cutoff = self._now() - timedelta(seconds=stale_after)
+
+        async def run(conn: Any) -> int:
+            count: int = await conn.fetchval(
+                "SELECT count(*) FROM binds b JOIN gateways g ON g.gateway_id = b.gateway_id"
+                " WHERE b.system_id = $1 AND g.heartbeat_at >= $2",
+                system_id,
+                cutoff,
+            )
+            return count
+
+        return await self._read(run)
+
     # -- money ----------------------------------------------------------------------------
     @staticmethod
     async def _stored(conn: Any, key: str) -> StoredEntry | None:
@@ -655,7 +914,6 @@ class PostgresStore:
         for request in requests:
             validate_request(request)
         now = self._now()
-        today = utc_day(now)
         system_ids = sorted({r.message.system_id for r in requests})
         keys = lookup_keys(requests)
         message_ids = list(dict.fromkeys(r.message.message_id for r in requests))
@@ -669,6 +927,9 @@ class PostgresStore:
                     policy=_policy(row),
                     recharge_day=row["recharge_day"],
                     recharges_today=row["recharges_today"],
+                    throughput=row["throughput"],
+                    tb_tokens=row["tb_tokens"],
+                    tb_updated_at=row["tb_updated_at"],
                 )
                 for row in await conn.fetch(_LOCK_ACCOUNTS, system_ids)
             }
@@ -679,7 +940,7 @@ class PostgresStore:
                     stored[row["idempotency_key"]] = StoredEntry(_entry(row), row["body_hash"])
                 else:
                     taken.add(row["message_id"])
-            plan = plan_batch(requests, accounts, stored, taken, today)
+            plan = plan_batch(requests, accounts, stored, taken, now)
             if not plan.entries:
                 return plan.resolve([], now)
             acc = list(plan.accounts.values())
@@ -709,6 +970,8 @@ class PostgresStore:
                 [e.message_id for e in ents],
                 [e.note for e in ents],
                 now,
+                [a.tb_tokens for a in acc],
+                [a.tb_updated_at for a in acc],
             )
             ids = {r["idempotency_key"]: r["id"] for r in rows}
             if len(ids) != len(ents) or (rows and rows[0]["accounts"] != len(acc)):
@@ -891,65 +1154,238 @@ class PostgresStore:
 
         await self._tx(run)
 
-    async def add_receipt(self, system_id: str, message_id: str, pdu_body: bytes) -> int:
-        """Keep a receipt until the account's receiver acknowledges it; returns its id."""
-        now = self._now()
+    async def add_receipts(self, items: Sequence[NewReceipt], *, lease: float = 60.0) -> list[int]:
+        """Keep receipts until a receiver acknowledges them; their ids, in order.
 
-        async def run(conn: Any) -> int:
-            row = await conn.fetchrow(
-                "SELECT EXISTS (SELECT 1 FROM accounts WHERE system_id = $1) AS account,"
-                " EXISTS (SELECT 1 FROM messages WHERE message_id = $2) AS message",
-                system_id,
-                message_id,
+        See ``Store.add_receipts``. Two round trips in one transaction: check every item,
+        then write states, receipts and notifications in one statement.
+        """
+        items = list(items)
+        if not items:
+            return []
+        states: dict[str, MessageState] = {}  # last state per message, see _ADD_RECEIPTS
+        for item in items:
+            if item.state is not None:
+                state = MessageState(item.state)
+                if state is MessageState.REJECTED:
+                    raise ValueError(
+                        "use refund() to reject a message: it must give the money back"
+                    )
+                states.pop(item.message_id, None)  # keep insertion order = last wins
+                states[item.message_id] = state
+        # Notify once per account with unclaimed receipts (PostgreSQL would fold repeats
+        # within a transaction anyway; this keeps the statement small).
+        notify = list(dict.fromkeys(i.system_id for i in items if i.claimed_by is None))
+        now = self._now()
+        until = now + timedelta(seconds=lease)
+
+        async def run(conn: Any) -> list[int]:
+            checks = await conn.fetch(
+                _RECEIPT_CHECK,
+                [i.system_id for i in items],
+                [i.message_id for i in items],
             )
-            if not row["account"]:
-                raise UnknownAccount(system_id)
-            if not row["message"]:
-                raise UnknownMessage(message_id)
-            receipt_id: int = await conn.fetchval(
-                "INSERT INTO receipts (system_id, message_id, pdu_body, created_at)"
-                " VALUES ($1, $2, $3, $4) RETURNING id",
-                system_id,
-                message_id,
-                bytes(pdu_body),
+            for item, check in zip(items, checks, strict=True):
+                if not check["account"]:
+                    raise UnknownAccount(item.system_id)
+                if check["owner"] is None:
+                    raise UnknownMessage(item.message_id)
+                if check["owner"] != item.system_id:
+                    raise ValueError(
+                        f"message {item.message_id} belongs to {check['owner']},"
+                        f" not {item.system_id}"
+                    )
+            rows = await conn.fetch(
+                _ADD_RECEIPTS,
+                list(states),
+                [s.value for s in states.values()],
+                [i.system_id for i in items],
+                [i.message_id for i in items],
+                [bytes(i.pdu_body) for i in items],
+                [i.claimed_by for i in items],
+                notify,
                 now,
+                until,
             )
-            return receipt_id
+            if len(rows) != len(items) or rows[0]["notes"] != len(notify):
+                # Cannot happen (every item was checked); never commit half a batch.
+                raise RuntimeError("add_receipts wrote an unexpected number of rows")
+            return [r["id"] for r in rows]
 
         return await self._tx(run)
 
+    async def claim_receipts(
+        self, system_id: str, *, gateway_id: str, limit: int = 100, lease: float = 60.0
+    ) -> list[PendingReceipt]:
+        """Claim up to ``limit`` undelivered receipts of the account for ``lease`` seconds.
+
+        Unclaimed ones and those whose claim expired, oldest first; see ``_CLAIM`` for why
+        two claimers never get the same receipt.
+        """
+        if not gateway_id:
+            raise ValueError("a claim needs a gateway id")
+        now = self._now()
+        until = now + timedelta(seconds=lease)
+
+        async def run(conn: Any) -> list[PendingReceipt]:
+            rows = await conn.fetch(_CLAIM, system_id, gateway_id, until, now, limit)
+            return sorted((_receipt(r) for r in rows), key=lambda r: r.id)
+
+        return await self._read(run)  # one statement: its own transaction
+
+    async def receipts_delivered(self, receipt_ids: Sequence[int]) -> None:
+        """The receiver acknowledged these receipts. Idempotent; unknown ids are ignored."""
+        ids = _ids(receipt_ids)
+        if not ids:
+            return
+        now = self._now()
+        await self._read(
+            lambda conn: conn.execute(
+                "UPDATE receipts SET delivered_at = $1"
+                " WHERE id = ANY($2::bigint[]) AND delivered_at IS NULL",
+                now,
+                ids,
+            )
+        )
+
+    async def release_receipts(self, receipt_ids: Sequence[int]) -> None:
+        """Drop the claims (the push failed) so any gateway may claim them again."""
+        ids = _ids(receipt_ids)
+        if not ids:
+            return
+        await self._read(
+            lambda conn: conn.execute(
+                "UPDATE receipts SET claimed_by = NULL, claimed_until = NULL"
+                " WHERE id = ANY($1::bigint[]) AND delivered_at IS NULL",
+                ids,
+            )
+        )
+
     async def pending_receipts(self, system_id: str, *, limit: int = 1000) -> list[PendingReceipt]:
-        """Receipts not yet acknowledged, oldest first."""
+        """Receipts not yet acknowledged, claimed or not, oldest first."""
 
         async def run(conn: Any) -> list[PendingReceipt]:
             rows = await conn.fetch(
-                "SELECT id, system_id, message_id, pdu_body, created_at FROM receipts"
+                f"SELECT {_RECEIPT_COLS} FROM receipts"
                 " WHERE system_id = $1 AND delivered_at IS NULL ORDER BY id LIMIT $2",
                 system_id,
                 limit,
             )
-            return [
-                PendingReceipt(
-                    id=r["id"],
-                    system_id=r["system_id"],
-                    message_id=r["message_id"],
-                    pdu_body=bytes(r["pdu_body"]),
-                    created_at=r["created_at"],
-                )
-                for r in rows
-            ]
+            return [_receipt(r) for r in rows]
 
         return await self._read(run)
 
-    async def receipt_delivered(self, receipt_id: int) -> None:
-        """The receiver acknowledged the receipt; acknowledging twice changes nothing."""
-        now = self._now()
+    async def listen_receipts(
+        self, callback: Callable[[str], None]
+    ) -> Callable[[], Awaitable[None]] | None:
+        """Call ``callback(system_id)`` for every ``NOTIFY smppgw_receipts``; return stop().
 
-        async def run(conn: Any) -> None:
-            await conn.execute(
-                "UPDATE receipts SET delivered_at = $1 WHERE id = $2 AND delivered_at IS NULL",
-                now,
-                receipt_id,
-            )
+        A dedicated connection (a pooled one would be reset and reused) LISTENs; when it
+        drops, a background task reconnects with a short backoff and listens again.
+        Notifications sent while it is down are lost: gateways sweep for that. Raises
+        LedgerUnavailable when the first connection cannot be made.
+        """
+        if self._closed:
+            raise LedgerUnavailable("the ledger store is closed")
+        if self._dsn is None:
+            raise LedgerUnavailable("this store was not opened from a URL; cannot LISTEN")
+        listener = _ReceiptListener(self._dsn, callback, self._listeners.discard)
+        await listener.start()
+        self._listeners.add(listener)
+        return listener.stop
 
-        await self._read(run)
+
+class _ReceiptListener:
+    """One LISTEN connection kept alive until ``stop()``."""
+
+    def __init__(
+        self,
+        dsn: str,
+        callback: Callable[[str], None],
+        on_stop: Callable[[_ReceiptListener], None],
+    ) -> None:
+        self._dsn = dsn
+        self._callback = callback
+        self._on_stop = on_stop
+        self._conn: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        self._callback(payload)
+
+    async def _connect(self) -> Any:
+        conn = await asyncpg.connect(
+            self._dsn,
+            timeout=_CONNECT_TIMEOUT_S,
+            command_timeout=_COMMAND_TIMEOUT_S,
+            server_settings={"application_name": "smppgw-listen"},
+        )
+        try:
+            await conn.add_listener(RECEIPTS_CHANNEL, self._notified)
+        except BaseException:
+            conn.terminate()
+            raise
+        return conn
+
+    async def start(self) -> None:
+        """Connect and LISTEN (so notifications committed after this returns arrive)."""
+        try:
+            self._conn = await self._connect()
+        except _UNAVAILABLE as exc:
+            raise LedgerUnavailable(f"cannot LISTEN on the PostgreSQL ledger: {exc!r}") from exc
+        self._task = asyncio.get_running_loop().create_task(self._supervise())
+
+    async def _supervise(self) -> None:
+        """Wait for the connection to drop, then reconnect and LISTEN again, forever."""
+        backoff = _LISTEN_BACKOFF_S[0]
+        while not self._stopping:
+            conn = self._conn
+            if conn is not None:
+                await self._watch(conn)
+                self._conn = None
+                conn.terminate()
+                if self._stopping:
+                    return
+            try:
+                self._conn = await self._connect()
+                backoff = _LISTEN_BACKOFF_S[0]
+                continue
+            except (*_UNAVAILABLE, asyncpg.PostgresError):
+                # The ledger does not log: the gateway's sweep covers the gap.
+                pass
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, _LISTEN_BACKOFF_S[1])
+
+    async def _watch(self, conn: Any) -> None:
+        """Return once ``conn`` is closed or no longer answers."""
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _c: lost.set())
+        while not conn.is_closed():
+            try:
+                await asyncio.wait_for(lost.wait(), timeout=_LISTEN_PROBE_S)
+                return
+            except TimeoutError:
+                pass
+            try:
+                # A probe, because a connection cut without a FIN/RST never reports itself.
+                await conn.execute("SELECT 1", timeout=_CONNECT_TIMEOUT_S)
+            except (*_UNAVAILABLE, asyncpg.PostgresError):
+                return
+
+    async def stop(self) -> None:
+        """Stop listening and close the connection. Idempotent."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self._on_stop(self)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            with contextlib.suppress(*_UNAVAILABLE, asyncpg.PostgresError):
+                await asyncio.wait_for(conn.close(), timeout=_CONNECT_TIMEOUT_S)
+            if not conn.is_closed():
+                conn.terminate()

@@ -17,6 +17,17 @@ recharge per debit, for balance b and cost c:
 
 "Today" is the UTC day of the injected clock; the counter restarts on a new day.
 
+Throughput (``Account.throughput`` messages per second, 0 = unlimited) is a token bucket
+kept on the account row, so every gateway sharing the database draws from one bucket
+under the same lock as the balance: capacity = throughput (one second of burst), refilled
+at throughput tokens per second of the injected clock, one token per accepted debit.
+Tokens are counted in micro-tokens (:data:`TOKEN` per message): the refill is then
+``elapsed microseconds x throughput``, an exact integer at the clocks' microsecond
+resolution, so no rounding ever leaks or invents capacity. A debit that finds no token is
+THROTTLED, and only a debit that would otherwise have been accepted: nothing is written
+for it, the bucket included (a refill is a pure function of time, so not storing it
+loses nothing).
+
 Account data validation lives here too (``validate_*``), so both stores refuse the same
 inputs with the same ``InvalidAccountData`` messages.
 """
@@ -27,7 +38,7 @@ import hashlib
 import ipaddress
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from ledger.errors import InvalidAccountData
 from ledger.models import (
@@ -55,6 +66,9 @@ CREDIT_KINDS = frozenset(
 )
 #: Prefix of the idempotency key of the refund of the message whose id follows it.
 REFUND_KEY_PREFIX = "refund:"
+#: Micro-tokens one message takes from its account's throughput bucket.
+TOKEN = 1_000_000
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +97,22 @@ def decide_debit(
 def recharges_used(recharge_day: date | None, recharges_today: int, today: date) -> int:
     """Recharges already counted against ``today``: the stored counter only if it is today's."""
     return recharges_today if recharge_day == today else 0
+
+
+def available_tokens(
+    throughput: int, tokens: int, updated_at: datetime | None, now: datetime
+) -> int:
+    """Micro-tokens in an account's bucket at ``now``.
+
+    ``tokens`` were there at ``updated_at`` (``None``: never used, so full). The bucket
+    holds at most ``throughput`` tokens and refills ``throughput`` micro-tokens per
+    microsecond. A clock that went backwards (another host's, NTP) refills nothing.
+    """
+    capacity = throughput * TOKEN
+    if updated_at is None:
+        return capacity
+    elapsed_us = max(0, (now - updated_at) // _MICROSECOND)
+    return min(capacity, tokens + elapsed_us * throughput)
 
 
 def utc_day(now: datetime) -> date:
@@ -143,6 +173,10 @@ class AccountState:
     policy: RechargePolicy | None
     recharge_day: date | None
     recharges_today: int
+    throughput: int = 0  # messages per second, 0 = unlimited
+    #: The bucket as stored: micro-tokens at ``tb_updated_at`` (None = never used, full).
+    tb_tokens: int = 0
+    tb_updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,16 +283,21 @@ def plan_batch(
     accounts: Mapping[str, AccountState],
     stored: Mapping[str, StoredEntry],
     taken_message_ids: Collection[str],
-    today: date,
+    now: datetime,
 ) -> BatchPlan:
     """Decide every request in order against the loaded, exclusively held state.
 
     ``accounts`` holds the batch's existing accounts (missing = unknown); ``stored`` the
     committed journal rows for :func:`lookup_keys`; ``taken_message_ids`` the batch's
-    message ids that already have a message row. Nothing here mutates the inputs.
+    message ids that already have a message row; ``now`` the injected clock's time (its
+    UTC day counts recharges, it refills throughput buckets). Nothing here mutates the
+    inputs.
     """
     plan = BatchPlan()
+    today = utc_day(now)
     states = {k: replace(v) for k, v in accounts.items()}
+    # Accounts whose bucket has been refilled to ``now`` in this batch (once each).
+    refilled: set[str] = set()
     # Keys written by this batch so far: key -> (fingerprint, result of the request).
     planned: dict[str, tuple[str, PlannedResult | None]] = {}
     batch_message_ids: set[str] = set()
@@ -332,6 +371,19 @@ def plan_batch(
                 PlannedResult(DebitStatus.INSUFFICIENT_CREDIT, msg.message_id, current)
             )
             continue
+        if state.throughput > 0:
+            # Last check on purpose: THROTTLED means "accepted, were it not for the rate".
+            if state.system_id not in refilled:
+                state.tb_tokens = available_tokens(
+                    state.throughput, state.tb_tokens, state.tb_updated_at, now
+                )
+                if state.tb_updated_at is None or now > state.tb_updated_at:
+                    state.tb_updated_at = now
+                refilled.add(state.system_id)
+            if state.tb_tokens < TOKEN:
+                plan.results.append(PlannedResult(DebitStatus.THROTTLED, msg.message_id, current))
+                continue
+            state.tb_tokens -= TOKEN
 
         recharge_index: int | None = None
         if decision.recharge_before:
@@ -456,6 +508,29 @@ def validate_policy(policy: RechargePolicy) -> RechargePolicy:
     return policy
 
 
+#: Largest max_binds or throughput: PostgreSQL stores them as INTEGER, and both stores
+#: must refuse the same values.
+_INT32_MAX = 2**31 - 1
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value <= _INT32_MAX
+
+
+def validate_max_binds(max_binds: int) -> int:
+    """``max_binds`` if it is at least 1 (an account that may never bind is disabled)."""
+    if not _whole(max_binds) or max_binds < 1:
+        raise InvalidAccountData(f"max_binds must be at least 1, not {max_binds!r}")
+    return max_binds
+
+
+def validate_throughput(per_second: int) -> int:
+    """``per_second`` if it is a whole number >= 0 (0 = unlimited)."""
+    if not _whole(per_second) or per_second < 0:
+        raise InvalidAccountData(f"throughput must be >= 0, not {per_second!r}")
+    return per_second
+
+
 def validate_new_account(new: NewAccount) -> NewAccount:
     """``new`` with its CIDRs normalised and de-duplicated; InvalidAccountData otherwise."""
     validate_system_id(new.system_id)
@@ -463,10 +538,8 @@ def validate_new_account(new: NewAccount) -> NewAccount:
         raise InvalidAccountData("an account needs a password hash")
     if new.contact_email and "@" not in new.contact_email:
         raise InvalidAccountData(f"contact email {new.contact_email!r} has no '@'")
-    if new.max_binds < 1:
-        raise InvalidAccountData(f"max_binds must be at least 1, not {new.max_binds}")
-    if new.throughput < 0:
-        raise InvalidAccountData(f"throughput must be >= 0, not {new.throughput}")
+    validate_max_binds(new.max_binds)
+    validate_throughput(new.throughput)
     for sender in new.senders:
         validate_sender(sender)
     cidrs = tuple(dict.fromkeys(normalise_cidr(c) for c in new.allowed_ips))

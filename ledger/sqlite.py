@@ -8,8 +8,12 @@ anything is read, so a decision is never made on a row another process may still
 makes a commit durable before the gateway answers ``ESME_ROK``; group commit
 (``debit_batch``, fed by ``ledger.batcher``) pays that fsync once per batch.
 
-Decisions (auto-recharge, idempotency, validation) live in ``ledger.recharge`` and are
-shared with the PostgreSQL store; this module only loads and stores.
+Decisions (auto-recharge, idempotency, throughput, validation) live in
+``ledger.recharge`` and are shared with the PostgreSQL store; this module only loads and
+stores. Because every write takes the database's one write lock, per-account
+serialisation (bind quota, token bucket, receipt claims) needs nothing more here, also
+when several processes open the same file. There is no NOTIFY: ``listen_receipts``
+returns None and the gateway delivers receipts itself and sweeps.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,6 +47,7 @@ from ledger.models import (
     MessageRecord,
     MessageState,
     NewAccount,
+    NewReceipt,
     PendingReceipt,
     RechargePolicy,
     Sender,
@@ -58,11 +63,12 @@ from ledger.recharge import (
     normalise_cidr,
     plan_batch,
     refund_fingerprint,
-    utc_day,
+    validate_max_binds,
     validate_new_account,
     validate_policy,
     validate_request,
     validate_sender,
+    validate_throughput,
 )
 from ledger.store import Clock, utc_now
 
@@ -81,6 +87,7 @@ _MESSAGE_COLS = (
     "message_id, system_id, source_addr, destination_addr, segments, cost,"
     " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at"
 )
+_RECEIPT_COLS = "id, system_id, message_id, pdu_body, created_at, claimed_by, claimed_until"
 
 
 def path_from_url(url: str) -> str:
@@ -129,7 +136,7 @@ def _read(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("COMMIT")
 
 
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
     for i in range(0, len(values), _CHUNK):
         yield values[i : i + _CHUNK]
 
@@ -167,6 +174,28 @@ def _message(row: sqlite3.Row) -> MessageRecord:
         created_at=_parse_ts(row["created_at"]),
         updated_at=_parse_ts(row["updated_at"]),
     )
+
+
+def _receipt(row: sqlite3.Row) -> PendingReceipt:
+    until = row["claimed_until"]
+    return PendingReceipt(
+        id=row["id"],
+        system_id=row["system_id"],
+        message_id=row["message_id"],
+        pdu_body=bytes(row["pdu_body"]),
+        created_at=_parse_ts(row["created_at"]),
+        claimed_by=row["claimed_by"],
+        claimed_until=_parse_ts(until) if until is not None else None,
+    )
+
+
+def _ids(values: Sequence[int]) -> list[int]:
+    """Distinct receipt ids, refusing anything but ints (they are bound as parameters)."""
+    out = list(dict.fromkeys(values))
+    for v in out:
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise ValueError(f"a receipt id is an int, not {v!r}")
+    return out
 
 
 def _policy(row: sqlite3.Row) -> RechargePolicy | None:
@@ -462,6 +491,154 @@ class SqliteStore:
             ),
         )
 
+    async def set_throughput(self, system_id: str, per_second: int) -> Account:
+        """Set the messages-per-second limit (>= 0; 0 = unlimited); the bucket starts full."""
+        validate_throughput(per_second)
+        return await self._update_account(
+            system_id,
+            # A new limit starts from a full bucket: predictable for the operator, and the
+            # old bucket was sized for the old rate.
+            lambda conn: conn.execute(
+                "UPDATE accounts SET throughput = ?, tb_tokens = 0, tb_updated_at = NULL"
+                " WHERE system_id = ?",
+                (per_second, system_id),
+            ),
+        )
+
+    async def set_max_binds(self, system_id: str, max_binds: int) -> Account:
+        """Set how many sessions may be bound at once, over all gateways (>= 1)."""
+        validate_max_binds(max_binds)
+        return await self._update_account(
+            system_id,
+            lambda conn: conn.execute(
+                "UPDATE accounts SET max_binds = ? WHERE system_id = ?", (max_binds, system_id)
+            ),
+        )
+
+    # -- gateways and binds ----------------------------------------------------------------
+    async def register_gateway(self, gateway_id: str, *, address: str) -> None:
+        """Record a gateway process as alive (upsert; started_at = heartbeat_at = now)."""
+        if not gateway_id:
+            raise ValueError("a gateway needs an id")
+        now = _ts(self._now())
+
+        def run(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                conn.execute(
+                    "INSERT INTO gateways (gateway_id, address, started_at, heartbeat_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (gateway_id) DO UPDATE SET"
+                    " address = excluded.address, started_at = excluded.started_at,"
+                    " heartbeat_at = excluded.heartbeat_at",
+                    (gateway_id, address, now, now),
+                )
+
+        await self._call(run)
+
+    async def heartbeat(self, gateway_id: str) -> None:
+        """The gateway is still alive (heartbeat_at = now). Unknown gateways: no-op."""
+        now = _ts(self._now())
+
+        def run(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                conn.execute(
+                    "UPDATE gateways SET heartbeat_at = ? WHERE gateway_id = ?", (now, gateway_id)
+                )
+
+        await self._call(run)
+
+    async def unregister_gateway(self, gateway_id: str) -> None:
+        """Clean shutdown: delete the gateway's binds and its row. Idempotent."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                conn.execute("DELETE FROM binds WHERE gateway_id = ?", (gateway_id,))
+                conn.execute("DELETE FROM gateways WHERE gateway_id = ?", (gateway_id,))
+
+        await self._call(run)
+
+    async def acquire_bind(
+        self,
+        system_id: str,
+        *,
+        gateway_id: str,
+        session_id: str,
+        kind: str,
+        max_binds: int,
+        stale_after: float = 30.0,
+    ) -> bool:
+        """Take one of the account's ``max_binds`` bind slots for a session; False if full.
+
+        See ``Store.acquire_bind``. BEGIN IMMEDIATE serialises every acquirer (of every
+        process on the file), which is more than the per-account order needed.
+        """
+        now = self._now()
+        stamp, cutoff = _ts(now), _ts(now - timedelta(seconds=stale_after))
+
+        def run(conn: sqlite3.Connection) -> bool:
+            with _write(conn):
+                self._require_account(conn, system_id)
+                if not conn.execute(
+                    "SELECT 1 FROM gateways WHERE gateway_id = ?", (gateway_id,)
+                ).fetchone():
+                    raise ValueError(f"gateway {gateway_id!r} is not registered")
+                held = conn.execute(
+                    "SELECT system_id FROM binds WHERE gateway_id = ? AND session_id = ?",
+                    (gateway_id, session_id),
+                ).fetchone()
+                if held is not None:
+                    if held["system_id"] != system_id:
+                        raise ValueError(
+                            f"session {session_id!r} of {gateway_id!r} holds a bind"
+                            f" of {held['system_id']}"
+                        )
+                    return True
+                # Times are one text form (see _ts), so text comparison is time order.
+                conn.execute(
+                    "DELETE FROM binds WHERE system_id = ? AND NOT EXISTS ("
+                    " SELECT 1 FROM gateways g WHERE g.gateway_id = binds.gateway_id"
+                    " AND g.heartbeat_at >= ?)",
+                    (system_id, cutoff),
+                )
+                (count,) = conn.execute(
+                    "SELECT count(*) FROM binds WHERE system_id = ?", (system_id,)
+                ).fetchone()
+                if count >= max_binds:
+                    return False
+                conn.execute(
+                    "INSERT INTO binds (system_id, gateway_id, session_id, kind, bound_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (system_id, gateway_id, session_id, kind, stamp),
+                )
+                return True
+
+        return await self._call(run)
+
+    async def release_bind(self, gateway_id: str, session_id: str) -> None:
+        """The session unbound or dropped: free its slot. Idempotent."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                conn.execute(
+                    "DELETE FROM binds WHERE gateway_id = ? AND session_id = ?",
+                    (gateway_id, session_id),
+                )
+
+        await self._call(run)
+
+    async def bind_count(self, system_id: str, *, stale_after: float = 30.0) -> int:
+        """Binds of the account held by live gateways (heartbeat within ``stale_after``)."""
+        cutoff = _ts(self._now() - timedelta(seconds=stale_after))
+
+        def run(conn: sqlite3.Connection) -> int:
+            (count,) = conn.execute(
+                "SELECT count(*) FROM binds b JOIN gateways g ON g.gateway_id = b.gateway_id"
+                " WHERE b.system_id = ? AND g.heartbeat_at >= ?",
+                (system_id, cutoff),
+            ).fetchone()
+            return int(count)
+
+        return await self._call(run)
+
     # -- money ----------------------------------------------------------------------------
     @staticmethod
     def _stored(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, StoredEntry]:
@@ -582,7 +759,6 @@ class SqliteStore:
         for request in requests:
             validate_request(request)
         now = self._now()
-        today = utc_day(now)
         stamp = _ts(now)
 
         def run(conn: sqlite3.Connection) -> list[DebitResult]:
@@ -592,12 +768,13 @@ class SqliteStore:
                 for chunk in _chunks(ids):
                     rows = conn.execute(
                         "SELECT system_id, status, balance, recharge_threshold,"
-                        " recharge_amount, recharge_daily_cap, recharge_day, recharges_today"
+                        " recharge_amount, recharge_daily_cap, recharge_day, recharges_today,"
+                        " throughput, tb_tokens, tb_updated_at"
                         f" FROM accounts WHERE system_id IN ({_marks(len(chunk))})",
                         tuple(chunk),
                     )
                     for row in rows:
-                        day = row["recharge_day"]
+                        day, bucket_at = row["recharge_day"], row["tb_updated_at"]
                         accounts[row["system_id"]] = AccountState(
                             system_id=row["system_id"],
                             status=AccountStatus(row["status"]),
@@ -605,6 +782,9 @@ class SqliteStore:
                             policy=_policy(row),
                             recharge_day=date.fromisoformat(day) if day else None,
                             recharges_today=row["recharges_today"],
+                            throughput=row["throughput"],
+                            tb_tokens=row["tb_tokens"],
+                            tb_updated_at=_parse_ts(bucket_at) if bucket_at else None,
                         )
                 stored = self._stored(conn, lookup_keys(requests))
                 message_ids = list(dict.fromkeys(r.message.message_id for r in requests))
@@ -618,16 +798,18 @@ class SqliteStore:
                             tuple(chunk),
                         )
                     )
-                plan = plan_batch(requests, accounts, stored, taken, today)
+                plan = plan_batch(requests, accounts, stored, taken, now)
 
                 conn.executemany(
-                    "UPDATE accounts SET balance = ?, recharge_day = ?, recharges_today = ?"
-                    " WHERE system_id = ?",
+                    "UPDATE accounts SET balance = ?, recharge_day = ?, recharges_today = ?,"
+                    " tb_tokens = ?, tb_updated_at = ? WHERE system_id = ?",
                     [
                         (
                             a.balance,
                             a.recharge_day.isoformat() if a.recharge_day else None,
                             a.recharges_today,
+                            a.tb_tokens,
+                            _ts(a.tb_updated_at) if a.tb_updated_at else None,
                             a.system_id,
                         )
                         for a in plan.accounts.values()
@@ -830,59 +1012,145 @@ class SqliteStore:
 
         await self._call(run)
 
-    async def add_receipt(self, system_id: str, message_id: str, pdu_body: bytes) -> int:
-        """Keep a receipt until the account's receiver acknowledges it; returns its id."""
-        now = _ts(self._now())
+    async def add_receipts(self, items: Sequence[NewReceipt], *, lease: float = 60.0) -> list[int]:
+        """Keep receipts until a receiver acknowledges them; their ids, in order.
 
-        def run(conn: sqlite3.Connection) -> int:
+        See ``Store.add_receipts``. One transaction: an item that fails validation leaves
+        nothing written. No notification exists on SQLite.
+        """
+        items = list(items)
+        if not items:
+            return []
+        for item in items:
+            if item.state is not None and MessageState(item.state) is MessageState.REJECTED:
+                raise ValueError("use refund() to reject a message: it must give the money back")
+        now = self._now()
+        stamp, until = _ts(now), _ts(now + timedelta(seconds=lease))
+
+        def run(conn: sqlite3.Connection) -> list[int]:
             with _write(conn):
-                self._require_account(conn, system_id)
-                exists = conn.execute(
-                    "SELECT 1 FROM messages WHERE message_id = ?", (message_id,)
-                ).fetchone()
-                if not exists:
-                    raise UnknownMessage(message_id)
-                cur = conn.execute(
-                    "INSERT INTO receipts (system_id, message_id, pdu_body, created_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (system_id, message_id, bytes(pdu_body), now),
-                )
-                assert cur.lastrowid is not None
-                return cur.lastrowid
+                ids: list[int] = []
+                for item in items:
+                    self._require_account(conn, item.system_id)
+                    owner = conn.execute(
+                        "SELECT system_id FROM messages WHERE message_id = ?",
+                        (item.message_id,),
+                    ).fetchone()
+                    if owner is None:
+                        raise UnknownMessage(item.message_id)
+                    if owner["system_id"] != item.system_id:
+                        raise ValueError(
+                            f"message {item.message_id} belongs to {owner['system_id']},"
+                            f" not {item.system_id}"
+                        )
+                    if item.state is not None:
+                        conn.execute(
+                            "UPDATE messages SET state = ?, updated_at = ? WHERE message_id = ?",
+                            (MessageState(item.state).value, stamp, item.message_id),
+                        )
+                    claimed = item.claimed_by is not None
+                    cur = conn.execute(
+                        "INSERT INTO receipts (system_id, message_id, pdu_body, created_at,"
+                        " claimed_by, claimed_until) VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            item.system_id,
+                            item.message_id,
+                            bytes(item.pdu_body),
+                            stamp,
+                            item.claimed_by,
+                            until if claimed else None,
+                        ),
+                    )
+                    assert cur.lastrowid is not None
+                    ids.append(cur.lastrowid)
+                return ids
 
         return await self._call(run)
 
-    async def pending_receipts(self, system_id: str, *, limit: int = 1000) -> list[PendingReceipt]:
-        """Receipts not yet acknowledged, oldest first."""
+    async def claim_receipts(
+        self, system_id: str, *, gateway_id: str, limit: int = 100, lease: float = 60.0
+    ) -> list[PendingReceipt]:
+        """Claim up to ``limit`` undelivered receipts of the account for ``lease`` seconds.
+
+        Unclaimed ones and those whose claim expired, oldest first. The write lock makes
+        the select-then-update atomic against every other claimer.
+        """
+        if not gateway_id:
+            raise ValueError("a claim needs a gateway id")
+        now = self._now()
+        stamp, until = _ts(now), _ts(now + timedelta(seconds=lease))
 
         def run(conn: sqlite3.Connection) -> list[PendingReceipt]:
-            rows = conn.execute(
-                "SELECT id, system_id, message_id, pdu_body, created_at FROM receipts"
-                " WHERE system_id = ? AND delivered_at IS NULL ORDER BY id LIMIT ?",
-                (system_id, limit),
-            )
-            return [
-                PendingReceipt(
-                    id=r["id"],
-                    system_id=r["system_id"],
-                    message_id=r["message_id"],
-                    pdu_body=bytes(r["pdu_body"]),
-                    created_at=_parse_ts(r["created_at"]),
-                )
-                for r in rows
-            ]
+            with _write(conn):
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT id FROM receipts WHERE system_id = ? AND delivered_at IS NULL"
+                        " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY id LIMIT ?",
+                        (system_id, stamp, limit),
+                    )
+                ]
+                if not ids:
+                    return []
+                rows = conn.execute(
+                    f"UPDATE receipts SET claimed_by = ?, claimed_until = ?"
+                    f" WHERE id IN ({_marks(len(ids))}) RETURNING {_RECEIPT_COLS}",
+                    (gateway_id, until, *ids),
+                ).fetchall()
+                return sorted((_receipt(r) for r in rows), key=lambda r: r.id)
 
         return await self._call(run)
 
-    async def receipt_delivered(self, receipt_id: int) -> None:
-        """The receiver acknowledged the receipt; acknowledging twice changes nothing."""
+    async def receipts_delivered(self, receipt_ids: Sequence[int]) -> None:
+        """The receiver acknowledged these receipts. Idempotent; unknown ids are ignored."""
+        ids = _ids(receipt_ids)
+        if not ids:
+            return
         now = _ts(self._now())
 
         def run(conn: sqlite3.Connection) -> None:
             with _write(conn):
-                conn.execute(
-                    "UPDATE receipts SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
-                    (now, receipt_id),
-                )
+                for chunk in _chunks(ids):
+                    conn.execute(
+                        f"UPDATE receipts SET delivered_at = ? WHERE id IN ({_marks(len(chunk))})"
+                        " AND delivered_at IS NULL",
+                        (now, *chunk),
+                    )
 
         await self._call(run)
+
+    async def release_receipts(self, receipt_ids: Sequence[int]) -> None:
+        """Drop the claims (the push failed) so any gateway may claim them again."""
+        ids = _ids(receipt_ids)
+        if not ids:
+            return
+
+        def run(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                for chunk in _chunks(ids):
+                    conn.execute(
+                        "UPDATE receipts SET claimed_by = NULL, claimed_until = NULL"
+                        f" WHERE id IN ({_marks(len(chunk))}) AND delivered_at IS NULL",
+                        tuple(chunk),
+                    )
+
+        await self._call(run)
+
+    async def pending_receipts(self, system_id: str, *, limit: int = 1000) -> list[PendingReceipt]:
+        """Receipts not yet acknowledged, claimed or not, oldest first."""
+
+        def run(conn: sqlite3.Connection) -> list[PendingReceipt]:
+            rows = conn.execute(
+                f"SELECT {_RECEIPT_COLS} FROM receipts"
+                " WHERE system_id = ? AND delivered_at IS NULL ORDER BY id LIMIT ?",
+                (system_id, limit),
+            )
+            return [_receipt(r) for r in rows]
+
+        return await self._call(run)
+
+    async def listen_receipts(
+        self, callback: Callable[[str], None]
+    ) -> Callable[[], Awaitable[None]] | None:
+        """None: SQLite has no notifications; the gateway delivers directly and sweeps."""
+        return None

@@ -12,12 +12,24 @@ Rules every implementation keeps:
   commit); the message row (outbox) and any auto-recharge are in that transaction;
 - a reused idempotency key with the same body returns the original result (DUPLICATE),
   with a different body IDEMPOTENCY_CONFLICT, and writes nothing;
-- the clock is injected (``clock`` argument of the constructors) so tests control days.
+- the clock is injected (``clock`` argument of the constructors) so tests control days,
+  bucket refills, heartbeats and leases.
+
+Several gateway processes may share one store (PostgreSQL, or one SQLite file):
+- the bind quota is counted across them (``acquire_bind``; a gateway that stops
+  heartbeating is taken for crashed and its binds stop counting);
+- throughput is one token bucket per account on the account row, checked in
+  ``debit_batch`` under the account's lock (``DebitStatus.THROTTLED``);
+- a receipt is claimed by one gateway at a time (``add_receipts`` with ``claimed_by``,
+  ``claim_receipts``), with a lease so that a crashed gateway's claims come back;
+  ``listen_receipts`` (PostgreSQL) wakes the other gateways when an unclaimed receipt
+  is stored. Notifications are a hint: a gateway still sweeps (``claim_receipts``) now
+  and then, because notifications sent while its listener reconnects are lost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -32,12 +44,16 @@ from ledger.models import (
     MessageRecord,
     MessageState,
     NewAccount,
+    NewReceipt,
     PendingReceipt,
     RechargePolicy,
     Sender,
 )
 
 Clock = Callable[[], datetime]
+
+#: PostgreSQL NOTIFY channel of unclaimed receipts; the payload is the system_id.
+RECEIPTS_CHANNEL = "smppgw_receipts"
 
 
 def utc_now() -> datetime:
@@ -85,6 +101,61 @@ class Store(Protocol):
     async def set_recharge(self, system_id: str, policy: RechargePolicy | None) -> Account:
         """Set or clear auto-recharge. The amount must be one of RECHARGE_AMOUNTS_CREDITS."""
 
+    async def set_throughput(self, system_id: str, per_second: int) -> Account:
+        """Set the messages-per-second limit (>= 0; 0 = unlimited); the bucket starts full.
+
+        Raises UnknownAccount, InvalidAccountData.
+        """
+
+    async def set_max_binds(self, system_id: str, max_binds: int) -> Account:
+        """Set how many sessions may be bound at once, over all gateways (>= 1).
+
+        Binds already held are kept; the new limit applies to the next ``acquire_bind``.
+        Raises UnknownAccount, InvalidAccountData.
+        """
+
+    # -- gateways and binds -------------------------------------------------------------
+    async def register_gateway(self, gateway_id: str, *, address: str) -> None:
+        """Record a gateway process as alive (upsert; started_at = heartbeat_at = now)."""
+
+    async def heartbeat(self, gateway_id: str) -> None:
+        """The gateway is still alive (heartbeat_at = now). Unknown gateways: no-op.
+
+        Call it well within ``stale_after`` (e.g. every stale_after / 3): a gateway whose
+        heartbeat lapsed loses its binds to the next ``acquire_bind`` of their accounts.
+        """
+
+    async def unregister_gateway(self, gateway_id: str) -> None:
+        """Clean shutdown: delete the gateway's binds and its row. Idempotent."""
+
+    async def acquire_bind(
+        self,
+        system_id: str,
+        *,
+        gateway_id: str,
+        session_id: str,
+        kind: str,
+        max_binds: int,
+        stale_after: float = 30.0,
+    ) -> bool:
+        """Take one of the account's ``max_binds`` bind slots for a session; False if full.
+
+        One transaction, serialised per account: drops the account's binds held by
+        gateways whose heartbeat is older than ``stale_after`` seconds (crashed) or that
+        are not registered, counts the rest, and records (system_id, gateway_id,
+        session_id, kind, now) if fewer than ``max_binds``. Acquiring again for the same
+        (gateway_id, session_id) and account answers True and changes nothing.
+
+        Raises UnknownAccount; ValueError if ``gateway_id`` is not registered (its bind
+        would not count for anyone) or the session holds a bind of another account.
+        """
+
+    async def release_bind(self, gateway_id: str, session_id: str) -> None:
+        """The session unbound or dropped: free its slot. Idempotent."""
+
+    async def bind_count(self, system_id: str, *, stale_after: float = 30.0) -> int:
+        """Binds of the account held by live gateways (heartbeat within ``stale_after``)."""
+
     # -- money --------------------------------------------------------------------------
     async def credit(
         self,
@@ -130,14 +201,54 @@ class Store(Protocol):
     async def set_message_state(self, message_id: str, state: MessageState) -> None:
         """Record a final outcome (DELIVERED, FAILED)."""
 
-    async def add_receipt(self, system_id: str, message_id: str, pdu_body: bytes) -> int:
-        """Keep a receipt until the account's receiver acknowledges it; returns its id."""
+    async def add_receipts(self, items: Sequence[NewReceipt], *, lease: float = 60.0) -> list[int]:
+        """Keep receipts until a receiver acknowledges them; their ids, in order.
+
+        One transaction. Each item's message gets ``item.state`` when given (the rules of
+        ``set_message_state``). An item with ``claimed_by`` is claimed by that gateway
+        for ``lease`` seconds; the others are unclaimed, and on PostgreSQL the
+        transaction notifies ``RECEIPTS_CHANNEL`` once per system_id of them.
+
+        Raises (writing nothing) UnknownAccount, UnknownMessage, ValueError (state
+        REJECTED, or a message of another account).
+        """
+
+    async def claim_receipts(
+        self, system_id: str, *, gateway_id: str, limit: int = 100, lease: float = 60.0
+    ) -> list[PendingReceipt]:
+        """Claim up to ``limit`` undelivered receipts of the account for ``lease`` seconds.
+
+        Takes those unclaimed or whose claim expired, oldest first; two gateways claiming
+        at once never get the same receipt. The claim ends with ``receipts_delivered``,
+        ``release_receipts`` or the lease.
+        """
+
+    async def receipts_delivered(self, receipt_ids: Sequence[int]) -> None:
+        """The receiver acknowledged these receipts; they never come back.
+
+        Idempotent; unknown ids are ignored.
+        """
+
+    async def release_receipts(self, receipt_ids: Sequence[int]) -> None:
+        """Drop the claims (the push failed) so any gateway may claim them again.
+
+        Sends no notification: the next claim (a sweep, a bind) picks them up, so a
+        receiver that refuses a receipt is not retried in a tight loop.
+        """
 
     async def pending_receipts(self, system_id: str, *, limit: int = 1000) -> list[PendingReceipt]:
-        """Receipts not yet acknowledged, oldest first."""
+        """Receipts not yet acknowledged, claimed or not, oldest first (tests, operators)."""
 
-    async def receipt_delivered(self, receipt_id: int) -> None:
-        """The receiver acknowledged the receipt (deliver_sm_resp ESME_ROK)."""
+    async def listen_receipts(
+        self, callback: Callable[[str], None]
+    ) -> Callable[[], Awaitable[None]] | None:
+        """Call ``callback(system_id)`` whenever another process stores unclaimed receipts.
+
+        PostgreSQL: LISTEN on a dedicated connection, reconnected (with a short backoff)
+        whenever it drops; notifications sent meanwhile are lost, so gateways must also
+        sweep with ``claim_receipts``. Returns ``stop()``. Raises LedgerUnavailable if
+        the first connection fails. SQLite: None (one process delivers directly).
+        """
 
 
 async def open_store(url: str, *, clock: Clock = utc_now) -> Store:

@@ -108,7 +108,7 @@ def pg_url(pg_session_schema: str) -> str:
 
 
 # -- the ledger's fixtures ------------------------------------------------------------------
-_TABLES = "receipts, messages, journal, account_senders, account_ips, accounts"
+_TABLES = "binds, gateways, receipts, messages, journal, account_senders, account_ips, accounts"
 
 
 @pytest.fixture
