@@ -9,8 +9,12 @@ floor: it is either forwarded or still ACCEPTED in the ledger for the next start
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 import signal
+import socket
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
@@ -28,7 +32,7 @@ from gateway.simulator import UpstreamSimulator
 from gateway.submit import Submitter
 from gateway.tariff import Tariff
 from gateway.upstream import UpstreamClient, UpstreamSettings
-from ledger import AccountExists, Store, open_store
+from ledger import AccountExists, LedgerError, Store, open_store
 from ledger.batcher import DebitBatcher
 from ledger.models import NewAccount, Sender, credits_to_milli
 from ledger.passwords import hash_password
@@ -38,6 +42,8 @@ DEMO_SYSTEM_ID = "smpp-demo"
 DEMO_PASSWORD = "demo1234"
 DEMO_SENDER = "SMPPGW"
 DEMO_CREDITS = "1000"
+#: Seconds between heartbeats; the ledger drops a gateway's binds after 30 s of silence.
+HEARTBEAT_INTERVAL = 5.0
 
 
 @dataclass
@@ -65,6 +71,9 @@ class Gateway:
         self.relay: ReceiptRelay | None = None
         self.server: SmppServer | None = None
         self.authenticator: Authenticator | None = None
+        self.gateway_id = ""
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._stop_listening: Callable[[], Awaitable[None]] | None = None
         self.endpoints: Endpoints | None = None
 
     async def start(self) -> Endpoints:
@@ -94,8 +103,15 @@ class Gateway:
                 note="built-in upstream SMSC simulator: no message reaches a handset",
             )
 
+        # Who we are among the gateways sharing this ledger: binds and receipt claims
+        # are recorded under this id, and expire if its heartbeat stops (kill -9).
+        self.gateway_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        await store.register_gateway(self.gateway_id, address=f"{c.server.host}:{c.server.port}")
+        self._heartbeat = asyncio.get_running_loop().create_task(self._beat(store))
+
         registry = BindRegistry()
-        self.relay = ReceiptRelay(store, registry)
+        self.relay = ReceiptRelay(store, registry, gateway_id=self.gateway_id)
+        self._stop_listening = await store.listen_receipts(self.relay.on_notify)
         self.upstream = UpstreamClient(
             UpstreamSettings(
                 host=up_host,
@@ -128,6 +144,8 @@ class Gateway:
         )
         self.authenticator = Authenticator(store)
         services = ServerServices(
+            store=store,
+            gateway_id=self.gateway_id,
             authenticator=self.authenticator,
             submitter=submitter,
             registry=registry,
@@ -164,10 +182,23 @@ class Gateway:
         )
         return self.endpoints
 
+    async def _beat(self, store: Store) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
+            try:
+                await store.heartbeat(self.gateway_id)
+            except LedgerError as e:
+                self.log.warning("gateway.heartbeat_failed", error=repr(e))
+
     async def stop(self) -> None:
         """Stop accepting, finish in-flight submits, stop forwarding, close the ledger."""
         if self.server is not None:
             await self.server.stop()
+        if self._stop_listening is not None:
+            await self._stop_listening()
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
         if self.authenticator is not None:
             self.authenticator.close()
         if self.forwarder is not None:
@@ -181,6 +212,11 @@ class Gateway:
             await self.batcher.close()
         if self.simulator is not None:
             await self.simulator.stop()
+        if self.store is not None and self.gateway_id:
+            try:
+                await self.store.unregister_gateway(self.gateway_id)
+            except LedgerError as e:
+                self.log.warning("gateway.unregister_failed", error=repr(e))
         if self.store is not None and self._own_store:
             await self.store.close()
         self.log.info("gateway.stopped")

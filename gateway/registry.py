@@ -1,4 +1,7 @@
-"""Live bound sessions of this process, by system_id (bind quotas, receipt targets)."""
+"""Live bound sessions of this process, by system_id (receipt targets).
+
+Bind quotas are not counted here: they hold across gateways, in the ledger.
+"""
 
 from __future__ import annotations
 
@@ -27,10 +30,6 @@ class BindRegistry:
             conns.discard(conn)
             if not conns:
                 del self._binds[system_id]
-
-    def count(self, system_id: str) -> int:
-        """Live binds of an account in this process."""
-        return len(self._binds.get(system_id, ()))
 
     def receivers(self, system_id: str) -> list[SmppConnection]:
         """Bound RX/TRX connections able to take a deliver_sm now."""

@@ -1,15 +1,19 @@
 """Delivery receipts: from the upstream's id space back to ours, and on to the client.
 
-A receipt is made durable (``Store.add_receipt``) before the upstream's deliver_sm is
-acknowledged, then pushed to one of the account's RX/TRX sessions. It stays pending until
-the client answers deliver_sm_resp ESME_ROK; a client that is not bound gets every
-pending receipt when a receiver binds. So a receipt is never lost, and is delivered more
-than once only if the client dropped the connection before acknowledging it.
+A receipt is made durable (``Store.add_receipts``, group-committed) before the upstream's
+deliver_sm is acknowledged. If this gateway has a receiver bound for the account, the
+receipt is stored already claimed by this gateway and pushed at once; otherwise it is
+stored unclaimed, and the store tells every gateway (PostgreSQL NOTIFY) so the one holding
+the account's receiver claims and delivers it. A receipt stays pending until the client
+answers deliver_sm_resp ESME_ROK; binds, notifications and a periodic sweep claim what is
+left, so a receipt is never lost, and is delivered twice only if a client dropped the
+connection before acknowledging it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -38,7 +42,8 @@ from gateway.receipts import (
 )
 from gateway.registry import BindRegistry
 from ledger import LedgerError, Store
-from ledger.models import MessageState, OutboundMessage
+from ledger.batcher import GroupCommit
+from ledger.models import MessageState, NewReceipt, OutboundMessage
 
 _STATE_NAMES = {
     1: "ENROUTE",
@@ -72,19 +77,33 @@ class ReceiptRelay:
         store: Store,
         registry: BindRegistry,
         *,
+        gateway_id: str,
         cache_size: int = 200_000,
-        retry_interval: float = 30.0,
+        retry_interval: float = 5.0,
+        lease: float = 60.0,
     ):
         self.store = store
         self.registry = registry
+        self.gateway_id = gateway_id
         self.retry_interval = retry_interval
+        self.lease = lease
         self.log = structlog.get_logger("smppgw.relay")
         #: upstream id -> (our message id, system_id), filled by the forwarder so the
         #: common case needs no database read. Bounded: oldest entries fall out first.
         self._by_upstream: dict[str, tuple[str, str]] = {}
         self._cache_size = cache_size
-        self._inflight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._adds: GroupCommit[NewReceipt, int] = GroupCommit(
+            self._add_batch, name="receipt-writer"
+        )
+        self._acks: GroupCommit[int, None] = GroupCommit(self._ack_batch, name="receipt-acks")
+
+    async def _add_batch(self, items: list[NewReceipt]) -> list[int]:
+        return await self.store.add_receipts(items, lease=self.lease)
+
+    async def _ack_batch(self, ids: list[int]) -> list[None]:
+        await self.store.receipts_delivered(ids)
+        return [None] * len(ids)
 
     # -- from the forwarder ---------------------------------------------------------------
     def remember(self, upstream_id: str, message: OutboundMessage) -> None:
@@ -123,7 +142,7 @@ class ReceiptRelay:
                 Tlv(Tag.MESSAGE_STATE, bytes((8,))),
             ),
         )
-        await self._store_and_push(message.system_id, message.message_id, receipt)
+        await self._store_and_push(message.system_id, message.message_id, receipt, None)
 
     # -- from the upstream ----------------------------------------------------------------
     async def on_upstream_deliver(self, pdu: DeliverSm) -> int:
@@ -150,11 +169,11 @@ class ReceiptRelay:
             found = (record.message_id, record.system_id)
         message_id, system_id = found
         ours = self._rewrite(pdu, message_id, stat, parsed)
+        state = None
+        if is_final(stat):
+            state = MessageState.DELIVERED if stat == "DELIVRD" else MessageState.FAILED
         try:
-            if is_final(stat):
-                state = MessageState.DELIVERED if stat == "DELIVRD" else MessageState.FAILED
-                await self.store.set_message_state(message_id, state)
-            await self._store_and_push(system_id, message_id, ours)
+            await self._store_and_push(system_id, message_id, ours, state)
         except LedgerError:
             return CommandStatus.ESME_RX_T_APPN
         if is_final(stat):
@@ -216,49 +235,84 @@ class ReceiptRelay:
         )
 
     # -- towards the client ---------------------------------------------------------------
-    async def _store_and_push(self, system_id: str, message_id: str, receipt: DeliverSm) -> None:
-        body = receipt.body()
-        receipt_id = await self.store.add_receipt(system_id, message_id, body)
-        self.log.info("receipt.stored", system_id=system_id, message_id=message_id)
-        self._spawn(self._push(system_id, receipt_id, message_id, receipt))
+    async def _store_and_push(
+        self, system_id: str, message_id: str, receipt: DeliverSm, state: MessageState | None
+    ) -> None:
+        local = bool(self.registry.receivers(system_id))
+        receipt_id = await self._adds.submit(
+            NewReceipt(
+                system_id=system_id,
+                message_id=message_id,
+                pdu_body=receipt.body(),
+                state=state,
+                claimed_by=self.gateway_id if local else None,
+            )
+        )
+        self.log.info("receipt.stored", system_id=system_id, message_id=message_id, local=local)
+        if local:
+            self._spawn(self._push(system_id, receipt_id, message_id, receipt))
 
     def receiver_bound(self, system_id: str) -> None:
-        """A receiver bound: deliver everything that waited for it."""
-        self._spawn(self._flush_pending(system_id))
+        """A receiver bound here: claim and deliver everything that waited for it."""
+        self._spawn(self._claim_and_push(system_id))
 
-    async def _flush_pending(self, system_id: str) -> None:
-        try:
-            pending = await self.store.pending_receipts(system_id)
-        except LedgerError as e:
-            self.log.error("receipt.pending_unreadable", system_id=system_id, error=repr(e))
-            return
-        for r in pending:
-            if r.id not in self._inflight:
-                await self._push(system_id, r.id, r.message_id, deliver_sm_from_body(r.pdu_body))
+    def on_notify(self, system_id: str) -> None:
+        """Another gateway stored a receipt nobody claimed; take it if we can deliver it."""
+        if self.registry.receivers(system_id):
+            self._spawn(self._claim_and_push(system_id))
+
+    async def _claim_and_push(self, system_id: str) -> None:
+        limit = 100
+        while self.registry.receivers(system_id):
+            try:
+                claimed = await self.store.claim_receipts(
+                    system_id, gateway_id=self.gateway_id, limit=limit, lease=self.lease
+                )
+            except LedgerError as e:
+                self.log.error("receipt.pending_unreadable", system_id=system_id, error=repr(e))
+                return
+            delivered = await asyncio.gather(
+                *(
+                    self._push(system_id, r.id, r.message_id, deliver_sm_from_body(r.pdu_body))
+                    for r in claimed
+                )
+            )
+            # Go on only while a full batch went through: a receipt the client refuses
+            # is released and would be claimed again at once; the sweep retries it later.
+            if len(claimed) < limit or not all(delivered):
+                return
 
     async def _push(
         self, system_id: str, receipt_id: int, message_id: str, receipt: DeliverSm
-    ) -> None:
+    ) -> bool:
+        """Deliver one claimed receipt; True once the client acknowledged it."""
         conn = self.registry.pick_receiver(system_id)
-        if conn is None or receipt_id in self._inflight:
-            return  # stays pending until a receiver binds
-        self._inflight.add(receipt_id)
-        try:
-            resp = await conn.request(receipt)
-        except (ConnectionClosed, ResponseTimeout) as e:
-            self.log.info("receipt.not_acknowledged", message_id=message_id, reason=repr(e))
-            return
-        finally:
-            self._inflight.discard(receipt_id)
-        log = conn.log.bind(message_id=message_id)
-        if resp.command_status == CommandStatus.ESME_ROK:
-            await self.store.receipt_delivered(receipt_id)
-            log.info("receipt.relayed")
-        else:
-            log.warning("receipt.refused_by_client", status=f"0x{resp.command_status:x}")
+        resp = None
+        if conn is not None:
+            try:
+                resp = await conn.request(receipt)
+            except (ConnectionClosed, ResponseTimeout) as e:
+                self.log.info("receipt.not_acknowledged", message_id=message_id, reason=repr(e))
+        if resp is not None and resp.command_status == CommandStatus.ESME_ROK:
+            await self._acks.submit(receipt_id)
+            assert conn is not None
+            conn.log.info("receipt.relayed", message_id=message_id)
+            return True
+        if resp is not None:
+            self.log.warning(
+                "receipt.refused_by_client",
+                system_id=system_id,
+                message_id=message_id,
+                status=f"0x{resp.command_status:x}",
+            )
+        # Give the claim back so the next bind, notification or sweep (here or on
+        # another gateway) can deliver it without waiting for the lease to expire.
+        with contextlib.suppress(LedgerError):  # if not, the lease expires by itself
+            await self.store.release_receipts([receipt_id])
+        return False
 
     def start(self) -> None:
-        """Retry, now and then, receipts a bound client has not acknowledged yet."""
+        """Sweep now and then: receipts whose notification was missed or claim expired."""
         self._spawn(self._sweep())
 
     async def _sweep(self) -> None:
@@ -266,7 +320,7 @@ class ReceiptRelay:
             await asyncio.sleep(self.retry_interval)
             for system_id in self.registry.bound_accounts():
                 if self.registry.receivers(system_id):
-                    await self._flush_pending(system_id)
+                    await self._claim_and_push(system_id)
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
@@ -279,3 +333,5 @@ class ReceiptRelay:
             t.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._adds.close()
+        await self._acks.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from gateway.registry import BindRegistry
 from gateway.relay import ReceiptRelay
 from gateway.session import Role, Session, SessionConfig
 from gateway.submit import Submitter
+from ledger import LedgerError, Store
 from ledger.models import Account
 
 _BIND_KIND = {
@@ -40,6 +42,8 @@ SERVER_SYSTEM_ID = "smppgw"
 class ServerServices:
     """What client sessions need from the rest of the gateway."""
 
+    store: Store
+    gateway_id: str
     authenticator: Authenticator
     submitter: Submitter
     registry: BindRegistry
@@ -60,6 +64,8 @@ class ClientHandler:
         self.tasks = tasks
         self.conns = conns
         self.account: Account | None = None
+        #: This bind's row in the ledger's cross-gateway bind table.
+        self.session_id = uuid.uuid4().hex
 
     def _spawn(self, conn: SmppConnection, pdu: Pdu, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -93,7 +99,17 @@ class ClientHandler:
         self.conns.discard(conn)
         if self.account is not None:
             self.s.registry.remove(self.account.system_id, conn)
+            task = asyncio.get_running_loop().create_task(self._release_bind(conn))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
         conn.log.info("session.closed")
+
+    async def _release_bind(self, conn: SmppConnection) -> None:
+        try:
+            await self.s.store.release_bind(self.s.gateway_id, self.session_id)
+        except LedgerError as e:
+            # The row goes when this gateway's heartbeat stops or it unregisters.
+            conn.log.warning("bind.release_failed", error=repr(e))
 
     async def _bind(self, conn: SmppConnection, pdu: BindPdu) -> None:
         kind = _BIND_KIND[CommandId(pdu.command_id)]
@@ -104,13 +120,26 @@ class ClientHandler:
         status = decision.status
         reason = decision.reason
         account = decision.account
-        if (
-            status == CommandStatus.ESME_ROK
-            and account is not None
-            and self.s.registry.count(account.system_id) >= account.max_binds
-        ):
-            # SMPP 3.4 has no "too many binds" status; providers answer ESME_RALYBND.
-            status, reason = CommandStatus.ESME_RALYBND, "max_binds_reached"
+        if status == CommandStatus.ESME_ROK and account is not None:
+            # The quota holds across every gateway sharing the ledger.
+            try:
+                acquired = await self.s.store.acquire_bind(
+                    account.system_id,
+                    gateway_id=self.s.gateway_id,
+                    session_id=self.session_id,
+                    kind=kind,
+                    max_binds=account.max_binds,
+                )
+            except (LedgerError, ValueError):
+                # ValueError: this gateway is not registered (a bind racing shutdown).
+                acquired, status, reason = False, CommandStatus.ESME_RBINDFAIL, "ledger_down"
+            if not acquired and status == CommandStatus.ESME_ROK:
+                # SMPP 3.4 has no "too many binds" status; providers answer ESME_RALYBND.
+                status, reason = CommandStatus.ESME_RALYBND, "max_binds_reached"
+            if conn.session.closed and acquired:
+                # The client left while we asked the ledger: give the slot back.
+                await self.s.store.release_bind(self.s.gateway_id, self.session_id)
+                return
         if status != CommandStatus.ESME_ROK or account is None:
             log.warning("bind.refused", status=f"0x{status:x}", reason=reason)
             conn.respond(response_to(pdu, status))

@@ -35,6 +35,8 @@ _DEBIT_STATUS: dict[DebitStatus, CommandStatus] = {
     DebitStatus.UNKNOWN_ACCOUNT: S.ESME_RSUBMITFAIL,
     DebitStatus.ACCOUNT_DISABLED: S.ESME_RSUBMITFAIL,
     DebitStatus.IDEMPOTENCY_CONFLICT: S.ESME_RSUBMITFAIL,
+    # The account's messages/second, counted in the ledger across every gateway.
+    DebitStatus.THROTTLED: S.ESME_RTHROTTLED,
 }
 
 
