@@ -101,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "bench":  # the runner writes its own configs: ours is not read
+        return _bench(args.bench_args)
     config = _config(args.config)
     if args.command == "serve":
         return _serve(config, demo=args.demo)
@@ -193,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the gateway")
     serve.add_argument("--demo", action="store_true", help="create a demo account with credit")
+    # Every argument after "bench" (--help included) goes to benchmarks/run.py: no prefix
+    # character is an option marker here.
+    bench = commands.add_parser(
+        "bench", help="run the benchmarks (source checkout)", add_help=False, prefix_chars="\0"
+    )
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
     _add_db(commands, common)
     _add_account(commands, common)
     _add_sender(commands, common)
@@ -377,6 +385,16 @@ def _serve(config: Config, *, demo: bool) -> int:
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(app.serve(config, demo=demo))
     return EXIT_OK
+
+
+def _bench(argv: list[str]) -> int:
+    """``smppgw bench ARGS``: ``benchmarks/run.py`` of the source checkout (its ``--help``)."""
+    import runpy
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+    if not script.is_file():
+        raise Refusal(f"bench needs a source checkout: {script} not found")
+    return int(runpy.run_path(str(script))["main"](argv))
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

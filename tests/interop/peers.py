@@ -188,6 +188,13 @@ class SmscSim:
     totals: dict[str, Any] | None = None
 
     @property
+    def pid(self) -> int:
+        """The simulator's pid (for CPU accounting)."""
+        if self.proc is None:
+            raise PeerFailed("smsc-sim was never started")
+        return self.proc.pid
+
+    @property
     def stdout_path(self) -> Path:
         """File receiving the simulator's stdout (its totals line)."""
         return self.log_dir / f"smsc-sim-{self.port}.out"
@@ -359,6 +366,9 @@ class GatewayProcess:
     def env(self) -> dict[str, str]:
         """The environment of every smppgw process this object starts."""
         env = {k: v for k, v in os.environ.items() if k != "SMPPGW_LEDGER_URL"}
+        # The gateway under test is the checkout these helpers live in, even when the
+        # venv's editable install points at another one (a benchmark of a snapshot).
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         if self.ledger_env is not None:
             env["SMPPGW_LEDGER_URL"] = self.ledger_env
         return env

@@ -1,0 +1,593 @@
+"""smppgw benchmarks: loadgen.js -> [smppgw serve] -> smsc-sim.js, side by side.
+
+Scenarios (``--scenarios``, comma-separated; default: all that can run here):
+
+- ``direct`` / ``direct-dlr``: loadgen straight to smsc-sim, without / with a delivery
+  receipt per message: the raw Node<->Node limit of this machine.
+- ``sqlite`` / ``sqlite-dlr``: loadgen -> ``smppgw serve`` (shipped defaults, SQLite ledger
+  in a fresh temporary directory) -> smsc-sim.
+- ``postgres`` / ``postgres-dlr``: the same with ``SMPPGW_LEDGER_URL`` pointing at a fresh
+  schema of ``$SMPPGW_BENCH_PG_DSN`` (default: ``$SMPPGW_TEST_PG_DSN``, else
+  ``postgresql://postgres@127.0.0.1:5432/test``); skipped when unreachable.
+
+Each scenario runs ``--repeat`` times (interleaved, so slow drift of the machine spreads
+over all scenarios), each time with fresh processes and a fresh ledger; the table gives the
+median and [min-max]. Every process is bounded (timeouts, killed in ``finally``) and all
+traffic stays on 127.0.0.1. ``--profile SCENARIO`` adds one run of a gateway scenario
+under py-spy (``pip install py-spy``) and prints where the gateway's CPU goes.
+
+    python benchmarks/run.py --repeat 3 --count 30000 --json /tmp/bench.json
+    smppgw bench --scenarios sqlite --repeat 1 --profile sqlite
+
+Figures are for this machine at this moment: check ``uptime`` first, and never assert on
+them in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import resource
+import secrets
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script: make the repository importable
+    sys.path.insert(0, str(REPO))
+
+from tests.interop.peers import (  # noqa: E402 (needs the sys.path line above)
+    GatewayProcess,
+    NodePeers,
+    PeerFailed,
+    PeersUnavailable,
+    SmscSim,
+    run_loadgen,
+    setup_peers,
+)
+
+SYSTEM_ID = "smpp-bench"
+PASSWORD = "bench123"
+DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+SCENARIOS = ("direct", "direct-dlr", "sqlite", "sqlite-dlr", "postgres", "postgres-dlr")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+#: How often smsc-sim prints its submit counter; we read it to see forwarding catch up.
+SIM_STATS_MS = 100
+
+
+# -- the machine ------------------------------------------------------------------------
+def loadavg() -> tuple[float, float, float]:
+    """The 1, 5 and 15 minute load averages."""
+    one, five, fifteen = os.getloadavg()
+    return round(one, 2), round(five, 2), round(fifteen, 2)
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10)
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "loadavg_at_start": loadavg(),
+        "python": platform.python_version(),
+        "node": node.stdout.strip(),
+        "sqlite": sqlite3.sqlite_version,
+        "kernel": platform.release(),
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a live process, all its threads included (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        # The command name (field 2) may hold spaces: split after its closing paren.
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent not idle since boot (/proc/stat): everything counts,
+    the PostgreSQL server and other people's processes included."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle, iowait = values[3], values[4]
+    return (sum(values[:8]) - idle - iowait) / CLK_TCK
+
+
+def children_cpu_seconds() -> float:
+    """CPU of reaped children so far (loadgen is the only one reaped during a run)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+# -- PostgreSQL -------------------------------------------------------------------------
+def pg_dsn() -> str:
+    """The server PostgreSQL scenarios use."""
+    return (
+        os.environ.get("SMPPGW_BENCH_PG_DSN")
+        or os.environ.get("SMPPGW_TEST_PG_DSN")
+        or DEFAULT_PG_DSN
+    )
+
+
+def pg_execute(statement: str) -> None:
+    """Run one statement on a fresh connection (schema set-up and clean-up)."""
+    import asyncpg
+
+    async def go() -> None:
+        conn = await asyncpg.connect(pg_dsn(), timeout=5)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def pg_problem() -> str | None:
+    """Why PostgreSQL scenarios cannot run here, or None."""
+    if not (REPO / "ledger" / "postgres.py").is_file():
+        return "ledger/postgres.py does not exist yet"
+    try:
+        pg_execute("SELECT 1")
+    except Exception as e:
+        return f"{pg_dsn()}: {type(e).__name__}: {e}"
+    return None
+
+
+# -- one run ----------------------------------------------------------------------------
+@dataclass
+class Options:
+    """What every run of a benchmark session shares."""
+
+    count: int
+    binds: int
+    window: int
+    dlr_delay_ms: int
+    log_level: str
+    rate: int
+    timeout_s: float
+    workdir: Path
+    settings: dict[str, dict[str, str | int | float | bool]] = field(default_factory=dict)
+
+
+def sim_counter(path: Path) -> int:
+    """The last submit_sm count smsc-sim printed to its stderr."""
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return 0
+    found = re.findall(r"submit_sm=(\d+)", text)
+    return int(found[-1]) if found else 0
+
+
+def run_once(
+    scenario: str,
+    peers: NodePeers,
+    opts: Options,
+    *,
+    on_gateway: Callable[[int], Callable[[], None]] | None = None,
+) -> dict[str, Any]:
+    """One run of ``scenario``: fresh simulator, fresh gateway and ledger, one loadgen.
+
+    ``on_gateway(pid)``, if given, is called once the gateway serves and returns a
+    function called when loadgen has finished (the profiler hook).
+    """
+    backend = scenario.removesuffix("-dlr")
+    dlr = scenario.endswith("-dlr")
+    rundir = Path(tempfile.mkdtemp(prefix=f"{scenario}-", dir=opts.workdir))
+    started = {"loadavg": loadavg(), "time": time.time()}
+    sim_opts: dict[str, str | int] = {
+        "dlr-delay-ms": opts.dlr_delay_ms,
+        "stats-ms": SIM_STATS_MS,
+    }
+    loadgen_opts: dict[str, str | int] = {
+        "system-id": SYSTEM_ID,
+        "password": PASSWORD,
+        "binds": opts.binds,
+        "window": opts.window,
+        "count": opts.count,
+        "registered-delivery": int(dlr),
+        "receipt-wait-ms": 10_000,
+        # Valid French mobiles (1 credit each); varying them defeats any cache as a
+        # real campaign to distinct numbers would.
+        "dst": "33612345000",
+        "dst-vary": 1,
+        "src": "12345",
+        "rate": opts.rate,
+    }
+    schema = None
+    result: dict[str, Any] = {"scenario": scenario, "started": started}
+    with SmscSim(peers, rundir, sim_opts, max_runtime_s=int(opts.timeout_s) + 60) as sim:
+        sim_err = rundir / f"smsc-sim-{sim.port}.err"
+        port = sim.port
+        gw: GatewayProcess | None = None
+        try:
+            if backend != "direct":
+                ledger_env = None
+                if backend == "postgres":
+                    schema = f"bench_{secrets.token_hex(4)}"
+                    ledger_env = f"{pg_dsn()}?schema={schema}"
+                settings = {k: dict(v) for k, v in opts.settings.items()}
+                settings.setdefault("logging", {})["level"] = opts.log_level
+                gw = GatewayProcess(
+                    rundir / "gw", upstream_port=sim.port, ledger_env=ledger_env, settings=settings
+                )
+                gw.write_config()
+                if backend == "postgres":
+                    gw.cli("db", "upgrade")
+                gw.cli(
+                    "account", "create", SYSTEM_ID, "--password", PASSWORD,
+                    "--allow-ip", "127.0.0.1/32", "--sender", "1:12345", "--max-binds", "64",
+                )  # fmt: skip
+                gw.cli("credits", "add", SYSTEM_ID, str(opts.count * 2), "--key", "bench")
+                gw.start()
+                port = gw.port
+            after_load = on_gateway(gw.pid) if (gw is not None and on_gateway) else None
+            cpu0 = {"gateway": cpu_seconds(gw.pid) if gw else 0.0, "sim": cpu_seconds(sim.pid)}
+            kids0 = children_cpu_seconds()
+            busy0 = machine_busy_seconds()
+            t0 = time.monotonic()
+            lg = run_loadgen(peers, port, timeout_s=opts.timeout_s, options=loadgen_opts)
+            wall = time.monotonic() - t0
+            if after_load is not None:
+                after_load()
+            summary = lg.summary
+            # Forwarding may trail the acknowledgements: wait until the simulator has
+            # seen every accepted message (its counter is printed every 100 ms).
+            target, lag = summary["ok"], 0.0
+            t1 = time.monotonic()
+            while sim_counter(sim_err) < target and time.monotonic() - t1 < 60:
+                time.sleep(0.05)
+            lag = time.monotonic() - t1
+            cpu1 = {"gateway": cpu_seconds(gw.pid) if gw else 0.0, "sim": cpu_seconds(sim.pid)}
+            cpu = {k: round(cpu1[k] - cpu0[k], 3) for k in cpu0}
+            cpu["loadgen"] = round(children_cpu_seconds() - kids0, 3)
+            cpu["machine"] = round(machine_busy_seconds() - busy0, 3)
+            if gw is not None:
+                result["gateway_exit"] = gw.stop()
+        finally:
+            if gw is not None:
+                gw.stop()
+            if schema is not None:
+                try:
+                    pg_execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                except Exception as e:  # leave the run's figures; say what was left behind
+                    print(f"bench: could not drop schema {schema}: {e}", file=sys.stderr)
+        totals = sim.stop()
+    result.update(
+        loadgen=summary,
+        loadgen_exit=lg.returncode,
+        loadgen_wall_s=round(wall, 3),
+        forward_lag_s=round(lag, 2),
+        cpu_s=cpu,
+        sim=totals,
+    )
+    if gw is not None and gw.returncode not in (0, None):
+        result["gateway_log_tail"] = gw.log_text()[-2000:]
+    shutil.rmtree(rundir, ignore_errors=True)
+    return result
+
+
+def metrics(r: dict[str, Any]) -> dict[str, float]:
+    """The figures of one run that go in the table."""
+    lg = r["loadgen"]
+    elapsed = max(lg["elapsed_s"], 1e-9)
+    out = {
+        "msg_s": lg["rate_per_s"],
+        "p50_ms": lg["p50_ms"] or 0.0,
+        "p99_ms": lg["p99_ms"] or 0.0,
+        "ok_pct": 100.0 * lg["ok"] / max(lg["sent"], 1),
+        "forward_lag_s": r["forward_lag_s"],
+        # Cores the process kept busy while submits flowed (CPU over loadgen's elapsed;
+        # the receipt wait at the end adds a little CPU and no elapsed time).
+        "gw_cores": r["cpu_s"]["gateway"] / elapsed,
+        "gw_cpu_us_per_msg": 1e6 * r["cpu_s"]["gateway"] / max(lg["ok"], 1),
+        "sim_cores": r["cpu_s"]["sim"] / elapsed,
+        "loadgen_cores": r["cpu_s"]["loadgen"] / elapsed,
+        "machine_cores": r["cpu_s"]["machine"] / elapsed,
+        # What else the machine was doing (other engineers' tests, the previous run).
+        "load1": r["started"]["loadavg"][0],
+    }
+    if lg["registered_delivery"]:
+        out["receipts_pct"] = 100.0 * lg["receipts_matched"] / max(lg["ok"], 1)
+    return out
+
+
+def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
+    """Per scenario, per metric: [median, min, max]."""
+    by: dict[str, list[dict[str, float]]] = {}
+    for r in runs:
+        by.setdefault(r["scenario"], []).append(metrics(r))
+    table: dict[str, dict[str, list[float]]] = {}
+    for scenario, ms in by.items():
+        table[scenario] = {
+            k: [statistics.median(m[k] for m in ms), min(m[k] for m in ms), max(m[k] for m in ms)]
+            for k in ms[0]
+        }
+    return table
+
+
+def _fmt(stat: list[float] | None, digits: int = 0) -> str:
+    if stat is None:
+        return "-"
+    med, lo, hi = stat
+    return f"{med:,.{digits}f} [{lo:,.{digits}f}-{hi:,.{digits}f}]"
+
+
+def markdown(table: dict[str, dict[str, list[float]]], repeats: dict[str, int]) -> str:
+    """The summary as a Markdown table (median [min-max])."""
+    head = (
+        "| scenario | runs | msg/s | p50 ms | p99 ms | receipts matched % | forward lag s "
+        "| gateway cores | gateway CPU µs/msg | smsc-sim cores | loadgen cores | machine cores "
+        "| load1 at start |"
+    )
+    lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
+    for scenario, m in table.items():
+        gw = scenario.startswith(("sqlite", "postgres"))
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    scenario,
+                    str(repeats[scenario]),
+                    _fmt(m["msg_s"]),
+                    _fmt(m["p50_ms"], 1),
+                    _fmt(m["p99_ms"], 1),
+                    _fmt(m.get("receipts_pct"), 1),
+                    _fmt(m["forward_lag_s"], 1) if gw else "-",
+                    _fmt(m["gw_cores"], 2) if gw else "-",
+                    _fmt(m["gw_cpu_us_per_msg"]) if gw else "-",
+                    _fmt(m["sim_cores"], 2),
+                    _fmt(m["loadgen_cores"], 2),
+                    _fmt(m["machine_cores"], 2),
+                    _fmt(m["load1"], 2),
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+# -- profiling --------------------------------------------------------------------------
+class PySpy:
+    """py-spy record attached to the gateway for the duration of loadgen."""
+
+    def __init__(self, out: Path, rate: int = 500, *, gil: bool = False) -> None:
+        exe = Path(sys.executable).parent / "py-spy"
+        self.exe = str(exe) if exe.is_file() else shutil.which("py-spy")
+        self.out = out
+        self.rate = rate
+        self.gil = gil
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def attach(self, pid: int) -> Callable[[], None]:
+        """Start recording ``pid``; the returned function stops and writes the profile."""
+        if self.exe is None:
+            raise PeerFailed("py-spy not found: pip install py-spy")
+        cmd = [self.exe, "record", "-p", str(pid), "-r", str(self.rate), "--format", "raw"]
+        cmd += ["-o", str(self.out), "--nonblocking"]
+        # --gil: only the thread holding the GIL, i.e. what keeps the one core busy;
+        # without it, threads blocked in SQLite (fsync) count as busy too.
+        cmd += ["--gil"] if self.gil else []
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)  # let it attach before the load starts
+        return self.stop
+
+    def stop(self) -> None:
+        """SIGINT makes py-spy write its output and exit."""
+        if self.proc is None:
+            return
+        try:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(timeout=30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+_LOC = re.compile(r" \((.*?)(?::\d+)?\)$")
+
+
+def _frame(frame: str) -> str:
+    """``func (path/to/file.py:123)`` -> ``func (file.py)``, lines merged."""
+    m = _LOC.search(frame)
+    if not m:
+        return frame
+    path = m.group(1)
+    for marker in ("/site-packages/", "/lib/python3.11/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    else:
+        path = path.replace(str(REPO) + "/", "")
+    return f"{frame[: m.start()]} ({path})"
+
+
+def profile_report(path: Path, top: int = 12) -> dict[str, Any]:
+    """Self and inclusive shares of samples from a py-spy raw (collapsed) file."""
+    self_n: Counter[str] = Counter()
+    incl: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not stack or not n.isdigit():
+            continue
+        count = int(n)
+        frames = [_frame(f) for f in stack.split(";")]
+        if not frames:
+            continue
+        total += count
+        self_n[frames[-1]] += count
+        for f in set(frames):
+            incl[f] += count
+
+    def share(count: int) -> float:
+        return round(100.0 * count / max(total, 1), 1)
+
+    by_file: Counter[str] = Counter()
+    for f, c in self_n.items():
+        m = re.search(r"\((.*)\)$", f)
+        by_file[m.group(1) if m else f] += c
+    return {
+        "samples": total,
+        "self_by_file": [(f, share(c)) for f, c in by_file.most_common(top)],
+        "self": [(f, share(c)) for f, c in self_n.most_common(top)],
+        "inclusive": [(f, share(c)) for f, c in incl.most_common(top * 3)],
+    }
+
+
+# -- main -------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The runner's command line."""
+    p = argparse.ArgumentParser(
+        prog="smppgw bench", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
+    p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated")
+    p.add_argument("--repeat", type=int, default=3, help="runs per scenario (default 3)")
+    p.add_argument("--count", type=int, default=50_000, help="messages per run")
+    p.add_argument("--binds", type=int, default=4)
+    p.add_argument("--window", type=int, default=50, help="outstanding submits per bind")
+    p.add_argument("--dlr-delay-ms", type=int, default=50, help="smsc-sim receipt delay")
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="gateway logging.level (default: info, the shipped default)",
+    )
+    p.add_argument("--rate", type=int, default=0, help="cap on total submits/s (0: none)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="extra gateway setting, e.g. upstream.window=100 (repeat)",
+    )
+    p.add_argument("--timeout-s", type=float, default=300.0, help="per loadgen run")
+    p.add_argument("--profile", metavar="SCENARIO", help="one more run under py-spy")
+    p.add_argument(
+        "--profile-gil", action="store_true", help="profile only the thread holding the GIL"
+    )
+    p.add_argument("--profile-out", metavar="PATH", help="keep py-spy's raw profile here")
+    p.add_argument("--json", metavar="PATH", help="write every run and the summary here")
+    return p
+
+
+def _setting(text: str) -> tuple[str, str, str | int | float | bool]:
+    key, _, raw = text.partition("=")
+    section, _, name = key.partition(".")
+    if not (section and name and raw):
+        raise SystemExit(f"--set wants SECTION.KEY=VALUE, not {text!r}")
+    value: str | int | float | bool = raw
+    if raw in ("true", "false"):
+        value = raw == "true"
+    else:
+        for kind in (int, float):
+            try:
+                value = kind(raw)
+                break
+            except ValueError:
+                pass
+    return section, name, value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmarks; print the table; 0 if every run completed."""
+    args = build_parser().parse_args(argv)
+    scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = [s for s in scenarios if s not in SCENARIOS]
+    if unknown:
+        print(f"bench: unknown scenario(s) {unknown}; choose from {SCENARIOS}", file=sys.stderr)
+        return 2
+    try:
+        peers = setup_peers()
+    except PeersUnavailable as e:
+        print(f"bench: Node peers unavailable: {e}", file=sys.stderr)
+        return 2
+    if any(s.startswith("postgres") for s in [*scenarios, args.profile or ""]):
+        problem = pg_problem()
+        if problem is not None:
+            print(f"bench: skipping PostgreSQL scenarios: {problem}", file=sys.stderr)
+            scenarios = [s for s in scenarios if not s.startswith("postgres")]
+    settings: dict[str, dict[str, str | int | float | bool]] = {}
+    for text in args.set:
+        section, name, value = _setting(text)
+        settings.setdefault(section, {})[name] = value
+
+    info = machine()
+    print(f"bench: {json.dumps(info)}", file=sys.stderr)
+    runs: list[dict[str, Any]] = []
+    failures = 0
+    with tempfile.TemporaryDirectory(prefix="smppgw-bench-") as tmp:
+        opts = Options(
+            count=args.count,
+            binds=args.binds,
+            window=args.window,
+            dlr_delay_ms=args.dlr_delay_ms,
+            log_level=args.log_level,
+            rate=args.rate,
+            timeout_s=args.timeout_s,
+            workdir=Path(tmp),
+            settings=settings,
+        )
+        for rep in range(args.repeat):
+            for scenario in scenarios:
+                try:
+                    r = run_once(scenario, peers, opts)
+                except (PeerFailed, OSError) as e:
+                    failures += 1
+                    print(f"bench: {scenario} #{rep + 1} failed: {e}", file=sys.stderr)
+                    continue
+                runs.append(r)
+                m = metrics(r)
+                shown = " ".join(f"{k}={v:.4g}" for k, v in m.items())
+                print(f"bench: {scenario} #{rep + 1}: {shown}", file=sys.stderr)
+        profile = None
+        if args.profile:
+            raw = Path(args.profile_out or Path(tmp) / "profile.txt")
+            spy = PySpy(raw, gil=args.profile_gil)
+            try:
+                r = run_once(args.profile, peers, opts, on_gateway=spy.attach)
+                profile = {"scenario": args.profile, "run": metrics(r), **profile_report(raw)}
+            except (PeerFailed, OSError) as e:
+                failures += 1
+                print(f"bench: profile run failed: {e}", file=sys.stderr)
+    table = summarize(runs)
+    repeats = Counter(r["scenario"] for r in runs)
+    print(markdown(table, repeats))
+    if profile is not None:
+        print(f"\nprofile of one {profile['scenario']} run ({profile['samples']} samples):")
+        for title in ("self_by_file", "self", "inclusive"):
+            print(f"  {title}:")
+            for name, pct in profile[title]:
+                print(f"    {pct:5.1f}%  {name}")
+    if args.json:
+        doc: dict[str, Any] = {"machine": info, "args": vars(args), "runs": runs}
+        doc |= {"summary": table, "profile": profile}
+        Path(args.json).write_text(json.dumps(doc, indent=2))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
