@@ -159,6 +159,10 @@ class OutboundMessage:
     """A message to debit and keep in the outbox until it is forwarded.
 
     ``pdu_body`` is the submit_sm body to send upstream, opaque to the ledger.
+    ``owner`` is the gateway_id of the gateway that accepted it and will forward it
+    (stored as NULL when empty: nobody, so any gateway may adopt it). It is not part of
+    the debit's idempotency body: a client's retry through another gateway is the same
+    debit, and stays the first gateway's message.
     """
 
     message_id: str
@@ -169,11 +173,17 @@ class OutboundMessage:
     cost: int  # milli-credits
     registered_delivery: int
     pdu_body: bytes
+    owner: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class MessageRecord:
-    """A stored message with its forwarding state."""
+    """A stored message with its forwarding state.
+
+    ``owner``: the gateway that forwards it while ACCEPTED (the one that accepted it, or
+    the one that adopted it from a dead gateway); None for nobody (rows from before
+    migration 0003, debits without an owner).
+    """
 
     message_id: str
     system_id: str
@@ -187,6 +197,7 @@ class MessageRecord:
     upstream_id: str | None
     created_at: datetime
     updated_at: datetime
+    owner: str | None = None
 
 
 class DebitStatus(StrEnum):

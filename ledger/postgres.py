@@ -20,7 +20,10 @@ the throughput bucket lives on the account row and is drawn in ``debit_batch`` u
 its lock; ``claim_receipts`` uses ``FOR UPDATE SKIP LOCKED`` so concurrent claimers take
 disjoint receipts without waiting; ``add_receipts`` sends ``NOTIFY smppgw_receipts``
 (payload: system_id) for unclaimed receipts, delivered at commit, and
-``listen_receipts`` listens on a dedicated connection outside the pool.
+``listen_receipts`` listens on a dedicated connection outside the pool;
+``adopt_unforwarded`` locks candidate messages with ``FOR NO KEY UPDATE SKIP LOCKED``
+and decides on them again on a fresh snapshot (see ``_ADOPT_TAKE``), so two adopters
+take disjoint sets and never a live gateway's message.
 
 The URL may carry ``?schema=NAME`` (tables live in that schema, created by ``upgrade()``)
 and ``?pool_max=N`` (connections in the pool, default 10); both are removed before the
@@ -69,12 +72,14 @@ from ledger.recharge import (
     REFUND_KEY_PREFIX,
     AccountState,
     StoredEntry,
+    adoption_order,
     audit_problem,
     credit_fingerprint,
     lookup_keys,
     normalise_cidr,
     plan_batch,
     refund_fingerprint,
+    validate_adopt,
     validate_max_binds,
     validate_new_account,
     validate_policy,
@@ -129,8 +134,9 @@ _JOURNAL_COLS = (
 )
 _MESSAGE_COLS = (
     "message_id, system_id, source_addr, destination_addr, segments, cost,"
-    " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at"
+    " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at, owner"
 )
+_MESSAGE_COLS_M = ", ".join("m." + c.strip() for c in _MESSAGE_COLS.split(","))
 _RECEIPT_COLS = "id, system_id, message_id, pdu_body, created_at, claimed_by, claimed_until"
 _RECEIPT_COLS_R = ", ".join("r." + c.strip() for c in _RECEIPT_COLS.split(","))
 
@@ -241,14 +247,14 @@ WITH acc AS (
 ), msg AS (
     INSERT INTO messages (message_id, system_id, idempotency_key, source_addr,
         destination_addr, segments, cost, registered_delivery, pdu_body, state,
-        created_at, updated_at)
+        created_at, updated_at, owner)
     SELECT m.message_id, m.system_id, m.idempotency_key, m.source_addr,
         m.destination_addr, m.segments, m.cost, m.registered_delivery, m.pdu_body,
-        'accepted', $22, $22
+        'accepted', $22, $22, m.owner
     FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[],
-                $11::bigint[], $12::int[], $13::bytea[]) WITH ORDINALITY
+                $11::bigint[], $12::int[], $13::bytea[], $25::text[]) WITH ORDINALITY
         AS m(message_id, system_id, idempotency_key, source_addr, destination_addr,
-             segments, cost, registered_delivery, pdu_body, ord)
+             segments, cost, registered_delivery, pdu_body, owner, ord)
     ORDER BY m.ord
     RETURNING 1
 ), ent AS (
@@ -266,6 +272,44 @@ WITH acc AS (
 SELECT id, idempotency_key, (SELECT count(*) FROM acc) AS accounts,
        (SELECT count(*) FROM msg) AS messages
 FROM ent
+"""
+
+
+# Adoption, step 1 (see adopt_unforwarded): lock the oldest adoptable messages. SKIP
+# LOCKED leaves rows another adopter is taking to it (and takes the next ones instead of
+# waiting); LockRows sits below the LIMIT, so skipped rows do not use up the limit. NO KEY
+# UPDATE is the lock the UPDATE itself takes: FOR UPDATE would also conflict with the
+# KEY SHARE locks of receipts' foreign-key checks, blocking receipts and skipping rows
+# for nothing. The NOT EXISTS is the staleness rule of acquire_bind.
+_ADOPT_LOCK = """
+SELECT m.message_id FROM messages m
+WHERE m.state = 'accepted'
+  AND (m.owner IS NULL OR m.owner = $1 OR NOT EXISTS (
+      SELECT 1 FROM gateways g WHERE g.gateway_id = m.owner AND g.heartbeat_at >= $2))
+ORDER BY m.created_at, m.message_id COLLATE "C"
+LIMIT $3
+FOR NO KEY UPDATE OF m SKIP LOCKED
+"""
+
+# Adoption, step 2, a new statement so a new snapshot (READ COMMITTED): decide again on
+# the rows now locked. Step 1 re-checks a row that changed under it against its OWN
+# snapshot of gateways; if another gateway adopted that row and committed in between,
+# having registered or heartbeated after that snapshot, step 1 still takes it for dead.
+# Everything that changed a row we now hold committed before we got its lock, so this
+# snapshot sees it. Rows already ours are returned without being rewritten.
+_ADOPT_TAKE = f"""
+WITH took AS (
+    UPDATE messages m SET owner = $2, updated_at = $4
+    WHERE m.message_id = ANY($1::text[]) AND m.state = 'accepted'
+      AND m.owner IS DISTINCT FROM $2
+      AND (m.owner IS NULL OR NOT EXISTS (
+          SELECT 1 FROM gateways g WHERE g.gateway_id = m.owner AND g.heartbeat_at >= $3))
+    RETURNING {_MESSAGE_COLS_M}
+)
+SELECT * FROM took
+UNION ALL
+SELECT {_MESSAGE_COLS_M} FROM messages m
+WHERE m.message_id = ANY($1::text[]) AND m.state = 'accepted' AND m.owner = $2
 """
 
 
@@ -331,6 +375,7 @@ def _message(row: Any) -> MessageRecord:
         upstream_id=row["upstream_id"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        owner=row["owner"],
     )
 
 
@@ -972,6 +1017,7 @@ class PostgresStore:
                 now,
                 [a.tb_tokens for a in acc],
                 [a.tb_updated_at for a in acc],
+                [m.owner or None for _, m in msgs],  # "" = nobody: NULL, adoptable by all
             )
             ids = {r["idempotency_key"]: r["id"] for r in rows}
             if len(ids) != len(ents) or (rows and rows[0]["accounts"] != len(acc)):
@@ -1091,6 +1137,39 @@ class PostgresStore:
             return [_message(r) for r in rows]
 
         return await self._read(run)
+
+    async def adopt_unforwarded(
+        self, gateway_id: str, *, stale_after: float = 30.0, limit: int = 1000
+    ) -> list[MessageRecord]:
+        """Take the ACCEPTED messages ``gateway_id`` must forward; oldest first.
+
+        See ``Store.adopt_unforwarded``. One transaction of three statements: refresh
+        the caller's heartbeat, lock the candidates (``_ADOPT_LOCK``, SKIP LOCKED), then
+        take them on a fresh snapshot (``_ADOPT_TAKE``): two adopters get disjoint sets.
+        """
+        validate_adopt(gateway_id, limit)
+        now = self._now()
+        cutoff = now - timedelta(seconds=stale_after)
+
+        async def run(conn: Any) -> list[MessageRecord]:
+            # Adopting is a sign of life, and must look like one to the others as soon
+            # as it commits, or they would take these messages back from us.
+            alive = await conn.fetchval(
+                "UPDATE gateways SET heartbeat_at = $1 WHERE gateway_id = $2 RETURNING 1",
+                now,
+                gateway_id,
+            )
+            if alive is None:
+                raise ValueError(f"gateway {gateway_id!r} is not registered")
+            ids = [
+                r["message_id"] for r in await conn.fetch(_ADOPT_LOCK, gateway_id, cutoff, limit)
+            ]
+            if not ids:
+                return []
+            rows = await conn.fetch(_ADOPT_TAKE, ids, gateway_id, cutoff, now)
+            return sorted((_message(r) for r in rows), key=adoption_order)
+
+        return await self._tx(run)
 
     async def mark_forwarded(self, items: Sequence[tuple[str, str]]) -> None:
         """Record (message_id, upstream_id) pairs; ACCEPTED becomes FORWARDED.

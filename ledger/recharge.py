@@ -29,7 +29,8 @@ for it, the bucket included (a refill is a pure function of time, so not storing
 loses nothing).
 
 Account data validation lives here too (``validate_*``), so both stores refuse the same
-inputs with the same ``InvalidAccountData`` messages.
+inputs with the same ``InvalidAccountData`` messages, and so do the outbox adoption's
+argument check and answer order (``validate_adopt``, ``adoption_order``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from ledger.models import (
     DebitStatus,
     EntryKind,
     JournalEntry,
+    MessageRecord,
     NewAccount,
     OutboundMessage,
     RechargePolicy,
@@ -136,7 +138,8 @@ def debit_fingerprint(message: OutboundMessage) -> str:
     """Identity of a debit's body: account, cost, addresses and PDU body, NOT message_id.
 
     A client that resubmits after a lost response gets a new message_id from the gateway
-    but sends the same content, so the message_id must not be part of the body.
+    but sends the same content, so the message_id must not be part of the body. Nor is
+    the owner: the retry may arrive through another gateway, and is still a replay.
     """
     return _fingerprint(
         "debit",
@@ -203,7 +206,10 @@ class PlannedEntry:
 
 @dataclass(frozen=True, slots=True)
 class PlannedMessage:
-    """A message row (state ACCEPTED) to insert with its debit."""
+    """A message row (state ACCEPTED) to insert with its debit.
+
+    Its owner is ``message.owner`` (the accepting gateway; "" is stored as NULL).
+    """
 
     idempotency_key: str
     message: OutboundMessage
@@ -452,6 +458,26 @@ def _recharge(
         )
     )
     return len(plan.entries) - 1
+
+
+# -- outbox adoption ------------------------------------------------------------------------
+
+
+def validate_adopt(gateway_id: str, limit: int) -> None:
+    """Refuse ``adopt_unforwarded`` arguments no store accepts (programming errors)."""
+    if not gateway_id:
+        raise ValueError("adopting messages needs a gateway id")
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ValueError(f"limit must be a whole number >= 1, not {limit!r}")
+
+
+def adoption_order(message: MessageRecord) -> tuple[datetime, str]:
+    """Sort key of ``adopt_unforwarded``'s answer: oldest first, then message_id.
+
+    Python compares strings by code point, which is SQLite's BINARY and PostgreSQL's
+    ``COLLATE "C"`` order for UTF-8, so the key agrees with both stores' ORDER BY.
+    """
+    return (message.created_at, message.message_id)
 
 
 # -- account data ---------------------------------------------------------------------------

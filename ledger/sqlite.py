@@ -10,10 +10,11 @@ makes a commit durable before the gateway answers ``ESME_ROK``; group commit
 
 Decisions (auto-recharge, idempotency, throughput, validation) live in
 ``ledger.recharge`` and are shared with the PostgreSQL store; this module only loads and
-stores. Because every write takes the database's one write lock, per-account
-serialisation (bind quota, token bucket, receipt claims) needs nothing more here, also
-when several processes open the same file. There is no NOTIFY: ``listen_receipts``
-returns None and the gateway delivers receipts itself and sweeps.
+stores. Because every write takes the database's one write lock, the serialisation the
+other store needs locks for (bind quota, token bucket, receipt claims, outbox adoption)
+needs nothing more here, also when several processes open the same file. There is no
+NOTIFY: ``listen_receipts`` returns None and the gateway delivers receipts itself and
+sweeps.
 """
 
 from __future__ import annotations
@@ -57,12 +58,14 @@ from ledger.recharge import (
     REFUND_KEY_PREFIX,
     AccountState,
     StoredEntry,
+    adoption_order,
     audit_problem,
     credit_fingerprint,
     lookup_keys,
     normalise_cidr,
     plan_batch,
     refund_fingerprint,
+    validate_adopt,
     validate_max_binds,
     validate_new_account,
     validate_policy,
@@ -85,7 +88,7 @@ _JOURNAL_COLS = (
 )
 _MESSAGE_COLS = (
     "message_id, system_id, source_addr, destination_addr, segments, cost,"
-    " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at"
+    " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at, owner"
 )
 _RECEIPT_COLS = "id, system_id, message_id, pdu_body, created_at, claimed_by, claimed_until"
 
@@ -173,6 +176,7 @@ def _message(row: sqlite3.Row) -> MessageRecord:
         upstream_id=row["upstream_id"],
         created_at=_parse_ts(row["created_at"]),
         updated_at=_parse_ts(row["updated_at"]),
+        owner=row["owner"],
     )
 
 
@@ -833,7 +837,8 @@ class SqliteStore:
                 conn.executemany(
                     "INSERT INTO messages (message_id, system_id, idempotency_key, source_addr,"
                     " destination_addr, segments, cost, registered_delivery, pdu_body, state,"
-                    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " created_at, updated_at, owner)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (
                             m.message.message_id,
@@ -848,6 +853,7 @@ class SqliteStore:
                             MessageState.ACCEPTED.value,
                             stamp,
                             stamp,
+                            m.message.owner or None,  # "" = nobody: NULL, adoptable by all
                         )
                         for m in plan.messages
                     ],
@@ -953,6 +959,60 @@ class SqliteStore:
                 (limit,),
             )
             return [_message(r) for r in rows]
+
+        return await self._call(run)
+
+    async def adopt_unforwarded(
+        self, gateway_id: str, *, stale_after: float = 30.0, limit: int = 1000
+    ) -> list[MessageRecord]:
+        """Take the ACCEPTED messages ``gateway_id`` must forward; oldest first.
+
+        See ``Store.adopt_unforwarded``. The write lock (BEGIN IMMEDIATE) makes the
+        select-then-update atomic against every other adopter of every process.
+        """
+        validate_adopt(gateway_id, limit)
+        now = self._now()
+        stamp, cutoff = _ts(now), _ts(now - timedelta(seconds=stale_after))
+
+        def run(conn: sqlite3.Connection) -> list[MessageRecord]:
+            with _write(conn):
+                # Adopting is a sign of life, and must look like one to the others as soon
+                # as it commits, or they would take these messages back from us.
+                cur = conn.execute(
+                    "UPDATE gateways SET heartbeat_at = ? WHERE gateway_id = ?",
+                    (stamp, gateway_id),
+                )
+                if cur.rowcount == 0:
+                    raise ValueError(f"gateway {gateway_id!r} is not registered")
+                # Times are one text form (see _ts), so text comparison is time order.
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT message_id FROM messages m WHERE state = 'accepted'"
+                        " AND (owner IS NULL OR owner = ? OR NOT EXISTS ("
+                        "  SELECT 1 FROM gateways g WHERE g.gateway_id = m.owner"
+                        "  AND g.heartbeat_at >= ?))"
+                        " ORDER BY created_at, message_id LIMIT ?",
+                        (gateway_id, cutoff, limit),
+                    )
+                ]
+                taken: list[MessageRecord] = []
+                for chunk in _chunks(ids):
+                    marks = _marks(len(chunk))
+                    # Our own rows are left as they are: nothing to write for them.
+                    conn.execute(
+                        f"UPDATE messages SET owner = ?, updated_at = ?"
+                        f" WHERE message_id IN ({marks}) AND owner IS NOT ?",
+                        (gateway_id, stamp, *chunk, gateway_id),
+                    )
+                    taken.extend(
+                        _message(r)
+                        for r in conn.execute(
+                            f"SELECT {_MESSAGE_COLS} FROM messages WHERE message_id IN ({marks})",
+                            tuple(chunk),
+                        )
+                    )
+                return sorted(taken, key=adoption_order)
 
         return await self._call(run)
 

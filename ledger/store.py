@@ -24,7 +24,11 @@ Several gateway processes may share one store (PostgreSQL, or one SQLite file):
   ``claim_receipts``), with a lease so that a crashed gateway's claims come back;
   ``listen_receipts`` (PostgreSQL) wakes the other gateways when an unclaimed receipt
   is stored. Notifications are a hint: a gateway still sweeps (``claim_receipts``) now
-  and then, because notifications sent while its listener reconnects are lost.
+  and then, because notifications sent while its listener reconnects are lost;
+- every outbox message has an owner, the gateway that accepted it
+  (``OutboundMessage.owner``): a gateway forwards only its own messages and takes those
+  of dead gateways with ``adopt_unforwarded`` (same staleness rule as the binds), so a
+  restart never resends what a live gateway is forwarding.
 """
 
 from __future__ import annotations
@@ -190,7 +194,32 @@ class Store(Protocol):
         """A message by our id. Raises UnknownMessage."""
 
     async def unforwarded(self, *, limit: int = 1000) -> list[MessageRecord]:
-        """Messages in state ACCEPTED, oldest first (the forwarder's recovery queue)."""
+        """Messages in state ACCEPTED, oldest first, whoever owns them (read-only).
+
+        For operators and tests: a gateway must not forward these blindly, since other
+        live gateways may be forwarding some of them; it uses ``adopt_unforwarded``.
+        """
+
+    async def adopt_unforwarded(
+        self, gateway_id: str, *, stale_after: float = 30.0, limit: int = 1000
+    ) -> list[MessageRecord]:
+        """Take the ACCEPTED messages ``gateway_id`` must forward; oldest first.
+
+        One transaction. Takes (sets ``owner`` to ``gateway_id``) and returns, at most
+        ``limit``, ordered by (created_at, message_id), the ACCEPTED messages owned by
+        ``gateway_id`` itself (a restart with a stable id), by nobody (NULL), or by a
+        gateway that is not live: not registered, or its heartbeat older than
+        ``stale_after`` seconds (the rule of ``acquire_bind``). A message of a live
+        other gateway is never returned, and two gateways adopting at once get disjoint
+        sets. The caller's own heartbeat is refreshed in the same transaction: once its
+        adoption is visible, it is visible as live, so nobody adopts the messages back.
+
+        ``limit`` caps one answer; it is not a cursor: the caller's own messages come
+        back on every call, so pass a limit above the backlog to get them all.
+
+        Raises ValueError if ``gateway_id`` is empty or not registered (what it adopted
+        would look orphaned to every other gateway at once) or ``limit`` < 1.
+        """
 
     async def mark_forwarded(self, items: Sequence[tuple[str, str]]) -> None:
         """Record (message_id, upstream_id) pairs; state becomes FORWARDED."""

@@ -364,7 +364,7 @@ async def test_upgrade_from_0001_keeps_data(
     monkeypatch.undo()  # the new release: every migration
     new = await open_store(fresh_url, clock=clock)
     try:
-        assert await new.upgrade() == ["0002_multi_gateway"]
+        assert await new.upgrade() == ["0002_multi_gateway", "0003_outbox_owner"]
         account = await new.get_account("smpp-acme")
         assert (account.balance, account.throughput, account.max_binds) == (10_000, 2, 1)
         assert await full_journal(new, "smpp-acme") == journal_before

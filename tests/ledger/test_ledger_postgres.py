@@ -49,7 +49,7 @@ async def test_schemas_are_isolated(pg_session_schema: str) -> None:
     schema = f"{pg_session_schema}_other"
     other = await PostgresStore.open(with_schema(pg_dsn(), schema))
     try:
-        assert await other.upgrade() == ["0001_initial", "0002_multi_gateway"]
+        assert await other.upgrade() == ["0001_initial", "0002_multi_gateway", "0003_outbox_owner"]
         await make_account(other, "smpp-only-here", balance=5)
         main = await PostgresStore.open(with_schema(pg_dsn(), pg_session_schema))
         try:

@@ -98,7 +98,7 @@ def test_split_sqlite_script() -> None:
 async def test_upgrade_applies_once(fresh_url: str, clock: FakeClock) -> None:
     store = await open_store(fresh_url, clock=clock)
     try:
-        assert await store.upgrade() == ["0001_initial", "0002_multi_gateway"]
+        assert await store.upgrade() == ["0001_initial", "0002_multi_gateway", "0003_outbox_owner"]
         assert await store.upgrade() == []
         await make_account(store, balance=1_000)  # the schema works
         assert (await store.get_account("smpp-acme")).balance == 1_000
@@ -112,7 +112,7 @@ async def test_concurrent_upgrades_apply_once(fresh_url: str, clock: FakeClock) 
         applied = await asyncio.gather(*(s.upgrade() for s in stores))
         # Each migration is applied by exactly one of them (not always the same one).
         names = sorted(name for done in applied for name in done)
-        assert names == ["0001_initial", "0002_multi_gateway"]
+        assert names == ["0001_initial", "0002_multi_gateway", "0003_outbox_owner"]
     finally:
         for s in stores:
             await s.close()
