@@ -9,8 +9,6 @@ floor: it is either forwarded or still ACCEPTED in the ledger for the next start
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import signal
 import socket
 import ssl
@@ -77,7 +75,7 @@ class Gateway:
         self.endpoints: Endpoints | None = None
 
     async def start(self) -> Endpoints:
-        """Open the ledger, recover, connect upstream, then listen."""
+        """Listen, claim our identity, recover, connect upstream, then accept clients."""
         c = self.config
         if self.store is None:
             self.store = await open_store(c.ledger.url)
@@ -87,85 +85,55 @@ class Gateway:
         store = self.store
         tariff = Tariff.load(c.pricing.tariff)
 
-        up_host, up_port = c.upstream.host, c.upstream.port
-        if c.simulator.enabled:
-            self.simulator = UpstreamSimulator(
-                c.simulator.host,
-                c.simulator.port,
-                dlr_delay_ms=c.simulator.dlr_delay_ms,
-                dlr_stat=c.simulator.dlr_stat,
-            )
-            await self.simulator.start()
-            up_host, up_port = c.simulator.host, self.simulator.port
-            self.log.warning(
-                "simulator.in_use",
-                port=self.simulator.port,
-                note="built-in upstream SMSC simulator: no message reaches a handset",
-            )
-
-        # Who we are among the gateways sharing this ledger: binds and receipt claims
-        # are recorded under this id, and expire if its heartbeat stops (kill -9).
-        self.gateway_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        await store.register_gateway(self.gateway_id, address=f"{c.server.host}:{c.server.port}")
-        self._heartbeat = asyncio.get_running_loop().create_task(self._beat(store))
+        # Bind the ports first: a second instance with the same identity fails here,
+        # before it could touch this instance's binds or messages in the ledger.
+        self.server = SmppServer()
+        port = await self.server.listen(c.server.host, c.server.port)
+        tls_port = await self._listen_tls()
+        await self._register(store, port)
+        up_host, up_port = await self._start_simulator()
 
         registry = BindRegistry()
         self.relay = ReceiptRelay(store, registry, gateway_id=self.gateway_id)
         self._stop_listening = await store.listen_receipts(self.relay.on_notify)
         self.upstream = UpstreamClient(
-            UpstreamSettings(
-                host=up_host,
-                port=up_port,
-                system_id=c.upstream.system_id,
-                password=c.upstream.password,
-                system_type=c.upstream.system_type,
-                window=c.upstream.window,
-                enquire_link_interval=c.upstream.enquire_link_interval_s,
-                response_timeout=c.upstream.response_timeout_s,
-                reconnect_min=c.upstream.reconnect_min_s,
-                reconnect_max=c.upstream.reconnect_max_s,
-            ),
-            self.relay.on_upstream_deliver,
+            self._upstream_settings(up_host, up_port), self.relay.on_upstream_deliver
         )
-        self.forwarder = Forwarder(store, self.upstream, self.relay, workers=c.upstream.window)
+        self.forwarder = Forwarder(
+            store, self.upstream, self.relay, gateway_id=self.gateway_id, workers=c.upstream.window
+        )
         await self.forwarder.recover()
         self.relay.start()
         self.upstream.start()
         self.forwarder.start()
 
         self.batcher = DebitBatcher(store, max_batch=c.ledger.batch_max)
-        submitter = Submitter(
-            tariff,
-            self.batcher,
-            self.forwarder,
-            MessageIdGenerator(),
-            destination_check=c.pricing.destination_check,
-            max_parts=c.pricing.max_parts,
-        )
         self.authenticator = Authenticator(store)
-        services = ServerServices(
-            store=store,
-            gateway_id=self.gateway_id,
-            authenticator=self.authenticator,
-            submitter=submitter,
-            registry=registry,
-            relay=self.relay,
-            session_config=SessionConfig(
-                max_pdu_size=c.server.max_pdu_size,
-                window=c.server.window,
-                max_inbound_pending=c.server.max_submit_inflight,
-                response_timeout=c.server.response_timeout_s,
-                inactivity_timeout=c.server.inactivity_timeout_s,
-            ),
+        await self.server.serve(
+            ServerServices(
+                store=store,
+                gateway_id=self.gateway_id,
+                authenticator=self.authenticator,
+                submitter=Submitter(
+                    tariff,
+                    self.batcher,
+                    self.forwarder,
+                    MessageIdGenerator(),
+                    gateway_id=self.gateway_id,
+                    destination_check=c.pricing.destination_check,
+                    max_parts=c.pricing.max_parts,
+                ),
+                registry=registry,
+                relay=self.relay,
+                session_config=SessionConfig(
+                    max_pdu_size=c.server.max_pdu_size,
+                    window=c.server.window,
+                    max_inbound_pending=c.server.max_submit_inflight,
+                    response_timeout=c.server.response_timeout_s,
+                    inactivity_timeout=c.server.inactivity_timeout_s,
+                ),
+            )
         )
-        self.server = SmppServer(services)
-        port = await self.server.start(c.server.host, c.server.port)
-        tls_port = None
-        if c.server.tls_port is not None and c.server.tls_cert and c.server.tls_key:
-            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-            ctx.load_cert_chain(c.server.tls_cert, c.server.tls_key)
-            tls_port = await self.server.start(c.server.host, c.server.tls_port, ssl_context=ctx)
         self.endpoints = Endpoints(
             port=port,
             tls_port=tls_port,
@@ -174,6 +142,7 @@ class Gateway:
         )
         self.log.info(
             "gateway.started",
+            gateway_id=self.gateway_id,
             host=c.server.host,
             port=port,
             tls_port=tls_port,
@@ -181,6 +150,63 @@ class Gateway:
             upstream=self.endpoints.upstream,
         )
         return self.endpoints
+
+    async def _listen_tls(self) -> int | None:
+        c = self.config.server
+        if c.tls_port is None or c.tls_cert is None or c.tls_key is None:
+            return None
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(c.tls_cert, c.tls_key)
+        assert self.server is not None
+        return await self.server.listen(c.host, c.tls_port, ssl_context=ctx)
+
+    async def _register(self, store: Store, port: int) -> None:
+        """Take our place among the gateways sharing the ledger, and start the heartbeat.
+
+        The id is stable across restarts (host and port unless configured), so what a
+        previous run of this instance left behind is ours again at once: its binds are
+        dropped (those sessions died with it) and its unsent messages are adopted.
+        """
+        c = self.config.server
+        self.gateway_id = c.gateway_id or f"{socket.gethostname()}:{port}"
+        await store.unregister_gateway(self.gateway_id)
+        await store.register_gateway(self.gateway_id, address=f"{c.host}:{port}")
+        self._heartbeat = asyncio.get_running_loop().create_task(self._beat(store))
+
+    async def _start_simulator(self) -> tuple[str, int]:
+        """Start the built-in SMSC if configured; returns the upstream to connect to."""
+        c = self.config
+        if not c.simulator.enabled:
+            return c.upstream.host, c.upstream.port
+        self.simulator = UpstreamSimulator(
+            c.simulator.host,
+            c.simulator.port,
+            dlr_delay_ms=c.simulator.dlr_delay_ms,
+            dlr_stat=c.simulator.dlr_stat,
+        )
+        await self.simulator.start()
+        self.log.warning(
+            "simulator.in_use",
+            port=self.simulator.port,
+            note="built-in upstream SMSC simulator: no message reaches a handset",
+        )
+        return c.simulator.host, self.simulator.port
+
+    def _upstream_settings(self, host: str, port: int) -> UpstreamSettings:
+        u = self.config.upstream
+        return UpstreamSettings(
+            host=host,
+            port=port,
+            system_id=u.system_id,
+            password=u.password,
+            system_type=u.system_type,
+            window=u.window,
+            enquire_link_interval=u.enquire_link_interval_s,
+            response_timeout=u.response_timeout_s,
+            reconnect_min=u.reconnect_min_s,
+            reconnect_max=u.reconnect_max_s,
+        )
 
     async def _beat(self, store: Store) -> None:
         while True:

@@ -86,8 +86,11 @@ class ServerConfig:
     response_timeout_s: float = field(default=10.0, metadata=_POSITIVE)
     #: Requests a session may have outstanding towards the client.
     window: int = field(default=10, metadata=_AT_LEAST_1)
-    #: submit_sm a session may have unanswered before the server stops reading it.
+    #: submit_sm a session may have unanswered; beyond it, ESME_RMSGQFUL.
     max_submit_inflight: int = field(default=64, metadata=_AT_LEAST_1)
+    #: This gateway's name among those sharing the ledger; "" = "<hostname>:<port>".
+    #: Stable across restarts so a restarted gateway takes back its own unsent messages.
+    gateway_id: str = field(default="", metadata=_limits(max_len=100))
     #: TLS listener; off unless a port is given (then tls_cert and tls_key are required).
     tls_port: int | None = field(default=None, metadata=_PORT)
     tls_cert: Path | None = field(default=None, metadata=_FILE)

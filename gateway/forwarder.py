@@ -6,9 +6,13 @@ remembered for receipts. Temporary refusals (throttling, queue full, a lost link
 timeout) are retried with backoff; a permanent refusal refunds the message (its own
 journal entry) and sends the client a REJECTD receipt.
 
-At start, ``recover()`` re-queues every message still ACCEPTED in the ledger: a message
-acknowledged to a client survives ``kill -9``. Toward the upstream this is at-least-once:
-a crash between the upstream's submit_sm_resp and our record of it resends that message.
+Every message belongs to the gateway that accepted it (``OutboundMessage.owner``). At
+start, ``recover()`` adopts what is still ACCEPTED and ours (a restarted gateway keeps its
+id) or orphaned; every ``adopt_interval`` seconds the forwarder also adopts messages of
+gateways whose heartbeat stopped, so a gateway that dies for good leaves nothing behind.
+A message another live gateway holds is never taken. So a message acknowledged to a client
+survives ``kill -9``. Toward the upstream this is at-least-once: a crash between the
+upstream's submit_sm_resp and our record of it resends that message.
 """
 
 from __future__ import annotations
@@ -53,7 +57,9 @@ class Forwarder:
         upstream: Upstream,
         relay: ReceiptRelay,
         *,
+        gateway_id: str,
         workers: int = 10,
+        adopt_interval: float = 10.0,
         max_attempts: int = 10,
         retry_base: float = 0.5,
         retry_max: float = 30.0,
@@ -61,6 +67,8 @@ class Forwarder:
         self.store = store
         self.upstream = upstream
         self.relay = relay
+        self.gateway_id = gateway_id
+        self.adopt_interval = adopt_interval
         self.workers = workers
         self.max_attempts = max_attempts
         self.retry_base = retry_base
@@ -72,6 +80,9 @@ class Forwarder:
         self._tasks: set[asyncio.Task[None]] = set()
         #: messages taken by a worker and not finished, plus those waiting for a retry.
         self._busy = 0
+        #: ids of the messages this forwarder holds until their outcome is recorded, so
+        #: an adoption sweep never queues one twice.
+        self._held: set[str] = set()
         self.forwarded_count = 0
 
     @property
@@ -81,30 +92,38 @@ class Forwarder:
 
     def enqueue(self, message: OutboundMessage) -> None:
         """Forward a message whose debit has committed."""
+        self._held.add(message.message_id)
         self._queue.put_nowait((message, 1))
 
     async def recover(self) -> int:
-        """Queue every message the ledger still holds as ACCEPTED; call before serving.
-
-        Must run before the server accepts submits, or a fresh message could be queued
-        twice (once by its submit, once from here).
-        """
-        pending = await self.store.unforwarded(limit=10**9)
-        for m in pending:
-            message = OutboundMessage(
-                message_id=m.message_id,
-                system_id=m.system_id,
-                source_addr=m.source_addr,
-                destination_addr=m.destination_addr,
-                segments=m.segments,
-                cost=m.cost,
-                registered_delivery=m.registered_delivery,
-                pdu_body=m.pdu_body,
+        """Adopt what the ledger holds for us (or orphaned) and queue it; before serving."""
+        adopted = await self.store.adopt_unforwarded(self.gateway_id, limit=10**9)
+        fresh = [m for m in adopted if m.message_id not in self._held]
+        for m in fresh:
+            self.enqueue(
+                OutboundMessage(
+                    message_id=m.message_id,
+                    system_id=m.system_id,
+                    source_addr=m.source_addr,
+                    destination_addr=m.destination_addr,
+                    segments=m.segments,
+                    cost=m.cost,
+                    registered_delivery=m.registered_delivery,
+                    pdu_body=m.pdu_body,
+                    owner=self.gateway_id,
+                )
             )
-            self._queue.put_nowait((message, 1))
-        if pending:
-            self.log.info("forwarder.recovered", messages=len(pending))
-        return len(pending)
+        if fresh:
+            self.log.info("forwarder.recovered", messages=len(fresh))
+        return len(fresh)
+
+    async def _adopt_orphans(self) -> None:
+        while True:
+            await asyncio.sleep(self.adopt_interval)
+            try:
+                await self.recover()
+            except LedgerError as e:
+                self.log.warning("forwarder.adopt_failed", error=repr(e))
 
     def start(self) -> None:
         """Start the workers."""
@@ -112,6 +131,7 @@ class Forwarder:
         for _ in range(self.workers):
             task = loop.create_task(self._worker())
             self._tasks.add(task)
+        self._tasks.add(loop.create_task(self._adopt_orphans()))
 
     async def stop(self) -> None:
         """Stop the workers and write what is already known."""
@@ -145,6 +165,7 @@ class Forwarder:
                 raise
             except Exception as e:  # a bug must not kill the worker; the row is durable
                 self.log.error("forward.failed", message_id=message.message_id, error=repr(e))
+                self._held.discard(message.message_id)  # the next adoption sweep retries it
             finally:
                 self._busy -= 1
 
@@ -173,6 +194,7 @@ class Forwarder:
                 # Leave it ACCEPTED: the next start retries it rather than lose the refund.
                 log.error("message.refund_failed", error=repr(e))
                 return
+            self._held.discard(message.message_id)
             log.info(
                 "message.refunded",
                 amount=milli_to_credits(entry.amount),
@@ -206,6 +228,7 @@ class Forwarder:
             items, self._forwarded = self._forwarded, []
             try:
                 await self.store.mark_forwarded(items)
+                self._held.difference_update(mid for mid, _ in items)
             except UnknownMessage as e:
                 # Cannot happen for rows we debited; retrying would loop forever.
                 self.log.error("forward.record_failed", messages=len(items), error=repr(e))

@@ -51,6 +51,7 @@ EVENTS: dict[str, str] = {
     "bind.release_failed": "a closed session's bind slot could not be released yet",
     "gateway.heartbeat_failed": "the heartbeat could not be written; binds expire if it lasts",
     "gateway.unregister_failed": "at stop, this gateway could not remove its binds",
+    "forwarder.adopt_failed": "the sweep for messages of dead gateways could not read the ledger",
     "gateway.started": "the gateway listens",
     "gateway.stopping": "SIGINT or SIGTERM received; graceful stop begins",
     "gateway.stopped": "every part stopped; the process exits 0",

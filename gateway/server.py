@@ -165,16 +165,22 @@ class ClientHandler:
 
 
 class SmppServer:
-    """Listens for ESMEs on TCP (and optionally TLS)."""
+    """Listens for ESMEs on TCP (and optionally TLS).
 
-    def __init__(self, services: ServerServices) -> None:
-        self.services = services
+    ``listen()`` binds the sockets without accepting, so the gateway can claim its port
+    (and with it its identity) before it touches shared state; ``serve()`` then starts
+    accepting with the services wired.
+    """
+
+    def __init__(self) -> None:
+        self.services: ServerServices | None = None
         self.log = structlog.get_logger("smppgw.server")
         self._servers: list[asyncio.Server] = []
         self._conns: set[SmppConnection] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
 
     def _factory(self) -> SmppConnection:
+        assert self.services is not None, "serve() wires the services before accepting"
         loop = asyncio.get_running_loop()
         session = Session(Role.SMSC, self.services.session_config, now=loop.time())
         handler = ClientHandler(self.services, self.tasks, self._conns)
@@ -182,14 +188,22 @@ class SmppServer:
         self._conns.add(conn)
         return conn
 
-    async def start(
+    async def listen(
         self, host: str, port: int, *, ssl_context: ssl.SSLContext | None = None
     ) -> int:
-        """Listen; returns the bound port (useful with port 0)."""
+        """Bind a listening socket (not accepting yet); returns its port (useful with 0)."""
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(self._factory, host, port, ssl=ssl_context)
+        server = await loop.create_server(
+            self._factory, host, port, ssl=ssl_context, start_serving=False
+        )
         self._servers.append(server)
         return int(server.sockets[0].getsockname()[1])
+
+    async def serve(self, services: ServerServices) -> None:
+        """Start accepting on every listening socket."""
+        self.services = services
+        for server in self._servers:
+            await server.start_serving()
 
     async def stop(self, *, grace: float = 2.0) -> None:
         """Stop accepting, let in-flight requests finish, unbind every client."""

@@ -65,6 +65,7 @@ class Submitter:
         outbox: Outbox,
         ids: MessageIdGenerator,
         *,
+        gateway_id: str = "",
         destination_check: str = "valid",
         max_parts: int = 6,
     ) -> None:
@@ -72,6 +73,7 @@ class Submitter:
         self.batcher = batcher
         self.outbox = outbox
         self.ids = ids
+        self.gateway_id = gateway_id
         self.destination_check = destination_check
         self.max_parts = max_parts
 
@@ -124,6 +126,7 @@ class Submitter:
             cost=q.cost,
             registered_delivery=pdu.registered_delivery,
             pdu_body=pdu.body(),
+            owner=self.gateway_id,
         )
         try:
             result = await self.batcher.debit(DebitRequest(f"submit:{message_id}", message))

@@ -51,7 +51,15 @@ class Esme:
 
     def __post_init__(self) -> None:
         self.client = _Client("127.0.0.1", self.port, self.source_ip, self.timeout)
-        self.client.connect()
+        try:
+            self.client.connect()
+        except Exception:
+            # smpplib leaves its socket open when connect() fails.
+            if self.client._socket is not None:
+                self.client._socket.close()
+                self.client._socket = None
+            self.client.state = smpplib.consts.SMPP_CLIENT_STATE_CLOSED
+            raise
 
     def bind(self, kind: str, system_id: str, password: str) -> int:
         """Bind ("tx", "rx", "trx"); returns the command_status (0 = bound)."""

@@ -8,9 +8,6 @@ send unique texts so each upstream arrival can be traced to the client's ESME_RO
 from __future__ import annotations
 
 import asyncio
-import signal
-import socket
-import sys
 import threading
 from collections import Counter
 from pathlib import Path
@@ -21,63 +18,11 @@ from gateway.simulator import UpstreamSimulator
 from ledger import open_store
 from ledger.models import EntryKind, MessageState
 from tests.integration.esme import Esme
-from tests.integration.harness import PASSWORD, TARIFF, in_thread, make_account
+from tests.integration.harness import PASSWORD, in_thread, make_account
+from tests.integration.procs import GatewayProcess, free_port, write_config
 
 pytestmark = pytest.mark.slow
-UPSTREAM_WINDOW = 10
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _write_config(path: Path, port: int, upstream_port: int, db: Path) -> None:
-    path.write_text(
-        f"""
-[server]
-port = {port}
-[ledger]
-url = "sqlite:///{db}"
-[pricing]
-tariff = "{TARIFF}"
-[upstream]
-port = {upstream_port}
-window = {UPSTREAM_WINDOW}
-reconnect_min_s = 0.05
-reconnect_max_s = 0.2
-[simulator]
-enabled = false
-[logging]
-level = "warning"
-"""
-    )
-
-
-async def _start_gateway(config: Path, port: int) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway",
-        "--config",
-        str(config),
-        "serve",
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    for _ in range(300):
-        try:
-            _, w = await asyncio.open_connection("127.0.0.1", port)
-            w.close()
-            return proc
-        except OSError as e:
-            if proc.returncode is not None:
-                err = await proc.stderr.read() if proc.stderr else b""
-                raise AssertionError(f"gateway exited: {err.decode()}") from e
-            await asyncio.sleep(0.05)
-    proc.kill()
-    raise AssertionError("gateway did not start listening")
+UPSTREAM_WINDOW = 10  # as write_config sets it
 
 
 def _client(port: int, name: str, acked: dict[bytes, str], stop: threading.Event) -> None:
@@ -108,26 +53,26 @@ async def test_kill_9_under_load_loses_nothing(tmp_path: Path) -> None:
 
     sim = UpstreamSimulator(dlr_delay_ms=10, keep_ids=True)
     await sim.start()
-    port = _free_port()
-    config = tmp_path / "smppgw.toml"
-    _write_config(config, port, sim.port, db)
+    port = free_port()
+    config = write_config(
+        tmp_path / "smppgw.toml", port=port, upstream_port=sim.port, ledger_url=f"sqlite:///{db}"
+    )
 
     acked: dict[bytes, str] = {}
     stop = threading.Event()
-    gw = await _start_gateway(config, port)
+    gw = await GatewayProcess(config, port).start()
     try:
         clients = [
             asyncio.ensure_future(in_thread(_client, port, f"c{i}", acked, stop)) for i in range(4)
         ]
         while len(acked) < 300:
             await asyncio.sleep(0.02)
-        gw.send_signal(signal.SIGKILL)
-        await gw.wait()
+        await gw.kill9()
         stop.set()
         await asyncio.gather(*clients)
         killed_with = len(acked)
 
-        gw = await _start_gateway(config, port)  # recovery: re-queue what was ACCEPTED
+        await gw.start()  # recovery: re-queue what was ACCEPTED
         store = await open_store(f"sqlite:///{db}")
         try:
             for _ in range(500):
@@ -158,11 +103,6 @@ async def test_kill_9_under_load_loses_nothing(tmp_path: Path) -> None:
         finally:
             await store.close()
     finally:
-        if gw.returncode is None:
-            gw.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(gw.wait(), 10)
-            except TimeoutError:
-                gw.kill()
+        code = await gw.stop()
         await sim.stop()
-    assert gw.returncode == 0, "SIGTERM stops the gateway cleanly"
+    assert code == 0, "SIGTERM stops the gateway cleanly"
