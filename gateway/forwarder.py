@@ -95,9 +95,9 @@ class Forwarder:
         self._held.add(message.message_id)
         self._queue.put_nowait((message, 1))
 
-    async def recover(self) -> int:
+    async def recover(self, *, limit: int = 10**9) -> int:
         """Adopt what the ledger holds for us (or orphaned) and queue it; before serving."""
-        adopted = await self.store.adopt_unforwarded(self.gateway_id, limit=10**9)
+        adopted = await self.store.adopt_unforwarded(self.gateway_id, limit=limit)
         fresh = [m for m in adopted if m.message_id not in self._held]
         for m in fresh:
             self.enqueue(
@@ -121,7 +121,10 @@ class Forwarder:
         while True:
             await asyncio.sleep(self.adopt_interval)
             try:
-                await self.recover()
+                # Our own unsent rows come back too (and are skipped as held): bound the
+                # read. Orphans beyond it wait while our backlog is that large, i.e. while
+                # the upstream is not taking messages anyway.
+                await self.recover(limit=1000)
             except LedgerError as e:
                 self.log.warning("forwarder.adopt_failed", error=repr(e))
 
