@@ -49,6 +49,7 @@ EVENTS: dict[str, str] = {
     "session.closed": "a client connection ended",
     "pdu.rejected": "a PDU could not be decoded or was not allowed in the session state",
     "bind.release_failed": "a closed session's bind slot could not be released yet",
+    "account.refresh_failed": "a bound session could not re-read its account; kept the old copy",
     "gateway.heartbeat_failed": "the heartbeat could not be written; binds expire if it lasts",
     "gateway.unregister_failed": "at stop, this gateway could not remove its binds",
     "forwarder.adopt_failed": "the sweep for messages of dead gateways could not read the ledger",

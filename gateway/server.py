@@ -34,6 +34,8 @@ _BIND_KIND = {
     CommandId.BIND_RECEIVER: "rx",
     CommandId.BIND_TRANSCEIVER: "trx",
 }
+#: Seconds a session trusts its copy of the account (senders) before re-reading it.
+ACCOUNT_REFRESH_S = 30.0
 #: What we call ourselves in bind responses (≤ 15 chars).
 SERVER_SYSTEM_ID = "smppgw"
 
@@ -66,6 +68,8 @@ class ClientHandler:
         self.account: Account | None = None
         #: This bind's row in the ledger's cross-gateway bind table.
         self.session_id = uuid.uuid4().hex
+        self._account_read_at = 0.0
+        self._refreshing = False
 
     def _spawn(self, conn: SmppConnection, pdu: Pdu, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -103,6 +107,24 @@ class ClientHandler:
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
         conn.log.info("session.closed")
+
+    async def _refresh_account(self, conn: SmppConnection) -> None:
+        """Re-read the account now and then, so an operator's change to its senders
+        reaches sessions bound before it (within ACCOUNT_REFRESH_S), at one ledger read
+        per session per period rather than one per message."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._account_read_at < ACCOUNT_REFRESH_S or self._refreshing:
+            return
+        assert self.account is not None
+        self._refreshing = True
+        try:
+            self.account = await self.s.store.get_account(self.account.system_id)
+            self._account_read_at = loop.time()
+        except LedgerError as e:
+            # Keep the last known account; the debit itself still goes to the ledger.
+            conn.log.warning("account.refresh_failed", error=repr(e))
+        finally:
+            self._refreshing = False
 
     async def _release_bind(self, conn: SmppConnection) -> None:
         try:
@@ -145,6 +167,7 @@ class ClientHandler:
             conn.respond(response_to(pdu, status))
             return
         self.account = account
+        self._account_read_at = asyncio.get_running_loop().time()
         self.s.registry.add(account.system_id, conn)
         conn.log = conn.log.bind(system_id=account.system_id)
         conn.context["account"] = account
@@ -156,6 +179,7 @@ class ClientHandler:
     async def _submit(self, conn: SmppConnection, pdu: SubmitSm) -> None:
         assert self.account is not None  # the session only lets submit_sm in when bound
         log = conn.log.bind(seq=pdu.sequence_number)
+        await self._refresh_account(conn)
         outcome = await self.s.submitter.submit(self.account, pdu, log)
         conn.respond(
             response_to(pdu, outcome.status, message_id=outcome.message_id)

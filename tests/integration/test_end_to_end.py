@@ -394,3 +394,17 @@ async def test_restart_forwards_what_was_accepted_but_not_sent(
             await asyncio.sleep(0.02)
         assert (await store.get_message(mid)).state == MessageState.FORWARDED
         assert gw2.simulator is not None and gw2.simulator.stats.submits == 1
+
+
+async def test_sender_removed_while_bound_is_refused_after_refresh(
+    gw: Gateway, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_account(store, "smpp-fresh", senders=(Sender(5, 0, "SMPPGW"), Sender(5, 0, "OTHER")))
+    esme = await in_thread(Esme, port(gw))
+    await in_thread(esme.bind, "tx", "smpp-fresh", PASSWORD)
+    assert (await in_thread(esme.submit, b"hi", source="OTHER"))[0] == S.ESME_ROK
+    await store.remove_sender("smpp-fresh", Sender(5, 0, "OTHER"))
+    monkeypatch.setattr("gateway.server.ACCOUNT_REFRESH_S", 0.0)
+    assert (await in_thread(esme.submit, b"hi", source="OTHER"))[0] == S.ESME_RINVSRCADR
+    assert (await in_thread(esme.submit, b"hi", source="SMPPGW"))[0] == S.ESME_ROK
+    await in_thread(esme.close)
