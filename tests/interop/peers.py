@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -262,12 +263,14 @@ def run_loadgen(
     *,
     timeout_s: float,
     options: dict[str, str | int] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> LoadgenResult:
     """Run ``node loadgen.js`` to completion against ``127.0.0.1:port``.
 
     loadgen is told to stop by itself a few seconds before ``timeout_s``
     (``--max-runtime-s``), and is killed at ``timeout_s`` if it does not. PeerFailed if
     it prints no summary (bind failures still print one, with ``bind_failures``).
+    ``on_start(pid)`` is called once it runs (the benchmark samples its CPU).
     """
     hard = max(int(timeout_s) - 5, 1)
     args: dict[str, str | int] = {"host": HOST, "port": port, "max-runtime-s": hard}
@@ -275,22 +278,23 @@ def run_loadgen(
     cmd = [peers.node, peers.script("loadgen.js")]
     for key, value in args.items():
         cmd += [f"--{key}", str(value)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=peers.env())
     try:
-        done = subprocess.run(
-            cmd,
-            capture_output=True,
-            env=peers.env(),
-            timeout=timeout_s,
-            check=False,
-        )
+        if on_start is not None:
+            on_start(proc.pid)
+        out, err = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired as e:
         raise PeerFailed(f"loadgen still running after {timeout_s:.0f} s: {cmd}") from e
-    stdout = done.stdout.decode(errors="replace")
-    stderr = done.stderr.decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=5)
+    stdout = out.decode(errors="replace")
+    stderr = err.decode(errors="replace")
     summary = last_json_line(stdout)
     if summary is None:
-        raise PeerFailed(f"loadgen exit {done.returncode}, no summary; stderr: {stderr[-500:]}")
-    return LoadgenResult(done.returncode, summary, stderr)
+        raise PeerFailed(f"loadgen exit {proc.returncode}, no summary; stderr: {stderr[-500:]}")
+    return LoadgenResult(proc.returncode, summary, stderr)
 
 
 # -- the gateway --------------------------------------------------------------------------
