@@ -128,7 +128,8 @@ class Gateway:
                 session_config=SessionConfig(
                     max_pdu_size=c.server.max_pdu_size,
                     window=c.server.window,
-                    max_inbound_pending=c.server.max_submit_inflight,
+                    inbound_pause_at=c.server.max_submit_inflight,
+                    max_inbound_pending=max(1024, 16 * c.server.max_submit_inflight),
                     response_timeout=c.server.response_timeout_s,
                     inactivity_timeout=c.server.inactivity_timeout_s,
                 ),

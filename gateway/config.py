@@ -86,7 +86,8 @@ class ServerConfig:
     response_timeout_s: float = field(default=10.0, metadata=_POSITIVE)
     #: Requests a session may have outstanding towards the client.
     window: int = field(default=10, metadata=_AT_LEAST_1)
-    #: submit_sm a session may have unanswered; beyond it, ESME_RMSGQFUL.
+    #: submit_sm a session may have unanswered before the server stops reading from it
+    #: (TCP backpressure); a client that still sends 16 times as many gets ESME_RMSGQFUL.
     max_submit_inflight: int = field(default=64, metadata=_AT_LEAST_1)
     #: This gateway's name among those sharing the ledger; "" = "<hostname>:<port>".
     #: Stable across restarts so a restarted gateway takes back its own unsent messages.

@@ -26,6 +26,7 @@ from gateway.session import (
     MustClose,
     PduRejected,
     RequestReceived,
+    RequestRefused,
     RequestTimedOut,
     ResponseReceived,
     Session,
@@ -77,6 +78,7 @@ class SmppConnection(asyncio.Protocol):
         self._can_write = asyncio.Event()
         self._can_write.set()
         self._closing = False
+        self._reading_paused = False
         #: application data (bound account, bind kind, ...)
         self.context: dict[str, Any] = {}
 
@@ -98,6 +100,11 @@ class SmppConnection(asyncio.Protocol):
         self._handle(events)
         self._flush()
         self._arm_timer()
+        if self.session.reading_paused and not self._reading_paused and self.transport:
+            # The application is behind this peer: let TCP push back instead of
+            # refusing. Reading resumes once half of its requests are answered.
+            self._reading_paused = True
+            self.transport.pause_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Fail every waiter and tell the handler, once."""
@@ -144,6 +151,13 @@ class SmppConnection(asyncio.Protocol):
                     status=f"0x{ev.error.status:x}",
                     reason=str(ev.error),
                 )
+            elif isinstance(ev, RequestRefused):
+                self.log.warning(
+                    "pdu.refused",
+                    seq=ev.pdu.sequence_number,
+                    command=type(ev.pdu).__name__,
+                    status=f"0x{ev.status:x}",
+                )
             elif isinstance(ev, UnsolicitedResponse):
                 self.log.warning("pdu.unsolicited_response", seq=ev.pdu.sequence_number)
             elif isinstance(ev, Unbound):
@@ -177,6 +191,15 @@ class SmppConnection(asyncio.Protocol):
             return
         self.session.send(pdu, self._loop.time())
         self._schedule_flush()
+        if (
+            self._reading_paused
+            and self.session.inbound_pending <= self.session.config.inbound_pause_at // 2
+        ):
+            self._reading_paused = False
+            # What the session left buffered first, then the socket again.
+            self.data_received(b"")
+            if not self._reading_paused and self.transport is not None:
+                self.transport.resume_reading()
         # Fix (test_smsc_side_keepalive_starts_once_its_bind_resp_is_sent): a bind_resp sent
         # here binds the SMSC role and brings its enquire_link deadline forward; without
         # re-arming, the timer kept the older inactivity deadline and no keep-alive left.

@@ -48,6 +48,7 @@ EVENTS: dict[str, str] = {
     "simulator.in_use": "the built-in simulator is the upstream (demo, not production)",
     "session.closed": "a client connection ended",
     "pdu.rejected": "a PDU could not be decoded or was not allowed in the session state",
+    "pdu.refused": "a request not allowed in the session state, or beyond the hard cap",
     "bind.release_failed": "a closed session's bind slot could not be released yet",
     "account.refresh_failed": "a bound session could not re-read its account; kept the old copy",
     "gateway.heartbeat_failed": "the heartbeat could not be written; binds expire if it lasts",

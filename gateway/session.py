@@ -127,8 +127,13 @@ class SessionConfig:
     max_pdu_size: int = DEFAULT_MAX_PDU_SIZE
     #: outbound requests (deliver_sm / submit_sm) awaiting a response at once.
     window: int = 10
-    #: inbound requests the application has not answered yet; beyond: ESME_RMSGQFUL.
-    max_inbound_pending: int = 64
+    #: inbound requests the application has not answered yet at which the session stops
+    #: decoding (frames stay buffered) and the shell stops reading the socket (TCP
+    #: backpressure), until half of them are answered.
+    inbound_pause_at: int = 64
+    #: hard cap on unanswered inbound requests, for a session that is fed past its pause;
+    #: beyond it: ESME_RMSGQFUL.
+    max_inbound_pending: int = 1024
     response_timeout: float = 10.0
     #: no PDU received for this long: the link is dead (also bounds time-to-bind).
     inactivity_timeout: float = 150.0
@@ -170,6 +175,14 @@ class PduRejected:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestRefused:
+    """A peer request the session answered itself with an error (wrong state, full)."""
+
+    pdu: Pdu
+    status: CommandStatus
+
+
+@dataclass(frozen=True, slots=True)
 class UnsolicitedResponse:
     """A response whose sequence_number matches nothing we sent; dropped."""
 
@@ -202,6 +215,7 @@ Event = (
     | ResponseReceived
     | RequestTimedOut
     | PduRejected
+    | RequestRefused
     | UnsolicitedResponse
     | Bound
     | Unbound
@@ -254,6 +268,15 @@ class Session:
         )
 
     # -- input --------------------------------------------------------------------------
+    @property
+    def reading_paused(self) -> bool:
+        """True while the application owes the peer ``inbound_pause_at`` answers.
+
+        Frames received meanwhile stay buffered, undecoded; the shell stops reading the
+        socket too, and calls ``receive_data(b"", now)`` once answers have gone out.
+        """
+        return len(self._inbound_pending) >= self.config.inbound_pause_at
+
     def receive_data(self, data: bytes, now: float) -> list[Event]:
         """Feed received octets; returns the events they produce, in order."""
         if self.state is State.CLOSED:
@@ -261,7 +284,12 @@ class Session:
         self._reader.feed(data)
         events: list[Event] = []
         try:
-            for frame in self._reader.frames():
+            # While paused, frames stay buffered undecoded: one TCP read can hold
+            # thousands of PDUs, more than the application should be owing at once.
+            while not self.reading_paused:
+                frame = self._reader.next_frame()
+                if frame is None:
+                    break
                 self._last_received = now
                 try:
                     pdu = decode(frame)
@@ -307,6 +335,7 @@ class Session:
                 else CommandStatus.ESME_RINVBNDSTS
             )
             self._queue(response_to(pdu, status), now)
+            events.append(RequestRefused(pdu, status))
             return
         if cid == C.ENQUIRE_LINK:
             self._queue(response_to(pdu), now)
@@ -318,8 +347,9 @@ class Session:
             events.append(MustClose("unbound by peer"))
             return
         if len(self._inbound_pending) >= self.config.max_inbound_pending:
-            # The application is behind: push back instead of queueing without bound.
+            # Fed past the pause: refuse rather than queue without bound.
             self._queue(response_to(pdu, CommandStatus.ESME_RMSGQFUL), now)
+            events.append(RequestRefused(pdu, CommandStatus.ESME_RMSGQFUL))
             return
         if cid in _BINDS:
             self._bind_pending = True
@@ -474,6 +504,7 @@ __all__ = [
     "MustClose",
     "PduRejected",
     "RequestReceived",
+    "RequestRefused",
     "RequestTimedOut",
     "ResponseReceived",
     "Role",

@@ -154,6 +154,10 @@ class UpstreamClient:
             response_timeout=s.response_timeout,
             enquire_link_interval=s.enquire_link_interval,
             inactivity_timeout=max(3 * s.enquire_link_interval, 60.0),
+            # Receipts arrive as fast as we submitted; stop reading (TCP backpressure)
+            # rather than refuse them, since many SMSCs never retry a refused receipt.
+            inbound_pause_at=1024,
+            max_inbound_pending=16384,
         )
 
         def factory() -> SmppConnection:

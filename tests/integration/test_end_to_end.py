@@ -15,8 +15,8 @@ import pytest
 import structlog
 
 from gateway.app import Gateway
+from gateway.pdu import BindTransmitter, GenericNack, Pdu, PduReader, SubmitSm, decode, encode
 from gateway.pdu import CommandStatus as S
-from gateway.pdu import GenericNack, PduReader, decode
 from ledger import Store, open_store
 from ledger.models import AccountStatus, EntryKind, MessageState, RechargePolicy, Sender
 from tests.integration.esme import Esme
@@ -408,3 +408,53 @@ async def test_sender_removed_while_bound_is_refused_after_refresh(
     assert (await in_thread(esme.submit, b"hi", source="OTHER"))[0] == S.ESME_RINVSRCADR
     assert (await in_thread(esme.submit, b"hi", source="SMPPGW"))[0] == S.ESME_ROK
     await in_thread(esme.close)
+
+
+def _pipeline_submits(port_: int, n: int) -> list[int]:
+    """Bind, then write n submit_sm without waiting for any answer; return the statuses."""
+    with socket.create_connection(("127.0.0.1", port_), timeout=10) as s:
+        bind = BindTransmitter(sequence_number=1, system_id="smpp-pipe", password=PASSWORD)
+        s.sendall(encode(bind))
+        reader = PduReader()
+        answers: list[Pdu] = []
+
+        def read_until(count: int) -> None:
+            while len(answers) < count:
+                data = s.recv(65536)
+                assert data, "the gateway closed the connection"
+                reader.feed(data)
+                answers.extend(decode(f) for f in reader.frames())
+
+        read_until(1)
+        assert answers[0].command_status == S.ESME_ROK
+        submits = b"".join(
+            encode(
+                SubmitSm(
+                    sequence_number=i + 2,
+                    source_addr_ton=5,
+                    source_addr="SMPPGW",
+                    dest_addr_ton=1,
+                    dest_addr_npi=1,
+                    destination_addr=FR,
+                    short_message=b"pipelined",
+                )
+            )
+            for i in range(n)
+        )
+        s.sendall(submits)
+        read_until(n + 1)
+        return [a.command_status for a in answers[1:]]
+
+
+async def test_a_client_over_its_window_is_slowed_not_refused(store: Store, tmp_path: Path) -> None:
+    """More submits in flight than max_submit_inflight: TCP backpressure, all accepted.
+
+    3000 pipelined submits are far over the hard cap (1024 unanswered), so without the
+    pause most of them would be refused with ESME_RMSGQFUL.
+    """
+    await make_account(store, "smpp-pipe", credits="5000")
+    config = gateway_config(f"sqlite:///{tmp_path}/ledger.db", server={"max_submit_inflight": 4})
+    async with running_gateway(config, store) as g:
+        statuses = await in_thread(_pipeline_submits, port(g), 3000)
+    assert statuses == [S.ESME_ROK] * 3000
+    assert await balance(store, "smpp-pipe") == 2_000_000

@@ -38,6 +38,7 @@ from gateway.session import (
     MustClose,
     PduRejected,
     RequestReceived,
+    RequestRefused,
     ResponseReceived,
     Role,
     Session,
@@ -143,7 +144,8 @@ def test_peer_request_is_delivered_or_answered_by_the_rules(
     answers = parse(session.data_to_send())
     outcome = expected_inbound(role, state, command_id)
     if isinstance(outcome, S):  # answered by the session, never seen by the application
-        assert events == []
+        # Refusals are reported (so the shell can log them); enquire_link's ROK is not.
+        assert events == ([] if outcome == S.ESME_ROK else [RequestRefused(request, outcome)])
         assert answers == [response_to(request, outcome)]
         assert answers[0].command_status == outcome
         assert session.inbound_pending == 0
@@ -258,7 +260,10 @@ def test_smsc_refuses_a_second_bind_and_traffic_while_a_bind_is_pending() -> Non
     submit = make_request(C.SUBMIT_SM, 3)
     ping = make_request(C.ENQUIRE_LINK, 4)
     events = pair.smsc.receive_data(encode(second) + encode(submit) + encode(ping), 0.0)
-    assert events == []
+    assert events == [
+        RequestRefused(second, S.ESME_RINVBNDSTS),
+        RequestRefused(submit, S.ESME_RINVBNDSTS),
+    ]
     assert parse(pair.smsc.data_to_send()) == [
         response_to(second, S.ESME_RINVBNDSTS),
         response_to(submit, S.ESME_RINVBNDSTS),
@@ -493,7 +498,11 @@ def test_inbound_pending_limit_pushes_back_with_msgqful() -> None:
     pair.bind(TX)
     submits = [make_request(C.SUBMIT_SM, seq) for seq in (10, 11, 12)]
     events = pair.smsc.receive_data(b"".join(encode(p) for p in submits), 0.0)
-    assert events == [RequestReceived(submits[0]), RequestReceived(submits[1])]
+    assert events == [
+        RequestReceived(submits[0]),
+        RequestReceived(submits[1]),
+        RequestRefused(submits[2], S.ESME_RMSGQFUL),
+    ]
     assert parse(pair.smsc.data_to_send()) == [response_to(submits[2], S.ESME_RMSGQFUL)]
     assert pair.smsc.inbound_pending == 2
     # Link control is still answered while the application is behind.
@@ -729,6 +738,7 @@ def test_conversation_fed_whole() -> None:
         "rejected",
         UnsolicitedResponse,
         RequestReceived,
+        RequestRefused,  # the second bind: ESME_RALYBND
         Unbound,
         "close",
     ]
@@ -761,3 +771,20 @@ def test_partial_frame_waits_for_the_rest() -> None:
     events = session.receive_data(frame[HEADER_SIZE + 2 :] + frame[:3], 0.0)
     assert [type(e) for e in events] == [RequestReceived]
     assert session.receive_data(frame[3:], 0.0) == events
+
+
+def test_reading_pauses_at_the_threshold_and_resumes_from_the_buffer() -> None:
+    pair = SessionPair(smsc_config=SessionConfig(inbound_pause_at=3))
+    pair.bind(TX)
+    submits = [make_request(C.SUBMIT_SM, seq) for seq in range(10, 20)]
+    events = pair.smsc.receive_data(b"".join(encode(p) for p in submits), 0.0)
+    # Three handed over, seven left undecoded in the buffer: nothing refused.
+    assert events == [RequestReceived(p) for p in submits[:3]]
+    assert pair.smsc.reading_paused
+    assert pair.smsc.data_to_send() == b""
+    for p in submits[:2]:
+        pair.smsc.send(response_to(p, message_id="x"), 0.0)
+    assert not pair.smsc.reading_paused
+    more = pair.smsc.receive_data(b"", 0.0)
+    assert more == [RequestReceived(p) for p in submits[3:5]]
+    assert pair.smsc.inbound_pending == 3
