@@ -248,7 +248,7 @@ class ReceiptRelay:
                 claimed_by=self.gateway_id if local else None,
             )
         )
-        self.log.info("receipt.stored", system_id=system_id, message_id=message_id, local=local)
+        self.log.debug("receipt.stored", system_id=system_id, message_id=message_id, local=local)
         if local:
             self._spawn(self._push(system_id, receipt_id, message_id, receipt))
 

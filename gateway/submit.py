@@ -109,14 +109,15 @@ class Submitter:
             log.info("submit.refused", status=f"0x{e.status:x}", reason=str(e))
             return SubmitOutcome(e.status)
         message_id = self.ids.next()
-        log = log.bind(message_id=message_id)
-        log.info(
-            "submit.priced",
+        # The price travels with the decision that follows (debited or refused): one
+        # info line per message on the hot path; the pricing step alone is debug.
+        log = log.bind(
+            message_id=message_id,
             destination=pdu.destination_addr,
             country=q.rate.country,
             segments=q.segments,
-            cost=milli_to_credits(q.cost),
         )
+        log.debug("submit.priced", cost=milli_to_credits(q.cost))
         message = OutboundMessage(
             message_id=message_id,
             system_id=account.system_id,
