@@ -188,12 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # Each subcommand accepts --json too; SUPPRESS keeps a global --json when it is absent.
-    common = _Parser(add_help=False)
+    # --config, likewise, may come after the subcommand (`smppgw serve --config X`).
+    config_opt = _Parser(add_help=False)
+    config_opt.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="TOML file")
+    common = _Parser(add_help=False, parents=[config_opt])
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON document"
     )
 
-    serve = commands.add_parser("serve", help="run the gateway")
+    serve = commands.add_parser("serve", help="run the gateway", parents=[config_opt])
     serve.add_argument("--demo", action="store_true", help="create a demo account with credit")
     # Every argument after "bench" (--help included) goes to benchmarks/run.py: no prefix
     # character is an option marker here.

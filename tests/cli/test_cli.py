@@ -457,3 +457,14 @@ def test_installed_console_script(config_path: Path) -> None:
     )  # fmt: skip
     assert missing.returncode == 1
     assert missing.stderr == "smppgw: account smpp-nope: no such account\n"
+
+
+def test_config_may_follow_the_subcommand(
+    config_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["tariff", "show", "--prefix", "44", "--config", str(config_path)]) == 0
+    assert "GB" in capsys.readouterr().out
+    missing = tmp_path / "absent.toml"
+    assert cli.main(["serve", "--config", str(missing)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"smppgw: {missing}: file not found"]
