@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from gateway.simulator import UpstreamSimulator
 from ledger import open_store
-from ledger.models import EntryKind, MessageState
 from tests.integration.esme import Esme
 from tests.integration.harness import PASSWORD, in_thread, make_account
 from tests.integration.procs import GatewayProcess, free_port, write_config
+from tests.integration.reconcile import assert_nothing_lost
 
 pytestmark = pytest.mark.slow
 UPSTREAM_WINDOW = 10  # as write_config sets it
@@ -75,30 +74,13 @@ async def test_kill_9_under_load_loses_nothing(tmp_path: Path) -> None:
         await gw.start()  # recovery: re-queue what was ACCEPTED
         store = await open_store(f"sqlite:///{db}")
         try:
-            for _ in range(500):
-                if not await store.unforwarded(limit=1):
-                    break
-                await asyncio.sleep(0.02)
-            assert await store.unforwarded(limit=1) == []
-
-            journal = await store.journal("smpp-crash", limit=1_000_000)
-            debit_ids = Counter(e.message_id for e in journal if e.kind == EntryKind.DEBIT)
-            for text, mid in acked.items():
-                assert debit_ids[mid] == 1, f"{text!r} acknowledged as {mid}: one debit"
-                record = await store.get_message(mid)
-                assert record.state in (MessageState.FORWARDED, MessageState.DELIVERED)
-            # No debit without its message row (they share a transaction).
-            for mid in debit_ids:
-                await store.get_message(mid)
-            assert await store.audit() == []
-
-            seen = Counter(sim.stats.submitted_messages)
-            missing = [t for t in acked if seen[t] == 0]
-            assert missing == [], f"acknowledged but never forwarded: {missing[:5]}"
-            # At-least-once toward the upstream: only what was in flight at the kill
-            # (at most one window) may have been sent twice.
-            duplicates = sum(c - 1 for c in seen.values() if c > 1)
-            assert duplicates <= UPSTREAM_WINDOW, duplicates
+            await assert_nothing_lost(
+                store,
+                "smpp-crash",
+                acked,
+                sim.stats.submitted_messages,
+                max_resent=UPSTREAM_WINDOW,  # what was in flight at the kill
+            )
             assert killed_with >= 300
         finally:
             await store.close()
