@@ -191,8 +191,13 @@ class SmppConnection(asyncio.Protocol):
             return
         self.session.send(pdu, self._loop.time())
         self._schedule_flush()
+        if self.session.closed:  # that was the last answer a deferred unbind waited for
+            self.log.info("session.unbound", by_peer=True)
+            self._close_after_flush("unbound by peer")
+            return
         if (
             self._reading_paused
+            and not self.session.input_held
             and self.session.inbound_pending <= self.session.config.inbound_pause_at // 2
         ):
             self._reading_paused = False
@@ -259,6 +264,13 @@ class SmppConnection(asyncio.Protocol):
             ):
                 await asyncio.wait_for(self.request(Unbind(sequence_number=0)), timeout)
         self.close()
+
+    def hold(self) -> None:
+        """Read and decode nothing more; answers still owed go out (graceful stop)."""
+        self.session.hold_input()
+        if not self._reading_paused and self.transport is not None:
+            self._reading_paused = True
+            self.transport.pause_reading()
 
     def close(self) -> None:
         """Flush what is queued and close the transport."""

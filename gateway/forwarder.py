@@ -90,6 +90,15 @@ class Forwarder:
         """Messages waiting to be sent."""
         return self._queue.qsize()
 
+    def reserve(self, message_id: str) -> None:
+        """Claim ``message_id`` before its debit commits, so an adoption sweep that reads
+        the fresh row in between does not queue it a second time."""
+        self._held.add(message_id)
+
+    def release(self, message_id: str) -> None:
+        """The reserved message was not debited (refused, or the ledger failed)."""
+        self._held.discard(message_id)
+
     def enqueue(self, message: OutboundMessage) -> None:
         """Forward a message whose debit has committed."""
         self._held.add(message.message_id)
@@ -136,15 +145,26 @@ class Forwarder:
             self._tasks.add(task)
         self._tasks.add(loop.create_task(self._adopt_orphans()))
 
-    async def stop(self) -> None:
-        """Stop the workers and write what is already known."""
+    async def stop(self, *, timeout: float = 2.0) -> None:
+        """Stop the workers and try once, briefly, to write what is already known.
+
+        Never waits for a ledger that is down: what stays unrecorded is still ACCEPTED
+        and is resent after restart (at-least-once toward the upstream).
+        """
         for t in list(self._tasks):
             t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
         if self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
-        await self._flush()
+            self._flusher.cancel()
+        await asyncio.gather(
+            *self._tasks, *([self._flusher] if self._flusher else []), return_exceptions=True
+        )
+        self._tasks.clear()
+        if self._forwarded:
+            items, self._forwarded = self._forwarded, []
+            try:
+                await asyncio.wait_for(self.store.mark_forwarded(items), timeout)
+            except (LedgerError, TimeoutError) as e:
+                self.log.warning("forward.record_failed", messages=len(items), error=repr(e))
 
     async def drain(self, timeout: float) -> bool:
         """Wait until the queue is empty and results are written (tests, shutdown)."""
@@ -194,8 +214,10 @@ class Forwarder:
             try:
                 entry = await self.store.refund(message.message_id, reason=f"upstream 0x{status:x}")
             except LedgerError as e:
-                # Leave it ACCEPTED: the next start retries it rather than lose the refund.
+                # Leave it ACCEPTED and let go of it: the next adoption sweep (or start)
+                # takes it again, and the upstream's refusal is met again, then refunded.
                 log.error("message.refund_failed", error=repr(e))
+                self._held.discard(message.message_id)
                 return
             self._held.discard(message.message_id)
             log.info(
@@ -203,7 +225,10 @@ class Forwarder:
                 amount=milli_to_credits(entry.amount),
                 balance_after=milli_to_credits(entry.balance_after),
             )
-            await self.relay.rejected(message)
+            try:
+                await self.relay.rejected(message)
+            except LedgerError as e:
+                log.error("receipt.pending_unreadable", error=repr(e))
 
     def _retry(
         self,
@@ -235,6 +260,7 @@ class Forwarder:
             except UnknownMessage as e:
                 # Cannot happen for rows we debited; retrying would loop forever.
                 self.log.error("forward.record_failed", messages=len(items), error=repr(e))
+                self._held.difference_update(mid for mid, _ in items)
             except LedgerError as e:
                 self.log.error("forward.record_failed", messages=len(items), error=repr(e))
                 self._forwarded[:0] = items

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +42,7 @@ from gateway.receipts import (
     parse_receipt,
 )
 from gateway.registry import BindRegistry
+from gateway.session import LocalProtocolError
 from ledger import LedgerError, Store
 from ledger.batcher import GroupCommit
 from ledger.models import MessageState, NewReceipt, OutboundMessage
@@ -90,7 +92,7 @@ class ReceiptRelay:
         self.log = structlog.get_logger("smppgw.relay")
         #: upstream id -> (our message id, system_id), filled by the forwarder so the
         #: common case needs no database read. Bounded: oldest entries fall out first.
-        self._by_upstream: dict[str, tuple[str, str]] = {}
+        self._by_upstream: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._cache_size = cache_size
         self._tasks: set[asyncio.Task[None]] = set()
         self._adds: GroupCommit[NewReceipt, int] = GroupCommit(
@@ -108,8 +110,10 @@ class ReceiptRelay:
     # -- from the forwarder ---------------------------------------------------------------
     def remember(self, upstream_id: str, message: OutboundMessage) -> None:
         """The upstream accepted ``message`` under ``upstream_id``."""
+        if message.registered_delivery & 0x03 == 0:
+            return  # no receipt asked for: nothing will look it up (a miss reads the ledger)
         if len(self._by_upstream) >= self._cache_size:
-            self._by_upstream.pop(next(iter(self._by_upstream)))
+            self._by_upstream.popitem(last=False)  # O(1), unlike popping a dict's first key
         self._by_upstream[upstream_id] = (message.message_id, message.system_id)
 
     async def rejected(self, message: OutboundMessage) -> None:
@@ -271,12 +275,17 @@ class ReceiptRelay:
             except LedgerError as e:
                 self.log.error("receipt.pending_unreadable", system_id=system_id, error=repr(e))
                 return
-            delivered = await asyncio.gather(
+            outcomes = await asyncio.gather(
                 *(
                     self._push(system_id, r.id, r.message_id, deliver_sm_from_body(r.pdu_body))
                     for r in claimed
-                )
+                ),
+                return_exceptions=True,
             )
+            delivered = [o is True for o in outcomes]
+            for o in outcomes:
+                if isinstance(o, Exception):
+                    self.log.error("receipt.push_failed", system_id=system_id, error=repr(o))
             # Go on only while a full batch went through: a receipt the client refuses
             # is released and would be claimed again at once; the sweep retries it later.
             if len(claimed) < limit or not all(delivered):
@@ -291,12 +300,18 @@ class ReceiptRelay:
         if conn is not None:
             try:
                 resp = await conn.request(receipt)
-            except (ConnectionClosed, ResponseTimeout) as e:
+            except (ConnectionClosed, ResponseTimeout, LocalProtocolError) as e:
+                # LocalProtocolError: the session began unbinding while we waited.
                 self.log.info("receipt.not_acknowledged", message_id=message_id, reason=repr(e))
         if resp is not None and resp.command_status == CommandStatus.ESME_ROK:
-            await self._acks.submit(receipt_id)
             assert conn is not None
             conn.log.info("receipt.relayed", message_id=message_id)
+            try:
+                await self._acks.submit(receipt_id)
+            except LedgerError as e:
+                # Delivered but not recorded: the lease expires and it may be sent again
+                # (a duplicate receipt, never a lost one).
+                self.log.warning("receipt.ack_unrecorded", message_id=message_id, error=repr(e))
             return True
         if resp is not None:
             self.log.warning(
@@ -319,8 +334,12 @@ class ReceiptRelay:
         while True:
             await asyncio.sleep(self.retry_interval)
             for system_id in self.registry.bound_accounts():
-                if self.registry.receivers(system_id):
+                if not self.registry.receivers(system_id):
+                    continue
+                try:
                     await self._claim_and_push(system_id)
+                except Exception as e:  # one bad account or a blip must not end the sweep
+                    self.log.error("receipt.push_failed", system_id=system_id, error=repr(e))
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)

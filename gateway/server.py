@@ -230,9 +230,15 @@ class SmppServer:
             await server.start_serving()
 
     async def stop(self, *, grace: float = 2.0) -> None:
-        """Stop accepting, let in-flight requests finish, unbind every client."""
+        """Stop accepting, let in-flight requests finish, unbind every client.
+
+        Sessions stop decoding first, so no new submit starts while we wait; every
+        submit already being debited gets its submit_sm_resp before the unbind.
+        """
         for server in self._servers:
             server.close()
+        for conn in list(self._conns):
+            conn.hold()
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=grace)
         conns = [c for c in self._conns if not c.closed.is_set()]

@@ -238,6 +238,8 @@ class Session:
         #: peer requests the application has not answered: seq -> command_id
         self._inbound_pending: dict[int, int] = {}
         self._bind_pending = False
+        self._holding = False
+        self._deferred_unbind: Pdu | None = None
         self._last_received = now
         self._last_sent = now
 
@@ -269,13 +271,24 @@ class Session:
 
     # -- input --------------------------------------------------------------------------
     @property
+    def input_held(self) -> bool:
+        """True when no further request will be decoded: a peer unbind waits for our
+        last answers, or ``hold_input()`` was called (graceful shutdown)."""
+        return self._holding or self._deferred_unbind is not None
+
+    @property
     def reading_paused(self) -> bool:
-        """True while the application owes the peer ``inbound_pause_at`` answers.
+        """True while the application owes the peer ``inbound_pause_at`` answers, or
+        input is held.
 
         Frames received meanwhile stay buffered, undecoded; the shell stops reading the
         socket too, and calls ``receive_data(b"", now)`` once answers have gone out.
         """
-        return len(self._inbound_pending) >= self.config.inbound_pause_at
+        return self.input_held or len(self._inbound_pending) >= self.config.inbound_pause_at
+
+    def hold_input(self) -> None:
+        """Decode nothing more (graceful shutdown): answers still owed can go out."""
+        self._holding = True
 
     def receive_data(self, data: bytes, now: float) -> list[Event]:
         """Feed received octets; returns the events they produce, in order."""
@@ -341,6 +354,11 @@ class Session:
             self._queue(response_to(pdu), now)
             return
         if cid == C.UNBIND:
+            if self._inbound_pending:
+                # Answers are still owed (submits being debited): decode nothing more,
+                # and send unbind_resp, then close, once the last one has gone out.
+                self._deferred_unbind = pdu
+                return
             self._queue(response_to(pdu), now)
             self.state = State.CLOSED
             events.append(Unbound(by_peer=True))
@@ -430,6 +448,13 @@ class Session:
             if pdu.command_status == CommandStatus.ESME_ROK and pdu.command_id != C.GENERIC_NACK:
                 self.state = _BIND_STATE[request_cid]
         self._queue(pdu, now)
+        # Answering is activity: a session the application is slow to answer (a slow
+        # ledger) is not idle, even though its peer has nothing to say meanwhile.
+        self._last_received = max(self._last_received, now)
+        if self._deferred_unbind is not None and not self._inbound_pending:
+            self._queue(response_to(self._deferred_unbind), now)
+            self._deferred_unbind = None
+            self.state = State.CLOSED
 
     def _queue(self, pdu: Pdu, now: float) -> None:
         self._out.append(encode(pdu))

@@ -7,6 +7,7 @@ batcher, and the message is handed to the forwarder only after its transaction c
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -15,17 +16,20 @@ from gateway.ids import MessageIdGenerator
 from gateway.pdu import CommandStatus, SubmitSm
 from gateway.pricing import PricingError, quote
 from gateway.tariff import Tariff
-from ledger import LedgerError
+from ledger import LedgerError, LedgerUnavailable
 from ledger.batcher import DebitBatcher
 from ledger.models import (
     Account,
     DebitRequest,
+    DebitResult,
     DebitStatus,
     OutboundMessage,
     milli_to_credits,
 )
 
 S = CommandStatus
+#: Attempts to learn a debit's fate after a COMMIT whose outcome is unknown (0.1-0.8 s).
+UNKNOWN_OUTCOME_RETRIES = 4
 
 #: esm_class bits 2-5 give the message type; an ESME may only submit the default type.
 _ESM_TYPE_MASK = 0x3C
@@ -42,6 +46,12 @@ _DEBIT_STATUS: dict[DebitStatus, CommandStatus] = {
 
 class Outbox(Protocol):
     """Where debited messages go (the forwarder)."""
+
+    def reserve(self, message_id: str) -> None:
+        """Claim the id before its debit commits (no second copy from a sweep)."""
+
+    def release(self, message_id: str) -> None:
+        """The reserved id was not debited, or its fate is left to the ledger."""
 
     def enqueue(self, message: OutboundMessage) -> None:
         """Forward ``message`` upstream; it is already durable in the ledger."""
@@ -96,6 +106,20 @@ class Submitter:
             return status, "destination"
         return None
 
+    async def _debit(self, request: DebitRequest) -> DebitResult:
+        """Debit through the batcher; when a COMMIT's outcome is unknown, ask again with
+        the same key until the ledger says which (DUPLICATE = it had landed)."""
+        delay = 0.1
+        for attempt in range(1, UNKNOWN_OUTCOME_RETRIES + 1):
+            try:
+                return await self.batcher.debit(request)
+            except LedgerUnavailable as e:
+                if not e.outcome_unknown or attempt == UNKNOWN_OUTCOME_RETRIES:
+                    raise
+            await asyncio.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
     async def submit(self, account: Account, pdu: SubmitSm, log: Any) -> SubmitOutcome:
         """Decide one submit_sm; the ledger is written before this returns ESME_ROK."""
         refusal = self.check(account, pdu)
@@ -129,9 +153,20 @@ class Submitter:
             pdu_body=pdu.body(),
             owner=self.gateway_id,
         )
+        self.outbox.reserve(message_id)
         try:
-            result = await self.batcher.debit(DebitRequest(f"submit:{message_id}", message))
+            result = await self._debit(DebitRequest(f"submit:{message_id}", message))
+        except LedgerUnavailable as e:
+            self.outbox.release(message_id)
+            if e.outcome_unknown:
+                # It may have been debited: never promise "nothing debited" (0x404). If
+                # it was, the ledger holds it ACCEPTED and an adoption sweep forwards it.
+                log.error("submit.outcome_unknown", status=f"0x{S.ESME_RSYSERR:x}", reason=repr(e))
+                return SubmitOutcome(S.ESME_RSYSERR)
+            log.error("submit.refused", status=f"0x{S.ESME_RLEDGERDOWN:x}", reason=repr(e))
+            return SubmitOutcome(S.ESME_RLEDGERDOWN)
         except LedgerError as e:
+            self.outbox.release(message_id)
             log.error("submit.refused", status=f"0x{S.ESME_RLEDGERDOWN:x}", reason=repr(e))
             return SubmitOutcome(S.ESME_RLEDGERDOWN)
         for entry in result.recharges:
@@ -140,11 +175,13 @@ class Submitter:
                 amount=milli_to_credits(entry.amount),
                 balance_after=milli_to_credits(entry.balance_after),
             )
-        if result.status is DebitStatus.DUPLICATE:
-            # A replay of a debit already made: the original answer, nothing charged twice.
-            log.info("submit.duplicate", original_message_id=result.message_id)
-            return SubmitOutcome(S.ESME_ROK, result.message_id)
-        if result.status is not DebitStatus.OK:
+        # DUPLICATE of our own key: a retry after an unknown COMMIT found that the first
+        # attempt had landed. It is this very message, debited once: forward it.
+        debited = result.status is DebitStatus.OK or (
+            result.status is DebitStatus.DUPLICATE and result.message_id == message_id
+        )
+        if not debited:
+            self.outbox.release(message_id)
             status = _DEBIT_STATUS.get(result.status, S.ESME_RSUBMITFAIL)
             log.info(
                 "submit.refused",

@@ -136,7 +136,9 @@ class UpstreamClient:
                     delay = self.settings.reconnect_min
                     assert self._conn is not None
                     await self._conn.closed.wait()
-            except (OSError, ConnectionClosed, TimeoutError) as e:
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # refused, reset, bind timed out...: never stop retrying
                 self.log.warning("upstream.connect_failed", error=repr(e))
             if self._stopping:
                 break
@@ -172,7 +174,11 @@ class UpstreamClient:
             password=s.password,
             system_type=s.system_type,
         )
-        resp = await asyncio.wait_for(conn.request(bind), s.response_timeout + 1)
+        try:
+            resp = await asyncio.wait_for(conn.request(bind), s.response_timeout + 1)
+        except BaseException:
+            conn.abort()  # a failed attempt must not leave a half-open socket behind
+            raise
         if resp.command_status != CommandStatus.ESME_ROK:
             self.log.error("upstream.bind_refused", status=f"0x{resp.command_status:x}")
             conn.close()

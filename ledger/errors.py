@@ -34,6 +34,11 @@ class IdempotencyConflict(LedgerError):
 class LedgerUnavailable(LedgerError):
     """The database cannot be reached.
 
-    Nothing was written, except when the connection dropped during COMMIT: then the
-    outcome is unknown, and a caller retries with the same idempotency key to learn it.
+    Nothing was written, unless ``outcome_unknown``: the connection dropped during
+    COMMIT, so the transaction may have landed. A caller then retries with the same
+    idempotency key to learn which (a committed debit answers DUPLICATE).
     """
+
+    def __init__(self, message: str, *, outcome_unknown: bool = False) -> None:
+        super().__init__(message)
+        self.outcome_unknown = outcome_unknown

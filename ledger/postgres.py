@@ -497,9 +497,16 @@ class PostgresStore:
     async def _tx(self, work: Callable[[Any], Awaitable[T]]) -> T:
         """Run ``work(conn)`` in one transaction, again if it lost a race."""
         for attempt in range(1, _ATTEMPTS + 1):
+            committing = False
             try:
                 async with self._connection() as conn, conn.transaction():
-                    return await work(conn)
+                    result = await work(conn)
+                    committing = True  # leaving the block sends COMMIT
+                return result
+            except LedgerUnavailable as exc:
+                if committing:  # the COMMIT may have landed before the link broke
+                    raise LedgerUnavailable(str(exc), outcome_unknown=True) from exc
+                raise
             except _RETRY:
                 # Rolled back, nothing written: a concurrent transaction committed the
                 # same key (the retry then sees it and answers DUPLICATE or CONFLICT).

@@ -15,7 +15,16 @@ import pytest
 import structlog
 
 from gateway.app import Gateway
-from gateway.pdu import BindTransmitter, GenericNack, Pdu, PduReader, SubmitSm, decode, encode
+from gateway.pdu import (
+    BindTransmitter,
+    GenericNack,
+    Pdu,
+    PduReader,
+    SubmitSm,
+    Unbind,
+    decode,
+    encode,
+)
 from gateway.pdu import CommandStatus as S
 from ledger import Store, open_store
 from ledger.models import AccountStatus, EntryKind, MessageState, RechargePolicy, Sender
@@ -458,3 +467,50 @@ async def test_a_client_over_its_window_is_slowed_not_refused(store: Store, tmp_
         statuses = await in_thread(_pipeline_submits, port(g), 3000)
     assert statuses == [S.ESME_ROK] * 3000
     assert await balance(store, "smpp-pipe") == 2_000_000
+
+
+def _submits_then_unbind(port_: int, n: int) -> list[Pdu]:
+    """Bind, then write n submit_sm and an unbind in one go; return every answer."""
+    with socket.create_connection(("127.0.0.1", port_), timeout=10) as s:
+        s.sendall(
+            encode(BindTransmitter(sequence_number=1, system_id="smpp-bye", password=PASSWORD))
+        )
+        reader = PduReader()
+        answers: list[Pdu] = []
+        payload = b"".join(
+            encode(
+                SubmitSm(
+                    sequence_number=i + 2,
+                    source_addr_ton=5,
+                    source_addr="SMPPGW",
+                    dest_addr_ton=1,
+                    dest_addr_npi=1,
+                    destination_addr=FR,
+                    short_message=b"bye",
+                )
+            )
+            for i in range(n)
+        ) + encode(Unbind(sequence_number=n + 2))
+        first = True
+        while True:
+            data = s.recv(65536)
+            if not data:
+                return answers
+            reader.feed(data)
+            answers.extend(decode(f) for f in reader.frames())
+            if first and answers:
+                s.sendall(payload)
+                first = False
+
+
+async def test_unbind_after_submits_waits_for_their_responses(store: Store, tmp_path: Path) -> None:
+    """Every submit debited before the unbind gets its submit_sm_resp, then unbind_resp."""
+    await make_account(store, "smpp-bye", credits="100")
+    config = gateway_config(f"sqlite:///{tmp_path}/ledger.db", server={"max_submit_inflight": 8})
+    async with running_gateway(config, store) as g:
+        answers = await in_thread(_submits_then_unbind, port(g), 40)
+    kinds = [type(a).__name__ for a in answers]
+    assert kinds == ["BindTransmitterResp"] + ["SubmitSmResp"] * 40 + ["UnbindResp"]
+    assert all(a.command_status == S.ESME_ROK for a in answers)
+    debits = [e for e in await store.journal("smpp-bye", limit=100) if e.kind == EntryKind.DEBIT]
+    assert len(debits) == 40

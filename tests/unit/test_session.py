@@ -739,15 +739,13 @@ def test_conversation_fed_whole() -> None:
         UnsolicitedResponse,
         RequestReceived,
         RequestRefused,  # the second bind: ESME_RALYBND
-        Unbound,
-        "close",
+        # The unbind waits: submits 1 and 5 are still owed their submit_sm_resp.
     ]
     assert [(type(a), a.sequence_number, a.command_status) for a in answers] == [
         (EnquireLinkResp, 2, S.ESME_ROK),
         (GenericNack, 3, S.ESME_RINVCMDID),
         (SubmitSmResp, 4, S.ESME_RINVCMDLEN),
         (BindTransmitterResp, 6, S.ESME_RALYBND),
-        (UnbindResp, 7, S.ESME_ROK),
     ]
 
 
@@ -788,3 +786,42 @@ def test_reading_pauses_at_the_threshold_and_resumes_from_the_buffer() -> None:
     more = pair.smsc.receive_data(b"", 0.0)
     assert more == [RequestReceived(p) for p in submits[3:5]]
     assert pair.smsc.inbound_pending == 3
+
+
+def test_peer_unbind_waits_for_the_answers_still_owed() -> None:
+    pair = SessionPair()
+    pair.bind(TX)
+    submit = make_request(C.SUBMIT_SM, 2)
+    late = make_request(C.SUBMIT_SM, 4)
+    data = encode(submit) + encode(make_request(C.UNBIND, 3)) + encode(late)
+    events = pair.smsc.receive_data(data, 0.0)
+    # The submit reaches the application; the unbind is held, and nothing after it is read.
+    assert events == [RequestReceived(submit)]
+    assert pair.smsc.input_held
+    assert pair.smsc.data_to_send() == b""
+    pair.smsc.send(response_to(submit, message_id="m1"), 0.0)
+    answers = parse(pair.smsc.data_to_send())
+    assert answers == [response_to(submit, message_id="m1"), UnbindResp(sequence_number=3)]
+    assert pair.smsc.state is CLOSED
+
+
+def test_hold_input_lets_owed_answers_out_and_decodes_nothing_more() -> None:
+    pair = SessionPair()
+    pair.bind(TX)
+    submit = make_request(C.SUBMIT_SM, 2)
+    assert pair.smsc.receive_data(encode(submit), 0.0) == [RequestReceived(submit)]
+    pair.smsc.hold_input()
+    assert pair.smsc.receive_data(encode(make_request(C.SUBMIT_SM, 3)), 0.0) == []
+    pair.smsc.send(response_to(submit, message_id="m1"), 0.0)
+    assert parse(pair.smsc.data_to_send()) == [response_to(submit, message_id="m1")]
+
+
+def test_a_session_being_answered_is_not_idle() -> None:
+    config = SessionConfig(inactivity_timeout=10.0)
+    pair = SessionPair(smsc_config=config)
+    pair.bind(TX)
+    submit = make_request(C.SUBMIT_SM, 2)
+    pair.smsc.receive_data(encode(submit), 1.0)
+    pair.smsc.send(response_to(submit, message_id="m1"), 9.0)  # answered after a slow debit
+    assert pair.smsc.handle_timer(12.0) == []  # 3 s after our answer: not idle
+    assert any(isinstance(e, MustClose) for e in pair.smsc.handle_timer(19.5))
