@@ -280,11 +280,13 @@ async def serve(config: Config, *, demo: bool = False) -> None:
     configure_logging(config.logging.level, config.logging.format)
     gateway = Gateway(config)
     if demo:
+        # Gateway.start() opens and migrates the ledger; the demo account goes in first.
         store = await open_store(config.ledger.url)
-        await store.upgrade()
-        await ensure_demo_account(store)
-        gateway = Gateway(config, store=store)
-        gateway._own_store = True
+        try:
+            await store.upgrade()
+            await ensure_demo_account(store)
+        finally:
+            await store.close()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -109,19 +109,7 @@ class Forwarder:
         adopted = await self.store.adopt_unforwarded(self.gateway_id, limit=limit)
         fresh = [m for m in adopted if m.message_id not in self._held]
         for m in fresh:
-            self.enqueue(
-                OutboundMessage(
-                    message_id=m.message_id,
-                    system_id=m.system_id,
-                    source_addr=m.source_addr,
-                    destination_addr=m.destination_addr,
-                    segments=m.segments,
-                    cost=m.cost,
-                    registered_delivery=m.registered_delivery,
-                    pdu_body=m.pdu_body,
-                    owner=self.gateway_id,
-                )
-            )
+            self.enqueue(m.outbound(self.gateway_id))
         if fresh:
             self.log.info("forwarder.recovered", messages=len(fresh))
         return len(fresh)

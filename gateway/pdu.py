@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import ClassVar, TypeVar
 
@@ -648,6 +648,23 @@ class DeliverSmResp(_MessageIdResp):
         return _cstr(self.message_id) + _encode_tlvs(self.tlvs)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EncodedSubmitSm(Pdu):
+    """A submit_sm held as its encoded body (what the ledger's outbox stores).
+
+    The forwarder sends it as it is: decoding it into a ``SubmitSm`` only to encode it
+    again cost 11 µs a message. Never produced by ``decode``; ``tlvs`` stays empty (the
+    TLVs are inside ``encoded``).
+    """
+
+    command_id = CommandId.SUBMIT_SM
+    encoded: bytes = b""
+
+    def body(self) -> bytes:
+        """The stored body, unchanged."""
+        return self.encoded
+
+
 _REGISTRY: dict[int, type[Pdu]] = {
     cls.command_id: cls
     for cls in (
@@ -828,12 +845,6 @@ def with_sequence(pdu: P, sequence_number: int) -> P:
     return replace(pdu, sequence_number=sequence_number)
 
 
-def field_names(cls: type[Pdu]) -> list[str]:
-    """Body field names of a PDU class in wire order (for tests and tooling)."""
-    skip = {"sequence_number", "command_status", "tlvs", "omit_body"}
-    return [f.name for f in fields(cls) if f.name not in skip]
-
-
 __all__ = [
     "DEFAULT_MAX_PDU_SIZE",
     "ESM_CLASS_DELIVERY_RECEIPT",
@@ -849,6 +860,7 @@ __all__ = [
     "CommandStatus",
     "DeliverSm",
     "DeliverSmResp",
+    "EncodedSubmitSm",
     "EnquireLink",
     "EnquireLinkResp",
     "GenericNack",

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import IntEnum
+
+from gateway.pdu import Tag, Tlv
 
 #: The text: field holds at most the first 20 characters of the message (Appendix B).
 MAX_TEXT = 20
@@ -67,6 +69,7 @@ _STATE_FOR_STAT: dict[str, MessageState] = {
     "REJECTD": MessageState.REJECTED,
 }
 #: Long or vendor words for the standard stats, normalised by ``parse_receipt``.
+_STAT_FOR_STATE: dict[int, str] = {v: k for k, v in _STATE_FOR_STAT.items()}
 _STAT_ALIASES: dict[str, str] = {
     "DELIVERED": "DELIVRD",
     "DELIVER": "DELIVRD",
@@ -121,6 +124,35 @@ def message_state_for(stat: str) -> int:
     if state is not None:
         return state
     return MessageState.ENROUTE if word in _INTERMEDIATE else MessageState.UNKNOWN
+
+
+def stat_for_state(state: int) -> str:
+    """The stat word for a message_state TLV value (the inverse of message_state_for)."""
+    return _STAT_FOR_STATE.get(state, "UNKNOWN")
+
+
+def new_receipt(message_id: str, stat: str, *, text: str = "") -> Receipt:
+    """A receipt for ``message_id`` reaching ``stat`` now (one submit, one part)."""
+    now = datetime.now(UTC)
+    delivered = stat == "DELIVRD"
+    return Receipt(
+        id=message_id,
+        sub=1,
+        dlvrd=1 if delivered else 0,
+        submit_date=now,
+        done_date=now,
+        stat=stat,
+        err="000" if delivered else "001",
+        text=text,
+    )
+
+
+def receipt_tlvs(message_id: str, stat: str) -> tuple[Tlv, Tlv]:
+    """receipted_message_id and message_state, which every receipt we send carries."""
+    return (
+        Tlv(Tag.RECEIPTED_MESSAGE_ID, message_id.encode("ascii") + b"\x00"),
+        Tlv(Tag.MESSAGE_STATE, bytes((message_state_for(stat),))),
+    )
 
 
 def is_final(stat: str) -> bool:

@@ -49,7 +49,3 @@ class BindRegistry:
     def bound_accounts(self) -> list[str]:
         """system_ids with at least one live bind."""
         return list(self._binds)
-
-    def all(self) -> list[SmppConnection]:
-        """Every bound connection."""
-        return [c for conns in self._binds.values() for c in conns]

@@ -30,7 +30,6 @@ from gateway.pdu import (
     CommandStatus,
     DeliverSm,
     Tag,
-    Tlv,
     decode,
 )
 from gateway.receipts import (
@@ -38,25 +37,16 @@ from gateway.receipts import (
     ReceiptParseError,
     format_receipt,
     is_final,
-    message_state_for,
+    new_receipt,
     parse_receipt,
+    receipt_tlvs,
+    stat_for_state,
 )
 from gateway.registry import BindRegistry
 from gateway.session import LocalProtocolError
 from ledger import LedgerError, Store
 from ledger.batcher import GroupCommit
 from ledger.models import MessageState, NewReceipt, OutboundMessage
-
-_STATE_NAMES = {
-    1: "ENROUTE",
-    2: "DELIVRD",
-    3: "EXPIRED",
-    4: "DELETED",
-    5: "UNDELIV",
-    6: "ACCEPTD",
-    7: "UNKNOWN",
-    8: "REJECTD",
-}
 
 
 def _cstring_tlv(value: bytes) -> str:
@@ -120,19 +110,6 @@ class ReceiptRelay:
         """The upstream refused ``message`` for good: tell the client with REJECTD."""
         if message.registered_delivery & 0x03 == 0:
             return
-        now = datetime.now(UTC)
-        text = format_receipt(
-            Receipt(
-                id=message.message_id,
-                sub=1,
-                dlvrd=0,
-                submit_date=now,
-                done_date=now,
-                stat="REJECTD",
-                err="001",
-                text="",
-            )
-        )
         receipt = DeliverSm(
             sequence_number=0,
             source_addr_ton=1,
@@ -140,11 +117,10 @@ class ReceiptRelay:
             source_addr=message.destination_addr,
             destination_addr=message.source_addr,
             esm_class=ESM_CLASS_DELIVERY_RECEIPT,
-            short_message=text.encode("latin-1"),
-            tlvs=(
-                Tlv(Tag.RECEIPTED_MESSAGE_ID, message.message_id.encode("ascii") + b"\x00"),
-                Tlv(Tag.MESSAGE_STATE, bytes((8,))),
+            short_message=format_receipt(new_receipt(message.message_id, "REJECTD")).encode(
+                "latin-1"
             ),
+            tlvs=receipt_tlvs(message.message_id, "REJECTD"),
         )
         await self._store_and_push(message.system_id, message.message_id, receipt, None)
 
@@ -197,40 +173,26 @@ class ReceiptRelay:
         if parsed is not None:
             stat = parsed.stat
         elif tlv_state:
-            stat = _STATE_NAMES.get(tlv_state[0], "UNKNOWN")
+            stat = stat_for_state(tlv_state[0])
         else:
             stat = "UNKNOWN"
         return upstream_id, stat, parsed
 
     @staticmethod
     def _rewrite(pdu: DeliverSm, message_id: str, stat: str, parsed: Receipt | None) -> DeliverSm:
-        now = datetime.now(UTC)
-        receipt = (
+        if parsed is None:
+            receipt = new_receipt(message_id, stat)
+        else:
             # Upstreams omit dates now and then; the standard form needs both.
-            replace(
+            now = datetime.now(UTC)
+            receipt = replace(
                 parsed,
                 id=message_id,
                 submit_date=parsed.submit_date or now,
                 done_date=parsed.done_date or now,
             )
-            if parsed is not None
-            else Receipt(
-                id=message_id,
-                sub=1,
-                dlvrd=1 if stat == "DELIVRD" else 0,
-                submit_date=now,
-                done_date=now,
-                stat=stat,
-                err="000",
-                text="",
-            )
-        )
         kept = (t for t in pdu.tlvs if t.tag not in (Tag.RECEIPTED_MESSAGE_ID, Tag.MESSAGE_STATE))
-        tlvs = (
-            *kept,
-            Tlv(Tag.RECEIPTED_MESSAGE_ID, message_id.encode("ascii") + b"\x00"),
-            Tlv(Tag.MESSAGE_STATE, bytes((message_state_for(stat),))),
-        )
+        tlvs = (*kept, *receipt_tlvs(message_id, stat))
         return replace(
             pdu,
             sequence_number=0,

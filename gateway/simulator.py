@@ -14,7 +14,6 @@ import itertools
 import secrets
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -27,11 +26,9 @@ from gateway.pdu import (
     DeliverSm,
     Pdu,
     SubmitSm,
-    Tag,
-    Tlv,
     response_to,
 )
-from gateway.receipts import Receipt, format_receipt, message_state_for
+from gateway.receipts import format_receipt, new_receipt, receipt_tlvs
 from gateway.session import Role, Session, SessionConfig
 
 _BIND_IDS = {CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER}
@@ -109,20 +106,7 @@ class UpstreamSimulator:
 
     async def _send_receipt(self, conn: SmppConnection, submit: SubmitSm, msg_id: str) -> None:
         await asyncio.sleep(self.dlr_delay)
-        now = datetime.now(UTC)
-        delivered = self.dlr_stat == "DELIVRD"
-        text = format_receipt(
-            Receipt(
-                id=msg_id,
-                sub=1,
-                dlvrd=1 if delivered else 0,
-                submit_date=now,
-                done_date=now,
-                stat=self.dlr_stat,
-                err="000" if delivered else "001",
-                text=_receipt_text(submit),
-            )
-        )
+        text = format_receipt(new_receipt(msg_id, self.dlr_stat, text=_receipt_text(submit)))
         receipt = DeliverSm(
             sequence_number=0,
             source_addr_ton=submit.dest_addr_ton,
@@ -133,10 +117,7 @@ class UpstreamSimulator:
             destination_addr=submit.source_addr,
             esm_class=ESM_CLASS_DELIVERY_RECEIPT,
             short_message=text.encode("latin-1"),
-            tlvs=(
-                Tlv(Tag.RECEIPTED_MESSAGE_ID, msg_id.encode("ascii") + b"\x00"),
-                Tlv(Tag.MESSAGE_STATE, bytes((message_state_for(self.dlr_stat),))),
-            ),
+            tlvs=receipt_tlvs(msg_id, self.dlr_stat),
         )
         try:
             resp = await conn.request(receipt)

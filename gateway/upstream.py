@@ -18,16 +18,12 @@ import structlog
 
 from gateway.connection import ConnectionClosed, SmppConnection
 from gateway.pdu import (
-    HEADER,
-    HEADER_SIZE,
     BindTransceiver,
-    CommandId,
     CommandStatus,
     DeliverSm,
+    EncodedSubmitSm,
     Pdu,
-    SubmitSm,
     SubmitSmResp,
-    decode,
     response_to,
 )
 from gateway.session import Role, Session, SessionConfig
@@ -116,10 +112,7 @@ class UpstreamClient:
         conn = self._conn
         if conn is None:
             raise ConnectionClosed("upstream")
-        frame = HEADER.pack(HEADER_SIZE + len(body), CommandId.SUBMIT_SM, 0, 0) + body
-        pdu = decode(frame)
-        assert isinstance(pdu, SubmitSm)
-        resp = await conn.request(pdu)
+        resp = await conn.request(EncodedSubmitSm(sequence_number=0, encoded=body))
         if not isinstance(resp, SubmitSmResp):  # a generic_nack
             return SubmitSmResp(
                 sequence_number=resp.sequence_number,

@@ -199,6 +199,20 @@ class MessageRecord:
     updated_at: datetime
     owner: str | None = None
 
+    def outbound(self, owner: str) -> OutboundMessage:
+        """The message to forward again, now held by ``owner``."""
+        return OutboundMessage(
+            message_id=self.message_id,
+            system_id=self.system_id,
+            source_addr=self.source_addr,
+            destination_addr=self.destination_addr,
+            segments=self.segments,
+            cost=self.cost,
+            registered_delivery=self.registered_delivery,
+            pdu_body=self.pdu_body,
+            owner=owner,
+        )
+
 
 class DebitStatus(StrEnum):
     """Outcome of one debit in a batch."""

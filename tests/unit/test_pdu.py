@@ -606,3 +606,21 @@ def test_repr_of_a_bind_never_shows_the_password(
 def test_bind_repr_is_not_fooled_by_replace() -> None:
     pdu = BindTransceiver(sequence_number=1, system_id="a", password="")
     assert "hunter2" not in repr(replace(pdu, password="hunter2"))
+
+
+def test_encoded_submit_sm_puts_the_same_bytes_on_the_wire() -> None:
+    from gateway.pdu import EncodedSubmitSm, SubmitSm, Tlv, decode, encode, with_sequence
+
+    original = SubmitSm(
+        sequence_number=9,
+        source_addr_ton=5,
+        source_addr="SMPPGW",
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        destination_addr="33612345678",
+        short_message=b"stored",
+        tlvs=(Tlv(0x1400, b"vendor"),),
+    )
+    stored = with_sequence(EncodedSubmitSm(sequence_number=0, encoded=original.body()), 9)
+    assert encode(stored) == encode(original)
+    assert decode(encode(stored)) == original

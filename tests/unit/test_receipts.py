@@ -232,3 +232,30 @@ def test_message_state_values_match_smpp() -> None:
 )
 def test_id_candidates(rid: str, candidates: tuple[str, ...]) -> None:
     assert id_candidates(rid) == candidates
+
+
+def test_stat_for_state_inverts_message_state_for() -> None:
+    from gateway.receipts import STAT_WORDS, message_state_for, stat_for_state
+
+    for word in STAT_WORDS:
+        assert stat_for_state(message_state_for(word)) == word
+    assert stat_for_state(99) == "UNKNOWN"
+
+
+def test_new_receipt_formats_and_parses_back() -> None:
+    from gateway.pdu import Tag
+    from gateway.receipts import format_receipt, new_receipt, parse_receipt, receipt_tlvs
+
+    failed = parse_receipt(format_receipt(new_receipt("abc123", "UNDELIV", text="hello")))
+    assert (failed.id, failed.stat, failed.dlvrd, failed.err, failed.text) == (
+        "abc123",
+        "UNDELIV",
+        0,
+        "001",
+        "hello",
+    )
+    ok = new_receipt("abc123", "DELIVRD")
+    assert (ok.dlvrd, ok.err) == (1, "000")
+    rid, state = receipt_tlvs("abc123", "DELIVRD")
+    assert (rid.tag, rid.value) == (Tag.RECEIPTED_MESSAGE_ID, b"abc123\x00")
+    assert (state.tag, state.value) == (Tag.MESSAGE_STATE, b"\x02")
