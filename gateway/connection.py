@@ -201,14 +201,21 @@ class SmppConnection(asyncio.Protocol):
             and self.session.inbound_pending <= self.session.config.inbound_pause_at // 2
         ):
             self._reading_paused = False
-            # What the session left buffered first, then the socket again.
-            self.data_received(b"")
-            if not self._reading_paused and self.transport is not None:
-                self.transport.resume_reading()
+            # On the next loop turn, not here: respond() may run inside on_request(),
+            # i.e. inside data_received(), which must not be re-entered.
+            self._loop.call_soon(self._resume)
         # Fix (test_smsc_side_keepalive_starts_once_its_bind_resp_is_sent): a bind_resp sent
         # here binds the SMSC role and brings its enquire_link deadline forward; without
         # re-arming, the timer kept the older inactivity deadline and no keep-alive left.
         self._arm_timer()
+
+    def _resume(self) -> None:
+        """Decode what the session left buffered, then read the socket again."""
+        if self.session.closed or self.transport is None:
+            return
+        self.data_received(b"")
+        if not self._reading_paused:
+            self.transport.resume_reading()
 
     async def request(self, pdu: Pdu) -> Pdu:
         """Send a request and return its response; waits for a window slot first.
