@@ -17,19 +17,19 @@ from dataclasses import dataclass
 
 import structlog
 
-from gateway.auth import Authenticator
 from gateway.config import Config
-from gateway.forwarder import Forwarder
-from gateway.ids import MessageIdGenerator
-from gateway.logs import configure_logging
-from gateway.registry import BindRegistry
-from gateway.relay import ReceiptRelay
-from gateway.server import ServerServices, SmppServer
+from gateway.delivery.dispatch import ReceiptRelay
+from gateway.delivery.forwarder import Forwarder
+from gateway.delivery.registry import BindRegistry
+from gateway.observability.logs import configure_logging
+from gateway.policy.auth import Authenticator
+from gateway.policy.ids import MessageIdGenerator
+from gateway.policy.submit import Submitter
+from gateway.policy.tariff import Tariff
 from gateway.session import SessionConfig
 from gateway.simulator import UpstreamSimulator
-from gateway.submit import Submitter
-from gateway.tariff import Tariff
-from gateway.upstream import UpstreamClient, UpstreamSettings
+from gateway.transport.server import ServerServices, SmppServer
+from gateway.transport.upstream import UpstreamClient, UpstreamSettings
 from ledger import AccountExists, LedgerError, Store, open_store
 from ledger.batcher import DebitBatcher
 from ledger.models import NewAccount, Sender, credits_to_milli

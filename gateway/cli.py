@@ -54,7 +54,7 @@ from ledger.passwords import generate_password, hash_password
 from ledger.store import Store, open_store
 
 if TYPE_CHECKING:
-    from gateway.tariff import Rate
+    from gateway.policy.tariff import Rate
 
 PROG = "smppgw"
 #: Used when --config is not given and this file exists (relative to the cwd).
@@ -162,9 +162,9 @@ def describe_error(e: BaseException) -> tuple[int, str]:
 
 
 def _tariff_error() -> type[Exception]:
-    """gateway.tariff.TariffError, imported lazily: only ``tariff show`` needs the module."""
+    """``gateway.policy.tariff.TariffError``, imported lazily: only ``tariff show`` needs it."""
     try:
-        from gateway.tariff import TariffError
+        from gateway.policy.tariff import TariffError
     except ImportError:  # this handler must never fail itself
         return Refusal
     return TariffError
@@ -563,7 +563,7 @@ async def _recharge_off(store: Store, args: argparse.Namespace) -> Result:
 
 
 def _tariff_show(config: Config, args: argparse.Namespace) -> Result:
-    from gateway.tariff import Tariff  # lazily: only this command reads the tariff
+    from gateway.policy.tariff import Tariff  # lazily: only this command reads the tariff
 
     tariff = Tariff.load(config.pricing.tariff)
     if args.number is not None:

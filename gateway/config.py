@@ -150,7 +150,7 @@ class SimulatorConfig:
 
 @dataclass(frozen=True, slots=True)
 class LoggingConfig:
-    """Log lines: level and format (see gateway.logs)."""
+    """Log lines: level and format (see gateway.observability.logs)."""
 
     level: LogLevel = "info"
     format: LogFormat = "json"

@@ -1,4 +1,4 @@
-"""gateway.logs: JSON lines, context, level filtering, passwords never written."""
+"""gateway.observability.logs: JSON lines, context, level filtering, passwords never written."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from gateway.logs import EVENTS, configure_logging, get_logger
+from gateway.observability.logs import EVENTS, configure_logging, get_logger
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,7 +34,7 @@ def lines(stream: io.StringIO) -> list[dict[str, object]]:
 def test_json_lines_parse_with_event_level_timestamp_and_context(out: io.StringIO) -> None:
     configure_logging("info", "json", out)
     structlog.contextvars.bind_contextvars(peer="192.0.2.7:40000")
-    log = get_logger("gateway.server", component="server")
+    log = get_logger("gateway.transport.server", component="server")
     log.info("bind.accepted", system_id="smpp-shop", seq=1)
     log.warning("pdu.rejected", seq=2, status=3)
 
@@ -45,7 +45,7 @@ def test_json_lines_parse_with_event_level_timestamp_and_context(out: io.StringI
     assert first["peer"] == "192.0.2.7:40000"
     assert first["system_id"] == "smpp-shop"
     assert first["component"] == "server"
-    assert first["logger_name"] == "gateway.server"
+    assert first["logger_name"] == "gateway.transport.server"
     stamp = str(first["timestamp"])
     assert stamp.endswith("Z")
     assert datetime.fromisoformat(stamp.replace("Z", "+00:00")).utcoffset() is not None

@@ -413,7 +413,7 @@ async def test_sender_removed_while_bound_is_refused_after_refresh(
     await in_thread(esme.bind, "tx", "smpp-fresh", PASSWORD)
     assert (await in_thread(esme.submit, b"hi", source="OTHER"))[0] == S.ESME_ROK
     await store.remove_sender("smpp-fresh", Sender(5, 0, "OTHER"))
-    monkeypatch.setattr("gateway.server.ACCOUNT_REFRESH_S", 0.0)
+    monkeypatch.setattr("gateway.transport.server.ACCOUNT_REFRESH_S", 0.0)
     assert (await in_thread(esme.submit, b"hi", source="OTHER"))[0] == S.ESME_RINVSRCADR
     assert (await in_thread(esme.submit, b"hi", source="SMPPGW"))[0] == S.ESME_ROK
     await in_thread(esme.close)

@@ -13,16 +13,16 @@ from typing import Any
 
 import structlog
 
-from gateway.forwarder import Forwarder
-from gateway.ids import MessageIdGenerator
+from gateway.delivery.dispatch import ReceiptRelay
+from gateway.delivery.forwarder import Forwarder
+from gateway.delivery.registry import BindRegistry
 from gateway.pdu import CommandStatus as S
 from gateway.pdu import SubmitSm
-from gateway.registry import BindRegistry
-from gateway.relay import ReceiptRelay
+from gateway.policy.ids import MessageIdGenerator
+from gateway.policy.submit import Submitter
+from gateway.policy.tariff import Tariff
 from gateway.simulator import UpstreamSimulator
-from gateway.submit import Submitter
-from gateway.tariff import Tariff
-from gateway.upstream import UpstreamClient, UpstreamSettings
+from gateway.transport.upstream import UpstreamClient, UpstreamSettings
 from ledger import LedgerUnavailable, Store, open_store
 from ledger.batcher import DebitBatcher
 from ledger.models import DebitRequest, DebitResult, EntryKind, MessageState

@@ -1,4 +1,4 @@
-"""gateway.connection: the asyncio shell, two real SmppConnections over loopback (port 0).
+"""gateway.transport.connection: the asyncio shell, two real SmppConnections on loopback.
 
 Nothing here measures time: short response timeouts only make a silent peer fail fast,
 and every await that could hang is bounded by ``asyncio.wait_for(..., GUARD)``.
@@ -15,7 +15,6 @@ from typing import TypeVar
 
 import pytest
 
-from gateway.connection import ConnectionClosed, ResponseTimeout, SmppConnection
 from gateway.pdu import (
     HEADER_SIZE,
     BindTransceiver,
@@ -34,6 +33,7 @@ from gateway.pdu import (
     response_to,
 )
 from gateway.session import LocalProtocolError, Role, Session, SessionConfig, State
+from gateway.transport.connection import ConnectionClosed, ResponseTimeout, SmppConnection
 
 GUARD = 10.0  # seconds; a hang guard, never an expectation
 T = TypeVar("T")

@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from gateway.connection import ConnectionClosed, ResponseTimeout, SmppConnection
+from gateway.delivery.receipts import format_receipt, new_receipt, receipt_tlvs
 from gateway.pdu import (
     ESM_CLASS_DELIVERY_RECEIPT,
     CommandId,
@@ -28,8 +28,8 @@ from gateway.pdu import (
     SubmitSm,
     response_to,
 )
-from gateway.receipts import format_receipt, new_receipt, receipt_tlvs
 from gateway.session import Role, Session, SessionConfig
+from gateway.transport.connection import ConnectionClosed, ResponseTimeout, SmppConnection
 
 _BIND_IDS = {CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER}
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.receipts import (
+from gateway.delivery.receipts import (
     MAX_TEXT,
     STAT_WORDS,
     MessageState,
@@ -235,7 +235,7 @@ def test_id_candidates(rid: str, candidates: tuple[str, ...]) -> None:
 
 
 def test_stat_for_state_inverts_message_state_for() -> None:
-    from gateway.receipts import STAT_WORDS, message_state_for, stat_for_state
+    from gateway.delivery.receipts import STAT_WORDS, message_state_for, stat_for_state
 
     for word in STAT_WORDS:
         assert stat_for_state(message_state_for(word)) == word
@@ -243,8 +243,8 @@ def test_stat_for_state_inverts_message_state_for() -> None:
 
 
 def test_new_receipt_formats_and_parses_back() -> None:
+    from gateway.delivery.receipts import format_receipt, new_receipt, parse_receipt, receipt_tlvs
     from gateway.pdu import Tag
-    from gateway.receipts import format_receipt, new_receipt, parse_receipt, receipt_tlvs
 
     failed = parse_receipt(format_receipt(new_receipt("abc123", "UNDELIV", text="hello")))
     assert (failed.id, failed.stat, failed.dlvrd, failed.err, failed.text) == (

@@ -22,9 +22,9 @@ from typing import Any, Protocol
 
 import structlog
 
-from gateway.connection import ConnectionClosed, ResponseTimeout
+from gateway.delivery.dispatch import ReceiptRelay
 from gateway.pdu import CommandStatus, SubmitSmResp
-from gateway.relay import ReceiptRelay
+from gateway.transport.connection import ConnectionClosed, ResponseTimeout
 from ledger import LedgerError, Store, UnknownMessage
 from ledger.models import OutboundMessage, milli_to_credits
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import structlog
 
-from gateway.connection import ConnectionClosed, SmppConnection
 from gateway.pdu import (
     BindTransceiver,
     CommandStatus,
@@ -27,6 +26,7 @@ from gateway.pdu import (
     response_to,
 )
 from gateway.session import Role, Session, SessionConfig
+from gateway.transport.connection import ConnectionClosed, SmppConnection
 
 DeliverCallback = Callable[[DeliverSm], Awaitable[int]]
 

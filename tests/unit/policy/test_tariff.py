@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.tariff import Rate, Tariff, TariffError
+from gateway.policy.tariff import Rate, Tariff, TariffError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DEFAULT_TARIFF = REPO / "config" / "tariff.csv"
 
 HEADER = "prefix,country,credits,comment\n"

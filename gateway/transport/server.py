@@ -18,14 +18,14 @@ from typing import Any
 
 import structlog
 
-from gateway.auth import Authenticator
-from gateway.connection import SmppConnection
+from gateway.delivery.dispatch import ReceiptRelay
+from gateway.delivery.registry import BindRegistry
 from gateway.pdu import Bind as BindPdu
 from gateway.pdu import CommandId, CommandStatus, Pdu, SubmitSm, response_to
-from gateway.registry import BindRegistry
-from gateway.relay import ReceiptRelay
+from gateway.policy.auth import Authenticator
+from gateway.policy.submit import Submitter
 from gateway.session import Role, Session, SessionConfig
-from gateway.submit import Submitter
+from gateway.transport.connection import SmppConnection
 from ledger import LedgerError, Store
 from ledger.models import Account
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import structlog
 
+from gateway.delivery.dispatch import ReceiptRelay
+from gateway.delivery.registry import BindRegistry
 from gateway.pdu import DeliverSm, DeliverSmResp, Pdu
-from gateway.registry import BindRegistry
-from gateway.relay import ReceiptRelay
 from gateway.session import State
 from ledger import LedgerUnavailable
 from ledger.models import PendingReceipt

@@ -8,8 +8,8 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 
-from gateway.connection import SmppConnection
 from gateway.session import State
+from gateway.transport.connection import SmppConnection
 
 
 class BindRegistry:

@@ -11,14 +11,14 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from gateway.pdu import CommandStatus, SubmitSm, Tag, Tlv
-from gateway.pricing import (
+from gateway.policy.pricing import (
     MAX_PARTS,
     PricingError,
     Quote,
     count_segments,
     quote,
 )
-from gateway.tariff import Rate, Tariff
+from gateway.policy.tariff import Rate, Tariff
 
 S = CommandStatus
 GSM = gsm0338.Codec()

@@ -21,7 +21,17 @@ from typing import Any
 
 import structlog
 
-from gateway.connection import ConnectionClosed, ResponseTimeout
+from gateway.delivery.receipts import (
+    Receipt,
+    ReceiptParseError,
+    format_receipt,
+    is_final,
+    new_receipt,
+    parse_receipt,
+    receipt_tlvs,
+    stat_for_state,
+)
+from gateway.delivery.registry import BindRegistry
 from gateway.pdu import (
     ESM_CLASS_DELIVERY_RECEIPT,
     HEADER,
@@ -32,18 +42,8 @@ from gateway.pdu import (
     Tag,
     decode,
 )
-from gateway.receipts import (
-    Receipt,
-    ReceiptParseError,
-    format_receipt,
-    is_final,
-    new_receipt,
-    parse_receipt,
-    receipt_tlvs,
-    stat_for_state,
-)
-from gateway.registry import BindRegistry
 from gateway.session import LocalProtocolError
+from gateway.transport.connection import ConnectionClosed, ResponseTimeout
 from ledger import LedgerError, Store
 from ledger.batcher import GroupCommit
 from ledger.models import MessageState, NewReceipt, OutboundMessage
