@@ -1,9 +1,14 @@
 """Wires the gateway together: ``Gateway`` for tests and embedding, ``serve`` for the CLI.
 
-Start order matters: the ledger is opened and migrated, the forwarder re-queues what a
-previous run left unforwarded, the upstream link starts, and only then does the server
-accept ESMEs. Stop order is the reverse, so no acknowledged message is dropped on the
-floor: it is either forwarded or still ACCEPTED in the ledger for the next start.
+Start order matters: the listening sockets are bound first (a second instance with the
+same identity fails there, before it touches shared state), then the gateway registers
+in the ledger, the simulator (if configured) and the receipt side start, the upstream
+link starts, the forwarder re-queues what a previous run left unforwarded, and only then
+does the server accept ESMEs. Every part is entered on one ``AsyncExitStack``, so stop
+(and a start that fails half-way) unwinds in the reverse order: the server stops
+accepting and answers the submits in flight, the forwarder drains while the upstream is
+still up, and the ledger closes last. No acknowledged message is dropped on the floor: it
+is either forwarded or still ACCEPTED in the ledger for the next start.
 """
 
 from __future__ import annotations
@@ -11,25 +16,25 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-import ssl
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, replace
 
 import structlog
 
-from gateway.config import Config
-from gateway.delivery.dispatch import ReceiptRelay
+from gateway.config import Config, UpstreamConfig
+from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.forwarder import Forwarder
+from gateway.delivery.intake import ReceiptIntake
 from gateway.delivery.registry import BindRegistry
 from gateway.observability.logs import configure_logging
-from gateway.policy.auth import Authenticator
+from gateway.policy.bind import BindPolicy
 from gateway.policy.ids import MessageIdGenerator
 from gateway.policy.submit import Submitter
 from gateway.policy.tariff import Tariff
-from gateway.session import SessionConfig
 from gateway.simulator import UpstreamSimulator
 from gateway.transport.server import ServerServices, SmppServer
-from gateway.transport.upstream import UpstreamClient, UpstreamSettings
+from gateway.transport.upstream import UpstreamClient
 from ledger import AccountExists, LedgerError, Store, open_store
 from ledger.batcher import DebitBatcher
 from ledger.models import NewAccount, Sender, credits_to_milli
@@ -42,9 +47,11 @@ DEMO_SENDER = "SMPPGW"
 DEMO_CREDITS = "1000"
 #: Seconds between heartbeats; the ledger drops a gateway's binds after 30 s of silence.
 HEARTBEAT_INTERVAL = 5.0
+#: Seconds the forwarder may take at stop to send what is queued and record it.
+FORWARDER_DRAIN_S = 2.0
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Endpoints:
     """Where a started gateway listens."""
 
@@ -54,199 +61,202 @@ class Endpoints:
     simulator_port: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Running:
+    """The parts of a started gateway that tests and embedders reach."""
+
+    store: Store
+    gateway_id: str
+    endpoints: Endpoints
+    upstream: UpstreamClient
+    forwarder: Forwarder
+    simulator: UpstreamSimulator | None
+
+
 class Gateway:
     """One gateway process's worth of parts, startable and stoppable in-process."""
 
     def __init__(self, config: Config, *, store: Store | None = None) -> None:
         self.config = config
         self.log = structlog.get_logger("smppgw")
-        self.store = store
-        self._own_store = store is None
-        self.simulator: UpstreamSimulator | None = None
-        self.upstream: UpstreamClient | None = None
-        self.forwarder: Forwarder | None = None
-        self.batcher: DebitBatcher | None = None
-        self.relay: ReceiptRelay | None = None
-        self.server: SmppServer | None = None
-        self.authenticator: Authenticator | None = None
-        self.gateway_id = ""
-        self._heartbeat: asyncio.Task[None] | None = None
-        self._stop_listening: Callable[[], Awaitable[None]] | None = None
-        self.endpoints: Endpoints | None = None
+        #: A store the caller owns (tests); None: open ``ledger.url``, close it at stop.
+        self._given_store = store
+        self._stack: AsyncExitStack | None = None
+        self.running: Running | None = None
+
+    @property
+    def endpoints(self) -> Endpoints:
+        """Where this started gateway listens."""
+        return self._running().endpoints
+
+    @property
+    def upstream(self) -> UpstreamClient:
+        """The link to the upstream SMSC."""
+        return self._running().upstream
+
+    @property
+    def forwarder(self) -> Forwarder:
+        """The outbox forwarder."""
+        return self._running().forwarder
+
+    @property
+    def simulator(self) -> UpstreamSimulator | None:
+        """The built-in SMSC, when the configuration enables it."""
+        return self._running().simulator
+
+    def _running(self) -> Running:
+        if self.running is None:
+            raise RuntimeError("the gateway is not started")
+        return self.running
 
     async def start(self) -> Endpoints:
         """Listen, claim our identity, recover, connect upstream, then accept clients."""
+        async with AsyncExitStack() as stack:
+            running = await self._start(stack)
+            self._stack = stack.pop_all()
+        self.running = running
         c = self.config
-        if self.store is None:
-            self.store = await open_store(c.ledger.url)
-            applied = await self.store.upgrade()
-            if applied:
-                self.log.info("ledger.migrated", applied=applied)
-        store = self.store
-        tariff = Tariff.load(c.pricing.tariff)
-
-        # Bind the ports first: a second instance with the same identity fails here,
-        # before it could touch this instance's binds or messages in the ledger.
-        self.server = SmppServer()
-        port = await self.server.listen(c.server.host, c.server.port)
-        tls_port = await self._listen_tls()
-        await self._register(store, port)
-        up_host, up_port = await self._start_simulator()
-
-        registry = BindRegistry()
-        self.relay = ReceiptRelay(store, registry, gateway_id=self.gateway_id)
-        self._stop_listening = await store.listen_receipts(self.relay.on_notify)
-        self.upstream = UpstreamClient(
-            self._upstream_settings(up_host, up_port), self.relay.on_upstream_deliver
-        )
-        self.forwarder = Forwarder(
-            store, self.upstream, self.relay, gateway_id=self.gateway_id, workers=c.upstream.window
-        )
-        await self.forwarder.recover()
-        self.relay.start()
-        self.upstream.start()
-        self.forwarder.start()
-
-        self.batcher = DebitBatcher(store, max_batch=c.ledger.batch_max)
-        self.authenticator = Authenticator(store)
-        await self.server.serve(
-            ServerServices(
-                store=store,
-                gateway_id=self.gateway_id,
-                authenticator=self.authenticator,
-                submitter=Submitter(
-                    tariff,
-                    self.batcher,
-                    self.forwarder,
-                    MessageIdGenerator(),
-                    gateway_id=self.gateway_id,
-                    destination_check=c.pricing.destination_check,
-                    max_parts=c.pricing.max_parts,
-                ),
-                registry=registry,
-                relay=self.relay,
-                session_config=SessionConfig(
-                    max_pdu_size=c.server.max_pdu_size,
-                    window=c.server.window,
-                    inbound_pause_at=c.server.max_submit_inflight,
-                    max_inbound_pending=max(1024, 16 * c.server.max_submit_inflight),
-                    response_timeout=c.server.response_timeout_s,
-                    inactivity_timeout=c.server.inactivity_timeout_s,
-                ),
-            )
-        )
-        self.endpoints = Endpoints(
-            port=port,
-            tls_port=tls_port,
-            upstream=f"{up_host}:{up_port}",
-            simulator_port=self.simulator.port if self.simulator else None,
-        )
         self.log.info(
             "gateway.started",
-            gateway_id=self.gateway_id,
+            gateway_id=running.gateway_id,
             host=c.server.host,
+            port=running.endpoints.port,
+            tls_port=running.endpoints.tls_port,
+            ledger=c.ledger.url.split(":", 1)[0],
+            upstream=running.endpoints.upstream,
+        )
+        return running.endpoints
+
+    async def _start(self, stack: AsyncExitStack) -> Running:
+        """Start every part in order, each entered on ``stack`` to be stopped in reverse."""
+        c = self.config
+        store = await self._open_store(stack)
+        tariff = Tariff.load(c.pricing.tariff)
+
+        server = SmppServer(c.server)
+        stack.push_async_callback(server.close)
+        port, tls_port = await server.listen()
+        gateway_id = c.server.gateway_id or f"{socket.gethostname()}:{port}"
+        await stack.enter_async_context(
+            membership(store, gateway_id, address=f"{c.server.host}:{port}")
+        )
+        simulator, upstream_config = await self._start_simulator(stack)
+
+        registry = BindRegistry()
+        receipts = ReceiptDispatcher(store, registry, gateway_id=gateway_id)
+        receipts.start()
+        stack.push_async_callback(receipts.stop)
+        stop_listening = await store.listen_receipts(receipts.on_notify)
+        if stop_listening is not None:
+            stack.push_async_callback(stop_listening)
+        intake = ReceiptIntake(store, receipts)
+
+        upstream = UpstreamClient(upstream_config, intake.on_upstream_deliver)
+        upstream.start()
+        stack.push_async_callback(upstream.stop)
+        forwarder = Forwarder(
+            store, upstream, intake, gateway_id=gateway_id, workers=c.upstream.window
+        )
+        await forwarder.recover()
+        forwarder.start()
+        stack.push_async_callback(_drain_and_stop, forwarder)
+
+        batcher = DebitBatcher(store, max_batch=c.ledger.batch_max)
+        stack.push_async_callback(batcher.close)
+        binds = BindPolicy(store, gateway_id=gateway_id)
+        stack.callback(binds.close)
+        submitter = Submitter(
+            tariff,
+            batcher,
+            forwarder,
+            MessageIdGenerator(),
+            gateway_id=gateway_id,
+            destination_check=c.pricing.destination_check,
+            max_parts=c.pricing.max_parts,
+        )
+        await server.serve(ServerServices(store, binds, submitter, registry, receipts))
+        stack.push_async_callback(server.stop)
+        endpoints = Endpoints(
             port=port,
             tls_port=tls_port,
-            ledger=c.ledger.url.split(":", 1)[0],
-            upstream=self.endpoints.upstream,
+            upstream=f"{upstream_config.host}:{upstream_config.port}",
+            simulator_port=simulator.port if simulator else None,
         )
-        return self.endpoints
+        return Running(store, gateway_id, endpoints, upstream, forwarder, simulator)
 
-    async def _listen_tls(self) -> int | None:
-        c = self.config.server
-        if c.tls_port is None or c.tls_cert is None or c.tls_key is None:
-            return None
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.load_cert_chain(c.tls_cert, c.tls_key)
-        assert self.server is not None
-        return await self.server.listen(c.host, c.tls_port, ssl_context=ctx)
+    async def _open_store(self, stack: AsyncExitStack) -> Store:
+        """The caller's store, or ``ledger.url`` opened, migrated, and closed last."""
+        if self._given_store is not None:
+            return self._given_store
+        store = await open_store(self.config.ledger.url)
+        stack.push_async_callback(store.close)
+        applied = await store.upgrade()
+        if applied:
+            self.log.info("ledger.migrated", applied=applied)
+        return store
 
-    async def _register(self, store: Store, port: int) -> None:
-        """Take our place among the gateways sharing the ledger, and start the heartbeat.
-
-        The id is stable across restarts (host and port unless configured), so what a
-        previous run of this instance left behind is ours again at once: its binds are
-        dropped (those sessions died with it) and its unsent messages are adopted.
-        """
-        c = self.config.server
-        self.gateway_id = c.gateway_id or f"{socket.gethostname()}:{port}"
-        await store.unregister_gateway(self.gateway_id)
-        await store.register_gateway(self.gateway_id, address=f"{c.host}:{port}")
-        self._heartbeat = asyncio.get_running_loop().create_task(self._beat(store))
-
-    async def _start_simulator(self) -> tuple[str, int]:
-        """Start the built-in SMSC if configured; returns the upstream to connect to."""
+    async def _start_simulator(
+        self, stack: AsyncExitStack
+    ) -> tuple[UpstreamSimulator | None, UpstreamConfig]:
+        """Start the built-in SMSC if configured; returns it and the upstream to bind to."""
         c = self.config
         if not c.simulator.enabled:
-            return c.upstream.host, c.upstream.port
-        self.simulator = UpstreamSimulator(
-            c.simulator.host,
-            c.simulator.port,
-            dlr_delay_ms=c.simulator.dlr_delay_ms,
-            dlr_stat=c.simulator.dlr_stat,
-        )
-        await self.simulator.start()
+            return None, c.upstream
+        simulator = UpstreamSimulator.from_config(c.simulator)
+        await simulator.start()
+        stack.push_async_callback(simulator.stop)
         self.log.warning(
             "simulator.in_use",
-            port=self.simulator.port,
+            port=simulator.port,
             note="built-in upstream SMSC simulator: no message reaches a handset",
         )
-        return c.simulator.host, self.simulator.port
-
-    def _upstream_settings(self, host: str, port: int) -> UpstreamSettings:
-        u = self.config.upstream
-        return UpstreamSettings(
-            host=host,
-            port=port,
-            system_id=u.system_id,
-            password=u.password,
-            system_type=u.system_type,
-            window=u.window,
-            enquire_link_interval=u.enquire_link_interval_s,
-            response_timeout=u.response_timeout_s,
-            reconnect_min=u.reconnect_min_s,
-            reconnect_max=u.reconnect_max_s,
-        )
-
-    async def _beat(self, store: Store) -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT_INTERVAL)
-            try:
-                await store.heartbeat(self.gateway_id)
-            except LedgerError as e:
-                self.log.warning("gateway.heartbeat_failed", error=repr(e))
+        return simulator, replace(c.upstream, host=c.simulator.host, port=simulator.port)
 
     async def stop(self) -> None:
         """Stop accepting, finish in-flight submits, stop forwarding, close the ledger."""
-        if self.server is not None:
-            await self.server.stop()
-        if self._stop_listening is not None:
-            await self._stop_listening()
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            await asyncio.gather(self._heartbeat, return_exceptions=True)
-        if self.authenticator is not None:
-            self.authenticator.close()
-        if self.forwarder is not None:
-            await self.forwarder.drain(timeout=2.0)
-            await self.forwarder.stop()
-        if self.relay is not None:
-            await self.relay.stop()
-        if self.upstream is not None:
-            await self.upstream.stop()
-        if self.batcher is not None:
-            await self.batcher.close()
-        if self.simulator is not None:
-            await self.simulator.stop()
-        if self.store is not None and self.gateway_id:
-            try:
-                await self.store.unregister_gateway(self.gateway_id)
-            except LedgerError as e:
-                self.log.warning("gateway.unregister_failed", error=repr(e))
-        if self.store is not None and self._own_store:
-            await self.store.close()
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
         self.log.info("gateway.stopped")
+
+
+@asynccontextmanager
+async def membership(store: Store, gateway_id: str, *, address: str) -> AsyncIterator[None]:
+    """Take our place among the gateways sharing the ledger, heartbeating until exit.
+
+    The id is stable across restarts (host and port unless configured), so what a
+    previous run of this instance left behind is ours again at once: its binds are
+    dropped (those sessions died with it) and its unsent messages are adopted.
+    """
+    log = structlog.get_logger("smppgw")
+    await store.unregister_gateway(gateway_id)
+    await store.register_gateway(gateway_id, address=address)
+    beat = asyncio.get_running_loop().create_task(_beat(store, gateway_id))
+    try:
+        yield
+    finally:
+        beat.cancel()
+        await asyncio.gather(beat, return_exceptions=True)
+        try:
+            await store.unregister_gateway(gateway_id)
+        except LedgerError as e:
+            log.warning("gateway.unregister_failed", error=repr(e))
+
+
+async def _beat(store: Store, gateway_id: str) -> None:
+    log = structlog.get_logger("smppgw")
+    while True:
+        await asyncio.sleep(HEARTBEAT_INTERVAL)
+        try:
+            await store.heartbeat(gateway_id)
+        except LedgerError as e:
+            log.warning("gateway.heartbeat_failed", error=repr(e))
+
+
+async def _drain_and_stop(forwarder: Forwarder) -> None:
+    """Give the forwarder a moment to send what is queued, then stop it."""
+    await forwarder.drain(timeout=FORWARDER_DRAIN_S)
+    await forwarder.stop()
 
 
 async def ensure_demo_account(store: Store) -> None:

@@ -1,11 +1,12 @@
-"""Delivery receipts: from the upstream's id space back to ours, and on to the client.
+"""Receipts toward the client: stored durably, then pushed to the account's RX/TRX session.
 
-A receipt is made durable (``Store.add_receipts``, group-committed) before the upstream's
-deliver_sm is acknowledged. If this gateway has a receiver bound for the account, the
-receipt is stored already claimed by this gateway and pushed at once; otherwise it is
-stored unclaimed, and the store tells every gateway (PostgreSQL NOTIFY) so the one holding
-the account's receiver claims and delivers it. A receipt stays pending until the client
-answers deliver_sm_resp ESME_ROK; binds, notifications and a periodic sweep claim what is
+A receipt is made durable (``Store.add_receipts``, group-committed) before whoever handed
+it over is answered (for an upstream receipt: before its deliver_sm_resp). If this gateway
+has a receiver bound for the account, the receipt is stored already claimed by this
+gateway and pushed at once; otherwise it is stored unclaimed, and the store tells every
+gateway (PostgreSQL NOTIFY, ``on_notify``) so the one holding the account's receiver
+claims and delivers it. A receipt stays pending until the client answers deliver_sm_resp
+ESME_ROK; binds (``receiver_bound``), notifications and a periodic sweep claim what is
 left, so a receipt is never lost, and is delivered twice only if a client dropped the
 connection before acknowledging it.
 """
@@ -14,55 +15,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import OrderedDict
-from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from gateway.delivery.receipts import (
-    Receipt,
-    ReceiptParseError,
-    format_receipt,
-    is_final,
-    new_receipt,
-    parse_receipt,
-    receipt_tlvs,
-    stat_for_state,
-)
+from gateway.delivery.receipt_pdus import from_stored_body, stored_body
 from gateway.delivery.registry import BindRegistry
-from gateway.pdu import (
-    ESM_CLASS_DELIVERY_RECEIPT,
-    HEADER,
-    HEADER_SIZE,
-    CommandId,
-    CommandStatus,
-    DeliverSm,
-    Tag,
-    decode,
-)
+from gateway.pdu import CommandStatus, DeliverSm
 from gateway.session import LocalProtocolError
 from gateway.transport.connection import ConnectionClosed, ResponseTimeout
 from ledger import LedgerError, Store
 from ledger.batcher import GroupCommit
-from ledger.models import MessageState, NewReceipt, OutboundMessage
+from ledger.models import MessageState, NewReceipt
+
+#: Receipts claimed per ledger read while a receiver takes them.
+CLAIM_BATCH = 100
 
 
-def _cstring_tlv(value: bytes) -> str:
-    return value.split(b"\x00", 1)[0].decode("latin-1")
-
-
-def deliver_sm_from_body(body: bytes) -> DeliverSm:
-    """Rebuild a stored deliver_sm (the ledger keeps bodies, not headers)."""
-    frame = HEADER.pack(HEADER_SIZE + len(body), CommandId.DELIVER_SM, 0, 0) + body
-    pdu = decode(frame)
-    assert isinstance(pdu, DeliverSm)
-    return pdu
-
-
-class ReceiptRelay:
-    """Maps upstream receipts to our message ids and delivers them to clients."""
+class ReceiptDispatcher:
+    """Stores receipts and delivers them to the receivers bound on this gateway."""
 
     def __init__(
         self,
@@ -70,7 +41,6 @@ class ReceiptRelay:
         registry: BindRegistry,
         *,
         gateway_id: str,
-        cache_size: int = 200_000,
         retry_interval: float = 5.0,
         lease: float = 60.0,
     ):
@@ -79,11 +49,7 @@ class ReceiptRelay:
         self.gateway_id = gateway_id
         self.retry_interval = retry_interval
         self.lease = lease
-        self.log = structlog.get_logger("smppgw.relay")
-        #: upstream id -> (our message id, system_id), filled by the forwarder so the
-        #: common case needs no database read. Bounded: oldest entries fall out first.
-        self._by_upstream: OrderedDict[str, tuple[str, str]] = OrderedDict()
-        self._cache_size = cache_size
+        self.log = structlog.get_logger("smppgw.receipts")
         self._tasks: set[asyncio.Task[None]] = set()
         self._adds: GroupCommit[NewReceipt, int] = GroupCommit(
             self._add_batch, name="receipt-writer"
@@ -97,119 +63,20 @@ class ReceiptRelay:
         await self.store.receipts_delivered(ids)
         return [None] * len(ids)
 
-    # -- from the forwarder ---------------------------------------------------------------
-    def remember(self, upstream_id: str, message: OutboundMessage) -> None:
-        """The upstream accepted ``message`` under ``upstream_id``."""
-        if message.registered_delivery & 0x03 == 0:
-            return  # no receipt asked for: nothing will look it up (a miss reads the ledger)
-        if len(self._by_upstream) >= self._cache_size:
-            self._by_upstream.popitem(last=False)  # O(1), unlike popping a dict's first key
-        self._by_upstream[upstream_id] = (message.message_id, message.system_id)
-
-    async def rejected(self, message: OutboundMessage) -> None:
-        """The upstream refused ``message`` for good: tell the client with REJECTD."""
-        if message.registered_delivery & 0x03 == 0:
-            return
-        receipt = DeliverSm(
-            sequence_number=0,
-            source_addr_ton=1,
-            source_addr_npi=1,
-            source_addr=message.destination_addr,
-            destination_addr=message.source_addr,
-            esm_class=ESM_CLASS_DELIVERY_RECEIPT,
-            short_message=format_receipt(new_receipt(message.message_id, "REJECTD")).encode(
-                "latin-1"
-            ),
-            tlvs=receipt_tlvs(message.message_id, "REJECTD"),
-        )
-        await self._store_and_push(message.system_id, message.message_id, receipt, None)
-
-    # -- from the upstream ----------------------------------------------------------------
-    async def on_upstream_deliver(self, pdu: DeliverSm) -> int:
-        """Handle a deliver_sm from the upstream; returns the deliver_sm_resp status."""
-        if not pdu.is_receipt:
-            # Mobile-originated messages are not part of the product yet; acknowledge so
-            # the upstream does not retry for days, and say so in the log.
-            self.log.warning("mo.dropped", source=pdu.source_addr)
-            return CommandStatus.ESME_ROK
-        upstream_id, stat, parsed = self._read(pdu)
-        if upstream_id is None:
-            self.log.warning("receipt.unparsable", text=pdu.short_message[:80].hex())
-            return CommandStatus.ESME_ROK
-        found = self._by_upstream.get(upstream_id)
-        if found is None:
-            try:
-                record = await self.store.message_by_upstream_id(upstream_id)
-            except LedgerError:
-                # Ask the upstream to retry later rather than lose the receipt.
-                return CommandStatus.ESME_RX_T_APPN
-            if record is None:
-                self.log.warning("receipt.unmatched", upstream_id=upstream_id)
-                return CommandStatus.ESME_ROK
-            found = (record.message_id, record.system_id)
-        message_id, system_id = found
-        ours = self._rewrite(pdu, message_id, stat, parsed)
-        state = None
-        if is_final(stat):
-            state = MessageState.DELIVERED if stat == "DELIVRD" else MessageState.FAILED
-        try:
-            await self._store_and_push(system_id, message_id, ours, state)
-        except LedgerError:
-            return CommandStatus.ESME_RX_T_APPN
-        if is_final(stat):
-            self._by_upstream.pop(upstream_id, None)
-        return CommandStatus.ESME_ROK
-
-    @staticmethod
-    def _read(pdu: DeliverSm) -> tuple[str | None, str, Receipt | None]:
-        parsed: Receipt | None
-        try:
-            parsed = parse_receipt(pdu.short_message)
-        except ReceiptParseError:
-            parsed = None
-        tlv_id = pdu.tlv(Tag.RECEIPTED_MESSAGE_ID)
-        upstream_id = _cstring_tlv(tlv_id) if tlv_id else (parsed.id if parsed else None)
-        tlv_state = pdu.tlv(Tag.MESSAGE_STATE)
-        if parsed is not None:
-            stat = parsed.stat
-        elif tlv_state:
-            stat = stat_for_state(tlv_state[0])
-        else:
-            stat = "UNKNOWN"
-        return upstream_id, stat, parsed
-
-    @staticmethod
-    def _rewrite(pdu: DeliverSm, message_id: str, stat: str, parsed: Receipt | None) -> DeliverSm:
-        if parsed is None:
-            receipt = new_receipt(message_id, stat)
-        else:
-            # Upstreams omit dates now and then; the standard form needs both.
-            now = datetime.now(UTC)
-            receipt = replace(
-                parsed,
-                id=message_id,
-                submit_date=parsed.submit_date or now,
-                done_date=parsed.done_date or now,
-            )
-        kept = (t for t in pdu.tlvs if t.tag not in (Tag.RECEIPTED_MESSAGE_ID, Tag.MESSAGE_STATE))
-        tlvs = (*kept, *receipt_tlvs(message_id, stat))
-        return replace(
-            pdu,
-            sequence_number=0,
-            short_message=format_receipt(receipt).encode("latin-1"),
-            tlvs=tlvs,
-        )
-
-    # -- towards the client ---------------------------------------------------------------
-    async def _store_and_push(
+    async def store_and_push(
         self, system_id: str, message_id: str, receipt: DeliverSm, state: MessageState | None
     ) -> None:
+        """Make ``receipt`` durable for ``system_id``, then push it if a receiver is here.
+
+        ``state`` is the message's final state when the receipt says so (the ledger
+        records it with the receipt). Returns once stored; raises LedgerError if not.
+        """
         local = bool(self.registry.receivers(system_id))
         receipt_id = await self._adds.submit(
             NewReceipt(
                 system_id=system_id,
                 message_id=message_id,
-                pdu_body=receipt.body(),
+                pdu_body=stored_body(receipt),
                 state=state,
                 claimed_by=self.gateway_id if local else None,
             )
@@ -228,18 +95,17 @@ class ReceiptRelay:
             self._spawn(self._claim_and_push(system_id))
 
     async def _claim_and_push(self, system_id: str) -> None:
-        limit = 100
         while self.registry.receivers(system_id):
             try:
                 claimed = await self.store.claim_receipts(
-                    system_id, gateway_id=self.gateway_id, limit=limit, lease=self.lease
+                    system_id, gateway_id=self.gateway_id, limit=CLAIM_BATCH, lease=self.lease
                 )
             except LedgerError as e:
                 self.log.error("receipt.pending_unreadable", system_id=system_id, error=repr(e))
                 return
             outcomes = await asyncio.gather(
                 *(
-                    self._push(system_id, r.id, r.message_id, deliver_sm_from_body(r.pdu_body))
+                    self._push(system_id, r.id, r.message_id, from_stored_body(r.pdu_body))
                     for r in claimed
                 ),
                 return_exceptions=True,
@@ -250,7 +116,7 @@ class ReceiptRelay:
                     self.log.error("receipt.push_failed", system_id=system_id, error=repr(o))
             # Go on only while a full batch went through: a receipt the client refuses
             # is released and would be claimed again at once; the sweep retries it later.
-            if len(claimed) < limit or not all(delivered):
+            if len(claimed) < CLAIM_BATCH or not all(delivered):
                 return
 
     async def _push(

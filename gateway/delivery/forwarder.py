@@ -13,6 +13,10 @@ gateways whose heartbeat stopped, so a gateway that dies for good leaves nothing
 A message another live gateway holds is never taken. So a message acknowledged to a client
 survives ``kill -9``. Toward the upstream this is at-least-once: a crash between the
 upstream's submit_sm_resp and our record of it resends that message.
+
+Within one run a message is sent once, however it arrives: the submit path's ``enqueue``
+and the sweeps bring the same rows in any order, and ``custody.Custody`` tells which
+hand-over is new.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from gateway.delivery.dispatch import ReceiptRelay
+from gateway.delivery.custody import Custody
 from gateway.pdu import CommandStatus, SubmitSmResp
 from gateway.transport.connection import ConnectionClosed, ResponseTimeout
 from ledger import LedgerError, Store, UnknownMessage
@@ -48,6 +52,16 @@ class Upstream(Protocol):
         ...
 
 
+class Receipts(Protocol):
+    """What the forwarder tells the receipt side about the messages it sent."""
+
+    def remember(self, upstream_id: str, message: OutboundMessage) -> None:
+        """The upstream accepted ``message`` under ``upstream_id``."""
+
+    async def rejected(self, message: OutboundMessage) -> None:
+        """The upstream refused ``message`` for good (it is refunded)."""
+
+
 class Forwarder:
     """Sends debited messages upstream, exactly as stored."""
 
@@ -55,7 +69,7 @@ class Forwarder:
         self,
         store: Store,
         upstream: Upstream,
-        relay: ReceiptRelay,
+        receipts: Receipts,
         *,
         gateway_id: str,
         workers: int = 10,
@@ -66,7 +80,7 @@ class Forwarder:
     ) -> None:
         self.store = store
         self.upstream = upstream
-        self.relay = relay
+        self.receipts = receipts
         self.gateway_id = gateway_id
         self.adopt_interval = adopt_interval
         self.workers = workers
@@ -80,9 +94,7 @@ class Forwarder:
         self._tasks: set[asyncio.Task[None]] = set()
         #: messages taken by a worker and not finished, plus those waiting for a retry.
         self._busy = 0
-        #: ids of the messages this forwarder holds until their outcome is recorded, so
-        #: an adoption sweep never queues one twice.
-        self._held: set[str] = set()
+        self._custody = Custody()
         self.forwarded_count = 0
 
     @property
@@ -90,26 +102,26 @@ class Forwarder:
         """Messages waiting to be sent."""
         return self._queue.qsize()
 
-    def reserve(self, message_id: str) -> None:
-        """Claim ``message_id`` before its debit commits, so an adoption sweep that reads
-        the fresh row in between does not queue it a second time."""
-        self._held.add(message_id)
-
-    def release(self, message_id: str) -> None:
-        """The reserved message was not debited (refused, or the ledger failed)."""
-        self._held.discard(message_id)
+    @property
+    def held(self) -> int:
+        """Messages in this forwarder's hands: queued, being sent, or awaiting a record."""
+        return len(self._custody)
 
     def enqueue(self, message: OutboundMessage) -> None:
-        """Forward a message whose debit has committed."""
-        self._held.add(message.message_id)
-        self._queue.put_nowait((message, 1))
+        """Forward a message whose debit has committed (once, if a sweep brought it too)."""
+        if self._custody.take(message.message_id):
+            self._queue.put_nowait((message, 1))
 
     async def recover(self, *, limit: int = 10**9) -> int:
-        """Adopt what the ledger holds for us (or orphaned) and queue it; before serving."""
-        adopted = await self.store.adopt_unforwarded(self.gateway_id, limit=limit)
-        fresh = [m for m in adopted if m.message_id not in self._held]
+        """Adopt what the ledger holds for us (or orphaned) and queue what is new to us.
+
+        Runs before serving, and then as the periodic adoption sweep.
+        """
+        with self._custody.sweep(asyncio.get_running_loop().time()) as sweep:
+            adopted = await self.store.adopt_unforwarded(self.gateway_id, limit=limit)
+            fresh = [m for m in adopted if sweep.take(m.message_id)]
         for m in fresh:
-            self.enqueue(m.outbound(self.gateway_id))
+            self._queue.put_nowait((m.outbound(self.gateway_id), 1))
         if fresh:
             self.log.info("forwarder.recovered", messages=len(fresh))
         return len(fresh)
@@ -176,7 +188,7 @@ class Forwarder:
                 raise
             except Exception as e:  # a bug must not kill the worker; the row is durable
                 self.log.error("forward.failed", message_id=message.message_id, error=repr(e))
-                self._held.discard(message.message_id)  # the next adoption sweep retries it
+                self._custody.let_go(message.message_id)  # the next adoption sweep retries it
             finally:
                 self._busy -= 1
 
@@ -189,7 +201,7 @@ class Forwarder:
             return
         status = resp.command_status
         if status == CommandStatus.ESME_ROK:
-            self.relay.remember(resp.message_id, message)
+            self.receipts.remember(resp.message_id, message)
             self._forwarded.append((message.message_id, resp.message_id))
             self.forwarded_count += 1
             if self._flusher is None or self._flusher.done():
@@ -205,16 +217,16 @@ class Forwarder:
                 # Leave it ACCEPTED and let go of it: the next adoption sweep (or start)
                 # takes it again, and the upstream's refusal is met again, then refunded.
                 log.error("message.refund_failed", error=repr(e))
-                self._held.discard(message.message_id)
+                self._custody.let_go(message.message_id)
                 return
-            self._held.discard(message.message_id)
+            self._custody.settle((message.message_id,), asyncio.get_running_loop().time())
             log.info(
                 "message.refunded",
                 amount=milli_to_credits(entry.amount),
                 balance_after=milli_to_credits(entry.balance_after),
             )
             try:
-                await self.relay.rejected(message)
+                await self.receipts.rejected(message)
             except LedgerError as e:
                 log.error("receipt.pending_unreadable", error=repr(e))
 
@@ -244,12 +256,12 @@ class Forwarder:
             items, self._forwarded = self._forwarded, []
             try:
                 await self.store.mark_forwarded(items)
-                self._held.difference_update(mid for mid, _ in items)
             except UnknownMessage as e:
                 # Cannot happen for rows we debited; retrying would loop forever.
                 self.log.error("forward.record_failed", messages=len(items), error=repr(e))
-                self._held.difference_update(mid for mid, _ in items)
             except LedgerError as e:
                 self.log.error("forward.record_failed", messages=len(items), error=repr(e))
                 self._forwarded[:0] = items
                 await asyncio.sleep(1.0)
+                continue
+            self._custody.settle([mid for mid, _ in items], asyncio.get_running_loop().time())

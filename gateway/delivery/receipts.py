@@ -7,7 +7,7 @@ wild and ``format_receipt`` always writes the standard form our clients' librari
 
 Parsing tolerates any field order, any case in the keys and stat, extra or missing spaces
 around ':', ``submit_date``/``submitdate`` spellings, dates with or without seconds
-(``YYMMDDhhmm[ss]``), ids in hex or decimal (kept verbatim: mapping them is the relay's
+(``YYMMDDhhmm[ss]``), ids in hex or decimal (kept verbatim: mapping them is the intake's
 job, see ``id_candidates``), a missing ``text:`` and long stat words (``DELIVERED``).
 Only ``id`` and ``stat`` are required.
 
@@ -23,8 +23,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
-
-from gateway.pdu import Tag, Tlv
 
 #: The text: field holds at most the first 20 characters of the message (Appendix B).
 MAX_TEXT = 20
@@ -147,14 +145,6 @@ def new_receipt(message_id: str, stat: str, *, text: str = "") -> Receipt:
     )
 
 
-def receipt_tlvs(message_id: str, stat: str) -> tuple[Tlv, Tlv]:
-    """receipted_message_id and message_state, which every receipt we send carries."""
-    return (
-        Tlv(Tag.RECEIPTED_MESSAGE_ID, message_id.encode("ascii") + b"\x00"),
-        Tlv(Tag.MESSAGE_STATE, bytes((message_state_for(stat),))),
-    )
-
-
 def is_final(stat: str) -> bool:
     """True unless ``stat`` says the message is still on its way (ENROUTE and the like)."""
     return message_state_for(stat) != MessageState.ENROUTE
@@ -195,7 +185,7 @@ def format_receipt(r: Receipt) -> str:
 
     Client libraries refuse a receipt without both dates, so when one is None the other is
     written in its place; when both are, ``ValueError``: the caller must fill one in (the
-    relay: the time it received the receipt) before formatting for a client.
+    intake: the time it received the receipt) before formatting for a client.
     """
     submit_date = r.submit_date or r.done_date
     done_date = r.done_date or r.submit_date

@@ -47,12 +47,6 @@ _DEBIT_STATUS: dict[DebitStatus, CommandStatus] = {
 class Outbox(Protocol):
     """Where debited messages go (the forwarder)."""
 
-    def reserve(self, message_id: str) -> None:
-        """Claim the id before its debit commits (no second copy from a sweep)."""
-
-    def release(self, message_id: str) -> None:
-        """The reserved id was not debited, or its fate is left to the ledger."""
-
     def enqueue(self, message: OutboundMessage) -> None:
         """Forward ``message`` upstream; it is already durable in the ledger."""
 
@@ -153,20 +147,17 @@ class Submitter:
             pdu_body=pdu.body(),
             owner=self.gateway_id,
         )
-        self.outbox.reserve(message_id)
         try:
             result = await self._debit(DebitRequest(f"submit:{message_id}", message))
         except LedgerUnavailable as e:
-            self.outbox.release(message_id)
             if e.outcome_unknown:
                 # It may have been debited: never promise "nothing debited" (0x404). If
-                # it was, the ledger holds it ACCEPTED and an adoption sweep forwards it.
+                # it was, the ledger holds it ACCEPTED and the forwarder finds it there.
                 log.error("submit.outcome_unknown", status=f"0x{S.ESME_RSYSERR:x}", reason=repr(e))
                 return SubmitOutcome(S.ESME_RSYSERR)
             log.error("submit.refused", status=f"0x{S.ESME_RLEDGERDOWN:x}", reason=repr(e))
             return SubmitOutcome(S.ESME_RLEDGERDOWN)
         except LedgerError as e:
-            self.outbox.release(message_id)
             log.error("submit.refused", status=f"0x{S.ESME_RLEDGERDOWN:x}", reason=repr(e))
             return SubmitOutcome(S.ESME_RLEDGERDOWN)
         for entry in result.recharges:
@@ -181,7 +172,6 @@ class Submitter:
             result.status is DebitStatus.DUPLICATE and result.message_id == message_id
         )
         if not debited:
-            self.outbox.release(message_id)
             status = _DEBIT_STATUS.get(result.status, S.ESME_RSUBMITFAIL)
             log.info(
                 "submit.refused",

@@ -18,16 +18,9 @@ from typing import Any
 
 import structlog
 
-from gateway.delivery.receipts import format_receipt, new_receipt, receipt_tlvs
-from gateway.pdu import (
-    ESM_CLASS_DELIVERY_RECEIPT,
-    CommandId,
-    CommandStatus,
-    DeliverSm,
-    Pdu,
-    SubmitSm,
-    response_to,
-)
+from gateway.config import SimulatorConfig
+from gateway.delivery.receipt_pdus import Address, receipt_pdu
+from gateway.pdu import CommandId, CommandStatus, Pdu, SubmitSm, response_to
 from gateway.session import Role, Session, SessionConfig
 from gateway.transport.connection import ConnectionClosed, ResponseTimeout, SmppConnection
 
@@ -75,6 +68,16 @@ class UpstreamSimulator:
         self._ids = itertools.count(1)
         self._id_prefix = f"{secrets.randbits(20):05x}"
 
+    @classmethod
+    def from_config(cls, config: SimulatorConfig) -> UpstreamSimulator:
+        """The simulator the ``[simulator]`` settings describe (``enabled`` is the caller's)."""
+        return cls(
+            config.host,
+            config.port,
+            dlr_delay_ms=config.dlr_delay_ms,
+            dlr_stat=config.dlr_stat,
+        )
+
     async def start(self) -> None:
         """Listen; afterwards ``self.port`` is the real port."""
         loop = asyncio.get_running_loop()
@@ -106,18 +109,12 @@ class UpstreamSimulator:
 
     async def _send_receipt(self, conn: SmppConnection, submit: SubmitSm, msg_id: str) -> None:
         await asyncio.sleep(self.dlr_delay)
-        text = format_receipt(new_receipt(msg_id, self.dlr_stat, text=_receipt_text(submit)))
-        receipt = DeliverSm(
-            sequence_number=0,
-            source_addr_ton=submit.dest_addr_ton,
-            source_addr_npi=submit.dest_addr_npi,
-            source_addr=submit.destination_addr,
-            dest_addr_ton=submit.source_addr_ton,
-            dest_addr_npi=submit.source_addr_npi,
-            destination_addr=submit.source_addr,
-            esm_class=ESM_CLASS_DELIVERY_RECEIPT,
-            short_message=text.encode("latin-1"),
-            tlvs=receipt_tlvs(msg_id, self.dlr_stat),
+        receipt = receipt_pdu(
+            msg_id,
+            self.dlr_stat,
+            source=Address(submit.dest_addr_ton, submit.dest_addr_npi, submit.destination_addr),
+            destination=Address(submit.source_addr_ton, submit.source_addr_npi, submit.source_addr),
+            text=_receipt_text(submit),
         )
         try:
             resp = await conn.request(receipt)

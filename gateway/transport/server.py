@@ -1,10 +1,11 @@
 """The SMPP server ESMEs bind to: one ``SmppConnection`` per client, policy plugged in.
 
-Each connection gets a ``ClientHandler``: binds are authenticated (``auth.Authenticator``)
-and counted against the account's bind quota, submit_sm goes to ``submit.Submitter``,
-and receivers are registered so receipts can reach them (``relay.ReceiptRelay``). A
-failure inside one request is answered with ESME_RSYSERR and logged; it never takes down
-the connection, let alone the server.
+``SmppServer`` listens (TCP, and TLS when configured) and gives each connection a
+``ClientHandler``, which hands binds to ``policy.bind.BindPolicy`` and submit_sm to
+``policy.submit.Submitter``, and registers receivers so receipts can reach them
+(``delivery.registry.BindRegistry``, ``delivery.dispatch.ReceiptDispatcher``). A failure
+inside one request is answered with ESME_RSYSERR and logged; it never takes down the
+connection, let alone the server.
 """
 
 from __future__ import annotations
@@ -18,18 +19,19 @@ from typing import Any
 
 import structlog
 
-from gateway.delivery.dispatch import ReceiptRelay
+from gateway.config import ServerConfig
+from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.registry import BindRegistry
 from gateway.pdu import Bind as BindPdu
 from gateway.pdu import CommandId, CommandStatus, Pdu, SubmitSm, response_to
-from gateway.policy.auth import Authenticator
+from gateway.policy.bind import BindKind, BindPolicy
 from gateway.policy.submit import Submitter
 from gateway.session import Role, Session, SessionConfig
 from gateway.transport.connection import SmppConnection
 from ledger import LedgerError, Store
 from ledger.models import Account
 
-_BIND_KIND = {
+_BIND_KIND: dict[int, BindKind] = {
     CommandId.BIND_TRANSMITTER: "tx",
     CommandId.BIND_RECEIVER: "rx",
     CommandId.BIND_TRANSCEIVER: "trx",
@@ -38,19 +40,35 @@ _BIND_KIND = {
 ACCOUNT_REFRESH_S = 30.0
 #: What we call ourselves in bind responses (≤ 15 chars).
 SERVER_SYSTEM_ID = "smppgw"
+#: Least inbound requests a session buffers before refusing, whatever the pause point.
+MIN_INBOUND_PENDING = 1024
 
 
-@dataclass
+def client_session_config(config: ServerConfig) -> SessionConfig:
+    """The session each client connection runs, from the ``[server]`` settings.
+
+    Reading pauses at ``max_submit_inflight`` unanswered submits (TCP backpressure); only
+    a client that goes on sending 16 times as many is refused (ESME_RMSGQFUL).
+    """
+    return SessionConfig(
+        max_pdu_size=config.max_pdu_size,
+        window=config.window,
+        inbound_pause_at=config.max_submit_inflight,
+        max_inbound_pending=max(MIN_INBOUND_PENDING, 16 * config.max_submit_inflight),
+        response_timeout=config.response_timeout_s,
+        inactivity_timeout=config.inactivity_timeout_s,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class ServerServices:
     """What client sessions need from the rest of the gateway."""
 
     store: Store
-    gateway_id: str
-    authenticator: Authenticator
+    binds: BindPolicy
     submitter: Submitter
     registry: BindRegistry
-    relay: ReceiptRelay
-    session_config: SessionConfig
+    receipts: ReceiptDispatcher
 
 
 class ClientHandler:
@@ -128,43 +146,25 @@ class ClientHandler:
 
     async def _release_bind(self, conn: SmppConnection) -> None:
         try:
-            await self.s.store.release_bind(self.s.gateway_id, self.session_id)
+            await self.s.binds.release(self.session_id)
         except LedgerError as e:
             # The row goes when this gateway's heartbeat stops or it unregisters.
             conn.log.warning("bind.release_failed", error=repr(e))
 
     async def _bind(self, conn: SmppConnection, pdu: BindPdu) -> None:
-        kind = _BIND_KIND[CommandId(pdu.command_id)]
+        kind = _BIND_KIND[pdu.command_id]
         log = conn.log.bind(system_id=pdu.system_id, seq=pdu.sequence_number, bind=kind)
-        decision = await self.s.authenticator.authenticate(
-            pdu.system_id, pdu.password, conn.peer_host
+        decision = await self.s.binds.admit(
+            pdu.system_id, pdu.password, conn.peer_host, kind=kind, session_id=self.session_id
         )
-        status = decision.status
-        reason = decision.reason
         account = decision.account
-        if status == CommandStatus.ESME_ROK and account is not None:
-            # The quota holds across every gateway sharing the ledger.
-            try:
-                acquired = await self.s.store.acquire_bind(
-                    account.system_id,
-                    gateway_id=self.s.gateway_id,
-                    session_id=self.session_id,
-                    kind=kind,
-                    max_binds=account.max_binds,
-                )
-            except (LedgerError, ValueError):
-                # ValueError: this gateway is not registered (a bind racing shutdown).
-                acquired, status, reason = False, CommandStatus.ESME_RBINDFAIL, "ledger_down"
-            if not acquired and status == CommandStatus.ESME_ROK:
-                # SMPP 3.4 has no "too many binds" status; providers answer ESME_RALYBND.
-                status, reason = CommandStatus.ESME_RALYBND, "max_binds_reached"
-            if conn.session.closed and acquired:
-                # The client left while we asked the ledger: give the slot back.
-                await self.s.store.release_bind(self.s.gateway_id, self.session_id)
-                return
-        if status != CommandStatus.ESME_ROK or account is None:
-            log.warning("bind.refused", status=f"0x{status:x}", reason=reason)
-            conn.respond(response_to(pdu, status))
+        if decision.status != CommandStatus.ESME_ROK or account is None:
+            log.warning("bind.refused", status=f"0x{decision.status:x}", reason=decision.reason)
+            conn.respond(response_to(pdu, decision.status))
+            return
+        if conn.session.closed:
+            # The client left while we asked the ledger: give the slot back.
+            await self.s.binds.release(self.session_id)
             return
         self.account = account
         self._account_read_at = asyncio.get_running_loop().time()
@@ -174,7 +174,7 @@ class ClientHandler:
         conn.respond(response_to(pdu, system_id=SERVER_SYSTEM_ID))
         log.info("bind.accepted")
         if kind != "tx":
-            self.s.relay.receiver_bound(account.system_id)
+            self.s.receipts.receiver_bound(account.system_id)
 
     async def _submit(self, conn: SmppConnection, pdu: SubmitSm) -> None:
         assert self.account is not None  # the session only lets submit_sm in when bound
@@ -189,14 +189,16 @@ class ClientHandler:
 
 
 class SmppServer:
-    """Listens for ESMEs on TCP (and optionally TLS).
+    """Listens for ESMEs on TCP (and on TLS when ``tls_port`` is set).
 
     ``listen()`` binds the sockets without accepting, so the gateway can claim its port
     (and with it its identity) before it touches shared state; ``serve()`` then starts
     accepting with the services wired.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.session_config = client_session_config(config)
         self.services: ServerServices | None = None
         self.log = structlog.get_logger("smppgw.server")
         self._servers: list[asyncio.Server] = []
@@ -206,16 +208,29 @@ class SmppServer:
     def _factory(self) -> SmppConnection:
         assert self.services is not None, "serve() wires the services before accepting"
         loop = asyncio.get_running_loop()
-        session = Session(Role.SMSC, self.services.session_config, now=loop.time())
+        session = Session(Role.SMSC, self.session_config, now=loop.time())
         handler = ClientHandler(self.services, self.tasks, self._conns)
         conn = SmppConnection(session, handler, self.log)
         self._conns.add(conn)
         return conn
 
-    async def listen(
+    async def listen(self) -> tuple[int, int | None]:
+        """Bind the TCP socket, and the TLS one if configured; accept nothing yet.
+
+        Returns the two ports (useful with port 0); the TLS one is None when off.
+        """
+        c = self.config
+        port = await self._listen(c.host, c.port)
+        if c.tls_port is None or c.tls_cert is None or c.tls_key is None:
+            return port, None
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(c.tls_cert, c.tls_key)
+        return port, await self._listen(c.host, c.tls_port, ssl_context=ctx)
+
+    async def _listen(
         self, host: str, port: int, *, ssl_context: ssl.SSLContext | None = None
     ) -> int:
-        """Bind a listening socket (not accepting yet); returns its port (useful with 0)."""
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
             self._factory, host, port, ssl=ssl_context, start_serving=False
@@ -244,4 +259,10 @@ class SmppServer:
         conns = [c for c in self._conns if not c.closed.is_set()]
         await asyncio.gather(*(c.unbind(timeout=grace) for c in conns), return_exceptions=True)
         for server in self._servers:
+            await server.wait_closed()
+
+    async def close(self) -> None:
+        """Close the listening sockets of a server that never served (a failed start)."""
+        for server in self._servers:
+            server.close()
             await server.wait_closed()

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
+from gateway.config import UpstreamConfig
 from gateway.pdu import (
     BindTransceiver,
     CommandStatus,
@@ -31,20 +31,18 @@ from gateway.transport.connection import ConnectionClosed, SmppConnection
 DeliverCallback = Callable[[DeliverSm], Awaitable[int]]
 
 
-@dataclass(frozen=True, slots=True)
-class UpstreamSettings:
-    """Where the upstream is and how to talk to it."""
-
-    host: str
-    port: int
-    system_id: str
-    password: str = ""
-    system_type: str = ""
-    window: int = 10
-    enquire_link_interval: float = 30.0
-    response_timeout: float = 10.0
-    reconnect_min: float = 0.5
-    reconnect_max: float = 30.0
+def upstream_session_config(config: UpstreamConfig) -> SessionConfig:
+    """The session toward the upstream: our window, its timers, deep inbound buffers."""
+    return SessionConfig(
+        window=config.window,
+        response_timeout=config.response_timeout_s,
+        enquire_link_interval=config.enquire_link_interval_s,
+        inactivity_timeout=max(3 * config.enquire_link_interval_s, 60.0),
+        # Receipts arrive as fast as we submitted; stop reading (TCP backpressure)
+        # rather than refuse them, since many SMSCs never retry a refused receipt.
+        inbound_pause_at=1024,
+        max_inbound_pending=16384,
+    )
 
 
 class _UpstreamHandler:
@@ -67,11 +65,11 @@ class _UpstreamHandler:
 class UpstreamClient:
     """A self-healing transceiver bind to the upstream SMSC."""
 
-    def __init__(self, settings: UpstreamSettings, on_deliver: DeliverCallback) -> None:
-        self.settings = settings
+    def __init__(self, config: UpstreamConfig, on_deliver: DeliverCallback) -> None:
+        self.config = config
         self.on_deliver = on_deliver
         self.log = structlog.get_logger("smppgw.upstream").bind(
-            upstream=f"{settings.host}:{settings.port}"
+            upstream=f"{config.host}:{config.port}"
         )
         self._conn: SmppConnection | None = None
         self._ready = asyncio.Event()
@@ -122,11 +120,11 @@ class UpstreamClient:
 
     # -- internals ----------------------------------------------------------------------
     async def _run(self) -> None:
-        delay = self.settings.reconnect_min
+        delay = self.config.reconnect_min_s
         while not self._stopping:
             try:
                 if await self._connect_and_bind():
-                    delay = self.settings.reconnect_min
+                    delay = self.config.reconnect_min_s
                     assert self._conn is not None
                     await self._conn.closed.wait()
             except asyncio.CancelledError:
@@ -139,25 +137,18 @@ class UpstreamClient:
             sleep = random.uniform(delay / 2, delay)
             self.log.info("upstream.reconnecting", in_s=round(sleep, 2))
             await asyncio.sleep(sleep)
-            delay = min(delay * 2, self.settings.reconnect_max)
+            delay = min(delay * 2, self.config.reconnect_max_s)
 
     async def _connect_and_bind(self) -> bool:
-        s = self.settings
+        s = self.config
         loop = asyncio.get_running_loop()
-        config = SessionConfig(
-            window=s.window,
-            response_timeout=s.response_timeout,
-            enquire_link_interval=s.enquire_link_interval,
-            inactivity_timeout=max(3 * s.enquire_link_interval, 60.0),
-            # Receipts arrive as fast as we submitted; stop reading (TCP backpressure)
-            # rather than refuse them, since many SMSCs never retry a refused receipt.
-            inbound_pause_at=1024,
-            max_inbound_pending=16384,
-        )
+        session_config = upstream_session_config(s)
 
         def factory() -> SmppConnection:
             return SmppConnection(
-                Session(Role.ESME, config, now=loop.time()), _UpstreamHandler(self), self.log
+                Session(Role.ESME, session_config, now=loop.time()),
+                _UpstreamHandler(self),
+                self.log,
             )
 
         _, conn = await asyncio.wait_for(loop.create_connection(factory, s.host, s.port), 10.0)
@@ -168,7 +159,7 @@ class UpstreamClient:
             system_type=s.system_type,
         )
         try:
-            resp = await asyncio.wait_for(conn.request(bind), s.response_timeout + 1)
+            resp = await asyncio.wait_for(conn.request(bind), s.response_timeout_s + 1)
         except BaseException:
             conn.abort()  # a failed attempt must not leave a half-open socket behind
             raise

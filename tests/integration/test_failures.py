@@ -13,8 +13,10 @@ from typing import Any
 
 import structlog
 
-from gateway.delivery.dispatch import ReceiptRelay
+from gateway.config import UpstreamConfig
+from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.forwarder import Forwarder
+from gateway.delivery.intake import ReceiptIntake
 from gateway.delivery.registry import BindRegistry
 from gateway.pdu import CommandStatus as S
 from gateway.pdu import SubmitSm
@@ -22,7 +24,7 @@ from gateway.policy.ids import MessageIdGenerator
 from gateway.policy.submit import Submitter
 from gateway.policy.tariff import Tariff
 from gateway.simulator import UpstreamSimulator
-from gateway.transport.upstream import UpstreamClient, UpstreamSettings
+from gateway.transport.upstream import UpstreamClient
 from ledger import LedgerUnavailable, Store, open_store
 from ledger.batcher import DebitBatcher
 from ledger.models import DebitRequest, DebitResult, EntryKind, MessageState
@@ -81,12 +83,16 @@ async def _store(tmp_path: Path) -> Store:
     return store
 
 
+def _receipts(store: Store) -> ReceiptIntake:
+    return ReceiptIntake(store, ReceiptDispatcher(store, BindRegistry(), gateway_id="gw1"))
+
+
 async def _upstream(sim: UpstreamSimulator) -> UpstreamClient:
     async def ack(_: object) -> int:
         return 0
 
     client = UpstreamClient(
-        UpstreamSettings("127.0.0.1", sim.port, "gw", reconnect_min=0.05, reconnect_max=0.1),
+        UpstreamConfig(port=sim.port, system_id="gw", reconnect_min_s=0.05, reconnect_max_s=0.1),
         ack,
     )
     client.start()
@@ -103,8 +109,12 @@ async def test_upstream_keeps_reconnecting_when_the_smsc_never_answers_the_bind(
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     client = UpstreamClient(
-        UpstreamSettings(
-            "127.0.0.1", port, "gw", response_timeout=0.1, reconnect_min=0.02, reconnect_max=0.05
+        UpstreamConfig(
+            port=port,
+            system_id="gw",
+            response_timeout_s=0.1,
+            reconnect_min_s=0.02,
+            reconnect_max_s=0.05,
         ),
         lambda _: asyncio.sleep(0, 0),
     )
@@ -132,8 +142,8 @@ async def test_unknown_commit_outcome_is_resolved_with_the_same_key(tmp_path: Pa
     sim = UpstreamSimulator(keep_ids=True)
     await sim.start()
     upstream = await _upstream(sim)
-    relay = ReceiptRelay(store, BindRegistry(), gateway_id="gw1")
-    fwd = Forwarder(store, upstream, relay, gateway_id="gw1", workers=2)
+    receipts = _receipts(store)
+    fwd = Forwarder(store, upstream, receipts, gateway_id="gw1", workers=2)
     fwd.start()
     submitter = Submitter(
         Tariff.load(TARIFF),
@@ -165,9 +175,7 @@ async def test_an_adoption_sweep_racing_a_fresh_debit_does_not_send_it_twice(
     sim = UpstreamSimulator()
     await sim.start()
     upstream = await _upstream(sim)
-    fwd = Forwarder(
-        store, upstream, ReceiptRelay(store, BindRegistry(), gateway_id="gw1"), gateway_id="gw1"
-    )
+    fwd = Forwarder(store, upstream, _receipts(store), gateway_id="gw1")
 
     class SweepRightAfterCommit:
         def __getattr__(self, name: str) -> Any:
@@ -205,8 +213,8 @@ async def test_a_failed_refund_is_retried_by_the_next_sweep(tmp_path: Path) -> N
     sim = UpstreamSimulator(reject_status=S.ESME_RINVDSTADR)  # permanent refusal
     await sim.start()
     upstream = await _upstream(sim)
-    relay = ReceiptRelay(store, BindRegistry(), gateway_id="gw1")
-    fwd = Forwarder(faulty, upstream, relay, gateway_id="gw1", adopt_interval=0.05)  # type: ignore[arg-type]
+    receipts = _receipts(store)
+    fwd = Forwarder(faulty, upstream, receipts, gateway_id="gw1", adopt_interval=0.05)  # type: ignore[arg-type]
     submitter = Submitter(
         Tariff.load(TARIFF), DebitBatcher(store), fwd, MessageIdGenerator(), gateway_id="gw1"
     )
@@ -234,8 +242,8 @@ async def test_stop_does_not_wait_for_a_ledger_that_is_down(tmp_path: Path) -> N
     sim = UpstreamSimulator()
     await sim.start()
     upstream = await _upstream(sim)
-    relay = ReceiptRelay(store, BindRegistry(), gateway_id="gw1")
-    fwd = Forwarder(faulty, upstream, relay, gateway_id="gw1")  # type: ignore[arg-type]
+    receipts = _receipts(store)
+    fwd = Forwarder(faulty, upstream, receipts, gateway_id="gw1")  # type: ignore[arg-type]
     submitter = Submitter(
         Tariff.load(TARIFF), DebitBatcher(store), fwd, MessageIdGenerator(), gateway_id="gw1"
     )

@@ -1,7 +1,7 @@
 """The receipt sweep survives a transient ledger error (it used to die for good).
 
 Stand-ins: a receiver connection that acknowledges everything, and a store whose first
-acknowledgement write fails; the relay under test is the real one.
+acknowledgement write fails; the dispatcher under test is the real one.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from gateway.delivery.dispatch import ReceiptRelay
+from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.registry import BindRegistry
 from gateway.pdu import DeliverSm, DeliverSmResp, Pdu
 from gateway.session import State
@@ -61,8 +61,8 @@ async def test_sweep_keeps_running_after_a_failed_acknowledgement_write() -> Non
     store = _Store()
     registry = BindRegistry()
     registry.add("smpp-a", _Receiver())  # type: ignore[arg-type]
-    relay = ReceiptRelay(store, registry, gateway_id="gw", retry_interval=0.02)  # type: ignore[arg-type]
-    relay.start()
+    receipts = ReceiptDispatcher(store, registry, gateway_id="gw", retry_interval=0.02)  # type: ignore[arg-type]
+    receipts.start()
     try:
         for _ in range(200):
             if len(store.acked) >= 3:
@@ -71,4 +71,4 @@ async def test_sweep_keeps_running_after_a_failed_acknowledgement_write() -> Non
         assert not store.fail_next_ack, "the failing write happened"
         assert len(store.acked) >= 3, "sweeps went on delivering after the failure"
     finally:
-        await relay.stop()
+        await receipts.stop()
