@@ -126,6 +126,12 @@ class UpstreamClient:
                 if await self._connect_and_bind():
                     delay = self.config.reconnect_min_s
                     assert self._conn is not None
+                    if self._stopping:
+                        # stop() came while we were binding and its cancel was lost (on
+                        # Python 3.11 asyncio.wait_for swallows a cancel that arrives with
+                        # the result): nobody would close this link, so close it now.
+                        self._conn.close()
+                        break
                     await self._conn.closed.wait()
             except asyncio.CancelledError:
                 raise

@@ -87,13 +87,14 @@ def _receipts(store: Store) -> ReceiptIntake:
     return ReceiptIntake(store, ReceiptDispatcher(store, BindRegistry(), gateway_id="gw1"))
 
 
-async def _upstream(sim: UpstreamSimulator) -> UpstreamClient:
-    async def ack(_: object) -> int:
-        return 0
+async def _ack(_: object) -> int:
+    return 0
 
+
+async def _upstream(sim: UpstreamSimulator) -> UpstreamClient:
     client = UpstreamClient(
         UpstreamConfig(port=sim.port, system_id="gw", reconnect_min_s=0.05, reconnect_max_s=0.1),
-        ack,
+        _ack,
     )
     client.start()
     await asyncio.wait_for(client.wait_bound(), 5)
@@ -132,6 +133,27 @@ async def test_upstream_keeps_reconnecting_when_the_smsc_never_answers_the_bind(
             w.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_upstream_stop_while_binding_ends_the_link() -> None:
+    """stop() at any moment of connect and bind returns, and leaves no link behind."""
+    sim = UpstreamSimulator()
+    await sim.start()
+    try:
+        for turns in range(200):
+            client = UpstreamClient(UpstreamConfig(port=sim.port, system_id="gw"), _ack)
+            client.start()
+            for _ in range(turns):  # from before the connect to after the bind, a turn on
+                await asyncio.sleep(0)
+            await asyncio.wait_for(client.stop(), 5)
+            assert client._runner is not None and client._runner.done()
+        for _ in range(100):
+            if not sim._conns:
+                break
+            await asyncio.sleep(0.01)
+        assert not sim._conns, "every link was closed"
+    finally:
+        await sim.stop()
 
 
 async def test_unknown_commit_outcome_is_resolved_with_the_same_key(tmp_path: Path) -> None:
@@ -200,6 +222,121 @@ async def test_an_adoption_sweep_racing_a_fresh_debit_does_not_send_it_twice(
         assert await fwd.drain(5)
         assert sim.stats.submits == 1
     finally:
+        await fwd.stop()
+        await upstream.stop()
+        await sim.stop()
+        await store.close()
+
+
+async def _until_recorded(store: Store, fwd: Forwarder, message_id: str) -> None:
+    """Wait until the message is FORWARDED in the ledger and the forwarder let go of it."""
+    for _ in range(250):
+        message = await store.get_message(message_id)
+        if message.state == MessageState.FORWARDED and fwd.held == 0:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{message_id} was not forwarded and recorded")
+
+
+async def test_a_swept_copy_finished_before_the_submit_path_hands_it_over_is_not_resent(
+    tmp_path: Path,
+) -> None:
+    """The sweep takes the fresh row, sends and records it, and only then does the submit
+    path (still resolving its debit, as after an unknown COMMIT) hand the message over."""
+    store = await _store(tmp_path)
+    sim = UpstreamSimulator()
+    await sim.start()
+    upstream = await _upstream(sim)
+    fwd = Forwarder(store, upstream, _receipts(store), gateway_id="gw1")
+
+    class SweepAndSendBeforeAnswering:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+        async def debit_batch(self, reqs: Sequence[DebitRequest]) -> list[DebitResult]:
+            results = await store.debit_batch(reqs)
+            assert await fwd.recover(limit=1000) == 1, "the sweep took the fresh row"
+            await _until_recorded(store, fwd, reqs[0].message.message_id)
+            return results
+
+    submitter = Submitter(
+        Tariff.load(TARIFF),
+        DebitBatcher(SweepAndSendBeforeAnswering()),  # type: ignore[arg-type]
+        fwd,
+        MessageIdGenerator(),
+        gateway_id="gw1",
+    )
+    fwd.start()
+    try:
+        out = await submitter.submit(await store.get_account("smpp-a"), PDU, structlog.get_logger())
+        assert out.status == S.ESME_ROK
+        assert await fwd.drain(5)
+        assert sim.stats.submits == 1
+        assert fwd.held == 0
+    finally:
+        await fwd.stop()
+        await upstream.stop()
+        await sim.stop()
+        await store.close()
+
+
+async def test_a_sweep_that_read_the_row_before_it_was_sent_does_not_resend_it(
+    tmp_path: Path,
+) -> None:
+    """A sweep reads the fresh row, the submit path's copy is sent and recorded, and only
+    then does the sweep return with what it read (a slow ledger round trip)."""
+    store = await _store(tmp_path)
+    sim = UpstreamSimulator()
+    await sim.start()
+    upstream = await _upstream(sim)
+    read_done, release = asyncio.Event(), asyncio.Event()
+
+    class SlowSweep:
+        armed = True
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+        async def adopt_unforwarded(self, gateway_id: str, **kw: Any) -> Any:
+            rows = await store.adopt_unforwarded(gateway_id, **kw)
+            if self.armed:
+                self.armed = False
+                read_done.set()
+                await release.wait()
+            return rows
+
+    slow = SlowSweep()
+    fwd = Forwarder(slow, upstream, _receipts(store), gateway_id="gw1")  # type: ignore[arg-type]
+    sweeps: list[asyncio.Task[int]] = []
+
+    class SweepReadsRightAfterCommit:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+        async def debit_batch(self, reqs: Sequence[DebitRequest]) -> list[DebitResult]:
+            results = await store.debit_batch(reqs)
+            sweeps.append(asyncio.ensure_future(fwd.recover(limit=1000)))
+            await asyncio.wait_for(read_done.wait(), 5)
+            return results
+
+    submitter = Submitter(
+        Tariff.load(TARIFF),
+        DebitBatcher(SweepReadsRightAfterCommit()),  # type: ignore[arg-type]
+        fwd,
+        MessageIdGenerator(),
+        gateway_id="gw1",
+    )
+    fwd.start()
+    try:
+        out = await submitter.submit(await store.get_account("smpp-a"), PDU, structlog.get_logger())
+        assert out.status == S.ESME_ROK
+        await _until_recorded(store, fwd, out.message_id)
+        release.set()
+        assert await asyncio.wait_for(sweeps[0], 5) == 0, "the stale read queued nothing"
+        assert await fwd.drain(5)
+        assert sim.stats.submits == 1
+    finally:
+        release.set()
         await fwd.stop()
         await upstream.stop()
         await sim.stop()
