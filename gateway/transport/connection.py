@@ -204,9 +204,9 @@ class SmppConnection(asyncio.Protocol):
             # On the next loop turn, not here: respond() may run inside on_request(),
             # i.e. inside data_received(), which must not be re-entered.
             self._loop.call_soon(self._resume)
-        # Fix (test_smsc_side_keepalive_starts_once_its_bind_resp_is_sent): a bind_resp sent
-        # here binds the SMSC role and brings its enquire_link deadline forward; without
-        # re-arming, the timer kept the older inactivity deadline and no keep-alive left.
+        # A response can move the next deadline earlier: a bind_resp binds the SMSC role
+        # and starts its enquire_link timer, which falls before the inactivity deadline
+        # the timer was armed for.
         self._arm_timer()
 
     def _resume(self) -> None:
