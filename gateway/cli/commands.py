@@ -16,7 +16,7 @@ from typing import Any
 from gateway import admin
 from gateway.admin import views
 from gateway.cli import render
-from ledger.models import AccountStatus, milli_to_credits
+from ledger.models import Account, AccountStatus, milli_to_credits
 from ledger.store import Store
 
 
@@ -96,21 +96,30 @@ async def account_enable(store: Store, args: argparse.Namespace) -> Result:
 
 async def _status(store: Store, system_id: str, status: AccountStatus) -> Result:
     account = await admin.set_status(store, system_id, status)
-    return Result(views.account_view(account), f"{account.system_id}: {account.status.value}")
+    return _account_line(account, account.status.value)
+
+
+def _account_line(account: Account, what: str) -> Result:
+    """A changed account: the account view, and one line ``system_id: what`` for people."""
+    return Result(views.account_view(account), f"{account.system_id}: {what}")
+
+
+def _allowlist(account: Account) -> Result:
+    return _account_line(account, f"allowed IPs {render.ips(account)}")
+
+
+def _senders(account: Account) -> Result:
+    return _account_line(account, f"senders {render.senders(account)}")
 
 
 async def account_allow_ip(store: Store, args: argparse.Namespace) -> Result:
     """``account allow-ip``."""
-    account = await admin.allow_ip(store, args.system_id, args.cidr)
-    text = f"{account.system_id}: allowed IPs {render.ips(account)}"
-    return Result(views.account_view(account), text)
+    return _allowlist(await admin.allow_ip(store, args.system_id, args.cidr))
 
 
 async def account_deny_ip(store: Store, args: argparse.Namespace) -> Result:
     """``account deny-ip``."""
-    account = await admin.deny_ip(store, args.system_id, args.cidr)
-    text = f"{account.system_id}: allowed IPs {render.ips(account)}"
-    return Result(views.account_view(account), text)
+    return _allowlist(await admin.deny_ip(store, args.system_id, args.cidr))
 
 
 async def account_password(store: Store, args: argparse.Namespace) -> Result:
@@ -124,16 +133,12 @@ async def account_password(store: Store, args: argparse.Namespace) -> Result:
 
 async def sender_add(store: Store, args: argparse.Namespace) -> Result:
     """``sender add``."""
-    account = await admin.add_sender(store, args.system_id, args.sender)
-    text = f"{account.system_id}: senders {render.senders(account)}"
-    return Result(views.account_view(account), text)
+    return _senders(await admin.add_sender(store, args.system_id, args.sender))
 
 
 async def sender_remove(store: Store, args: argparse.Namespace) -> Result:
     """``sender remove``."""
-    account = await admin.remove_sender(store, args.system_id, args.sender)
-    text = f"{account.system_id}: senders {render.senders(account)}"
-    return Result(views.account_view(account), text)
+    return _senders(await admin.remove_sender(store, args.system_id, args.sender))
 
 
 async def credits_add(store: Store, args: argparse.Namespace) -> Result:
@@ -179,13 +184,13 @@ async def recharge_set(store: Store, args: argparse.Namespace) -> Result:
         amount=args.amount,
         daily_cap=args.daily_cap,
     )
-    return Result(views.account_view(account), f"{account.system_id}: {render.recharge(account)}")
+    return _account_line(account, render.recharge(account))
 
 
 async def recharge_off(store: Store, args: argparse.Namespace) -> Result:
     """``recharge off``."""
     account = await admin.recharge_off(store, args.system_id)
-    return Result(views.account_view(account), f"{account.system_id}: {render.recharge(account)}")
+    return _account_line(account, render.recharge(account))
 
 
 def tariff_show(tariff: str | Path, args: argparse.Namespace) -> Result:

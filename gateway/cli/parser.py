@@ -76,6 +76,13 @@ def _leaf(group: Any, name: str, handler: Handler, help_text: str, common: _Pars
     return parser
 
 
+def _account_leaf(group: Any, name: str, handler: Handler, help_text: str, common: _Parser) -> Any:
+    """A leaf whose first argument is the account's system_id."""
+    parser = _leaf(group, name, handler, help_text, common)
+    parser.add_argument("system_id", metavar="ID")
+    return parser
+
+
 def _add_db(subcommands: Any, common: _Parser) -> None:
     group = _group(subcommands, "db", "ledger schema")
     _leaf(group, "upgrade", commands.db_upgrade, "apply pending schema migrations", common)
@@ -102,19 +109,17 @@ def _add_account(subcommands: Any, common: _Parser) -> None:
         ("disable", commands.account_disable, "refuse binds and submits"),
         ("enable", commands.account_enable, "allow binds again"),
     ):
-        _leaf(group, name, handler, text, common).add_argument("system_id", metavar="ID")
+        _account_leaf(group, name, handler, text, common)
     _leaf(group, "list", commands.account_list, "list every account", common)
     for name, handler, text in (
         ("allow-ip", commands.account_allow_ip, "add a CIDR to the bind allowlist"),
         ("deny-ip", commands.account_deny_ip, "remove a CIDR from the bind allowlist"),
     ):
-        p = _leaf(group, name, handler, text, common)
-        p.add_argument("system_id", metavar="ID")
+        p = _account_leaf(group, name, handler, text, common)
         p.add_argument("cidr", metavar="CIDR", type=_cidr)
-    p = _leaf(
+    p = _account_leaf(
         group, "password", commands.account_password, "set or regenerate the password", common
     )
-    p.add_argument("system_id", metavar="ID")
     p.add_argument("--password", type=_password, help="default: generated, printed once")
 
 
@@ -124,33 +129,28 @@ def _add_sender(subcommands: Any, common: _Parser) -> None:
         ("add", commands.sender_add, "register a source address"),
         ("remove", commands.sender_remove, "unregister a source address"),
     ):
-        p = _leaf(group, name, handler, text, common)
-        p.add_argument("system_id", metavar="ID")
+        p = _account_leaf(group, name, handler, text, common)
         p.add_argument("sender", metavar="TON:ADDR", type=_sender)
 
 
 def _add_credits(subcommands: Any, common: _Parser) -> None:
     group = _group(subcommands, "credits", "balance and journal")
-    p = _leaf(group, "add", commands.credits_add, "credit an account", common)
-    p.add_argument("system_id", metavar="ID")
+    p = _account_leaf(group, "add", commands.credits_add, "credit an account", common)
     p.add_argument("amount", metavar="AMOUNT", type=_credits, help="credits, e.g. 12.5")
     p.add_argument("--note", default="")
     p.add_argument("--key", help="idempotency key (default: a fresh UUID)")
-    p = _leaf(group, "show", commands.credits_show, "balance and recent journal", common)
-    p.add_argument("system_id", metavar="ID")
+    p = _account_leaf(group, "show", commands.credits_show, "balance and recent journal", common)
     p.add_argument("--limit", metavar="N", type=_int_min(1), default=DEFAULT_STATEMENT_LIMIT)
 
 
 def _add_recharge(subcommands: Any, common: _Parser) -> None:
     group = _group(subcommands, "recharge", "automatic recharge")
-    p = _leaf(group, "set", commands.recharge_set, "set auto-recharge", common)
-    p.add_argument("system_id", metavar="ID")
+    p = _account_leaf(group, "set", commands.recharge_set, "set auto-recharge", common)
     p.add_argument("--threshold", metavar="CREDITS", type=_credits_or_zero, required=True)
     allowed = ", ".join(map(str, RECHARGE_AMOUNTS_CREDITS))
     p.add_argument("--amount", metavar="CREDITS", type=_credits, required=True, help=allowed)
     p.add_argument("--daily-cap", metavar="N", type=_int_min(1), default=1)
-    p = _leaf(group, "off", commands.recharge_off, "turn auto-recharge off", common)
-    p.add_argument("system_id", metavar="ID")
+    _account_leaf(group, "off", commands.recharge_off, "turn auto-recharge off", common)
 
 
 def _add_tariff(subcommands: Any, common: _Parser) -> None:
