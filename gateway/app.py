@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from gateway.admin import ensure_demo_account
+from gateway.admin.demo import ensure_demo_account
 from gateway.auth import Authenticator
 from gateway.config import Config
 from gateway.forwarder import Forwarder

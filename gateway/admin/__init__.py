@@ -8,6 +8,8 @@ Front ends parse their input with :mod:`gateway.admin.inputs` and show results w
 the JSON shapes of :mod:`gateway.admin.views`; they hold no business rule of their own.
 
 Actions take the store as their first argument and amounts in integer milli-credits.
+The demo account of ``serve --demo`` is :mod:`gateway.admin.demo`, imported by its one
+caller: it needs the logging stack, which no other action loads.
 """
 
 from gateway.admin.accounts import (
@@ -23,7 +25,6 @@ from gateway.admin.accounts import (
     show_account,
 )
 from gateway.admin.credits import DEFAULT_STATEMENT_LIMIT, Statement, add_credit, statement
-from gateway.admin.demo import DemoAccount, ensure_demo_account
 from gateway.admin.errors import (
     AccountNotFound,
     AccountTaken,
@@ -49,7 +50,6 @@ __all__ = [
     "AdminError",
     "Conflict",
     "CreatedAccount",
-    "DemoAccount",
     "InvalidInput",
     "KeyReused",
     "NotFound",
@@ -65,7 +65,6 @@ __all__ = [
     "allow_ip",
     "create_account",
     "deny_ip",
-    "ensure_demo_account",
     "list_accounts",
     "open_ledger",
     "recharge_off",

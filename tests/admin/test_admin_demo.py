@@ -5,7 +5,7 @@ from __future__ import annotations
 from structlog.testing import capture_logs
 
 from gateway import admin
-from gateway.admin.demo import DEMO_PASSWORD, DEMO_SYSTEM_ID
+from gateway.admin.demo import DEMO_PASSWORD, DEMO_SYSTEM_ID, DemoAccount, ensure_demo_account
 from ledger.models import EntryKind, Sender
 from ledger.passwords import verify_password
 from ledger.store import Store
@@ -13,10 +13,10 @@ from ledger.store import Store
 
 async def test_created_once_with_credit(store: Store) -> None:
     with capture_logs() as logs:
-        first = await admin.ensure_demo_account(store)
-        again = await admin.ensure_demo_account(store)
-    assert first == admin.DemoAccount(DEMO_SYSTEM_ID, created=True)
-    assert again == admin.DemoAccount(DEMO_SYSTEM_ID, created=False)
+        first = await ensure_demo_account(store)
+        again = await ensure_demo_account(store)
+    assert first == DemoAccount(DEMO_SYSTEM_ID, created=True)
+    assert again == DemoAccount(DEMO_SYSTEM_ID, created=False)
     assert [e["event"] for e in logs] == ["demo.account_created", "demo.account_present"]
     assert DEMO_PASSWORD not in repr(logs)
 
