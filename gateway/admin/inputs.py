@@ -3,8 +3,8 @@
 The CLI reads these from its command line and an HTTP front end from request bodies;
 both call the functions here, so ``12.5`` credits, ``5:MyShop`` or a password mean the
 same thing wherever they are typed. Each raises :class:`InvalidInput` with the message
-to show. Rules the ledger itself enforces (CIDR form, sender TON and address, recharge
-amounts) are the ledger's: they are called here, never restated.
+to show. What the ledger itself enforces stays the ledger's: a CIDR is checked by its
+``normalise_cidr``, and a sender's TON and address by the store when it is registered.
 """
 
 from __future__ import annotations
