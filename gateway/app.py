@@ -26,8 +26,8 @@ from gateway.logs import configure_logging
 from gateway.registry import BindRegistry
 from gateway.relay import ReceiptRelay
 from gateway.server import ServerServices, SmppServer
-from gateway.session import SessionConfig
 from gateway.simulator import UpstreamSimulator
+from gateway.smpp import SessionConfig
 from gateway.submit import Submitter
 from gateway.tariff import Tariff
 from gateway.upstream import UpstreamClient, UpstreamSettings

@@ -23,8 +23,8 @@ from typing import Any, Protocol
 import structlog
 
 from gateway.connection import ConnectionClosed, ResponseTimeout
-from gateway.pdu import CommandStatus, SubmitSmResp
 from gateway.relay import ReceiptRelay
+from gateway.smpp import CommandStatus, SubmitSmResp
 from ledger import LedgerError, Store, UnknownMessage
 from ledger.models import OutboundMessage, milli_to_credits
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from gsm0338.charset import BASIC_CHARACTER_SET, BASIC_CHARACTER_SET_EXTENSION
 
-from gateway.pdu import ESM_CLASS_UDHI, CommandStatus, SubmitSm, Tag
+from gateway.smpp import ESM_CLASS_UDHI, CommandStatus, SubmitSm, Tag
 from gateway.tariff import Rate, Tariff
 
 S = CommandStatus

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
 
-from gateway.pdu import Tag, Tlv
+from gateway.smpp import Tag, Tlv
 
 #: The text: field holds at most the first 20 characters of the message (Appendix B).
 MAX_TEXT = 20

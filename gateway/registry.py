@@ -9,7 +9,7 @@ import itertools
 from collections import defaultdict
 
 from gateway.connection import SmppConnection
-from gateway.session import State
+from gateway.smpp import State
 
 
 class BindRegistry:

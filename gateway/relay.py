@@ -22,16 +22,6 @@ from typing import Any
 import structlog
 
 from gateway.connection import ConnectionClosed, ResponseTimeout
-from gateway.pdu import (
-    ESM_CLASS_DELIVERY_RECEIPT,
-    HEADER,
-    HEADER_SIZE,
-    CommandId,
-    CommandStatus,
-    DeliverSm,
-    Tag,
-    decode,
-)
 from gateway.receipts import (
     Receipt,
     ReceiptParseError,
@@ -43,7 +33,17 @@ from gateway.receipts import (
     stat_for_state,
 )
 from gateway.registry import BindRegistry
-from gateway.session import LocalProtocolError
+from gateway.smpp import (
+    ESM_CLASS_DELIVERY_RECEIPT,
+    HEADER,
+    HEADER_SIZE,
+    CommandId,
+    CommandStatus,
+    DeliverSm,
+    LocalProtocolError,
+    Tag,
+    decode,
+)
 from ledger import LedgerError, Store
 from ledger.batcher import GroupCommit
 from ledger.models import MessageState, NewReceipt, OutboundMessage

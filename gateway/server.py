@@ -20,11 +20,19 @@ import structlog
 
 from gateway.auth import Authenticator
 from gateway.connection import SmppConnection
-from gateway.pdu import Bind as BindPdu
-from gateway.pdu import CommandId, CommandStatus, Pdu, SubmitSm, response_to
 from gateway.registry import BindRegistry
 from gateway.relay import ReceiptRelay
-from gateway.session import Role, Session, SessionConfig
+from gateway.smpp import Bind as BindPdu
+from gateway.smpp import (
+    CommandId,
+    CommandStatus,
+    Pdu,
+    Role,
+    Session,
+    SessionConfig,
+    SubmitSm,
+    response_to,
+)
 from gateway.submit import Submitter
 from ledger import LedgerError, Store
 from ledger.models import Account

@@ -19,17 +19,19 @@ from typing import Any
 import structlog
 
 from gateway.connection import ConnectionClosed, ResponseTimeout, SmppConnection
-from gateway.pdu import (
+from gateway.receipts import format_receipt, new_receipt, receipt_tlvs
+from gateway.smpp import (
     ESM_CLASS_DELIVERY_RECEIPT,
     CommandId,
     CommandStatus,
     DeliverSm,
     Pdu,
+    Role,
+    Session,
+    SessionConfig,
     SubmitSm,
     response_to,
 )
-from gateway.receipts import format_receipt, new_receipt, receipt_tlvs
-from gateway.session import Role, Session, SessionConfig
 
 _BIND_IDS = {CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER}
 

@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 from gateway.addresses import check_destination, check_source_form
 from gateway.ids import MessageIdGenerator
-from gateway.pdu import CommandStatus, SubmitSm
 from gateway.pricing import PricingError, quote
+from gateway.smpp import CommandStatus, SubmitSm
 from gateway.tariff import Tariff
 from ledger import LedgerError, LedgerUnavailable
 from ledger.batcher import DebitBatcher

@@ -17,16 +17,18 @@ from typing import Any
 import structlog
 
 from gateway.connection import ConnectionClosed, SmppConnection
-from gateway.pdu import (
+from gateway.smpp import (
     BindTransceiver,
     CommandStatus,
     DeliverSm,
     EncodedSubmitSm,
     Pdu,
+    Role,
+    Session,
+    SessionConfig,
     SubmitSmResp,
     response_to,
 )
-from gateway.session import Role, Session, SessionConfig
 
 DeliverCallback = Callable[[DeliverSm], Awaitable[int]]
 

@@ -15,11 +15,11 @@ import structlog
 
 from gateway.forwarder import Forwarder
 from gateway.ids import MessageIdGenerator
-from gateway.pdu import CommandStatus as S
-from gateway.pdu import SubmitSm
 from gateway.registry import BindRegistry
 from gateway.relay import ReceiptRelay
 from gateway.simulator import UpstreamSimulator
+from gateway.smpp import CommandStatus as S
+from gateway.smpp import SubmitSm
 from gateway.submit import Submitter
 from gateway.tariff import Tariff
 from gateway.upstream import UpstreamClient, UpstreamSettings

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.addresses import DESTINATION_MODES, check_destination, check_source_form
-from gateway.pdu import CommandStatus
+from gateway.smpp import CommandStatus
 
 S = CommandStatus
 BAD_DST = S.ESME_RINVDSTADR

@@ -16,7 +16,7 @@ from typing import TypeVar
 import pytest
 
 from gateway.connection import ConnectionClosed, ResponseTimeout, SmppConnection
-from gateway.pdu import (
+from gateway.smpp import (
     HEADER_SIZE,
     BindTransceiver,
     BindTransceiverResp,
@@ -26,14 +26,18 @@ from gateway.pdu import (
     DeliverSmResp,
     EnquireLink,
     GenericNack,
+    LocalProtocolError,
     Pdu,
+    Role,
+    Session,
+    SessionConfig,
+    State,
     SubmitSm,
     SubmitSmResp,
     decode,
     encode,
     response_to,
 )
-from gateway.session import LocalProtocolError, Role, Session, SessionConfig, State
 
 GUARD = 10.0  # seconds; a hang guard, never an expectation
 T = TypeVar("T")

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from gateway.pdu import CommandStatus, SubmitSm, Tag, Tlv
 from gateway.pricing import (
     MAX_PARTS,
     PricingError,
@@ -18,6 +17,7 @@ from gateway.pricing import (
     count_segments,
     quote,
 )
+from gateway.smpp import CommandStatus, SubmitSm, Tag, Tlv
 from gateway.tariff import Rate, Tariff
 
 S = CommandStatus

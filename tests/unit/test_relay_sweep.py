@@ -13,10 +13,9 @@ from typing import Any
 
 import structlog
 
-from gateway.pdu import DeliverSm, DeliverSmResp, Pdu
 from gateway.registry import BindRegistry
 from gateway.relay import ReceiptRelay
-from gateway.session import State
+from gateway.smpp import DeliverSm, DeliverSmResp, Pdu, State
 from ledger import LedgerUnavailable
 from ledger.models import PendingReceipt
 

@@ -9,29 +9,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gateway.pdu import (
+from gateway.smpp import (
     BindReceiver,
     BindTransceiver,
     BindTransmitter,
+    Bound,
     CommandId,
     DeliverSm,
     EnquireLink,
+    Event,
     Pdu,
     PduReader,
-    SubmitSm,
-    Unbind,
-    decode,
-    response_to,
-)
-from gateway.session import (
-    Bound,
-    Event,
     RequestReceived,
     ResponseReceived,
     Role,
     Session,
     SessionConfig,
     State,
+    SubmitSm,
+    Unbind,
+    decode,
+    response_to,
 )
 
 C = CommandId
