@@ -45,7 +45,7 @@ from gateway.smpp import (
     encode,
     response_to,
 )
-from tests.unit.smpp.helpers import BIND_FOR, SessionPair, make_request, other, parse
+from tests.unit.smpp.helpers import BIND_FOR, SessionPair, make_request, other, parse, session_in
 
 C = CommandId
 S = CommandStatus
@@ -98,24 +98,6 @@ def expected_inbound(role: Role, state: State, command_id: int) -> Outcome:
 def state_after_delivery(state: State, command_id: int) -> State:
     """The state once a request is handed to the application: a bind is being decided."""
     return BINDING if command_id in BINDS else state
-
-
-def session_in(role: Role, state: State) -> Session:
-    """A session playing ``role``, brought to ``state`` by real PDUs, output drained."""
-    pair = SessionPair()
-    if state is BINDING:  # our bind is out (ESME), or the peer's is being decided (SMSC)
-        pair.send(ESME, make_request(C.BIND_TRANSCEIVER))
-    elif state is not OPEN:
-        pair.bind(state if state in BOUND else TRX)
-    if state is UNBINDING:
-        pair.sessions[role].send(Unbind(sequence_number=0), pair.now)
-    if state is CLOSED:
-        pair.send(other(role), Unbind(sequence_number=0))
-        pair.exchange()
-    session = pair.sessions[role]
-    session.data_to_send()
-    assert session.state is state
-    return session
 
 
 def _case_id(role: Role, state: State, command_id: int) -> str:
