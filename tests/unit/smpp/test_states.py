@@ -166,50 +166,54 @@ def _next_states(rows: Mapping[TriggerKey, State], request: int, way: Io) -> lis
     return out
 
 
+def states_while_awaiting(
+    table: Mapping[State, Mapping[TriggerKey, State]], start: State, request: Trigger
+) -> set[State]:
+    """Every state (CLOSED aside) a session can be in while ``request``, which led to
+    ``start``, awaits its answer."""
+    seen: set[State] = set()
+    todo = [start]
+    while todo:
+        here = todo.pop()
+        if here in seen or here is State.CLOSED:
+            continue
+        seen.add(here)
+        todo.extend(_next_states(table[here], request.command_id, request.io))
+    return seen
+
+
+def requests_and_targets(role: Role, io: Io) -> list[tuple[Trigger, State]]:
+    """Each request row of ``role`` for direction ``io``, with the state it leads to."""
+    out = []
+    for rows in TRANSITIONS[role].values():
+        for key, new in rows.items():
+            trigger = Trigger(*key)
+            if trigger.io is io and not trigger.command_id & RESPONSE_BIT:
+                out.append((trigger, new))
+    return out
+
+
 @pytest.mark.parametrize("role", list(Role))
 def test_every_request_we_may_send_can_be_answered_or_time_out_where_it_leads(
     role: Role,
 ) -> None:
     """No request of ours can end up awaiting an answer in a state with no row for it."""
     table = TRANSITIONS[role]
-    for state, rows in table.items():
-        for trigger, new in rows.items():
-            if trigger.io is not Io.SENT or trigger.command_id & RESPONSE_BIT:
-                continue
-            resp = trigger.command_id | RESPONSE_BIT
-            # The state it leads to, and any state reachable from there without an
-            # answer to it, must expect its response and its timeout.
-            seen: set[State] = set()
-            todo = [new]
-            while todo:
-                here = todo.pop()
-                if here in seen or here is State.CLOSED:
-                    continue
-                seen.add(here)
-                here_rows = table[here]
-                assert Trigger(Io.RECEIVED, resp, True) in here_rows, (state, trigger, here)
-                assert Trigger(Io.TIMED_OUT, trigger.command_id, False) in here_rows
-                todo.extend(_next_states(here_rows, trigger.command_id, Io.SENT))
+    for request, new in requests_and_targets(role, Io.SENT):
+        resp = request.command_id | RESPONSE_BIT
+        for here in states_while_awaiting(table, new, request):
+            assert Trigger(Io.RECEIVED, resp, True) in table[here], (request, here)
+            assert Trigger(Io.TIMED_OUT, request.command_id, False) in table[here]
 
 
 @pytest.mark.parametrize("role", list(Role))
 def test_every_request_the_peer_may_send_can_be_answered_where_it_leads(role: Role) -> None:
     """The mirror image: a peer request we accepted can always be answered by us."""
     table = TRANSITIONS[role]
-    for rows in table.values():
-        for trigger, new in rows.items():
-            if trigger.io is not Io.RECEIVED or trigger.command_id & RESPONSE_BIT:
-                continue
-            resp = trigger.command_id | RESPONSE_BIT
-            seen: set[State] = set()
-            todo = [new]
-            while todo:
-                here = todo.pop()
-                if here in seen or here is State.CLOSED:
-                    continue
-                seen.add(here)
-                assert Trigger(Io.SENT, resp, True) in table[here], (trigger, here)
-                todo.extend(_next_states(table[here], trigger.command_id, Io.RECEIVED))
+    for request, new in requests_and_targets(role, Io.RECEIVED):
+        resp = request.command_id | RESPONSE_BIT
+        for here in states_while_awaiting(table, new, request):
+            assert Trigger(Io.SENT, resp, True) in table[here], (request, here)
 
 
 # --- BINDING and UNBINDING are states one can see ------------------------------------------
