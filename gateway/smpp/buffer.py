@@ -20,6 +20,7 @@ from gateway.smpp.constants import TLV_FIXED_LENGTH, CommandStatus
 from gateway.smpp.errors import PduError
 
 _TLV_HEADER = struct.Struct(">HH")
+_pack_tlv_header = _TLV_HEADER.pack
 
 
 class BufferReadError(Exception):
@@ -113,10 +114,13 @@ def pull_tlvs(data: bytes, pos: int, end: int) -> tuple[tuple[Tlv, ...], int]:
 
 def push_tlvs(tlvs: tuple[Tlv, ...]) -> bytes:
     """The TLV area: tag, length and value of each, in order."""
-    if not tlvs:
-        return b""
-    pack = _TLV_HEADER.pack
-    return b"".join([pack(t.tag, len(t.value)) + t.value for t in tlvs])
+    parts: list[bytes] = []
+    append = parts.append
+    for tlv in tlvs:
+        value = tlv.value
+        append(_pack_tlv_header(tlv.tag, len(value)))
+        append(value)
+    return b"".join(parts)
 
 
 __all__ = [
