@@ -71,7 +71,11 @@ def _mentioned_paths(page: Path) -> list[str]:
     return [p for p in _PATH.findall(page.read_text()) if "NNNN" not in p]
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(REPO).as_posix())
+#: The CHANGELOG's past entries name the files of their own version, not of this one.
+_PRESENT_TENSE = [p for p in PAGES if p.name != "CHANGELOG.md"]
+
+
+@pytest.mark.parametrize("page", _PRESENT_TENSE, ids=lambda p: p.relative_to(REPO).as_posix())
 def test_mentioned_repository_paths_exist(page: Path) -> None:
     missing = [
         p
