@@ -130,6 +130,57 @@ class RechargeAmountNotAllowed(Refused):
         self.allowed = allowed
 
 
+class MailNotConfigured(Refused):
+    """A new password cannot be mailed: outbound mail (``[smtp]``) is not enabled."""
+
+    code = "mail_not_configured"
+
+    def __init__(self, system_id: str) -> None:
+        super().__init__(
+            f"account {system_id}: password not changed: outbound mail is not configured"
+            " (smtp.enabled is false), so a new password cannot be mailed"
+        )
+        self.system_id = system_id
+
+
+class PasswordNotShown(Refused):
+    """Outbound mail is configured: a new password goes to the contact, never to the screen."""
+
+    code = "password_not_shown"
+
+    def __init__(self, system_id: str) -> None:
+        super().__init__(
+            f"account {system_id}: password not changed: outbound mail is configured, so a"
+            " new password is mailed to the contact and never printed"
+        )
+        self.system_id = system_id
+
+
+class NoContactEmail(Refused):
+    """The account has no contact address to mail to."""
+
+    code = "no_contact_email"
+
+    def __init__(self, system_id: str) -> None:
+        super().__init__(
+            f"account {system_id}: password not changed: the account has no contact e-mail"
+            " address to mail it to"
+        )
+        self.system_id = system_id
+
+
+class MailNotSent(Unavailable):
+    """The SMTP server did not take the mail for now (temporary); nothing changed."""
+
+    code = "mail_not_sent"
+
+
+class MailRejected(Refused):
+    """The SMTP server refused the mail (permanent); nothing changed."""
+
+    code = "mail_rejected"
+
+
 def _message(e: Exception) -> str:
     return str(e) or type(e).__name__
 
