@@ -47,11 +47,11 @@ class Received:
 
     @property
     def body(self) -> str:
-        """The plain-text body, decoded."""
+        """The plain-text body, decoded, with the wire's CRLF line ends as ``\\n``."""
         part = self.message.get_body(("plain",))
         assert part is not None
         content: str = part.get_content()  # type: ignore[attr-defined]
-        return content
+        return content.replace("\r\n", "\n")
 
 
 @dataclass

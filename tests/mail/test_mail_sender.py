@@ -97,6 +97,7 @@ async def test_each_kind_arrives_with_subject_recipient_and_figures(
     assert got.message["Subject"] == subject
     assert got.message["From"] == "Example SMS <noreply@gw.example>"
     assert got.message["Message-ID"] == sent_id == message_id(mail.key, "gw.example")
+    assert got.body == mail.body
     flat = " ".join(got.body.split())
     for text in shown:
         assert text in flat
