@@ -130,43 +130,41 @@ class RechargeAmountNotAllowed(Refused):
         self.allowed = allowed
 
 
-class MailNotConfigured(Refused):
+class PasswordNotChanged(Refused):
+    """A password reset refused before anything changed; ``reason`` says why."""
+
+    code = "password_not_changed"
+    reason: ClassVar[str] = "refused"
+
+    def __init__(self, system_id: str) -> None:
+        super().__init__(f"account {system_id}: password not changed: {self.reason}")
+        self.system_id = system_id
+
+
+class MailNotConfigured(PasswordNotChanged):
     """A new password cannot be mailed: outbound mail (``[smtp]``) is not enabled."""
 
     code = "mail_not_configured"
-
-    def __init__(self, system_id: str) -> None:
-        super().__init__(
-            f"account {system_id}: password not changed: outbound mail is not configured"
-            " (smtp.enabled is false), so a new password cannot be mailed"
-        )
-        self.system_id = system_id
+    reason = (
+        "outbound mail is not configured (smtp.enabled is false), so a new password"
+        " cannot be mailed"
+    )
 
 
-class PasswordNotShown(Refused):
+class PasswordNotShown(PasswordNotChanged):
     """Outbound mail is configured: a new password goes to the contact, never to the screen."""
 
     code = "password_not_shown"
-
-    def __init__(self, system_id: str) -> None:
-        super().__init__(
-            f"account {system_id}: password not changed: outbound mail is configured, so a"
-            " new password is mailed to the contact and never printed"
-        )
-        self.system_id = system_id
+    reason = (
+        "outbound mail is configured, so a new password is mailed to the contact and never printed"
+    )
 
 
-class NoContactEmail(Refused):
+class NoContactEmail(PasswordNotChanged):
     """The account has no contact address to mail to."""
 
     code = "no_contact_email"
-
-    def __init__(self, system_id: str) -> None:
-        super().__init__(
-            f"account {system_id}: password not changed: the account has no contact e-mail"
-            " address to mail it to"
-        )
-        self.system_id = system_id
+    reason = "the account has no contact e-mail address to mail it to"
 
 
 class MailNotSent(Unavailable):
