@@ -192,7 +192,7 @@ class SmtpConfig:
     reply_to: str = field(default="", metadata=_EMAIL)
     #: Seconds each SMTP step (connect, a command, the data) may take.
     timeout_s: float = field(default=30.0, metadata=_POSITIVE)
-    #: PEM bundle of the CAs that may sign the server's certificate ("" = the system's).
+    #: PEM bundle of the CAs that may sign the server's certificate (absent: the system's).
     ca_file: Path | None = field(default=None, metadata=_FILE)
     #: The name sent in EHLO ("" = this machine's fully qualified name).
     helo_name: str = ""

@@ -39,7 +39,6 @@ from gateway.admin.errors import (
     action,
 )
 from gateway.mail.errors import MailError
-from gateway.mail.messages import NewPassword, compose
 from ledger.errors import LedgerError
 from ledger.models import Account
 from ledger.store import Store
@@ -80,6 +79,9 @@ async def reset_password(
         raise PasswordNotShown(system_id)
     if not account.contact_email:
         raise NoContactEmail(system_id)
+    # Imported here: every CLI command loads this module, few of them send mail.
+    from gateway.mail.messages import NewPassword, compose
+
     plain, password_hash = await new_password()
     mail = compose(
         NewPassword(

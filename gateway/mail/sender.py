@@ -49,7 +49,9 @@ class Mailer:
         self.settings = settings
         self.bind_address = bind_address
         self.port = settings.port or DEFAULT_PORTS[settings.security]
-        self._tls_context = tls_context or _tls_context(settings)
+        self._tls_context = (
+            None if settings.security == "none" else tls_context or _tls_context(settings)
+        )
         self.log = log or structlog.get_logger("smppgw.mail")
 
     @classmethod
@@ -81,7 +83,7 @@ class Mailer:
                 # False, not None: aiosmtplib's None upgrades whenever the server offers
                 # it, and "none" promises a link that is never upgraded.
                 start_tls=s.security == "starttls",
-                tls_context=self._tls_context if s.security != "none" else None,
+                tls_context=self._tls_context,
             )
         except (aiosmtplib.SMTPException, OSError) as e:
             error = mail_error(e, mail, f"{s.host}:{self.port}")

@@ -9,7 +9,7 @@ import pytest
 from aiosmtpd.smtp import Envelope
 
 from gateway import admin
-from gateway.mail import PermanentMailError, TemporaryMailError
+from gateway.mail.errors import PermanentMailError, TemporaryMailError
 from gateway.mail.sender import Mailer
 from ledger.passwords import verify_password
 from ledger.store import Store

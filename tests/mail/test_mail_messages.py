@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from gateway.config import SmtpConfig
-from gateway.mail import (
+from gateway.mail.messages import (
     CREDITS,
     LowBalance,
     Mail,

@@ -15,17 +15,15 @@ import pytest
 from structlog.testing import capture_logs
 
 from gateway.config import Config, ServerConfig, SmtpConfig, SmtpSecurity
-from gateway.mail import (
+from gateway.mail.errors import MailError, PermanentMailError, TemporaryMailError
+from gateway.mail.messages import (
     CREDITS,
     LowBalance,
     Mail,
-    MailError,
     NewPassword,
     Notice,
-    PermanentMailError,
     RechargeCapped,
     RechargeFired,
-    TemporaryMailError,
     compose,
     message_id,
 )
