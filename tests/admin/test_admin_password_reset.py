@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 
 import pytest
 from aiosmtpd.smtp import Envelope
@@ -164,3 +165,30 @@ async def test_a_dead_mail_server_leaves_the_old_password_valid(store: Store) ->
         await admin.reset_password(store, SYSTEM_ID, mailer_for(dead))
     assert isinstance(info.value, admin.Unavailable)
     assert await stored_hash(store) == before
+
+
+async def test_a_reset_cancelled_while_sending_is_undone(store: Store) -> None:
+    """Cancelled with the data sent but unanswered: the old password stays the valid one.
+
+    The server then accepts the mail anyway (the outcome the client cannot see), so the
+    account holder may receive a password that does not work; the old one still does.
+    """
+    before = await shop(store)
+    loop = asyncio.get_running_loop()
+    arrived = asyncio.Event()
+    release = threading.Event()
+
+    def on_data(_envelope: Envelope) -> None:
+        loop.call_soon_threadsafe(arrived.set)
+        release.wait(timeout=10)
+
+    with smtp_server(ServerOptions(on_data=on_data)) as server:
+        task = asyncio.create_task(admin.reset_password(store, SYSTEM_ID, mailer_for(server)))
+        await arrived.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        release.set()
+    assert await stored_hash(store) == before
+    (mail,) = server.received
+    assert not verify_password(mailed_password(mail), before)
