@@ -32,11 +32,18 @@ from gateway.admin.errors import (
     Conflict,
     InvalidInput,
     KeyReused,
+    MailNotConfigured,
+    MailNotSent,
+    MailRejected,
+    NoContactEmail,
     NotFound,
+    PasswordNotChanged,
+    PasswordNotShown,
     RechargeAmountNotAllowed,
     Refused,
     Unavailable,
 )
+from gateway.admin.password_reset import PasswordReset, reset_password
 from gateway.admin.recharge import recharge_off, set_recharge
 from gateway.admin.schema import SchemaUpgrade, open_ledger, upgrade_schema
 from gateway.admin.senders import add_sender, remove_sender
@@ -52,8 +59,15 @@ __all__ = [
     "CreatedAccount",
     "InvalidInput",
     "KeyReused",
+    "MailNotConfigured",
+    "MailNotSent",
+    "MailRejected",
+    "NoContactEmail",
     "NotFound",
     "PasswordChange",
+    "PasswordNotChanged",
+    "PasswordNotShown",
+    "PasswordReset",
     "RechargeAmountNotAllowed",
     "Refused",
     "SchemaUpgrade",
@@ -69,6 +83,7 @@ __all__ = [
     "open_ledger",
     "recharge_off",
     "remove_sender",
+    "reset_password",
     "set_password",
     "set_recharge",
     "set_status",

@@ -32,7 +32,7 @@ class PasswordChange:
     password: str | None = field(default=None, repr=False)
 
 
-async def _new_password(given: str | None) -> tuple[str, str]:
+async def new_password(given: str | None = None) -> tuple[str, str]:
     """The password (``given``, checked, or a generated one) and its hash."""
     plain = generate_password(MAX_PASSWORD_LEN) if given is None else inputs.password(given)
     # scrypt is deliberately slow (~30 ms): off the event loop, which may be serving binds.
@@ -56,7 +56,7 @@ async def create_account(
 
     Only the password's hash is stored. An empty ``allowed_ips`` refuses every bind.
     """
-    plain, password_hash = await _new_password(password)
+    plain, password_hash = await new_password(password)
     account = await store.create_account(
         NewAccount(
             system_id=system_id,
@@ -105,6 +105,6 @@ async def deny_ip(store: Store, system_id: str, cidr: str) -> Account:
 @action
 async def set_password(store: Store, system_id: str, password: str | None = None) -> PasswordChange:
     """Replace the password with ``password``, or a generated one returned once."""
-    plain, password_hash = await _new_password(password)
+    plain, password_hash = await new_password(password)
     await store.set_password_hash(system_id, password_hash)
     return PasswordChange(system_id, plain if password is None else None)

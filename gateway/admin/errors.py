@@ -130,6 +130,55 @@ class RechargeAmountNotAllowed(Refused):
         self.allowed = allowed
 
 
+class PasswordNotChanged(Refused):
+    """A password reset refused before anything changed; ``reason`` says why."""
+
+    code = "password_not_changed"
+    reason: ClassVar[str] = "refused"
+
+    def __init__(self, system_id: str) -> None:
+        super().__init__(f"account {system_id}: password not changed: {self.reason}")
+        self.system_id = system_id
+
+
+class MailNotConfigured(PasswordNotChanged):
+    """A new password cannot be mailed: outbound mail (``[smtp]``) is not enabled."""
+
+    code = "mail_not_configured"
+    reason = (
+        "outbound mail is not configured (smtp.enabled is false), so a new password"
+        " cannot be mailed"
+    )
+
+
+class PasswordNotShown(PasswordNotChanged):
+    """Outbound mail is configured: a new password goes to the contact, never to the screen."""
+
+    code = "password_not_shown"
+    reason = (
+        "outbound mail is configured, so a new password is mailed to the contact and never printed"
+    )
+
+
+class NoContactEmail(PasswordNotChanged):
+    """The account has no contact address to mail to."""
+
+    code = "no_contact_email"
+    reason = "the account has no contact e-mail address to mail it to"
+
+
+class MailNotSent(Unavailable):
+    """The SMTP server did not take the mail for now (temporary); nothing changed."""
+
+    code = "mail_not_sent"
+
+
+class MailRejected(Refused):
+    """The SMTP server refused the mail (permanent); nothing changed."""
+
+    code = "mail_rejected"
+
+
 def _message(e: Exception) -> str:
     return str(e) or type(e).__name__
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from gateway.admin.accounts import CreatedAccount, PasswordChange
 from gateway.admin.credits import Statement
+from gateway.admin.password_reset import PasswordReset
 from gateway.admin.schema import SchemaUpgrade
 from gateway.admin.tariff import TariffRates
 from gateway.tariff import Rate
@@ -93,6 +94,14 @@ def password_change_view(p: PasswordChange) -> JSONObject:
     data: JSONObject = {"system_id": p.system_id}
     if p.password is not None:
         data["password"] = p.password
+    return data
+
+
+def password_reset_view(r: PasswordReset) -> JSONObject:
+    """A reset password: ``mailed_to`` (null when not mailed), ``password`` only if shown."""
+    data: JSONObject = {"system_id": r.system_id, "mailed_to": r.mailed_to}
+    if r.password is not None:
+        data["password"] = r.password
     return data
 
 

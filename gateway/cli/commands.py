@@ -16,6 +16,7 @@ from typing import Any
 from gateway import admin
 from gateway.admin import views
 from gateway.cli import render
+from gateway.cli.errors import Refusal
 from ledger.models import Account, AccountStatus, milli_to_credits
 from ledger.store import Store
 
@@ -129,6 +130,28 @@ async def account_password(store: Store, args: argparse.Namespace) -> Result:
     if change.password is not None:
         text += "\n" + render.one_time_password(change.password)
     return Result(views.password_change_view(change), text)
+
+
+async def account_reset_password(store: Store, args: argparse.Namespace) -> Result:
+    """``account reset-password`` (mails through ``[smtp]`` of the configuration)."""
+    # Imported here: only this command needs the SMTP client and its logging stack.
+    import structlog
+
+    from gateway.mail.sender import Mailer
+
+    # The command's output says what happened; a log line would only repeat it, and on
+    # stdout, where --json output goes: the mailer's events are returned, never written.
+    silent = structlog.wrap_logger(structlog.ReturnLogger(), processors=[])
+    mailer = Mailer.from_config(args.settings, log=silent)
+    try:
+        reset = await admin.reset_password(store, args.system_id, mailer, print_password=args.print)
+    except admin.MailNotConfigured as e:
+        raise Refusal(f"{e}; give --print to show it once instead") from e
+    if reset.password is not None:
+        text = f"{reset.system_id}: password changed\n{render.one_time_password(reset.password)}"
+    else:
+        text = f"{reset.system_id}: new password mailed to {reset.mailed_to}"
+    return Result(views.password_reset_view(reset), text)
 
 
 async def sender_add(store: Store, args: argparse.Namespace) -> Result:

@@ -41,6 +41,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "tariff":
         result = tariff_show(config.pricing.tariff, args)
     else:
+        # Handlers that need a setting beyond the ledger (reset-password: [smtp]) read it here.
+        args.settings = config
         result = asyncio.run(_with_store(config, args.handler, args))
     _emit(result, as_json=args.json, out=sys.stdout)
     return EXIT_OK

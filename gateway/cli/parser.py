@@ -121,6 +121,18 @@ def _add_account(subcommands: Any, common: _Parser) -> None:
         group, "password", commands.account_password, "set or regenerate the password", common
     )
     p.add_argument("--password", type=_password, help="default: generated, printed once")
+    p = _account_leaf(
+        group,
+        "reset-password",
+        commands.account_reset_password,
+        "generate a new password and mail it to the contact",
+        common,
+    )
+    p.add_argument(
+        "--print",
+        action="store_true",
+        help="without [smtp]: print the new password once instead of mailing it",
+    )
 
 
 def _add_sender(subcommands: Any, common: _Parser) -> None:
