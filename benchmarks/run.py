@@ -12,6 +12,10 @@ Scenarios (``--scenarios``, comma-separated; default: all that can run here):
 - ``sqlite-quiet`` / ``postgres-quiet`` (opt-in): as ``sqlite`` / ``postgres`` with
   ``logging.level = "warning"``, to see what the shipped ``info`` level costs.
 
+``--baseline DIR`` runs every gateway scenario a second time with the gateway of another
+checkout (``DIR``, e.g. a ``git worktree`` of the commit before a change), reported as
+``SCENARIO@base``: before and after, interleaved in one session.
+
 Each scenario runs ``--repeat`` times (interleaved, so slow drift of the machine spreads
 over all scenarios), each time with fresh processes and a fresh ledger; the table gives the
 median and [min-max]. Every process is bounded (timeouts, killed in ``finally``) and all
@@ -257,6 +261,8 @@ class Options:
     timeout_s: float
     workdir: Path
     settings: dict[str, dict[str, str | int | float | bool]] = field(default_factory=dict)
+    #: Checkout whose gateway the ``@base`` scenarios run (``--baseline``).
+    baseline: Path | None = None
 
 
 def sim_counter(path: Path) -> int:
@@ -281,9 +287,11 @@ def run_once(
     ``on_gateway(pid)``, if given, is called once the gateway serves and returns a
     function called when loadgen has finished (the profiler hook).
     """
-    backend = scenario.removesuffix("-dlr").removesuffix("-quiet")
-    dlr = scenario.endswith("-dlr")
-    log_level = "warning" if scenario.endswith("-quiet") else opts.log_level
+    name, _, variant = scenario.partition("@")
+    backend = name.removesuffix("-dlr").removesuffix("-quiet")
+    dlr = name.endswith("-dlr")
+    log_level = "warning" if name.endswith("-quiet") else opts.log_level
+    repo = opts.baseline if variant == "base" and opts.baseline is not None else REPO
     rundir = Path(tempfile.mkdtemp(prefix=f"{scenario}-", dir=opts.workdir))
     busy_before = wait_quiet(opts.quiet_below, opts.quiet_wait_s) if opts.quiet_wait_s else None
     started = {"loadavg": loadavg(), "time": time.time(), "busy_cores_before": busy_before}
@@ -321,7 +329,11 @@ def run_once(
                 settings = {k: dict(v) for k, v in opts.settings.items()}
                 settings.setdefault("logging", {})["level"] = log_level
                 gw = GatewayProcess(
-                    rundir / "gw", upstream_port=sim.port, ledger_env=ledger_env, settings=settings
+                    rundir / "gw",
+                    upstream_port=sim.port,
+                    ledger_env=ledger_env,
+                    settings=settings,
+                    repo=repo,
                 )
                 gw.write_config()
                 if backend == "postgres":
@@ -618,6 +630,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--profile-out", metavar="PATH", help="keep py-spy's raw profile here")
     p.add_argument("--json", metavar="PATH", help="write every run and the summary here")
+    p.add_argument(
+        "--baseline",
+        metavar="DIR",
+        type=Path,
+        help="also run each gateway scenario with the gateway of checkout DIR (SCENARIO@base)",
+    )
     return p
 
 
@@ -658,6 +676,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problem is not None:
             print(f"bench: skipping PostgreSQL scenarios: {problem}", file=sys.stderr)
             scenarios = [s for s in scenarios if not s.startswith("postgres")]
+    if args.baseline is not None:
+        if not (args.baseline / "gateway" / "app.py").is_file():
+            print(f"bench: --baseline {args.baseline} is not an smppgw checkout", file=sys.stderr)
+            return 2
+        scenarios = [
+            v
+            for s in scenarios
+            for v in ([s, f"{s}@base"] if s != "direct" and not s.startswith("direct-") else [s])
+        ]
     settings: dict[str, dict[str, str | int | float | bool]] = {}
     for text in args.set:
         section, name, value = _setting(text)
@@ -680,6 +707,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             timeout_s=args.timeout_s,
             workdir=Path(tmp),
             settings=settings,
+            baseline=args.baseline.resolve() if args.baseline is not None else None,
         )
         for rep in range(args.repeat):
             for scenario in scenarios:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 import structlog
 
+from gateway.admin.demo import ensure_demo_account
 from gateway.config import Config, UpstreamConfig
 from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.forwarder import Forwarder
@@ -35,16 +36,9 @@ from gateway.policy.tariff import Tariff
 from gateway.simulator import UpstreamSimulator
 from gateway.transport.server import ServerServices, SmppServer
 from gateway.transport.upstream import UpstreamClient
-from ledger import AccountExists, LedgerError, Store, open_store
+from ledger import LedgerError, Store, open_store
 from ledger.batcher import DebitBatcher
-from ledger.models import NewAccount, Sender, credits_to_milli
-from ledger.passwords import hash_password
 
-#: The demo account `make run` creates (documented in the README; never logged).
-DEMO_SYSTEM_ID = "smpp-demo"
-DEMO_PASSWORD = "demo1234"
-DEMO_SENDER = "SMPPGW"
-DEMO_CREDITS = "1000"
 #: Seconds between heartbeats; the ledger drops a gateway's binds after 30 s of silence.
 HEARTBEAT_INTERVAL = 5.0
 #: Seconds the forwarder may take at stop to send what is queued and record it.
@@ -257,32 +251,6 @@ async def _drain_and_stop(forwarder: Forwarder) -> None:
     """Give the forwarder a moment to send what is queued, then stop it."""
     await forwarder.drain(timeout=FORWARDER_DRAIN_S)
     await forwarder.stop()
-
-
-async def ensure_demo_account(store: Store) -> None:
-    """Create the README's demo account if it is missing (idempotent)."""
-    log = structlog.get_logger("smppgw")
-    try:
-        await store.create_account(
-            NewAccount(
-                system_id=DEMO_SYSTEM_ID,
-                password_hash=hash_password(DEMO_PASSWORD),
-                owner="demo",
-                contact_email="demo@example.invalid",
-                allowed_ips=("127.0.0.0/8", "::1/128"),
-                senders=(Sender(5, 0, DEMO_SENDER), Sender(1, 1, "33612345678")),
-            )
-        )
-    except AccountExists:
-        log.info("demo.account_present", system_id=DEMO_SYSTEM_ID)
-        return
-    await store.credit(
-        DEMO_SYSTEM_ID,
-        credits_to_milli(DEMO_CREDITS),
-        idempotency_key="demo:initial-credit",
-        note="demo account initial credit",
-    )
-    log.info("demo.account_created", system_id=DEMO_SYSTEM_ID, credits=DEMO_CREDITS)
 
 
 async def serve(config: Config, *, demo: bool = False) -> None:

@@ -1,7 +1,7 @@
 """Configuration: one TOML file -> frozen dataclasses, validated strictly.
 
 The file has one table per dataclass below (``[server]``, ``[ledger]``, ``[pricing]``,
-``[upstream]``, ``[simulator]``, ``[logging]``). Every table and every key is optional;
+``[upstream]``, ``[simulator]``, ``[logging]``, ``[smtp]``). Every table and every key is optional;
 a missing one keeps its default. Anything else is an error: an unknown table or key, a
 value of the wrong type (``true`` is not an integer), a value outside its range or its
 list of choices, a file that does not exist. Each error is a ``ConfigError`` whose
@@ -10,8 +10,8 @@ message is one line naming the file, the key and the problem::
     config/smppgw.toml: upstream.window: expected an integer, got "ten"
 
 Validation is generic: ``_build`` walks each dataclass's fields and type hints, and the
-few limits (ranges, lengths, files that must exist) are declared next to the field as
-``metadata``. Adding a setting is adding one annotated field.
+few limits (ranges, lengths, files that must exist, e-mail addresses) are declared next
+to the field as ``metadata``. Adding a setting is adding one annotated field.
 
 Relative paths in the file (``pricing.tariff``, the file of a ``sqlite:///`` ledger URL)
 are resolved against the directory of the config file, so a config works whatever the
@@ -46,6 +46,9 @@ LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 LogFormat = Literal["json", "console"]
 #: Final states a simulated delivery receipt may report (SMPP 3.4 Appendix B).
 ReceiptStat = Literal["DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD"]
+#: How the SMTP connection is protected: not at all, upgraded with STARTTLS, or TLS from
+#: the first byte ("implicit TLS", RFC 8314).
+SmtpSecurity = Literal["none", "starttls", "tls"]
 
 
 class ConfigError(Exception):
@@ -59,9 +62,20 @@ def _limits(
     le: float | None = None,
     max_len: int | None = None,
     must_exist: bool = False,
+    email: bool = False,
 ) -> dict[str, Any]:
-    """Field metadata: the limits the generic validator enforces on that field."""
-    meta = {"ge": ge, "gt": gt, "le": le, "max_len": max_len, "must_exist": must_exist}
+    """Field metadata: the limits the generic validator enforces on that field.
+
+    ``email``: a non-empty value must be one e-mail address (``local@domain``).
+    """
+    meta = {
+        "ge": ge,
+        "gt": gt,
+        "le": le,
+        "max_len": max_len,
+        "must_exist": must_exist,
+        "email": email,
+    }
     return {k: v for k, v in meta.items() if v is not None and v is not False}
 
 
@@ -70,6 +84,7 @@ _PORT = _limits(ge=0, le=65535)
 _POSITIVE = _limits(gt=0)
 _AT_LEAST_1 = _limits(ge=1)
 _FILE = _limits(must_exist=True)
+_EMAIL = _limits(email=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +172,36 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """Outbound mail to account holders (new passwords, balance alerts); off by default."""
+
+    enabled: bool = False
+    host: str = "localhost"
+    #: Absent: the standard port of ``security`` (25, 587 or 465; see gateway.mail.sender).
+    port: int | None = field(default=None, metadata=_limits(ge=1, le=65535))
+    security: SmtpSecurity = "starttls"
+    #: Credentials for SMTP AUTH; both or neither, and never over an unprotected link.
+    username: str = ""
+    # repr=False: a logged or printed Config never shows the SMTP password.
+    password: str = field(default="", repr=False)
+    #: The From address of every mail; required when enabled.
+    from_address: str = field(default="", metadata=_EMAIL)
+    #: Display name shown with the From address ("" = the bare address).
+    from_name: str = ""
+    #: Where account holders' replies go ("" = to the From address).
+    reply_to: str = field(default="", metadata=_EMAIL)
+    #: Seconds each SMTP step (connect, a command, the data) may take.
+    timeout_s: float = field(default=30.0, metadata=_POSITIVE)
+    #: PEM bundle of the CAs that may sign the server's certificate (absent: the system's).
+    ca_file: Path | None = field(default=None, metadata=_FILE)
+    #: The name sent in EHLO ("" = this machine's fully qualified name).
+    helo_name: str = ""
+    #: Where account holders bind, as a new-password mail tells them ("host:port");
+    #: "" = ``server.host:server.port``, which is right only when that is a public name.
+    bind_address: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration. ``source`` is the file it came from (None: defaults)."""
 
@@ -166,6 +211,7 @@ class Config:
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
     source: Path | None = None
 
 
@@ -255,6 +301,9 @@ def _build(cls: type[_T], table: dict[str, Any], section: str, ctx: _Context) ->
         dotted = f"{section}.{key}"
         if key not in known:
             raise ctx.error(dotted, f"unknown key{_suggest(key, known)}")
+        if not known[key].repr and not isinstance(raw, str):
+            # A secret (repr=False: a password) is never echoed, not even a mistyped one.
+            raise ctx.error(dotted, "expected a string (the value is not shown)")
         value = _convert(raw, hints[key], dotted, ctx)
         _check_limits(value, known[key].metadata, dotted, ctx, shown=_show(raw))
         values[key] = value
@@ -315,6 +364,26 @@ def _check_limits(
         raise ctx.error(key, f"must be at most {_num(meta['le'])}, got {shown}")
     if "max_len" in meta and len(value) > meta["max_len"]:
         raise ctx.error(key, f"must be at most {meta['max_len']} characters, got {len(value)}")
+    if meta.get("email") and value:
+        problem = _address_problem(value)
+        if problem:
+            raise ctx.error(key, f"{problem}: {shown}")
+
+
+#: Characters no bare address (RFC 5322 addr-spec, unquoted) contains.
+_NOT_IN_ADDRESS = frozenset(' \t\r\n<>()[],;:"\\')
+
+
+def _address_problem(value: str) -> str:
+    """Why ``value`` is not one bare e-mail address (``local@domain``), or ""."""
+    local, at, domain = value.rpartition("@")
+    if not at:
+        return "not an e-mail address (no '@')"
+    if not local or not domain:
+        return "not an e-mail address (nothing before or after '@')"
+    if any(c in _NOT_IN_ADDRESS or not c.isprintable() for c in value):
+        return "not one bare e-mail address (no name, brackets, spaces or lists)"
+    return ""
 
 
 def _check_files(config: Config, ctx: _Context) -> None:
@@ -339,6 +408,23 @@ def _check_relations(config: Config, ctx: _Context) -> None:
         raise ctx.error(
             "upstream.reconnect_min_s",
             f"must not exceed upstream.reconnect_max_s ({_num(upstream.reconnect_max_s)})",
+        )
+    _check_smtp(config.smtp, ctx)
+
+
+def _check_smtp(smtp: SmtpConfig, ctx: _Context) -> None:
+    """What makes a usable mail setup: a sender, a host, credentials only over TLS."""
+    if smtp.enabled and not smtp.from_address:
+        raise ctx.error("smtp.from_address", "required when smtp.enabled is true")
+    if smtp.enabled and not smtp.host:
+        raise ctx.error("smtp.host", "required when smtp.enabled is true")
+    if bool(smtp.username) != bool(smtp.password):
+        given, missing = ("username", "password") if smtp.username else ("password", "username")
+        raise ctx.error(f"smtp.{given}", f"needs smtp.{missing} too")
+    if smtp.username and smtp.security == "none":
+        # AUTH PLAIN/LOGIN over an unprotected link hands the password to the network.
+        raise ctx.error(
+            "smtp.username", 'credentials need smtp.security "starttls" or "tls", not "none"'
         )
 
 

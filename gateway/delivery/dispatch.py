@@ -21,8 +21,7 @@ import structlog
 
 from gateway.delivery.receipt_pdus import from_stored_body, stored_body
 from gateway.delivery.registry import BindRegistry
-from gateway.pdu import CommandStatus, DeliverSm
-from gateway.session import LocalProtocolError
+from gateway.smpp import CommandStatus, DeliverSm, LocalProtocolError
 from gateway.transport.connection import ConnectionClosed, ResponseTimeout
 from ledger import LedgerError, Store
 from ledger.batcher import GroupCommit

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import structlog
 
 from gateway.delivery.custody import Custody
-from gateway.pdu import CommandStatus, SubmitSmResp
+from gateway.smpp import CommandStatus, SubmitSmResp
 from gateway.transport.connection import ConnectionClosed, ResponseTimeout
 from ledger import LedgerError, Store, UnknownMessage
 from ledger.models import OutboundMessage, milli_to_credits

@@ -22,7 +22,7 @@ from gateway.delivery.receipt_pdus import (
     receipt_pdu,
 )
 from gateway.delivery.receipts import is_final
-from gateway.pdu import CommandStatus, DeliverSm
+from gateway.smpp import CommandStatus, DeliverSm
 from ledger import LedgerError, Store
 from ledger.models import MessageState, OutboundMessage
 

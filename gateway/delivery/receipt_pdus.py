@@ -30,7 +30,7 @@ from gateway.delivery.receipts import (
     parse_receipt,
     stat_for_state,
 )
-from gateway.pdu import (
+from gateway.smpp import (
     ESM_CLASS_DELIVERY_RECEIPT,
     HEADER,
     HEADER_SIZE,

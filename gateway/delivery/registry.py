@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 
-from gateway.session import State
+from gateway.smpp import State
 from gateway.transport.connection import SmppConnection
 
 

@@ -23,7 +23,7 @@ from functools import lru_cache
 import phonenumbers
 from gsm0338.charset import BASIC_CHARACTER_SET
 
-from gateway.pdu import CommandStatus
+from gateway.smpp import CommandStatus
 
 S = CommandStatus
 

@@ -13,7 +13,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from gateway.pdu import CommandStatus
+from gateway.smpp import CommandStatus
 from ledger import LedgerError, Store, UnknownAccount
 from ledger.models import Account, AccountStatus
 from ledger.passwords import hash_password, verify_password

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
-from gateway.pdu import CommandStatus
 from gateway.policy.auth import Authenticator, BindDecision
+from gateway.smpp import CommandStatus
 from ledger import LedgerError, Store
 
 BindKind = Literal["tx", "rx", "trx"]

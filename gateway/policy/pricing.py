@@ -15,7 +15,8 @@ Segment rules (GSM 03.40/03.38 as SMPP 3.4 carries them; docs/pricing.md has the
 - Content is short_message, or the message_payload TLV (then short_message must be empty).
   A part the client segmented itself (esm_class UDHI with a concatenation UDH, or SAR TLVs)
   is billed on its own, normally 1 segment; so a long text costs the same whether it comes
-  as UDH parts, SAR parts or one message_payload (tests/unit/test_pricing.py proves it).
+  as UDH parts, SAR parts or one message_payload (tests/unit/policy/test_pricing.py proves
+  it).
 
 Every refusal is a ``PricingError`` carrying the ``CommandStatus`` for the submit_sm_resp.
 Cost is an integer number of milli-credits; nothing here allocates more than the content.
@@ -28,8 +29,8 @@ from dataclasses import dataclass
 
 from gsm0338.charset import BASIC_CHARACTER_SET, BASIC_CHARACTER_SET_EXTENSION
 
-from gateway.pdu import ESM_CLASS_UDHI, CommandStatus, SubmitSm, Tag
 from gateway.policy.tariff import Rate, Tariff
+from gateway.smpp import ESM_CLASS_UDHI, CommandStatus, SubmitSm, Tag
 
 S = CommandStatus
 

@@ -11,11 +11,11 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from gateway.pdu import CommandStatus, SubmitSm
 from gateway.policy.addresses import check_destination, check_source_form
 from gateway.policy.ids import MessageIdGenerator
 from gateway.policy.pricing import PricingError, quote
 from gateway.policy.tariff import Tariff
+from gateway.smpp import CommandStatus, SubmitSm
 from ledger import LedgerError, LedgerUnavailable
 from ledger.batcher import DebitBatcher
 from ledger.models import (

@@ -20,8 +20,16 @@ import structlog
 
 from gateway.config import SimulatorConfig
 from gateway.delivery.receipt_pdus import Address, receipt_pdu
-from gateway.pdu import CommandId, CommandStatus, Pdu, SubmitSm, response_to
-from gateway.session import Role, Session, SessionConfig
+from gateway.smpp import (
+    CommandId,
+    CommandStatus,
+    Pdu,
+    Role,
+    Session,
+    SessionConfig,
+    SubmitSm,
+    response_to,
+)
 from gateway.transport.connection import ConnectionClosed, ResponseTimeout, SmppConnection
 
 _BIND_IDS = {CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER}

@@ -18,18 +18,19 @@ from typing import Any, Protocol, cast
 
 import structlog
 
-from gateway.pdu import Pdu, Unbind
-from gateway.session import (
+from gateway.smpp import (
     Bound,
     Event,
     LocalProtocolError,
     MustClose,
+    Pdu,
     PduRejected,
     RequestReceived,
     RequestRefused,
     RequestTimedOut,
     ResponseReceived,
     Session,
+    Unbind,
     Unbound,
     UnsolicitedResponse,
 )

@@ -22,11 +22,19 @@ import structlog
 from gateway.config import ServerConfig
 from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.registry import BindRegistry
-from gateway.pdu import Bind as BindPdu
-from gateway.pdu import CommandId, CommandStatus, Pdu, SubmitSm, response_to
 from gateway.policy.bind import BindKind, BindPolicy
 from gateway.policy.submit import Submitter
-from gateway.session import Role, Session, SessionConfig
+from gateway.smpp import Bind as BindPdu
+from gateway.smpp import (
+    CommandId,
+    CommandStatus,
+    Pdu,
+    Role,
+    Session,
+    SessionConfig,
+    SubmitSm,
+    response_to,
+)
 from gateway.transport.connection import SmppConnection
 from ledger import LedgerError, Store
 from ledger.models import Account

@@ -16,16 +16,18 @@ from typing import Any
 import structlog
 
 from gateway.config import UpstreamConfig
-from gateway.pdu import (
+from gateway.smpp import (
     BindTransceiver,
     CommandStatus,
     DeliverSm,
     EncodedSubmitSm,
     Pdu,
+    Role,
+    Session,
+    SessionConfig,
     SubmitSmResp,
     response_to,
 )
-from gateway.session import Role, Session, SessionConfig
 from gateway.transport.connection import ConnectionClosed, SmppConnection
 
 DeliverCallback = Callable[[DeliverSm], Awaitable[int]]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from gateway import cli
+from gateway import admin, cli
 from gateway.config import LEDGER_URL_ENV, Config
 from ledger.models import Account
 from ledger.passwords import verify_password
@@ -362,10 +362,10 @@ def test_config_error_exits_2(smppgw: Cli, config_path: Path) -> None:
 
 
 def test_unexpected_exception_is_one_line(smppgw: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def boom(*_: object) -> cli.Result:
+    async def boom(*_: object) -> admin.SchemaUpgrade:
         raise RuntimeError("kaput\nsecond line")
 
-    monkeypatch.setattr(cli, "_db_upgrade", boom)
+    monkeypatch.setattr(admin, "upgrade_schema", boom)
     assert (
         refused(smppgw("db", "upgrade"))
         == "smppgw: unexpected error: RuntimeError: kaput second line"

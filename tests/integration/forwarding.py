@@ -17,11 +17,11 @@ from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.forwarder import Forwarder
 from gateway.delivery.intake import ReceiptIntake
 from gateway.delivery.registry import BindRegistry
-from gateway.pdu import SubmitSm
 from gateway.policy.ids import MessageIdGenerator
 from gateway.policy.submit import SubmitOutcome, Submitter
 from gateway.policy.tariff import Tariff
 from gateway.simulator import UpstreamSimulator
+from gateway.smpp import SubmitSm
 from gateway.transport.upstream import UpstreamClient
 from ledger import Store, open_store
 from ledger.batcher import DebitBatcher

@@ -15,7 +15,7 @@ import pytest
 import structlog
 
 from gateway.app import Gateway
-from gateway.pdu import (
+from gateway.smpp import (
     BindTransmitter,
     GenericNack,
     Pdu,
@@ -25,7 +25,7 @@ from gateway.pdu import (
     decode,
     encode,
 )
-from gateway.pdu import CommandStatus as S
+from gateway.smpp import CommandStatus as S
 from ledger import Store, open_store
 from ledger.models import AccountStatus, EntryKind, MessageState, RechargePolicy, Sender
 from tests.integration.esme import Esme

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config import UpstreamConfig
-from gateway.pdu import CommandStatus as S
 from gateway.simulator import UpstreamSimulator
+from gateway.smpp import CommandStatus as S
 from gateway.transport.upstream import UpstreamClient
 from ledger import LedgerUnavailable, Store
 from ledger.models import EntryKind, MessageState

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gateway.pdu import CommandStatus as S
+from gateway.smpp import CommandStatus as S
 from ledger import Store
 from ledger.models import DebitRequest
 from tests.integration.forwarding import AfterCommit, rig

@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from gateway.app import DEMO_PASSWORD, DEMO_SYSTEM_ID, ensure_demo_account
+from gateway.admin.demo import DEMO_PASSWORD, DEMO_SYSTEM_ID, ensure_demo_account
 from ledger import open_store
 from ledger.models import EntryKind
 from tests.integration.harness import REPO, gateway_config, running_gateway

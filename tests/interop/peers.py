@@ -329,6 +329,8 @@ class GatewayProcess:
     ledger_env: str | None = None
     settings: dict[str, dict[str, str | int | float | bool]] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
+    #: The checkout whose gateway runs (another one for a before/after benchmark).
+    repo: Path = REPO
     proc: subprocess.Popen[bytes] | None = None
     returncode: int | None = None
 
@@ -372,7 +374,7 @@ class GatewayProcess:
         env = {k: v for k, v in os.environ.items() if k != "SMPPGW_LEDGER_URL"}
         # The gateway under test is the checkout these helpers live in, even when the
         # venv's editable install points at another one (a benchmark of a snapshot).
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.repo), env.get("PYTHONPATH")]))
         if self.ledger_env is not None:
             env["SMPPGW_LEDGER_URL"] = self.ledger_env
         return env

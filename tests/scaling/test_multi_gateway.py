@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.pdu import CommandStatus as S
 from gateway.simulator import UpstreamSimulator
+from gateway.smpp import CommandStatus as S
 from ledger import Store, open_store
 from ledger.models import EntryKind, RechargePolicy
 from tests.integration.esme import Esme

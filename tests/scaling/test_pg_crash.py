@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.pdu import CommandStatus as S
 from gateway.simulator import UpstreamSimulator
+from gateway.smpp import CommandStatus as S
 from ledger import open_store
 from tests.integration.esme import Esme
 from tests.integration.harness import PASSWORD, in_thread, make_account

@@ -7,7 +7,7 @@ encoded by
 - the npm ``smpp`` package (farhadi/node-smpp, through ``make_golden_node.js``),
 
 and the bytes each library produced are stored beside the fields, so the codec tests compare
-``gateway.pdu`` with implementations it shares no code with. This script never imports
+``gateway.smpp`` with implementations it shares no code with. This script never imports
 ``gateway``: the expected fields come from the vectors below, the bytes from the libraries.
 
 Before writing, the two encodings of every vector are compared: they must be identical

@@ -68,7 +68,7 @@ def test_shipped_config_states_every_default(tmp_path: Path) -> None:
     (conf_dir / "tariff.csv").write_text("")
     loaded = load_config(conf_dir / "smppgw.toml", env={})
     built_in = Config()
-    for section in ("server", "pricing", "upstream", "simulator", "logging"):
+    for section in ("server", "pricing", "upstream", "simulator", "logging", "smtp"):
         got, want = getattr(loaded, section), getattr(built_in, section)
         if section == "pricing":
             got = type(got)(Path("tariff.csv"), got.destination_check, got.max_parts)
@@ -264,4 +264,76 @@ def test_config_is_frozen(tmp_path: Path) -> None:
 def test_upstream_password_is_not_in_the_repr(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, '[upstream]\npassword = "hunter2"\n'), env={})
     assert config.upstream.password == "hunter2"
+    assert "hunter2" not in repr(config)
+
+
+# -- [smtp] ---------------------------------------------------------------------------------
+def test_smtp_is_off_by_default_and_every_key_loads(tmp_path: Path) -> None:
+    assert not load_config(write(tmp_path, ""), env={}).smtp.enabled
+    (tmp_path / "ca.pem").write_text("")
+    body = (
+        '[smtp]\nenabled = true\nhost = "smtp.example.com"\nport = 2525\nsecurity = "tls"\n'
+        'username = "gw"\npassword = "s3cret"\nfrom_address = "noreply@gw.example"\n'
+        'from_name = "Example SMS"\nreply_to = "support@gw.example"\ntimeout_s = 10\n'
+        'ca_file = "ca.pem"\nhelo_name = "gw1.example"\nbind_address = "smpp.gw.example:2775"\n'
+    )
+    smtp = load_config(write(tmp_path, body), env={}).smtp
+    assert (smtp.enabled, smtp.host, smtp.port, smtp.security) == (
+        True,
+        "smtp.example.com",
+        2525,
+        "tls",
+    )
+    assert (smtp.username, smtp.password) == ("gw", "s3cret")
+    assert (smtp.from_address, smtp.from_name, smtp.reply_to) == (
+        "noreply@gw.example",
+        "Example SMS",
+        "support@gw.example",
+    )
+    assert smtp.timeout_s == 10.0
+    assert smtp.ca_file == tmp_path / "ca.pem"
+    assert (smtp.helo_name, smtp.bind_address) == ("gw1.example", "smpp.gw.example:2775")
+
+
+NO_AT = "smtp.from_address: not an e-mail address (no '@')"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('from_address = "noreply"', f'{NO_AT}: "noreply"'),
+        ('from_address = "@gw.example"', "smtp.from_address: not an e-mail address (nothing"),
+        ('from_address = "a b@gw.example"', "smtp.from_address: not one bare e-mail address"),
+        ('reply_to = "Ops <ops@gw.example>"', "smtp.reply_to: not one bare e-mail address"),
+        ('reply_to = "a@x.example,b@x.example"', "smtp.reply_to: not one bare e-mail address"),
+        ("enabled = true", "smtp.from_address: required when smtp.enabled is true"),
+        ('enabled = true\nfrom_address = "a@b.example"\nhost = ""', "smtp.host: required"),
+        ('username = "gw"', "smtp.username: needs smtp.password too"),
+        ('password = "pw"', "smtp.password: needs smtp.username too"),
+        (
+            'username = "gw"\npassword = "pw"\nsecurity = "none"',
+            'smtp.username: credentials need smtp.security "starttls" or "tls", not "none"',
+        ),
+        ('security = "ssl"', 'smtp.security: expected one of "none", "starttls", "tls", got "ssl"'),
+        ("port = 0", "smtp.port: must be at least 1, got 0"),
+        ("port = 65536", "smtp.port: must be at most 65535, got 65536"),
+        ("timeout_s = 0", "smtp.timeout_s: must be greater than 0, got 0"),
+        ('ca_file = "absent.pem"', "smtp.ca_file: file not found: "),
+    ],
+)  # fmt: skip
+def test_smtp_errors_name_the_key(tmp_path: Path, body: str, expected: str) -> None:
+    assert expected in error_of(write(tmp_path, f"[smtp]\n{body}\n"))
+
+
+@pytest.mark.parametrize("section", ["smtp", "upstream"])
+def test_a_password_is_never_shown_even_when_mistyped(tmp_path: Path, section: str) -> None:
+    message = error_of(write(tmp_path, f"[{section}]\npassword = 73519246\n"))
+    assert message.endswith(f"{section}.password: expected a string (the value is not shown)")
+    assert "73519246" not in message
+
+
+def test_smtp_password_is_not_in_the_repr(tmp_path: Path) -> None:
+    body = '[smtp]\nusername = "gw"\npassword = "hunter2"\n'
+    config = load_config(write(tmp_path, body), env={})
+    assert config.smtp.password == "hunter2"
     assert "hunter2" not in repr(config)

@@ -15,8 +15,7 @@ import structlog
 
 from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.registry import BindRegistry
-from gateway.pdu import DeliverSm, DeliverSmResp, Pdu
-from gateway.session import State
+from gateway.smpp import DeliverSm, DeliverSmResp, Pdu, State
 from ledger import LedgerUnavailable
 from ledger.models import PendingReceipt
 

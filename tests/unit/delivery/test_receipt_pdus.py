@@ -12,7 +12,7 @@ from gateway.delivery.receipt_pdus import (
     stored_body,
 )
 from gateway.delivery.receipts import parse_receipt
-from gateway.pdu import ESM_CLASS_DELIVERY_RECEIPT, DeliverSm, Tag, Tlv
+from gateway.smpp import ESM_CLASS_DELIVERY_RECEIPT, DeliverSm, Tag, Tlv
 
 UPSTREAM_TEXT = (
     b"id:ab12 sub:001 dlvrd:001 submit date:2401311200 done date:2401311201 "

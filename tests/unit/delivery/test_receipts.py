@@ -245,7 +245,7 @@ def test_stat_for_state_inverts_message_state_for() -> None:
 def test_new_receipt_formats_and_parses_back() -> None:
     from gateway.delivery.receipt_pdus import receipt_tlvs
     from gateway.delivery.receipts import format_receipt, new_receipt, parse_receipt
-    from gateway.pdu import Tag
+    from gateway.smpp import Tag
 
     failed = parse_receipt(format_receipt(new_receipt("abc123", "UNDELIV", text="hello")))
     assert (failed.id, failed.stat, failed.dlvrd, failed.err, failed.text) == (

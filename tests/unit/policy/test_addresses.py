@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.pdu import CommandStatus
 from gateway.policy.addresses import DESTINATION_MODES, check_destination, check_source_form
+from gateway.smpp import CommandStatus
 
 S = CommandStatus
 BAD_DST = S.ESME_RINVDSTADR

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.pdu import CommandStatus as S
 from gateway.policy.bind import BindPolicy
+from gateway.smpp import CommandStatus as S
 from ledger import Store, open_store
 from tests.integration.harness import PASSWORD, make_account
 

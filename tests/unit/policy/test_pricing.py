@@ -10,7 +10,6 @@ import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from gateway.pdu import CommandStatus, SubmitSm, Tag, Tlv
 from gateway.policy.pricing import (
     MAX_PARTS,
     PricingError,
@@ -19,6 +18,7 @@ from gateway.policy.pricing import (
     quote,
 )
 from gateway.policy.tariff import Rate, Tariff
+from gateway.smpp import CommandStatus, SubmitSm, Tag, Tlv
 
 S = CommandStatus
 GSM = gsm0338.Codec()

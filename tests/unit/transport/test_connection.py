@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import pytest
 
-from gateway.pdu import (
+from gateway.smpp import (
     HEADER_SIZE,
     BindTransceiver,
     BindTransceiverResp,
@@ -25,14 +25,18 @@ from gateway.pdu import (
     DeliverSmResp,
     EnquireLink,
     GenericNack,
+    LocalProtocolError,
     Pdu,
+    Role,
+    Session,
+    SessionConfig,
+    State,
     SubmitSm,
     SubmitSmResp,
     decode,
     encode,
     response_to,
 )
-from gateway.session import LocalProtocolError, Role, Session, SessionConfig, State
 from gateway.transport.connection import ConnectionClosed, ResponseTimeout, SmppConnection
 
 GUARD = 10.0  # seconds; a hang guard, never an expectation

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.config import ServerConfig, UpstreamConfig
-from gateway.session import SessionConfig
+from gateway.smpp import SessionConfig
 from gateway.transport.server import client_session_config
 from gateway.transport.upstream import upstream_session_config
 

@@ -1,7 +1,7 @@
-"""gateway.session: bytes in, events out. Legality, binds, unbind, sequence, window, framing.
+"""gateway.smpp.session: bytes in, events out. Legality, binds, unbind, sequence, window, framing.
 
 The expected behaviour is written here from the SMPP 3.4 rules (smpp-reference §2), never
-read back from ``gateway.session``'s own tables. Timers live in ``test_session_timers.py``.
+read back from ``gateway.smpp.states``' transition table. Timers live in ``test_session_timers.py``.
 """
 
 from __future__ import annotations
@@ -14,28 +14,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.pdu import (
+from gateway.smpp import (
     HEADER_SIZE,
     MAX_SEQUENCE,
     BindTransmitterResp,
+    Bound,
     CommandId,
     CommandStatus,
     DeliverSmResp,
     EnquireLinkResp,
-    GenericNack,
-    Pdu,
-    SubmitSm,
-    SubmitSmResp,
-    Unbind,
-    UnbindResp,
-    encode,
-    response_to,
-)
-from gateway.session import (
-    Bound,
     Event,
+    GenericNack,
     LocalProtocolError,
     MustClose,
+    Pdu,
     PduRejected,
     RequestReceived,
     RequestRefused,
@@ -44,34 +36,42 @@ from gateway.session import (
     Session,
     SessionConfig,
     State,
+    SubmitSm,
+    SubmitSmResp,
+    Unbind,
+    UnbindResp,
     Unbound,
     UnsolicitedResponse,
+    encode,
+    response_to,
 )
-from tests.unit.helpers import BIND_FOR, SessionPair, make_request, other, parse
+from tests.unit.smpp.helpers import BIND_FOR, SessionPair, make_request, other, parse, session_in
 
 C = CommandId
 S = CommandStatus
 ESME, SMSC = Role.ESME, Role.SMSC
 OPEN, TX, RX, TRX = State.OPEN, State.BOUND_TX, State.BOUND_RX, State.BOUND_TRX
-UNBINDING, CLOSED = State.UNBINDING, State.CLOSED
+BINDING, UNBINDING, CLOSED = State.BINDING, State.UNBINDING, State.CLOSED
 BOUND = frozenset({TX, RX, TRX})
 BINDS = frozenset({C.BIND_TRANSMITTER, C.BIND_RECEIVER, C.BIND_TRANSCEIVER})
 REQUESTS = [*sorted(BINDS), C.SUBMIT_SM, C.DELIVER_SM, C.ENQUIRE_LINK, C.UNBIND]
 
-# --- the SMPP rules, written out independently of gateway.session ------------------------
+# --- the SMPP rules, written out independently of gateway.smpp --------------------------
 
 #: request -> (who may send it, the states it may be sent in). SMPP 3.4 §2.3 / §4.
 #: UNBINDING is "our unbind is on the wire, its unbind_resp not yet back": the session is
 #: still bound, so a crossing unbind and enquire_link are answered, new traffic is not.
 #: enquire_link in OPEN: SMPP 3.4 lists bound states only, SMPP 5.0 §2.4 allows OPEN and
 #: real SMSCs answer it; smppgw answers it too (a keep-alive before the bind is harmless).
+#: BINDING is "a bind is out, its bind_resp not yet sent": not bound yet, so only the
+#: keep-alive goes on, and a second bind is out of state (not "already bound").
 RULES: dict[int, tuple[frozenset[Role], frozenset[State]]] = {
     C.BIND_TRANSMITTER: (frozenset({ESME}), frozenset({OPEN})),
     C.BIND_RECEIVER: (frozenset({ESME}), frozenset({OPEN})),
     C.BIND_TRANSCEIVER: (frozenset({ESME}), frozenset({OPEN})),
     C.SUBMIT_SM: (frozenset({ESME}), frozenset({TX, TRX})),
     C.DELIVER_SM: (frozenset({SMSC}), frozenset({RX, TRX})),
-    C.ENQUIRE_LINK: (frozenset({ESME, SMSC}), frozenset({OPEN, UNBINDING}) | BOUND),
+    C.ENQUIRE_LINK: (frozenset({ESME, SMSC}), frozenset({OPEN, BINDING, UNBINDING}) | BOUND),
     C.UNBIND: (frozenset({ESME, SMSC}), frozenset({UNBINDING}) | BOUND),
 }
 
@@ -86,7 +86,7 @@ def expected_inbound(role: Role, state: State, command_id: int) -> Outcome:
     if state is CLOSED:
         return IGNORED
     senders, states = RULES[command_id]
-    if command_id in BINDS and state is not OPEN:
+    if command_id in BINDS and state not in (OPEN, BINDING):
         return S.ESME_RALYBND  # a bind on a bound session (UNBINDING is still bound)
     if other(role) in senders and state in states:
         if command_id == C.ENQUIRE_LINK:
@@ -95,27 +95,16 @@ def expected_inbound(role: Role, state: State, command_id: int) -> Outcome:
     return S.ESME_RINVBNDSTS
 
 
-def session_in(role: Role, state: State) -> Session:
-    """A session playing ``role``, brought to ``state`` by real PDUs, output drained."""
-    pair = SessionPair()
-    if state is not OPEN:
-        pair.bind(state if state in BOUND else TRX)
-    if state is UNBINDING:
-        pair.sessions[role].send(Unbind(sequence_number=0), pair.now)
-    if state is CLOSED:
-        pair.send(other(role), Unbind(sequence_number=0))
-        pair.exchange()
-    session = pair.sessions[role]
-    session.data_to_send()
-    assert session.state is state
-    return session
+def state_after_delivery(state: State, command_id: int) -> State:
+    """The state once a request is handed to the application: a bind is being decided."""
+    return BINDING if command_id in BINDS else state
 
 
 def _case_id(role: Role, state: State, command_id: int) -> str:
     return f"{role.value}-{state.value}-{C(command_id).name.lower()}"
 
 
-ALL_STATES = [OPEN, TX, RX, TRX, UNBINDING, CLOSED]
+ALL_STATES = [OPEN, BINDING, TX, RX, TRX, UNBINDING, CLOSED]
 CASES = [(r, s, c) for r in (ESME, SMSC) for s in ALL_STATES for c in REQUESTS]
 
 
@@ -132,6 +121,10 @@ def test_the_expected_table_says_what_the_brief_says() -> None:
     assert expected_inbound(ESME, OPEN, C.BIND_TRANSMITTER) == S.ESME_RINVBNDSTS
     assert expected_inbound(ESME, TRX, C.UNBIND) == UNBOUND
     assert expected_inbound(SMSC, OPEN, C.UNBIND) == S.ESME_RINVBNDSTS
+    assert expected_inbound(SMSC, BINDING, C.BIND_TRANSMITTER) == S.ESME_RINVBNDSTS
+    assert expected_inbound(SMSC, BINDING, C.SUBMIT_SM) == S.ESME_RINVBNDSTS
+    assert expected_inbound(ESME, BINDING, C.DELIVER_SM) == S.ESME_RINVBNDSTS
+    assert expected_inbound(ESME, BINDING, C.ENQUIRE_LINK) == S.ESME_ROK
 
 
 @pytest.mark.parametrize(("role", "state", "command_id"), CASES, ids=[_case_id(*c) for c in CASES])
@@ -139,6 +132,7 @@ def test_peer_request_is_delivered_or_answered_by_the_rules(
     role: Role, state: State, command_id: int
 ) -> None:
     session = session_in(role, state)
+    owed = session.inbound_pending  # BINDING on the SMSC side: the bind being decided
     request = make_request(command_id, 77)
     events = session.receive_data(encode(request), 1.0)
     answers = parse(session.data_to_send())
@@ -148,13 +142,13 @@ def test_peer_request_is_delivered_or_answered_by_the_rules(
         assert events == ([] if outcome == S.ESME_ROK else [RequestRefused(request, outcome)])
         assert answers == [response_to(request, outcome)]
         assert answers[0].command_status == outcome
-        assert session.inbound_pending == 0
+        assert session.inbound_pending == owed
         assert session.state is state
     elif outcome == DELIVER:
         assert events == [RequestReceived(request)]
         assert answers == []
-        assert session.inbound_pending == 1
-        assert session.state is state
+        assert session.inbound_pending == owed + 1
+        assert session.state is state_after_delivery(state, command_id)
     elif outcome == UNBOUND:
         assert events[0] == Unbound(by_peer=True)
         assert isinstance(events[1], MustClose)
@@ -176,8 +170,9 @@ OUT_CASES = [(r, s, c) for r in (ESME, SMSC) for s in ALL_STATES for c in REQUES
 def test_we_may_only_send_what_the_rules_allow(role: Role, state: State, command_id: int) -> None:
     session = session_in(role, state)
     senders, states = RULES[command_id]
-    # Once our unbind is out we start nothing new; once closed, nothing at all.
-    allowed = role in senders and state in states and state not in (UNBINDING, CLOSED)
+    # While a bind is pending, or once our unbind is out, we start nothing new; once
+    # closed, nothing at all.
+    allowed = role in senders and state in states and state not in (BINDING, UNBINDING, CLOSED)
     request = make_request(command_id)
     if allowed:
         sent = session.send(request, 1.0)
@@ -199,9 +194,11 @@ def test_bind_success_moves_both_sides_to_the_bound_state(state: State) -> None:
     bind, smsc_events = pair.send(ESME, make_request(BIND_FOR[state]))
     assert bind.sequence_number == 1
     assert smsc_events == [RequestReceived(bind)]
-    # Neither side is bound until the response is on the wire.
-    assert pair.smsc.state is OPEN
-    assert pair.esme.state is OPEN
+    # Neither side is bound until the response is on the wire: both are BINDING.
+    assert pair.smsc.state is BINDING
+    assert pair.esme.state is BINDING
+    assert not pair.smsc.state.is_bound
+    assert not pair.esme.state.is_bound
     assert pair.smsc.inbound_pending == 1
     resp, esme_events = pair.send(SMSC, response_to(bind, system_id="SMSC"))
     assert pair.smsc.state is state
@@ -290,7 +287,7 @@ def test_bind_response_of_the_wrong_kind_does_not_bind() -> None:
     bind = session.send(make_request(C.BIND_TRANSMITTER), 0.0)
     wrong = response_to(make_request(C.BIND_RECEIVER, bind.sequence_number))
     assert session.receive_data(encode(wrong), 0.0) == [UnsolicitedResponse(wrong)]
-    assert session.state is OPEN
+    assert session.state is BINDING  # not bound: the bind still awaits its own response
 
 
 @pytest.mark.parametrize("state", [OPEN, TX, RX, TRX])
@@ -539,7 +536,7 @@ def test_answering_a_pending_bind_with_another_response_kind_is_refused() -> Non
     session.receive_data(encode(bind), 0.0)
     with pytest.raises(LocalProtocolError):
         session.send(SubmitSmResp(sequence_number=1, message_id="x"), 0.0)
-    assert session.state is OPEN
+    assert session.state is BINDING  # not bound: the bind still awaits its answer
     assert session.inbound_pending == 1
 
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.pdu import (
+from gateway.smpp import (
     DEFAULT_MAX_PDU_SIZE,
     CommandId,
     CommandStatus,
@@ -28,7 +28,7 @@ from gateway.pdu import (
     error_answer,
 )
 
-GOLDEN_FILE = Path(__file__).resolve().parent.parent / "golden" / "pdus.json"
+GOLDEN_FILE = Path(__file__).resolve().parents[2] / "golden" / "pdus.json"
 FRAMES: list[bytes] = [
     bytes.fromhex(v["hex"]) for v in json.loads(GOLDEN_FILE.read_text(encoding="utf-8"))["vectors"]
 ]

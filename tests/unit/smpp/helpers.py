@@ -9,29 +9,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gateway.pdu import (
+from gateway.smpp import (
     BindReceiver,
     BindTransceiver,
     BindTransmitter,
+    Bound,
     CommandId,
     DeliverSm,
     EnquireLink,
+    Event,
     Pdu,
     PduReader,
-    SubmitSm,
-    Unbind,
-    decode,
-    response_to,
-)
-from gateway.session import (
-    Bound,
-    Event,
     RequestReceived,
     ResponseReceived,
     Role,
     Session,
     SessionConfig,
     State,
+    SubmitSm,
+    Unbind,
+    decode,
+    response_to,
 )
 
 C = CommandId
@@ -148,3 +146,21 @@ class SessionPair:
         assert esme_events == [ResponseReceived(resp, bind), Bound(state)]
         assert self.esme.state is state
         assert self.smsc.state is state
+
+
+def session_in(role: Role, state: State) -> Session:
+    """A session playing ``role``, brought to ``state`` by real PDUs, output drained."""
+    pair = SessionPair()
+    if state is State.BINDING:  # our bind is out (ESME), or the peer's is being decided
+        pair.send(Role.ESME, make_request(C.BIND_TRANSCEIVER))
+    elif state is not State.OPEN:
+        pair.bind(state if state.is_bound else State.BOUND_TRX)
+    if state is State.UNBINDING:
+        pair.sessions[role].send(Unbind(sequence_number=0), pair.now)
+    if state is State.CLOSED:
+        pair.send(other(role), Unbind(sequence_number=0))
+        pair.exchange()
+    session = pair.sessions[role]
+    session.data_to_send()
+    assert session.state is state
+    return session

@@ -1,7 +1,7 @@
 """Properties of the codec (hypothesis): round trips over the field domains, and robustness.
 
 Field domains follow SMPP 3.4 §5.2 (C-string limits include the NUL) and are written out
-here rather than read from gateway.pdu, so a wrong limit in the codec shows up.
+here rather than read from gateway.smpp, so a wrong limit in the codec shows up.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import gateway.pdu as pdu_module
-from gateway.pdu import (
+import gateway.smpp.pdus as pdu_module
+from gateway.smpp import (
     RESPONSE_FOR,
     BindReceiver,
     BindReceiverResp,
@@ -274,7 +274,7 @@ def test_valid_header_random_body(command_id: int, status: int, seq: int, body: 
     decodes_exactly_or_fails_cleanly(frame_of(command_id, status, seq, body))
 
 
-GOLDEN_FILE = Path(__file__).resolve().parent.parent / "golden" / "pdus.json"
+GOLDEN_FILE = Path(__file__).resolve().parents[2] / "golden" / "pdus.json"
 GOLDEN = [
     bytes.fromhex(v["hex"]) for v in json.loads(GOLDEN_FILE.read_text(encoding="utf-8"))["vectors"]
 ]

@@ -1,4 +1,4 @@
-"""gateway.session timers, on an injected clock: response timeout, inactivity, keep-alive.
+"""gateway.smpp session timers, on an injected clock: response timeout, inactivity, keep-alive.
 
 Time only moves when a test passes a larger ``now``; nothing here sleeps.
 """
@@ -9,20 +9,14 @@ import struct
 
 import pytest
 
-from gateway.pdu import (
+from gateway.smpp import (
     HEADER_SIZE,
     CommandId,
     EnquireLink,
     EnquireLinkResp,
-    Pdu,
-    SubmitSmResp,
-    Unbind,
-    encode,
-    response_to,
-)
-from gateway.session import (
     Event,
     MustClose,
+    Pdu,
     PduRejected,
     RequestReceived,
     RequestTimedOut,
@@ -31,9 +25,13 @@ from gateway.session import (
     Session,
     SessionConfig,
     State,
+    SubmitSmResp,
+    Unbind,
     UnsolicitedResponse,
+    encode,
+    response_to,
 )
-from tests.unit.helpers import SessionPair, make_request, parse
+from tests.unit.smpp.helpers import SessionPair, make_request, parse
 
 C = CommandId
 ESME, SMSC = Role.ESME, Role.SMSC

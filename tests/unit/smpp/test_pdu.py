@@ -1,4 +1,4 @@
-"""gateway.pdu against independent implementations, byte for byte, and against bad input.
+"""gateway.smpp codec against independent implementations, byte for byte, and against bad input.
 
 The golden PDUs in tests/golden/pdus.json were encoded by python-smpplib and by the npm
 ``smpp`` package (see tests/tools/make_golden.py); the expected fields beside them are the
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from gateway.pdu import (
+from gateway.smpp import (
     BindReceiver,
     BindReceiverResp,
     BindTransceiver,
@@ -44,7 +44,7 @@ from gateway.pdu import (
 )
 
 S = CommandStatus
-GOLDEN_FILE = Path(__file__).resolve().parent.parent / "golden" / "pdus.json"
+GOLDEN_FILE = Path(__file__).resolve().parents[2] / "golden" / "pdus.json"
 
 #: SMPP command names (as the golden file spells them) -> our classes.
 CLASSES: dict[str, type[Pdu]] = {
@@ -609,7 +609,7 @@ def test_bind_repr_is_not_fooled_by_replace() -> None:
 
 
 def test_encoded_submit_sm_puts_the_same_bytes_on_the_wire() -> None:
-    from gateway.pdu import EncodedSubmitSm, SubmitSm, Tlv, decode, encode, with_sequence
+    from gateway.smpp import EncodedSubmitSm, SubmitSm, Tlv, decode, encode, with_sequence
 
     original = SubmitSm(
         sequence_number=9,

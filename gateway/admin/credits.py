@@ -1,0 +1,58 @@
+"""Credit actions: add credit under an idempotency key, show the balance and journal."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from gateway.admin.errors import action
+from ledger.models import Account, JournalEntry
+from ledger.store import Store
+
+#: How many journal entries a statement shows unless told otherwise.
+DEFAULT_STATEMENT_LIMIT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """An account's balance and its newest journal entries, newest first."""
+
+    account: Account
+    entries: tuple[JournalEntry, ...]
+
+
+def fresh_key(origin: str) -> str:
+    """A new idempotency key, ``origin:<uuid>``: unique, and telling where it came from."""
+    return f"{origin}:{uuid.uuid4()}"
+
+
+@action
+async def add_credit(
+    store: Store,
+    system_id: str,
+    amount: int,
+    *,
+    key: str | None = None,
+    note: str = "",
+    origin: str = "cli",
+) -> JournalEntry:
+    """Credit ``amount`` milli-credits; the journal entry written (or first written).
+
+    Every credit carries an idempotency key. Without ``key`` a fresh one is made
+    (``origin`` names the front end in it), so the credit happens exactly once; a caller
+    that may retry passes its own key, and a replay with the same amount returns the
+    first entry instead of crediting twice (another amount is a :class:`KeyReused`).
+    """
+    return await store.credit(
+        system_id, amount, idempotency_key=key or fresh_key(origin), note=note
+    )
+
+
+@action
+async def statement(
+    store: Store, system_id: str, *, limit: int = DEFAULT_STATEMENT_LIMIT
+) -> Statement:
+    """The balance and the newest ``limit`` journal entries of an account."""
+    account = await store.get_account(system_id)
+    entries = await store.journal(system_id, limit=limit)
+    return Statement(account, tuple(entries))

@@ -1,0 +1,71 @@
+"""Operator input as every front end receives it, checked and turned into ledger values.
+
+The CLI reads these from its command line and an HTTP front end from request bodies;
+both call the functions here, so ``12.5`` credits, ``5:MyShop`` or a password mean the
+same thing wherever they are typed. Each raises :class:`InvalidInput` with the message
+to show. What the ledger itself enforces stays the ledger's: a CIDR is checked by its
+``normalise_cidr``, and a sender's TON and address by the store when it is registered.
+"""
+
+from __future__ import annotations
+
+from gateway.admin.errors import InvalidInput, ledger_errors
+from ledger.models import MAX_PASSWORD_LEN, Sender, credits_to_milli
+from ledger.recharge import normalise_cidr
+
+#: NPI registered for a sender given without one (SMPP 3.4 §5.2.6): E.164 numbers are
+#: ISDN (1), alphanumeric and short codes "unknown" (0). Submits match on TON and
+#: address only, so the NPI is informative and a default saves typing it.
+DEFAULT_NPI = {1: 1, 2: 1}
+
+
+def password(text: str) -> str:
+    """``text`` if it is a valid SMPP password: 1 to 8 printable ASCII characters."""
+    if not 1 <= len(text) <= MAX_PASSWORD_LEN or not (text.isascii() and text.isprintable()):
+        raise InvalidInput(
+            f"a password is 1 to {MAX_PASSWORD_LEN} printable ASCII characters (SMPP limit)"
+        )
+    return text
+
+
+def cidr(text: str) -> str:
+    """``text`` in canonical CIDR form (a bare address means /32 or /128)."""
+    with ledger_errors():
+        return normalise_cidr(text)
+
+
+def sender(ton: int, address: str, npi: int | None = None) -> Sender:
+    """A sender with the NPI given, or the default NPI of its TON (:data:`DEFAULT_NPI`)."""
+    return Sender(ton=ton, npi=DEFAULT_NPI.get(ton, 0) if npi is None else npi, address=address)
+
+
+def parse_sender(text: str) -> Sender:
+    """``TON:ADDR`` or ``TON:NPI:ADDR`` (``5:MyShop``, ``1:33612345678``, ``3:12345``)."""
+    parts = text.split(":")
+    try:
+        numbers = [int(p) for p in parts[:-1]]
+    except ValueError:
+        numbers = []
+    if len(parts) not in (2, 3) or len(numbers) != len(parts) - 1 or not parts[-1]:
+        raise InvalidInput(f"a sender is TON:ADDR, e.g. 5:MyShop or 1:33612345678, not {text!r}")
+    return sender(numbers[0], parts[-1], numbers[1] if len(numbers) == 2 else None)
+
+
+def credits_or_zero(text: str) -> int:
+    """Milli-credits of a plain decimal number of credits >= 0 with at most 3 decimals."""
+    try:
+        milli = credits_to_milli(text)
+    except ValueError as e:
+        raise InvalidInput(str(e)) from None
+    if milli < 0 or not text.replace(".", "", 1).isdigit():
+        # isdigit: refuse "1e3", "NaN", "-0": an operator never means those as money.
+        raise InvalidInput(f"not a plain decimal number of credits: {text!r}")
+    return milli
+
+
+def credits(text: str) -> int:
+    """Milli-credits of a plain decimal number of credits > 0 with at most 3 decimals."""
+    milli = credits_or_zero(text)
+    if milli == 0:
+        raise InvalidInput("an amount of credits must be more than 0")
+    return milli

@@ -1,0 +1,224 @@
+"""The commands that administer the ledger and the tariff: call the service, render.
+
+Each handler turns parsed arguments into one :mod:`gateway.admin` action and its result
+into a :class:`Result`: the JSON view for ``--json`` and text for people. Rules belong
+to the service layer, never here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gateway import admin
+from gateway.admin import views
+from gateway.cli import render
+from gateway.cli.errors import Refusal
+from ledger.models import Account, AccountStatus, milli_to_credits
+from ledger.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What a command shows: ``data`` for ``--json``, ``text`` for people."""
+
+    data: Any
+    text: str
+
+
+Handler = Callable[[Store, argparse.Namespace], Awaitable[Result]]
+
+
+async def db_upgrade(store: Store, args: argparse.Namespace) -> Result:
+    """``db upgrade``."""
+    upgrade = await admin.upgrade_schema(store)
+    text = "\n".join(f"applied {name}" for name in upgrade.applied) or "schema is up to date"
+    return Result(views.schema_upgrade_view(upgrade), text)
+
+
+async def account_create(store: Store, args: argparse.Namespace) -> Result:
+    """``account create``."""
+    created = await admin.create_account(
+        store,
+        args.system_id,
+        password=args.password,
+        owner=args.owner,
+        contact_email=args.contact,
+        allowed_ips=args.allow_ip or (),
+        senders=args.sender or (),
+        max_binds=args.max_binds,
+        throughput=args.throughput,
+    )
+    account = created.account
+    text = f"created account {account.system_id}\n{render.describe_account(account)}"
+    if created.password is not None:
+        text += "\n" + render.one_time_password(created.password)
+    return Result(views.created_account_view(created), text)
+
+
+async def account_show(store: Store, args: argparse.Namespace) -> Result:
+    """``account show``."""
+    account = await admin.show_account(store, args.system_id)
+    return Result(views.account_view(account), render.describe_account(account))
+
+
+async def account_list(store: Store, args: argparse.Namespace) -> Result:
+    """``account list``."""
+    accounts = await admin.list_accounts(store)
+    rows = [
+        [
+            a.system_id,
+            a.status.value,
+            milli_to_credits(a.balance),
+            str(len(a.allowed_ips)),
+            str(len(a.senders)),
+            "on" if a.recharge else "off",
+            a.owner,
+        ]
+        for a in accounts
+    ]
+    headers = ["SYSTEM_ID", "STATUS", "BALANCE", "IPS", "SENDERS", "RECHARGE", "OWNER"]
+    text = render.table(headers, rows, right={2, 3, 4}) if rows else "no accounts"
+    return Result(views.accounts_view(accounts), text)
+
+
+async def account_disable(store: Store, args: argparse.Namespace) -> Result:
+    """``account disable``."""
+    return await _status(store, args.system_id, AccountStatus.DISABLED)
+
+
+async def account_enable(store: Store, args: argparse.Namespace) -> Result:
+    """``account enable``."""
+    return await _status(store, args.system_id, AccountStatus.ACTIVE)
+
+
+async def _status(store: Store, system_id: str, status: AccountStatus) -> Result:
+    account = await admin.set_status(store, system_id, status)
+    return _account_line(account, account.status.value)
+
+
+def _account_line(account: Account, what: str) -> Result:
+    """A changed account: the account view, and one line ``system_id: what`` for people."""
+    return Result(views.account_view(account), f"{account.system_id}: {what}")
+
+
+def _allowlist(account: Account) -> Result:
+    return _account_line(account, f"allowed IPs {render.ips(account)}")
+
+
+def _senders(account: Account) -> Result:
+    return _account_line(account, f"senders {render.senders(account)}")
+
+
+async def account_allow_ip(store: Store, args: argparse.Namespace) -> Result:
+    """``account allow-ip``."""
+    return _allowlist(await admin.allow_ip(store, args.system_id, args.cidr))
+
+
+async def account_deny_ip(store: Store, args: argparse.Namespace) -> Result:
+    """``account deny-ip``."""
+    return _allowlist(await admin.deny_ip(store, args.system_id, args.cidr))
+
+
+async def account_password(store: Store, args: argparse.Namespace) -> Result:
+    """``account password``."""
+    change = await admin.set_password(store, args.system_id, args.password)
+    text = f"{change.system_id}: password changed"
+    if change.password is not None:
+        text += "\n" + render.one_time_password(change.password)
+    return Result(views.password_change_view(change), text)
+
+
+async def account_reset_password(store: Store, args: argparse.Namespace) -> Result:
+    """``account reset-password`` (mails through ``[smtp]`` of the configuration)."""
+    # Imported here: only this command needs the SMTP client and its logging stack.
+    import structlog
+
+    from gateway.mail.sender import Mailer
+
+    # The command's output says what happened; a log line would only repeat it, and on
+    # stdout, where --json output goes: the mailer's events are returned, never written.
+    silent = structlog.wrap_logger(structlog.ReturnLogger(), processors=[])
+    mailer = Mailer.from_config(args.settings, log=silent)
+    try:
+        reset = await admin.reset_password(store, args.system_id, mailer, print_password=args.print)
+    except admin.MailNotConfigured as e:
+        raise Refusal(f"{e}; give --print to show it once instead") from e
+    if reset.password is not None:
+        text = f"{reset.system_id}: password changed\n{render.one_time_password(reset.password)}"
+    else:
+        text = f"{reset.system_id}: new password mailed to {reset.mailed_to}"
+    return Result(views.password_reset_view(reset), text)
+
+
+async def sender_add(store: Store, args: argparse.Namespace) -> Result:
+    """``sender add``."""
+    return _senders(await admin.add_sender(store, args.system_id, args.sender))
+
+
+async def sender_remove(store: Store, args: argparse.Namespace) -> Result:
+    """``sender remove``."""
+    return _senders(await admin.remove_sender(store, args.system_id, args.sender))
+
+
+async def credits_add(store: Store, args: argparse.Namespace) -> Result:
+    """``credits add``."""
+    entry = await admin.add_credit(
+        store, args.system_id, args.amount, key=args.key, note=args.note, origin="cli"
+    )
+    text = (
+        f"{entry.system_id}: +{milli_to_credits(entry.amount)} credits, "
+        f"balance {milli_to_credits(entry.balance_after)} "
+        f"(entry {entry.id}, key {entry.idempotency_key})"
+    )
+    return Result(views.entry_view(entry), text)
+
+
+async def credits_show(store: Store, args: argparse.Namespace) -> Result:
+    """``credits show``."""
+    shown = await admin.statement(store, args.system_id, limit=args.limit)
+    rows = [
+        [
+            str(e.id),
+            e.created_at.isoformat(timespec="seconds"),
+            e.kind.value,
+            render.signed(e.amount),
+            milli_to_credits(e.balance_after),
+            e.message_id or e.note,
+        ]
+        for e in shown.entries
+    ]
+    headers = ["ID", "TIME", "KIND", "AMOUNT", "BALANCE", "MESSAGE/NOTE"]
+    journal = render.table(headers, rows, right={0, 3, 4}) if rows else "no journal entries"
+    balance = milli_to_credits(shown.account.balance)
+    text = f"{shown.account.system_id}: balance {balance} credits\n{journal}"
+    return Result(views.statement_view(shown), text)
+
+
+async def recharge_set(store: Store, args: argparse.Namespace) -> Result:
+    """``recharge set``."""
+    account = await admin.set_recharge(
+        store,
+        args.system_id,
+        threshold=args.threshold,
+        amount=args.amount,
+        daily_cap=args.daily_cap,
+    )
+    return _account_line(account, render.recharge(account))
+
+
+async def recharge_off(store: Store, args: argparse.Namespace) -> Result:
+    """``recharge off``."""
+    account = await admin.recharge_off(store, args.system_id)
+    return _account_line(account, render.recharge(account))
+
+
+def tariff_show(tariff: str | Path, args: argparse.Namespace) -> Result:
+    """``tariff show`` (reads the tariff file, not the ledger)."""
+    shown = admin.show_tariff(tariff, prefix=args.prefix, number=args.number)
+    rows = [[r.prefix, r.country, milli_to_credits(r.milli)] for r in shown.rates]
+    text = render.table(["PREFIX", "COUNTRY", "CREDITS"], rows, right={2}) if rows else "no rates"
+    return Result(views.tariff_view(shown), text)

@@ -1,0 +1,70 @@
+"""``main``: parse, run one command, print its result or its one-line error."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from gateway.admin import open_ledger
+from gateway.cli import runners
+from gateway.cli.commands import Handler, Result, tariff_show
+from gateway.cli.errors import EXIT_OK, PROG, describe_error
+from gateway.cli.parser import DEFAULT_CONFIG, build_parser
+from gateway.config import Config, default_config, load_config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``smppgw`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        return _run(args)
+    except SystemExit as e:  # --help, --version: argparse exits on its own
+        return e.code if isinstance(e.code, int) else EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:
+        status, message = describe_error(e)
+        print(f"{PROG}: {message}", file=sys.stderr)
+        return status
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "bench":  # the runner writes its own configs: ours is not read
+        return runners.bench(args.bench_args)
+    config = _config(args.config)
+    if args.command == "serve":
+        return runners.serve(config, demo=args.demo)
+    if args.command == "tariff":
+        result = tariff_show(config.pricing.tariff, args)
+    else:
+        # Handlers that need a setting beyond the ledger (reset-password: [smtp]) read it here.
+        args.settings = config
+        result = asyncio.run(_with_store(config, args.handler, args))
+    _emit(result, as_json=args.json, out=sys.stdout)
+    return EXIT_OK
+
+
+def _config(path: str | None) -> Config:
+    """--config PATH, else config/smppgw.toml if present, else the built-in defaults."""
+    if path is not None:
+        return load_config(path)
+    if DEFAULT_CONFIG.is_file():
+        return load_config(DEFAULT_CONFIG)
+    return default_config()
+
+
+async def _with_store(config: Config, handler: Handler, args: argparse.Namespace) -> Result:
+    # `db upgrade` reports what it applies, so the store must not be upgraded before it.
+    async with open_ledger(config.ledger.url, migrate_embedded=args.command != "db") as store:
+        return await handler(store, args)
+
+
+def _emit(result: Result, *, as_json: bool, out: TextIO) -> None:
+    if as_json:
+        out.write(json.dumps(result.data, indent=2, ensure_ascii=False) + "\n")
+    elif result.text:
+        out.write(result.text.rstrip("\n") + "\n")

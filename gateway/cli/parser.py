@@ -1,0 +1,206 @@
+"""The ``smppgw`` command line: global options, one subcommand, typed arguments.
+
+Argument values are checked by :mod:`gateway.admin.inputs` as they are parsed, so a
+malformed one is a usage error (exit 2) before anything is attempted.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+from gateway.admin import DEFAULT_MAX_BINDS, DEFAULT_STATEMENT_LIMIT, InvalidInput, inputs
+from gateway.cli import commands
+from gateway.cli.commands import Handler
+from gateway.cli.errors import PROG, UsageError
+from ledger.models import RECHARGE_AMOUNTS_CREDITS
+
+T = TypeVar("T")
+
+#: Used when --config is not given and this file exists (relative to the cwd).
+DEFAULT_CONFIG = Path("config/smppgw.toml")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (raised, not printed with the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Report a command-line error as UsageError (exit 2)."""
+        raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: global options, then one subcommand."""
+    parser = _Parser(prog=PROG, description="SMPP gateway selling SMS capacity on credit.")
+    parser.add_argument(
+        "--config", metavar="PATH", help=f"TOML file (default: {DEFAULT_CONFIG} if present)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Each subcommand accepts --json too; SUPPRESS keeps a global --json when it is absent.
+    # --config, likewise, may come after the subcommand (`smppgw serve --config X`).
+    config_opt = _Parser(add_help=False)
+    config_opt.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="TOML file")
+    common = _Parser(add_help=False, parents=[config_opt])
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON document"
+    )
+
+    serve = subcommands.add_parser("serve", help="run the gateway", parents=[config_opt])
+    serve.add_argument("--demo", action="store_true", help="create a demo account with credit")
+    # Every argument after "bench" (--help included) goes to benchmarks/run.py: no prefix
+    # character is an option marker here.
+    bench = subcommands.add_parser(
+        "bench", help="run the benchmarks (source checkout)", add_help=False, prefix_chars="\0"
+    )
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    _add_db(subcommands, common)
+    _add_account(subcommands, common)
+    _add_sender(subcommands, common)
+    _add_credits(subcommands, common)
+    _add_recharge(subcommands, common)
+    _add_tariff(subcommands, common)
+    return parser
+
+
+def _group(subcommands: Any, name: str, help_text: str) -> Any:
+    parser = subcommands.add_parser(name, help=help_text)
+    return parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+
+def _leaf(group: Any, name: str, handler: Handler, help_text: str, common: _Parser) -> Any:
+    parser = group.add_parser(name, help=help_text, parents=[common])
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _account_leaf(group: Any, name: str, handler: Handler, help_text: str, common: _Parser) -> Any:
+    """A leaf whose first argument is the account's system_id."""
+    parser = _leaf(group, name, handler, help_text, common)
+    parser.add_argument("system_id", metavar="ID")
+    return parser
+
+
+def _add_db(subcommands: Any, common: _Parser) -> None:
+    group = _group(subcommands, "db", "ledger schema")
+    _leaf(group, "upgrade", commands.db_upgrade, "apply pending schema migrations", common)
+
+
+def _add_account(subcommands: Any, common: _Parser) -> None:
+    group = _group(subcommands, "account", "SMPP accounts")
+    p = _leaf(group, "create", commands.account_create, "create an account", common)
+    p.add_argument("system_id", metavar="SYSTEM_ID")
+    p.add_argument("--password", type=_password, help="default: generated, printed once")
+    p.add_argument("--owner", default="", help="customer name, free text")
+    p.add_argument("--contact", metavar="EMAIL", default="", help="contact e-mail address")
+    # One value per flag, repeated: "nargs=+" would swallow a SYSTEM_ID written after it.
+    p.add_argument(
+        "--allow-ip", metavar="CIDR", action="append", type=_cidr, help="bind allowlist (repeat)"
+    )
+    p.add_argument(
+        "--sender", metavar="TON:ADDR", action="append", type=_sender, help="source (repeat)"
+    )
+    p.add_argument("--max-binds", metavar="N", type=_int_min(1), default=DEFAULT_MAX_BINDS)
+    p.add_argument("--throughput", metavar="N", type=_int_min(0), default=0, help="0 = unlimited")
+    for name, handler, text in (
+        ("show", commands.account_show, "show an account"),
+        ("disable", commands.account_disable, "refuse binds and submits"),
+        ("enable", commands.account_enable, "allow binds again"),
+    ):
+        _account_leaf(group, name, handler, text, common)
+    _leaf(group, "list", commands.account_list, "list every account", common)
+    for name, handler, text in (
+        ("allow-ip", commands.account_allow_ip, "add a CIDR to the bind allowlist"),
+        ("deny-ip", commands.account_deny_ip, "remove a CIDR from the bind allowlist"),
+    ):
+        p = _account_leaf(group, name, handler, text, common)
+        p.add_argument("cidr", metavar="CIDR", type=_cidr)
+    p = _account_leaf(
+        group, "password", commands.account_password, "set or regenerate the password", common
+    )
+    p.add_argument("--password", type=_password, help="default: generated, printed once")
+    p = _account_leaf(
+        group,
+        "reset-password",
+        commands.account_reset_password,
+        "generate a new password and mail it to the contact",
+        common,
+    )
+    p.add_argument(
+        "--print",
+        action="store_true",
+        help="without [smtp]: print the new password once instead of mailing it",
+    )
+
+
+def _add_sender(subcommands: Any, common: _Parser) -> None:
+    group = _group(subcommands, "sender", "registered source addresses")
+    for name, handler, text in (
+        ("add", commands.sender_add, "register a source address"),
+        ("remove", commands.sender_remove, "unregister a source address"),
+    ):
+        p = _account_leaf(group, name, handler, text, common)
+        p.add_argument("sender", metavar="TON:ADDR", type=_sender)
+
+
+def _add_credits(subcommands: Any, common: _Parser) -> None:
+    group = _group(subcommands, "credits", "balance and journal")
+    p = _account_leaf(group, "add", commands.credits_add, "credit an account", common)
+    p.add_argument("amount", metavar="AMOUNT", type=_credits, help="credits, e.g. 12.5")
+    p.add_argument("--note", default="")
+    p.add_argument("--key", help="idempotency key (default: a fresh UUID)")
+    p = _account_leaf(group, "show", commands.credits_show, "balance and recent journal", common)
+    p.add_argument("--limit", metavar="N", type=_int_min(1), default=DEFAULT_STATEMENT_LIMIT)
+
+
+def _add_recharge(subcommands: Any, common: _Parser) -> None:
+    group = _group(subcommands, "recharge", "automatic recharge")
+    p = _account_leaf(group, "set", commands.recharge_set, "set auto-recharge", common)
+    p.add_argument("--threshold", metavar="CREDITS", type=_credits_or_zero, required=True)
+    allowed = ", ".join(map(str, RECHARGE_AMOUNTS_CREDITS))
+    p.add_argument("--amount", metavar="CREDITS", type=_credits, required=True, help=allowed)
+    p.add_argument("--daily-cap", metavar="N", type=_int_min(1), default=1)
+    _account_leaf(group, "off", commands.recharge_off, "turn auto-recharge off", common)
+
+
+def _add_tariff(subcommands: Any, common: _Parser) -> None:
+    group = _group(subcommands, "tariff", "prices per destination")
+    p = group.add_parser("show", help="list rates (pricing.tariff)", parents=[common])
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--prefix", metavar="P", help="only prefixes starting with P")
+    which.add_argument("--number", metavar="MSISDN", help="the rate a number is charged")
+
+
+# -- argument types (their errors become one-line usage errors) ------------------------------
+def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """``parse`` with its InvalidInput turned into argparse's error for a bad value."""
+
+    def check(text: str) -> T:
+        try:
+            return parse(text)
+        except InvalidInput as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    return check
+
+
+_password = _checked(inputs.password)
+_cidr = _checked(inputs.cidr)
+_sender = _checked(inputs.parse_sender)
+_credits = _checked(inputs.credits)
+_credits_or_zero = _checked(inputs.credits_or_zero)
+
+
+def _int_min(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
