@@ -168,7 +168,15 @@ class Gateway:
             destination_check=c.pricing.destination_check,
             max_parts=c.pricing.max_parts,
         )
-        await server.serve(ServerServices(store, binds, submitter, registry, receipts))
+        await server.serve(
+            ServerServices(
+                store=store,
+                binds=binds,
+                submitter=submitter,
+                registry=registry,
+                receipts=receipts,
+            )
+        )
         stack.push_async_callback(server.stop)
         endpoints = Endpoints(
             port=port,
