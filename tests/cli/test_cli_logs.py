@@ -34,7 +34,7 @@ def lines(stream: io.StringIO) -> list[dict[str, object]]:
 def test_json_lines_parse_with_event_level_timestamp_and_context(out: io.StringIO) -> None:
     configure_logging("info", "json", out)
     structlog.contextvars.bind_contextvars(peer="192.0.2.7:40000")
-    log = get_logger("gateway.transport.server", component="server")
+    log = get_logger("gateway.server", component="server")
     log.info("bind.accepted", system_id="smpp-shop", seq=1)
     log.warning("pdu.rejected", seq=2, status=3)
 
@@ -45,7 +45,7 @@ def test_json_lines_parse_with_event_level_timestamp_and_context(out: io.StringI
     assert first["peer"] == "192.0.2.7:40000"
     assert first["system_id"] == "smpp-shop"
     assert first["component"] == "server"
-    assert first["logger_name"] == "gateway.transport.server"
+    assert first["logger_name"] == "gateway.server"
     stamp = str(first["timestamp"])
     assert stamp.endswith("Z")
     assert datetime.fromisoformat(stamp.replace("Z", "+00:00")).utcoffset() is not None
