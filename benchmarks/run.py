@@ -743,7 +743,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         doc: dict[str, Any] = {"machine": info, "args": vars(args), "runs": runs}
         doc |= {"summary": table, "profile": profile}
-        Path(args.json).write_text(json.dumps(doc, indent=2))
+        Path(args.json).write_text(json.dumps(doc, indent=2, default=str))
     return 1 if failures else 0
 
 
