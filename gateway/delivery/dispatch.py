@@ -128,7 +128,8 @@ class ReceiptDispatcher:
             try:
                 resp = await conn.request(receipt)
             except (ConnectionClosed, ResponseTimeout, LocalProtocolError) as e:
-                # LocalProtocolError: the session began unbinding while we waited.
+                # A session that began unbinding while we waited is ConnectionClosed;
+                # LocalProtocolError would be a session that takes no deliver_sm at all.
                 self.log.info("receipt.not_acknowledged", message_id=message_id, reason=repr(e))
         if resp is not None and resp.command_status == CommandStatus.ESME_ROK:
             assert conn is not None

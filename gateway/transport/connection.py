@@ -30,6 +30,7 @@ from gateway.smpp import (
     RequestTimedOut,
     ResponseReceived,
     Session,
+    State,
     Unbind,
     Unbound,
     UnsolicitedResponse,
@@ -244,7 +245,10 @@ class SmppConnection(asyncio.Protocol):
         try:
             sent = self.session.send(pdu, self._loop.time())
         except LocalProtocolError:
-            if self.session.closed:
+            # Once an unbind is under way (ours, or the peer's waiting for the answers we
+            # owe), the session starts no request: for the caller the link is gone, and
+            # what it would send goes out on the next one.
+            if self.session.closed or self.session.state is State.UNBINDING:
                 raise ConnectionClosed(self.peer) from None
             raise
         fut: asyncio.Future[Pdu] = self._loop.create_future()

@@ -10,13 +10,36 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from gateway.config import UpstreamConfig
+from gateway.delivery.dispatch import ReceiptDispatcher
+from gateway.delivery.forwarder import Forwarder
+from gateway.delivery.intake import ReceiptIntake
+from gateway.delivery.registry import BindRegistry
+from gateway.policy.ids import MessageIdGenerator
+from gateway.policy.submit import Submitter
+from gateway.policy.tariff import Tariff
 from gateway.simulator import UpstreamSimulator
+from gateway.smpp import (
+    ESM_CLASS_DELIVERY_RECEIPT,
+    DeliverSm,
+    Pdu,
+    Role,
+    Session,
+    SubmitSm,
+    SubmitSmResp,
+    Unbind,
+    response_to,
+)
 from gateway.smpp import CommandStatus as S
+from gateway.transport.connection import ConnectionClosed, SmppConnection
 from gateway.transport.upstream import UpstreamClient
 from ledger import LedgerUnavailable, Store
+from ledger.batcher import DebitBatcher
 from ledger.models import EntryKind, MessageState
-from tests.integration.forwarding import ack, rig
+from tests.integration.forwarding import GATEWAY_ID, PDU, ack, open_ledger, rig
+from tests.integration.harness import TARIFF
 
 
 class Faulty:
@@ -156,3 +179,131 @@ async def test_stop_does_not_wait_for_a_ledger_that_is_down(tmp_path: Path) -> N
         await asyncio.wait_for(fwd.stop(timeout=0.5), 5)  # returns although nothing records
         # Not recorded, so still ACCEPTED: the next start sends it again (at-least-once).
         assert (await r.store.get_message(out.message_id)).state == MessageState.ACCEPTED
+
+
+class _Smsc:
+    """An SMSC that accepts any bind and submit_sm, and lets the test send it requests."""
+
+    def __init__(self) -> None:
+        self.conns: list[SmppConnection] = []
+        self.submits = 0
+        self.bound = asyncio.Event()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        loop = asyncio.get_running_loop()
+
+        def factory() -> SmppConnection:
+            return SmppConnection(Session(Role.SMSC, now=loop.time()), self)
+
+        self._server = await loop.create_server(factory, "127.0.0.1", 0)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        for conn in self.conns:
+            conn.abort()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def on_request(self, conn: SmppConnection, pdu: Pdu) -> None:
+        if isinstance(pdu, SubmitSm):
+            self.submits += 1
+            conn.respond(response_to(pdu, message_id=f"up{self.submits}"))
+            return
+        self.conns.append(conn)  # a bind
+        conn.respond(response_to(pdu, system_id="SMSC"))
+        self.bound.set()
+
+    def on_bound(self, conn: SmppConnection) -> None:
+        pass
+
+    def on_closed(self, conn: SmppConnection) -> None:
+        pass
+
+
+class _Watched:
+    """The upstream client, noting every error its ``submit`` raised to the forwarder."""
+
+    def __init__(self, upstream: UpstreamClient) -> None:
+        self.upstream = upstream
+        self.errors: list[Exception] = []
+        self.failed = asyncio.Event()
+
+    async def submit(self, body: bytes) -> SubmitSmResp:
+        try:
+            return await self.upstream.submit(body)
+        except Exception as e:
+            self.errors.append(e)
+            self.failed.set()
+            raise
+
+
+async def test_a_message_sent_while_the_upstream_unbinds_goes_out_after_the_reconnect(
+    tmp_path: Path,
+) -> None:
+    """The SMSC sends a receipt and, in the same write, an unbind: the link stays up until
+    the receipt is answered, but takes no new submit_sm. A message the forwarder tries
+    then is retried on the next link, not let go until an adoption sweep."""
+    receipt_pending, answer_receipt = asyncio.Event(), asyncio.Event()
+
+    async def slow_ack(_: DeliverSm) -> int:
+        receipt_pending.set()
+        await answer_receipt.wait()
+        return 0
+
+    store = await open_ledger(tmp_path)
+    smsc = _Smsc()
+    port = await smsc.start()
+    upstream = UpstreamClient(
+        UpstreamConfig(port=port, system_id="gw", reconnect_min_s=0.05, reconnect_max_s=0.1),
+        slow_ack,
+    )
+    upstream.start()
+    watched = _Watched(upstream)
+    intake = ReceiptIntake(store, ReceiptDispatcher(store, BindRegistry(), gateway_id=GATEWAY_ID))
+    # No sweep within the test: only a retry can send the message.
+    fwd = Forwarder(
+        store,
+        watched,
+        intake,
+        gateway_id=GATEWAY_ID,
+        workers=1,
+        adopt_interval=3600,
+        retry_base=0.05,
+    )
+    try:
+        await asyncio.wait_for(upstream.wait_bound(), 5)
+        account = await store.get_account("smpp-a")
+        submitter = Submitter(
+            Tariff.load(TARIFF),
+            DebitBatcher(store),
+            fwd,
+            MessageIdGenerator(),
+            gateway_id=GATEWAY_ID,
+        )
+        out = await submitter.submit(account, PDU, structlog.get_logger())
+        assert out.status == S.ESME_ROK  # queued; no worker runs yet
+        (smsc_side,) = smsc.conns
+        smsc_side.send_request_nowait(
+            DeliverSm(sequence_number=0, esm_class=ESM_CLASS_DELIVERY_RECEIPT, short_message=b"x")
+        )
+        smsc_side.send_request_nowait(Unbind(sequence_number=0))
+        await asyncio.wait_for(receipt_pending.wait(), 5)
+        fwd.start()
+        await asyncio.wait_for(watched.failed.wait(), 5)
+        assert isinstance(watched.errors[0], ConnectionClosed), repr(watched.errors[0])
+        answer_receipt.set()
+        for _ in range(250):
+            message = await store.get_message(out.message_id)
+            if message.state == MessageState.FORWARDED and fwd.held == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert (await store.get_message(out.message_id)).state == MessageState.FORWARDED
+        assert smsc.submits == 1
+        assert len(smsc.conns) == 2, "sent on the second link"
+    finally:
+        await fwd.stop()
+        await upstream.stop()
+        await smsc.stop()
+        await store.close()

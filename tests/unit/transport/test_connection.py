@@ -33,6 +33,7 @@ from gateway.smpp import (
     State,
     SubmitSm,
     SubmitSmResp,
+    Unbind,
     decode,
     encode,
     response_to,
@@ -308,6 +309,26 @@ async def test_unbind_closes_both_sides(initiator: str) -> None:
         assert peer.session.state is State.CLOSED
         assert link.client_handler.closed == 1
         assert link.server_handler.closed == 1
+
+
+async def test_a_request_while_the_peer_unbind_waits_for_our_answers_is_connection_closed() -> None:
+    """The peer's unbind waits for the submit_sm_resp we owe; the session starts no request
+    meanwhile, and the caller hears the link is gone (its retry rule), not a bug of ours."""
+    async with linked(answer_submits=False) as link:
+        await bind(link)
+        pending = asyncio.create_task(link.client.request(submit("owed")))
+        while not link.server_handler.held:
+            await guard(asyncio.sleep(0.01))
+        link.client.send_request_nowait(Unbind(sequence_number=0))
+        while link.server.session.state is not State.UNBINDING:
+            await guard(asyncio.sleep(0.01))
+        with pytest.raises(ConnectionClosed):
+            await guard(link.server.request(DeliverSm(sequence_number=0, short_message=b"r")))
+        link.server_handler.answer_held()
+        resp = await guard(pending)
+        assert isinstance(resp, SubmitSmResp)
+        assert resp.message_id == "owed"
+        await guard(link.server.closed.wait())
 
 
 # --- raw peers: what the shell does with bad bytes ----------------------------------------
