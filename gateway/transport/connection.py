@@ -193,10 +193,13 @@ class SmppConnection(asyncio.Protocol):
             return
         self.session.send(pdu, self._loop.time())
         self._schedule_flush()
-        if self.session.closed:  # that was the last answer a deferred unbind waited for
-            self.log.info("session.unbound", by_peer=True)
-            self._close_after_flush("unbound by peer")
-            return
+        # What answering caused: Bound for a bind_resp of ours, Unbound and MustClose for
+        # the last answer a peer's unbind waited for.
+        events = self.session.take_events()
+        if events:
+            self._handle(events)
+            if self.session.closed:
+                return
         if (
             self._reading_paused
             and not self.session.input_held

@@ -54,6 +54,7 @@ class Handler:
     def __init__(self, *, answer_submits: bool = True) -> None:
         self.answer_submits = answer_submits
         self.bind_later = False
+        self.bind_status = CommandStatus.ESME_ROK
         self.submit_status = CommandStatus.ESME_ROK
         self.requests: asyncio.Queue[Pdu] = asyncio.Queue()
         self.held: list[tuple[SmppConnection, Pdu]] = []
@@ -69,7 +70,11 @@ class Handler:
             CommandId.BIND_RECEIVER,
             CommandId.BIND_TRANSCEIVER,
         ):
-            answer = response_to(pdu, system_id="TEST")
+            answer = (
+                response_to(pdu, self.bind_status)
+                if self.bind_status
+                else response_to(pdu, system_id="TEST")
+            )
             if self.bind_later:  # like the gateway: the ledger is asked first
                 asyncio.get_running_loop().call_soon(conn.respond, answer)
             else:
@@ -197,6 +202,21 @@ async def test_request_returns_the_response() -> None:
         assert isinstance(received[1], SubmitSm)
         assert received[1].sequence_number == resp.sequence_number
         assert link.client.session.outstanding == []
+
+
+async def test_both_sides_hear_on_bound_once_and_a_refused_bind_binds_neither() -> None:
+    async with linked() as link:
+        link.server_handler.bind_later = True  # answered outside on_request, as the gateway does
+        await bind(link)
+        await settle()
+        assert (link.client_handler.bound, link.server_handler.bound) == (1, 1)
+    async with linked() as link:
+        link.server_handler.bind_status = CommandStatus.ESME_RBINDFAIL
+        resp = await guard(link.client.request(BIND))
+        assert resp.command_status == CommandStatus.ESME_RBINDFAIL
+        await settle()
+        assert (link.client_handler.bound, link.server_handler.bound) == (0, 0)
+        assert link.server.session.state is State.OPEN
 
 
 async def test_error_status_is_returned_not_raised() -> None:
