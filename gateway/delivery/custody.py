@@ -27,8 +27,9 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
 #: Seconds a message taken from a sweep is remembered once settled. The submit path hands
-#: a message over within moments of its commit (at most a few retries of 0.1-0.8 s when
-#: the commit's outcome was unknown); this is far beyond that.
+#: a message over within moments of its commit, and never later than its hand-over
+#: window (``gateway.policy.submit.HANDOVER_WINDOW_S``, 60 s: past it the sweep alone
+#: forwards the message); this must stay well beyond that window, and a test says so.
 LINGER_S = 300.0
 #: At most this many such messages are remembered; the oldest are forgotten first.
 MAX_REMEMBERED = 100_000

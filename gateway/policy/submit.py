@@ -30,6 +30,12 @@ from ledger.models import (
 S = CommandStatus
 #: Attempts to learn a debit's fate after a COMMIT whose outcome is unknown (0.1-0.8 s).
 UNKNOWN_OUTCOME_RETRIES = 4
+#: A debit that took longer than this to learn its fate (each attempt may wait for the
+#: ledger's timeouts) is not handed to the forwarder: the ledger holds it ACCEPTED and the
+#: adoption sweep forwards it. The forwarder remembers what a sweep sent for longer than
+#: this (``gateway.delivery.custody.LINGER_S``), which is what makes a late hand-over of
+#: the same message impossible to send twice.
+HANDOVER_WINDOW_S = 60.0
 
 #: esm_class bits 2-5 give the message type; an ESME may only submit the default type.
 _ESM_TYPE_MASK = 0x3C
@@ -147,6 +153,7 @@ class Submitter:
             pdu_body=pdu.body(),
             owner=self.gateway_id,
         )
+        started = asyncio.get_running_loop().time()
         try:
             result = await self._debit(DebitRequest(f"submit:{message_id}", message))
         except LedgerUnavailable as e:
@@ -186,5 +193,6 @@ class Submitter:
             cost=milli_to_credits(q.cost),
             balance_after=milli_to_credits(result.balance_after),
         )
-        self.outbox.enqueue(message)
+        if asyncio.get_running_loop().time() - started <= HANDOVER_WINDOW_S:
+            self.outbox.enqueue(message)
         return SubmitOutcome(S.ESME_ROK, message_id)

@@ -1,4 +1,4 @@
-"""Failures at awkward moments (from review findings), each once reproduced as a bug.
+"""Failures at awkward moments, each a scenario the gateway once got wrong.
 
 The parts are real (SQLite store, the SMPP simulator over TCP, the upstream client); a
 thin proxy around the store injects a failure exactly where the scenario needs it.

@@ -102,3 +102,31 @@ async def test_a_sweep_that_read_the_row_before_it_was_sent_does_not_resend_it(
             assert r.sim.stats.submits == 1
         finally:
             slow.release.set()
+
+
+async def test_a_debit_resolved_past_the_handover_window_is_left_to_the_sweep(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A debit whose fate took longer than the hand-over window to learn is answered
+    ESME_ROK but not handed over: the ledger holds it ACCEPTED and a sweep sends it, once,
+    however long the custody of swept messages lasts."""
+    from gateway.policy import submit
+
+    monkeypatch.setattr(submit, "HANDOVER_WINDOW_S", -1.0)  # every debit is "late"
+    async with rig(tmp_path) as r:
+        fwd = r.forwarder()
+        fwd.start()
+        out = await r.submit(r.submitter(fwd))
+        assert out.status == S.ESME_ROK
+        assert fwd.held == 0, "not handed over"
+        assert (await r.store.get_message(out.message_id)).state == "accepted"
+        assert await fwd.recover(limit=1000) == 1
+        await r.until_recorded(fwd, out.message_id)
+        assert r.sim.stats.submits == 1
+
+
+def test_swept_messages_are_remembered_well_beyond_the_handover_window() -> None:
+    from gateway.delivery.custody import LINGER_S
+    from gateway.policy.submit import HANDOVER_WINDOW_S
+
+    assert LINGER_S >= 2 * HANDOVER_WINDOW_S

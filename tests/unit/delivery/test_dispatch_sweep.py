@@ -1,4 +1,4 @@
-"""The receipt sweep survives a transient ledger error (it used to die for good).
+"""The receipt sweep survives a transient ledger error and keeps sweeping.
 
 Stand-ins: a receiver connection that acknowledges everything, and a store whose first
 acknowledgement write fails; the dispatcher under test is the real one.
