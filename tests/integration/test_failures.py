@@ -1,4 +1,4 @@
-"""Failures at awkward moments, each a scenario the gateway once got wrong.
+"""Failures at awkward moments, each with the guarantee the gateway keeps through it.
 
 The parts are real (SQLite store, the SMPP simulator over TCP, the upstream client); a
 thin proxy around the store injects a failure exactly where the scenario needs it.
