@@ -5,11 +5,16 @@ Never imports ``gateway``: the ledger is usable on its own (CLI, future HTTP API
 
 from ledger.errors import (
     AccountExists,
+    BindHeldElsewhere,
+    ForeignMessage,
+    GatewayNotRegistered,
     IdempotencyConflict,
     InsufficientCredit,
     InvalidAccountData,
+    InvalidRequest,
     LedgerError,
     LedgerUnavailable,
+    RefundRequired,
     UnknownAccount,
     UnknownMessage,
 )
@@ -18,12 +23,17 @@ from ledger.store import Store, open_store
 
 __all__ = [
     "AccountExists",
+    "BindHeldElsewhere",
+    "ForeignMessage",
+    "GatewayNotRegistered",
     "IdempotencyConflict",
     "InsufficientCredit",
     "InvalidAccountData",
+    "InvalidRequest",
     "LedgerError",
     "LedgerUnavailable",
     "MigrationError",
+    "RefundRequired",
     "Store",
     "UnknownAccount",
     "UnknownMessage",

@@ -22,8 +22,8 @@ from typing import Generic, TypeVar
 
 from ledger.errors import LedgerUnavailable
 from ledger.models import DebitRequest, DebitResult
-from ledger.recharge import validate_request
-from ledger.store import Store
+from ledger.rules.validation import validate_request
+from ledger.store import DebitStore
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -104,13 +104,13 @@ class GroupCommit(Generic[T, R]):
 class DebitBatcher(GroupCommit[DebitRequest, DebitResult]):
     """Queue debits and commit them in batches through ``store.debit_batch``."""
 
-    def __init__(self, store: Store, max_batch: int = 256) -> None:
+    def __init__(self, store: DebitStore, max_batch: int = 256) -> None:
         super().__init__(store.debit_batch, max_batch=max_batch, name="ledger-debit-batcher")
 
     async def debit(self, request: DebitRequest) -> DebitResult:
         """Debit one request with whatever else is pending; return its own result.
 
-        Raises ValueError for a malformed request (alone, without failing the batch),
+        Raises InvalidRequest for a malformed request (alone, without failing the batch),
         LedgerUnavailable when the batch could not be committed or the batcher is closed.
         """
         validate_request(request)

@@ -1,4 +1,12 @@
-"""Ledger errors. Each names one refusal a caller can act on; none carries a password."""
+"""Ledger errors. Each names one refusal a caller can act on; none carries a password.
+
+Every error the ledger raises on purpose derives from :class:`LedgerError`, so one
+``except LedgerError`` covers the ledger. :class:`InvalidRequest` and its subclasses are
+the caller's mistakes (arguments no store accepts, a gateway that skipped a step): they
+are ``ValueError`` too, because that is what they are in Python's terms and what the
+store's contract raised for them before they had names, so existing ``except
+ValueError`` handlers still see them.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +37,26 @@ class InsufficientCredit(LedgerError):
 
 class IdempotencyConflict(LedgerError):
     """The idempotency key was already used for an operation with a different body."""
+
+
+class InvalidRequest(LedgerError, ValueError):
+    """Arguments no store accepts: a programming error of the caller, not a refusal."""
+
+
+class GatewayNotRegistered(InvalidRequest):
+    """The gateway must ``register_gateway`` first: what it holds would count for nobody."""
+
+
+class BindHeldElsewhere(InvalidRequest):
+    """The session already holds a bind of another account."""
+
+
+class ForeignMessage(InvalidRequest):
+    """The message belongs to another account than the one named with it."""
+
+
+class RefundRequired(InvalidRequest):
+    """REJECTED is only reached through ``refund()``: a rejection gives the money back."""
 
 
 class LedgerUnavailable(LedgerError):

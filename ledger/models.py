@@ -1,7 +1,10 @@
 """Ledger records: accounts, journal entries, messages (the outbox) and receipts.
 
-Money is an integer number of milli-credits everywhere (1 credit = 1000). Records are
-frozen: a change of balance is a new journal entry, never an edit.
+Money is an integer number of milli-credits everywhere (``ledger.money``: 1 credit =
+1000). Records are frozen: a change of balance is a new journal entry, never an edit.
+Every entry has two sides: the customer account whose balance it changes and the
+counter-account that takes the other side (a :class:`HouseAccount`, or another customer
+account for a transfer), so all balances together always sum to zero.
 """
 
 from __future__ import annotations
@@ -12,36 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-MILLI = 1000
+# Money lives in ledger.money; these names stay importable from here, where callers
+# have always found them.
+from ledger.money import MILLI as MILLI
+from ledger.money import credits_to_milli as credits_to_milli
+from ledger.money import milli_to_credits as milli_to_credits
+
 #: Auto-recharge amounts an account may choose, in credits (as the operator's API allows).
 RECHARGE_AMOUNTS_CREDITS = (100, 200, 250, 500, 1000, 5000, 10000)
 SYSTEM_ID_RE = re.compile(r"^smpp-[a-z0-9][a-z0-9._-]{0,9}$")
 MAX_PASSWORD_LEN = 8
-
-
-def credits_to_milli(credits: str | int | float) -> int:
-    """Parse a human amount of credits ("12.5", 3) into milli-credits, exactly.
-
-    Floats are accepted only when they are whole milli-credits; strings are parsed as
-    decimals so "0.1" is exactly 100.
-    """
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        d = Decimal(str(credits))
-    except InvalidOperation:
-        raise ValueError(f"not a number of credits: {credits!r}") from None
-    milli = d * MILLI
-    if milli != milli.to_integral_value():
-        raise ValueError(f"{credits} credits is not a whole number of milli-credits")
-    return int(milli)
-
-
-def milli_to_credits(milli: int) -> str:
-    """Format milli-credits for people: 1500 -> "1.5", 100 -> "0.1", 2000 -> "2"."""
-    sign = "-" if milli < 0 else ""
-    whole, frac = divmod(abs(milli), MILLI)
-    return f"{sign}{whole}" if frac == 0 else f"{sign}{whole}.{frac:03d}".rstrip("0")
 
 
 class AccountStatus(StrEnum):
@@ -62,6 +45,27 @@ class EntryKind(StrEnum):
     TRANSFER_OUT = "transfer_out"
     PACKAGE = "package"
     WRITE_OFF = "write_off"
+
+
+#: Every house account's name starts with this; a system_id never does.
+HOUSE_PREFIX = "house:"
+
+
+class HouseAccount(StrEnum):
+    """The business's own accounts, the other side of every movement with the outside.
+
+    Their names can never be a system_id (which starts with ``smpp-``). A house balance
+    is the negated sum of the customer entries that name it: ``house:sales`` grows with
+    every debit, ``house:topups`` goes down by every manual credit, and so on, so that
+    customer and house balances together sum to zero.
+    """
+
+    SALES = "house:sales"  # debits: messages sold
+    TOPUPS = "house:topups"  # manual credits: money from outside the books
+    RECHARGES = "house:recharges"  # automatic recharges
+    REFUNDS = "house:refunds"  # money given back for messages never delivered upstream
+    WRITE_OFFS = "house:write-offs"
+    PACKAGES = "house:packages"
 
 
 class MessageState(StrEnum):
@@ -141,10 +145,16 @@ class NewAccount:
 
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
-    """One immutable change of one balance."""
+    """One immutable change of one balance, naming the account on the other side.
+
+    ``counter_account`` is a :class:`HouseAccount` name, or for a transfer the other
+    customer's system_id (whose own entry names this account back, with the opposite
+    amount).
+    """
 
     id: int
     system_id: str
+    counter_account: str
     kind: EntryKind
     amount: int  # signed milli-credits
     balance_after: int
@@ -281,11 +291,37 @@ class PendingReceipt:
     claimed_until: datetime | None = None
 
 
+class AuditCheck(StrEnum):
+    """Which of ``Store.audit``'s proofs failed."""
+
+    #: A customer's cached balance differs from the sum of its entries, or is negative.
+    BALANCE = "balance"
+    #: A house account's cached balance differs from minus the entries naming it.
+    HOUSE_BALANCE = "house_balance"
+    #: All balances, customer and house, do not sum to zero.
+    ZERO_SUM = "zero_sum"
+    #: The two sides of a customer-to-customer pair do not cancel out.
+    PAIR = "pair"
+    #: Entries name a counter-account that is no account (or their own account).
+    COUNTER = "counter"
+
+
 @dataclass(frozen=True, slots=True)
 class AuditProblem:
-    """An account whose cached balance differs from its journal sum, or goes negative."""
+    """One failed proof of ``Store.audit``.
+
+    ``system_id`` is the account concerned (a house account's name for HOUSE_BALANCE,
+    ``""`` for ZERO_SUM), ``balance`` the figure found and ``journal_sum`` what the
+    entries say it must be: for BALANCE and HOUSE_BALANCE the cached balance and its
+    entries; for ZERO_SUM the sum of every balance and 0; for PAIR the entries of
+    ``system_id`` naming ``counter_account`` and minus those of the other side naming
+    it back; for COUNTER the entries naming an unknown ``counter_account`` and 0.
+    ``detail`` says it in words.
+    """
 
     system_id: str
     balance: int
     journal_sum: int
     detail: str
+    check: AuditCheck = AuditCheck.BALANCE
+    counter_account: str | None = None

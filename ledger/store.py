@@ -1,13 +1,18 @@
 """The ``Store`` protocol: everything the gateway and the CLI ask of the ledger.
 
-Two implementations share one contract test suite: ``ledger.sqlite.SqliteStore`` (the
-embedded default) and ``ledger.postgres.PostgresStore``. ``open_store(url)`` picks one.
+The contract is split by role (``AccountStore``, ``GatewayStore``, ``DebitStore``,
+``MoneyStore``, ``OutboxStore``, ``ReceiptStore``); ``Store`` is all of them. It has one
+implementation, ``ledger.core.Ledger``, over a backend per database
+(``ledger.backends``: SQLite, the embedded default, and PostgreSQL); one contract test
+suite runs on both. ``open_store(url)`` picks the backend.
 
 Rules every implementation keeps:
 - amounts are integer milli-credits; a balance never goes below zero;
 - every change of balance is one journal row (kind, signed amount, balance_after,
-  idempotency key, message id, time) in the same transaction as the change, so the
-  cached balance always equals the journal sum;
+  counter-account, idempotency key, message id, time) in the same transaction as the
+  change, so the cached balance always equals the journal sum; the counter-account (a
+  house account, or the other customer of a transfer) takes the other side, so all
+  balances, house accounts included, sum to zero;
 - ``debit_batch`` decides each request on its own but commits the batch once (group
   commit); the message row (outbox) and any auto-recharge are in that transaction;
 - a reused idempotency key with the same body returns the original result (DUPLICATE),
@@ -35,8 +40,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from ledger.errors import InvalidRequest
 from ledger.models import (
     Account,
     AccountStatus,
@@ -54,6 +60,9 @@ from ledger.models import (
     Sender,
 )
 
+if TYPE_CHECKING:
+    from ledger.backends.base import Backend
+
 Clock = Callable[[], datetime]
 
 #: PostgreSQL NOTIFY channel of unclaimed receipts; the payload is the system_id.
@@ -65,8 +74,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(Protocol):
-    """Persistent ledger. All methods are coroutines; none blocks the event loop."""
+class Lifecycle(Protocol):
+    """Opening and closing: every store has these."""
 
     async def close(self) -> None:
         """Release connections and threads."""
@@ -74,7 +83,10 @@ class Store(Protocol):
     async def upgrade(self) -> list[str]:
         """Apply pending schema migrations; return the names of those applied now."""
 
-    # -- accounts ---------------------------------------------------------------------
+
+class AccountStore(Protocol):
+    """Accounts: creation, lookup, and the settings an operator changes."""
+
     async def create_account(self, new: NewAccount) -> Account:
         """Create an account with a zero balance. Raises AccountExists, InvalidAccountData."""
 
@@ -118,7 +130,10 @@ class Store(Protocol):
         Raises UnknownAccount, InvalidAccountData.
         """
 
-    # -- gateways and binds -------------------------------------------------------------
+
+class GatewayStore(Protocol):
+    """Gateway processes and the bind quota they share."""
+
     async def register_gateway(self, gateway_id: str, *, address: str) -> None:
         """Record a gateway process as alive (upsert; started_at = heartbeat_at = now)."""
 
@@ -150,8 +165,9 @@ class Store(Protocol):
         session_id, kind, now) if fewer than ``max_binds``. Acquiring again for the same
         (gateway_id, session_id) and account answers True and changes nothing.
 
-        Raises UnknownAccount; ValueError if ``gateway_id`` is not registered (its bind
-        would not count for anyone) or the session holds a bind of another account.
+        Raises UnknownAccount; GatewayNotRegistered if ``gateway_id`` is not registered
+        (its bind would not count for anyone); BindHeldElsewhere if the session holds a
+        bind of another account.
         """
 
     async def release_bind(self, gateway_id: str, session_id: str) -> None:
@@ -160,7 +176,22 @@ class Store(Protocol):
     async def bind_count(self, system_id: str, *, stale_after: float = 30.0) -> int:
         """Binds of the account held by live gateways (heartbeat within ``stale_after``)."""
 
-    # -- money --------------------------------------------------------------------------
+
+class DebitStore(Protocol):
+    """The debit path: all that ``DebitBatcher`` needs of a store."""
+
+    async def debit_batch(self, requests: Sequence[DebitRequest]) -> list[DebitResult]:
+        """Debit each request and store its message, in one transaction, one result each.
+
+        Auto-recharge: when a debit leaves the balance at or below the threshold having
+        been above it, one recharge is credited (journaled before the debit is checked
+        when the balance alone would not cover it), within the daily cap.
+        """
+
+
+class MoneyStore(Protocol):
+    """Money movements besides debits, the journal and the audit."""
+
     async def credit(
         self,
         system_id: str,
@@ -172,14 +203,6 @@ class Store(Protocol):
     ) -> JournalEntry:
         """Add ``amount`` (> 0) milli-credits. Replaying the key returns the first entry."""
 
-    async def debit_batch(self, requests: Sequence[DebitRequest]) -> list[DebitResult]:
-        """Debit each request and store its message, in one transaction, one result each.
-
-        Auto-recharge: when a debit leaves the balance at or below the threshold having
-        been above it, one recharge is credited (journaled before the debit is checked
-        when the balance alone would not cover it), within the daily cap.
-        """
-
     async def refund(self, message_id: str, *, reason: str) -> JournalEntry:
         """Give back a message's cost once (idempotent per message) and mark it REJECTED."""
 
@@ -187,9 +210,17 @@ class Store(Protocol):
         """The newest ``limit`` entries of an account, newest first."""
 
     async def audit(self) -> list[AuditProblem]:
-        """Accounts whose balance differs from their journal sum or is negative."""
+        """Every failed proof of the books, on one snapshot; ``[]`` when they are straight.
 
-    # -- outbox and receipts ------------------------------------------------------------
+        (a) each customer balance equals its entries and is >= 0, each house balance
+        equals minus the entries naming it; (b) all balances sum to zero; (c) each pair of
+        customer accounts nets to zero; (d) every entry names a real counter-account.
+        """
+
+
+class OutboxStore(Protocol):
+    """Debited messages waiting for (or past) forwarding."""
+
     async def get_message(self, message_id: str) -> MessageRecord:
         """A message by our id. Raises UnknownMessage."""
 
@@ -217,8 +248,9 @@ class Store(Protocol):
         ``limit`` caps one answer; it is not a cursor: the caller's own messages come
         back on every call, so pass a limit above the backlog to get them all.
 
-        Raises ValueError if ``gateway_id`` is empty or not registered (what it adopted
-        would look orphaned to every other gateway at once) or ``limit`` < 1.
+        Raises GatewayNotRegistered if ``gateway_id`` is not registered (what it adopted
+        would look orphaned to every other gateway at once), InvalidRequest if it is
+        empty or ``limit`` < 1.
         """
 
     async def mark_forwarded(self, items: Sequence[tuple[str, str]]) -> None:
@@ -228,7 +260,14 @@ class Store(Protocol):
         """The message the upstream knows by ``upstream_id``."""
 
     async def set_message_state(self, message_id: str, state: MessageState) -> None:
-        """Record a final outcome (DELIVERED, FAILED)."""
+        """Record a final outcome (DELIVERED, FAILED).
+
+        Raises UnknownMessage; RefundRequired for REJECTED (``refund`` rejects).
+        """
+
+
+class ReceiptStore(Protocol):
+    """Delivery receipts waiting for a receiver, claimed by one gateway at a time."""
 
     async def add_receipts(self, items: Sequence[NewReceipt], *, lease: float = 60.0) -> list[int]:
         """Keep receipts until a receiver acknowledges them; their ids, in order.
@@ -238,8 +277,8 @@ class Store(Protocol):
         for ``lease`` seconds; the others are unclaimed, and on PostgreSQL the
         transaction notifies ``RECEIPTS_CHANNEL`` once per system_id of them.
 
-        Raises (writing nothing) UnknownAccount, UnknownMessage, ValueError (state
-        REJECTED, or a message of another account).
+        Raises (writing nothing) UnknownAccount, UnknownMessage, RefundRequired (state
+        REJECTED), ForeignMessage (a message of another account).
         """
 
     async def claim_receipts(
@@ -280,14 +319,41 @@ class Store(Protocol):
         """
 
 
+class Store(
+    Lifecycle,
+    AccountStore,
+    GatewayStore,
+    DebitStore,
+    MoneyStore,
+    OutboxStore,
+    ReceiptStore,
+    Protocol,
+):
+    """Persistent ledger: every role. All methods are coroutines; none blocks the loop.
+
+    A caller (or a fake in a test) that needs one role types against that role's
+    protocol, so it implements only what it uses.
+    """
+
+
 async def open_store(url: str, *, clock: Clock = utc_now) -> Store:
-    """Open the store named by ``url``: ``sqlite:///path`` or ``postgresql://...``."""
+    """Open the store named by ``url``: ``sqlite:///path`` or ``postgresql://...``.
+
+    Raises InvalidRequest for another URL, LedgerUnavailable when it cannot be opened.
+    """
+    from ledger.core import Ledger
+
+    backend: Backend
     if url.startswith("sqlite:"):
-        from ledger.sqlite import SqliteStore
+        from ledger.backends.sqlite import SqliteBackend
 
-        return await SqliteStore.open(url, clock=clock)
-    if url.startswith(("postgresql:", "postgres:")):
-        from ledger.postgres import PostgresStore
+        backend = await SqliteBackend.open(url)
+    elif url.startswith(("postgresql:", "postgres:")):
+        from ledger.backends.postgres import PostgresBackend
 
-        return await PostgresStore.open(url, clock=clock)
-    raise ValueError(f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql://...")
+        backend = await PostgresBackend.open(url)
+    else:
+        raise InvalidRequest(
+            f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql://..."
+        )
+    return Ledger(backend, clock=clock)

@@ -16,7 +16,7 @@ from gateway.policy.ids import MessageIdGenerator
 from gateway.policy.pricing import PricingError, quote
 from gateway.policy.tariff import Tariff
 from gateway.smpp import CommandStatus, SubmitSm
-from ledger import LedgerError, LedgerUnavailable
+from ledger import InvalidRequest, LedgerError, LedgerUnavailable
 from ledger.batcher import DebitBatcher
 from ledger.models import (
     Account,
@@ -164,6 +164,10 @@ class Submitter:
                 return SubmitOutcome(S.ESME_RSYSERR)
             log.error("submit.refused", status=f"0x{S.ESME_RLEDGERDOWN:x}", reason=repr(e))
             return SubmitOutcome(S.ESME_RLEDGERDOWN)
+        except InvalidRequest:
+            # A request the ledger cannot represent (a zero price) is a bug here, not the
+            # ledger being down: let it reach the per-request handler (ESME_RSYSERR).
+            raise
         except LedgerError as e:
             log.error("submit.refused", status=f"0x{S.ESME_RLEDGERDOWN:x}", reason=repr(e))
             return SubmitOutcome(S.ESME_RLEDGERDOWN)

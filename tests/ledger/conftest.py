@@ -15,16 +15,17 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NoReturn, TypeVar
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 
 from ledger.store import Store, open_store
-from tests.ledger.ledger_helpers import FakeClock
+from tests.ledger.ledger_helpers import HASH, SENDER, FakeClock
 
 T = TypeVar("T")
 
@@ -52,7 +53,7 @@ def pg_unavailable(reason: str) -> NoReturn:
 
 
 def with_schema(dsn: str, schema: str) -> str:
-    """``dsn`` with ``?schema=NAME`` (the form ``PostgresStore.open`` understands)."""
+    """``dsn`` with ``?schema=NAME`` (the form ``open_store`` understands)."""
     parts = urlsplit(dsn)
     query = "&".join(q for q in (parts.query, urlencode({"schema": schema})) if q)
     return urlunsplit(parts._replace(query=query))
@@ -84,6 +85,41 @@ async def pg_execute(dsn: str, *statements: str) -> None:
         await conn.close()
 
 
+def raw_sql(url: str, *statements: str) -> None:
+    """Run ``statements`` on the database of ``url`` as they are, outside the ledger.
+
+    ``{s}`` in a statement stands for the schema prefix (nothing on SQLite). For
+    writing rows the way an older release did, before upgrading.
+    """
+    if url.startswith("sqlite:"):
+        with sqlite3.connect(url[len("sqlite:///") :]) as conn:
+            for statement in statements:
+                conn.execute(statement.format(s=""))
+        conn.close()
+        return
+    schema = dict(parse_qsl(urlsplit(url).query))["schema"]
+    prefixed = [statement.format(s=f'"{schema}".') for statement in statements]
+    run_sync(lambda: pg_execute(pg_dsn(), *prefixed))
+
+
+def old_account(
+    url: str, created_at: str, *, balance: int, throughput: int = 0, max_binds: int = 2
+) -> None:
+    """An account ``smpp-acme`` credited once (key ``seed:smpp-acme``), as 0001-0003 wrote
+    it: a journal entry without a counter-account, no house accounts."""
+    raw_sql(
+        url,
+        "INSERT INTO {s}accounts (system_id, password_hash, balance, max_binds, throughput,"
+        f" created_at) VALUES ('smpp-acme', '{HASH}', {balance}, {max_binds}, {throughput},"
+        f" '{created_at}')",
+        "INSERT INTO {s}account_senders (system_id, ton, npi, address)"
+        f" VALUES ('smpp-acme', {SENDER.ton}, {SENDER.npi}, '{SENDER.address}')",
+        "INSERT INTO {s}journal (system_id, kind, amount, balance_after, idempotency_key,"
+        f" body_hash, message_id, created_at, note) VALUES ('smpp-acme', 'credit', {balance},"
+        f" {balance}, 'seed:smpp-acme', 'old', NULL, '{created_at}', 'seed')",
+    )
+
+
 @pytest.fixture(scope="session")
 def pg_session_schema() -> Iterator[str]:
     """A fresh schema for this test session (random name), dropped when it ends."""
@@ -108,7 +144,10 @@ def pg_url(pg_session_schema: str) -> str:
 
 
 # -- the ledger's fixtures ------------------------------------------------------------------
-_TABLES = "binds, gateways, receipts, messages, journal, account_senders, account_ips, accounts"
+_TABLES = (
+    "binds, gateways, receipts, messages, journal, house_accounts, account_senders,"
+    " account_ips, accounts"
+)
 
 
 @pytest.fixture

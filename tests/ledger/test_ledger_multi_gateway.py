@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 import ledger.migrate
+from ledger.backends.postgres import parse_url
 from ledger.errors import UnknownAccount
-from ledger.models import DebitStatus, MessageState, NewReceipt
-from ledger.postgres import PostgresStore, parse_url
+from ledger.models import DebitStatus, EntryKind, MessageState, NewReceipt
 from ledger.store import Store, open_store
-from tests.ledger.conftest import pg_dsn, pg_execute, run_sync
+from tests.ledger.conftest import old_account, pg_dsn, pg_execute, run_sync
 from tests.ledger.ledger_helpers import FakeClock, full_journal, make_account, request
 
 Peer = Callable[[], Awaitable[Store]]
@@ -267,7 +267,7 @@ class _Heard:
 @pytest.mark.postgres
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
 async def test_listen_receipts_across_gateways(store: Store, open_peer: Peer) -> None:
-    assert isinstance(store, PostgresStore)
+    assert store.backend.dialect == "postgresql"  # type: ignore[attr-defined]
     await make_account(store, "smpp-ntf-a", balance=1_000)
     await make_account(store, "smpp-ntf-b", balance=1_000)
     [ma] = await _messages(store, 1, "smpp-ntf-a")
@@ -293,7 +293,7 @@ async def test_listen_receipts_across_gateways(store: Store, open_peer: Peer) ->
 async def test_listener_reconnects_after_its_connection_drops(
     store: Store, open_peer: Peer
 ) -> None:
-    assert isinstance(store, PostgresStore)
+    assert store.backend.dialect == "postgresql"  # type: ignore[attr-defined]
     await make_account(store, "smpp-ntf-c", balance=100_000)
     mids = await _messages(store, 50, "smpp-ntf-c")
     peer = await open_peer()
@@ -354,20 +354,35 @@ async def test_upgrade_from_0001_keeps_data(
     old = await open_store(fresh_url, clock=clock)
     try:
         assert await old.upgrade() == ["0001_initial"]
-        await make_account(old, balance=10_000, throughput=2, max_binds=1)
-        journal_before = await full_journal(old, "smpp-acme")
     finally:
         await old.close()
-    # This code's debit_batch needs 0002's columns: write the old rows as 0001 did.
+    # This code writes columns 0001 lacks: write the old rows as 0001 did.
+    old_account(fresh_url, clock.now.isoformat(), balance=10_000, throughput=2, max_binds=1)
     _raw_message_and_receipt(fresh_url, "m-old", clock.now.isoformat())
 
     monkeypatch.undo()  # the new release: every migration
     new = await open_store(fresh_url, clock=clock)
     try:
-        assert await new.upgrade() == ["0002_multi_gateway", "0003_outbox_owner"]
+        assert await new.upgrade() == [
+            "0002_multi_gateway",
+            "0003_outbox_owner",
+            "0004_two_sided_journal",
+        ]
         account = await new.get_account("smpp-acme")
         assert (account.balance, account.throughput, account.max_binds) == (10_000, 2, 1)
-        assert await full_journal(new, "smpp-acme") == journal_before
+        # The old entry is kept as it was, with the house account that took its other side.
+        [seed] = await full_journal(new, "smpp-acme")
+        assert (seed.kind, seed.amount, seed.balance_after, seed.idempotency_key) == (
+            EntryKind.CREDIT,
+            10_000,
+            10_000,
+            "seed:smpp-acme",
+        )
+        assert (seed.counter_account, seed.created_at, seed.note) == (
+            "house:topups",
+            clock.now,
+            "seed",
+        )
         # The old receipt is pending and unclaimed; a gateway can claim it.
         [old_receipt] = await new.pending_receipts("smpp-acme")
         assert (old_receipt.pdu_body, old_receipt.claimed_by) == (b"old", None)

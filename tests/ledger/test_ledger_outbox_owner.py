@@ -18,10 +18,10 @@ import asyncpg
 import pytest
 
 import ledger.migrate
+from ledger.backends.postgres import parse_url
 from ledger.models import DebitRequest, DebitStatus, MessageRecord, MessageState
-from ledger.postgres import parse_url
 from ledger.store import Store, open_store
-from tests.ledger.conftest import pg_dsn, pg_execute, run_sync
+from tests.ledger.conftest import old_account, pg_dsn, pg_execute, run_sync
 from tests.ledger.ledger_helpers import FakeClock, make_account, request
 
 Peer = Callable[[], Awaitable[Store]]
@@ -326,16 +326,16 @@ async def test_upgrade_from_0002_keeps_accepted_messages(
     old = await open_store(fresh_url, clock=clock)
     try:
         assert await old.upgrade() == ["0001_initial", "0002_multi_gateway"]
-        await make_account(old, balance=10_000)
     finally:
         await old.close()
-    # This code's debit_batch writes the owner column: write the old row as 0002 did.
+    # This code writes columns 0002 lacks: write the old rows as 0002 did.
+    old_account(fresh_url, clock.now.isoformat(), balance=10_000)
     _raw_accepted_message(fresh_url, "m-old", clock.now.isoformat())
 
     monkeypatch.undo()  # the new release: every migration
     new = await open_store(fresh_url, clock=clock)
     try:
-        assert await new.upgrade() == ["0003_outbox_owner"]
+        assert await new.upgrade() == ["0003_outbox_owner", "0004_two_sided_journal"]
         index = _owner_index(fresh_url)
         assert "(owner, created_at, message_id)" in index
         assert "WHERE" in index and "accepted" in index  # partial: ACCEPTED rows only

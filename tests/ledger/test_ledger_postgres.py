@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from ledger.backends.postgres import PostgresBackend, parse_url
 from ledger.errors import LedgerUnavailable, UnknownAccount
-from ledger.postgres import PostgresStore, parse_url
+from ledger.store import Store, open_store
 from tests.ledger.conftest import pg_dsn, pg_execute, with_schema
 from tests.ledger.ledger_helpers import make_account, request
 
@@ -28,30 +29,35 @@ def test_parse_url() -> None:
 
 async def test_unreachable_server_is_unavailable() -> None:
     with pytest.raises(LedgerUnavailable):
-        await PostgresStore.open("postgresql://postgres@127.0.0.1:1/test?schema=x")
+        await PostgresBackend.open("postgresql://postgres@127.0.0.1:1/test?schema=x")
 
 
 @pytest.fixture
-async def pg_store(pg_url: str) -> AsyncIterator[PostgresStore]:
-    store = await PostgresStore.open(pg_url)
+async def pg_store(pg_url: str) -> AsyncIterator[Store]:
+    store = await open_store(pg_url)
     await store.upgrade()
     yield store
     await store.close()
 
 
-async def test_session_is_durable(pg_store: PostgresStore) -> None:
-    async with pg_store._connection() as conn:
+async def test_session_is_durable(pg_store: Store) -> None:
+    async with pg_store.backend.connection() as conn:  # type: ignore[attr-defined]
         assert await conn.fetchval("SHOW synchronous_commit") == "on"
 
 
 async def test_schemas_are_isolated(pg_session_schema: str) -> None:
     # Another schema of the same database, created by upgrade(): nothing crosses over.
     schema = f"{pg_session_schema}_other"
-    other = await PostgresStore.open(with_schema(pg_dsn(), schema))
+    other = await open_store(with_schema(pg_dsn(), schema))
     try:
-        assert await other.upgrade() == ["0001_initial", "0002_multi_gateway", "0003_outbox_owner"]
+        assert await other.upgrade() == [
+            "0001_initial",
+            "0002_multi_gateway",
+            "0003_outbox_owner",
+            "0004_two_sided_journal",
+        ]
         await make_account(other, "smpp-only-here", balance=5)
-        main = await PostgresStore.open(with_schema(pg_dsn(), pg_session_schema))
+        main = await open_store(with_schema(pg_dsn(), pg_session_schema))
         try:
             await main.upgrade()
             with pytest.raises(UnknownAccount):
@@ -64,10 +70,10 @@ async def test_schemas_are_isolated(pg_session_schema: str) -> None:
 
 
 async def test_killed_connections_are_unavailable_then_recover(
-    pg_store: PostgresStore, pg_url: str
+    pg_store: Store, pg_url: str
 ) -> None:
     await make_account(pg_store, "smpp-kill", balance=1_000)
-    async with pg_store._connection() as conn:
+    async with pg_store.backend.connection() as conn:  # type: ignore[attr-defined]
         pid = await conn.fetchval("SELECT pg_backend_pid()")
     # The server drops our pooled connection (restart, failover, idle kill ...).
     await pg_execute(pg_dsn(), f"SELECT pg_terminate_backend({pid})")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.backends.base import Script
 from ledger.migrate import (
     MigrationError,
     load_migrations,
@@ -15,7 +16,7 @@ from ledger.migrate import (
     split_sqlite_script,
 )
 from ledger.models import RechargePolicy
-from ledger.recharge import DebitDecision, decide_debit, recharges_used
+from ledger.rules.recharge import DebitDecision, decide_debit, recharges_used
 from ledger.store import open_store
 from tests.ledger.ledger_helpers import FakeClock, make_account
 
@@ -98,7 +99,12 @@ def test_split_sqlite_script() -> None:
 async def test_upgrade_applies_once(fresh_url: str, clock: FakeClock) -> None:
     store = await open_store(fresh_url, clock=clock)
     try:
-        assert await store.upgrade() == ["0001_initial", "0002_multi_gateway", "0003_outbox_owner"]
+        assert await store.upgrade() == [
+            "0001_initial",
+            "0002_multi_gateway",
+            "0003_outbox_owner",
+            "0004_two_sided_journal",
+        ]
         assert await store.upgrade() == []
         await make_account(store, balance=1_000)  # the schema works
         assert (await store.get_account("smpp-acme")).balance == 1_000
@@ -112,7 +118,12 @@ async def test_concurrent_upgrades_apply_once(fresh_url: str, clock: FakeClock) 
         applied = await asyncio.gather(*(s.upgrade() for s in stores))
         # Each migration is applied by exactly one of them (not always the same one).
         names = sorted(name for done in applied for name in done)
-        assert names == ["0001_initial", "0002_multi_gateway", "0003_outbox_owner"]
+        assert names == [
+            "0001_initial",
+            "0002_multi_gateway",
+            "0003_outbox_owner",
+            "0004_two_sided_journal",
+        ]
     finally:
         for s in stores:
             await s.close()
@@ -169,16 +180,21 @@ def test_bad_urls() -> None:
 
 
 async def test_sqlite_connection_settings(tmp_path: Path) -> None:
-    from ledger.sqlite import SqliteStore
+    from ledger.backends.base import Access, Fetch, Statement, do
+    from ledger.backends.rows import first
+    from ledger.backends.sqlite import SqliteBackend
 
-    store = await SqliteStore.open(f"sqlite:///{tmp_path / 'l.db'}")
+    backend = await SqliteBackend.open(f"sqlite:///{tmp_path / 'l.db'}")
+
+    def pragmas() -> Script[list[object]]:
+        values: list[object] = []
+        for name in ("journal_mode", "synchronous", "foreign_keys"):
+            [value] = yield from do(Fetch(Statement.both(f"PRAGMA {name}"), (), first))
+            values.append(value)
+        return values
+
     try:
-        settings = await store._call(
-            lambda conn: [
-                conn.execute(f"PRAGMA {name}").fetchone()[0]
-                for name in ("journal_mode", "synchronous", "foreign_keys")
-            ]
-        )
+        settings = await backend.run(pragmas, Access.READ)
     finally:
-        await store.close()
+        await backend.close()
     assert settings == ["wal", 2, 1]  # synchronous 2 = FULL

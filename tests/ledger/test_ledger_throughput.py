@@ -16,7 +16,7 @@ import pytest
 from ledger.batcher import DebitBatcher
 from ledger.errors import InvalidAccountData, UnknownAccount, UnknownMessage
 from ledger.models import DebitStatus, EntryKind, RechargePolicy
-from ledger.recharge import TOKEN, available_tokens
+from ledger.rules.throughput import TOKEN, available_tokens
 from ledger.store import Store
 from tests.ledger.ledger_helpers import FakeClock, full_journal, make_account, request
 

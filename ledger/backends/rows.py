@@ -1,0 +1,182 @@
+"""Rows to records, in one place for both dialects.
+
+Every mapper takes a row (``sqlite3.Row`` or ``asyncpg.Record``, indexed by column name)
+and the backend's :class:`~ledger.backends.base.Decoder` for the values the dialects store
+differently (SQLite keeps times and days as text). The column lists below are the ones
+the statements select, so a mapper and its SELECT cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ledger.backends.base import Decoder, Row
+from ledger.models import (
+    Account,
+    AccountStatus,
+    AuditCheck,
+    EntryKind,
+    JournalEntry,
+    MessageRecord,
+    MessageState,
+    PendingReceipt,
+    RechargePolicy,
+    Sender,
+)
+from ledger.rules.audit import AuditRow
+from ledger.rules.binds import BindState
+from ledger.rules.planning import AccountState, StoredEntry, StoredMessage
+from ledger.rules.receipts import ReceiptTarget
+
+JOURNAL_COLS = (
+    "id, system_id, counter_account, kind, amount, balance_after, idempotency_key,"
+    " body_hash, message_id, created_at, note"
+)
+MESSAGE_COLS = (
+    "message_id, system_id, source_addr, destination_addr, segments, cost,"
+    " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at, owner"
+)
+RECEIPT_COLS = "id, system_id, message_id, pdu_body, created_at, claimed_by, claimed_until"
+#: What a movement reads of an account (``AccountState``).
+STATE_COLS = (
+    "system_id, status, balance, recharge_threshold, recharge_amount, recharge_daily_cap,"
+    " recharge_day, recharges_today, throughput, tb_tokens, tb_updated_at"
+)
+
+
+def prefixed(cols: str, alias: str) -> str:
+    """``cols`` qualified by a table alias: "a, b" -> "m.a, m.b"."""
+    return ", ".join(f"{alias}.{c.strip()}" for c in cols.split(","))
+
+
+def first(row: Row, _d: Decoder) -> Any:
+    """The first column."""
+    return row[0]
+
+
+def entry(row: Row, d: Decoder) -> JournalEntry:
+    """A journal row (JOURNAL_COLS)."""
+    return JournalEntry(
+        id=row["id"],
+        system_id=row["system_id"],
+        counter_account=row["counter_account"],
+        kind=EntryKind(row["kind"]),
+        amount=row["amount"],
+        balance_after=row["balance_after"],
+        idempotency_key=row["idempotency_key"],
+        message_id=row["message_id"],
+        created_at=d.time(row["created_at"]),
+        note=row["note"],
+    )
+
+
+def entry_or_none(row: Row, d: Decoder) -> JournalEntry | None:
+    """A journal row, or None where an outer join found none (``id`` is NULL)."""
+    return None if row["id"] is None else entry(row, d)
+
+
+def stored_entry(row: Row, d: Decoder) -> StoredEntry:
+    """A journal row with the fingerprint of its body (JOURNAL_COLS)."""
+    return StoredEntry(entry(row, d), row["body_hash"])
+
+
+def stored_message(row: Row, _d: Decoder) -> StoredMessage:
+    """The part of a message row movements read: message_id, system_id, cost."""
+    return StoredMessage(row["message_id"], row["system_id"], row["cost"])
+
+
+def message(row: Row, d: Decoder) -> MessageRecord:
+    """A message row (MESSAGE_COLS)."""
+    return MessageRecord(
+        message_id=row["message_id"],
+        system_id=row["system_id"],
+        source_addr=row["source_addr"],
+        destination_addr=row["destination_addr"],
+        segments=row["segments"],
+        cost=row["cost"],
+        registered_delivery=row["registered_delivery"],
+        pdu_body=bytes(row["pdu_body"]),
+        state=MessageState(row["state"]),
+        upstream_id=row["upstream_id"],
+        created_at=d.time(row["created_at"]),
+        updated_at=d.time(row["updated_at"]),
+        owner=row["owner"],
+    )
+
+
+def receipt(row: Row, d: Decoder) -> PendingReceipt:
+    """A receipt row (RECEIPT_COLS)."""
+    until = row["claimed_until"]
+    return PendingReceipt(
+        id=row["id"],
+        system_id=row["system_id"],
+        message_id=row["message_id"],
+        pdu_body=bytes(row["pdu_body"]),
+        created_at=d.time(row["created_at"]),
+        claimed_by=row["claimed_by"],
+        claimed_until=d.time(until) if until is not None else None,
+    )
+
+
+def policy(row: Row) -> RechargePolicy | None:
+    """The auto-recharge policy of an account row (off while the cap is NULL)."""
+    if row["recharge_daily_cap"] is None:
+        return None
+    return RechargePolicy(
+        threshold=row["recharge_threshold"],
+        amount=row["recharge_amount"],
+        daily_cap=row["recharge_daily_cap"],
+    )
+
+
+def account_state(row: Row, d: Decoder) -> AccountState:
+    """What a movement reads of an account (STATE_COLS)."""
+    day, bucket_at = row["recharge_day"], row["tb_updated_at"]
+    return AccountState(
+        system_id=row["system_id"],
+        status=AccountStatus(row["status"]),
+        balance=row["balance"],
+        policy=policy(row),
+        recharge_day=d.day(day) if day is not None else None,
+        recharges_today=row["recharges_today"],
+        throughput=row["throughput"],
+        tb_tokens=row["tb_tokens"],
+        tb_updated_at=d.time(bucket_at) if bucket_at is not None else None,
+    )
+
+
+def account(row: Row, d: Decoder) -> Account:
+    """An account row with ``ips`` and ``senders`` as JSON arrays (``ACCOUNTS``)."""
+    senders = json.loads(row["senders"])
+    return Account(
+        system_id=row["system_id"],
+        owner=row["owner"],
+        contact_email=row["contact_email"],
+        status=AccountStatus(row["status"]),
+        balance=row["balance"],
+        password_hash=row["password_hash"],
+        allowed_ips=tuple(json.loads(row["ips"])),
+        senders=tuple(Sender(t, n, a) for t, n, a in senders),
+        recharge=policy(row),
+        max_binds=row["max_binds"],
+        throughput=row["throughput"],
+        created_at=d.time(row["created_at"]),
+    )
+
+
+def bind_state(row: Row, _d: Decoder) -> BindState:
+    """``acquire_bind``'s view: account, gateway, and the session's current bind."""
+    return BindState(bool(row["account"]), bool(row["gateway"]), row["held"])
+
+
+def receipt_target(row: Row, _d: Decoder) -> ReceiptTarget:
+    """One receipt item's account and message, as the database holds them."""
+    return ReceiptTarget(bool(row["account"]), row["owner"])
+
+
+def audit_row(row: Row, _d: Decoder) -> AuditRow:
+    """One row of the audit statement."""
+    return AuditRow(
+        AuditCheck(row["kind"]), row["name"], row["counter"], row["balance"], row["total"]
+    )

@@ -1,0 +1,401 @@
+"""The embedded ledger: SQLite in WAL mode with ``synchronous=FULL``, one writer thread.
+
+Every database call runs on one dedicated thread (a single-worker executor that owns the
+``sqlite3`` connection), so the event loop never blocks on the disk and this process has
+exactly one writer. A script runs there whole, inside one transaction: writes use
+``BEGIN IMMEDIATE``, so the write lock is taken before anything is read and a decision
+is never made on a row another process may still change (a second process on the same
+file waits on ``busy_timeout``). ``synchronous=FULL`` makes a commit durable before the
+gateway answers ``ESME_ROK``; group commit (``debit_batch``, fed by ``ledger.batcher``)
+pays that fsync once per batch.
+
+Because every write takes the database's one write lock, the serialisation PostgreSQL
+needs row locks for (accounts, binds, claims, adoption) needs nothing more here, also
+when several processes open the same file. There is no NOTIFY: ``listen`` returns None
+and the gateway delivers receipts itself and sweeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ledger.backends import base, rows
+from ledger.errors import InvalidRequest, LedgerUnavailable
+from ledger.migrate import Dialect, upgrade_sqlite
+from ledger.models import MessageRecord, MessageState, PendingReceipt
+from ledger.rules.adoption import adoption_order
+from ledger.rules.planning import AccountState, StoredEntry, StoredMessage
+
+T = TypeVar("T")
+
+#: How long a write waits for another process's write lock before giving up (seconds).
+_BUSY_TIMEOUT_S = 30.0
+
+
+def path_from_url(url: str) -> str:
+    """The file path of ``sqlite:///PATH`` (relative) or ``sqlite:////PATH`` (absolute).
+
+    ``sqlite:///:memory:`` is an in-memory database (tests, demos).
+    """
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or len(url) == len(prefix):
+        raise InvalidRequest(f"SQLite ledger URL must look like sqlite:///PATH, not {url!r}")
+    return url[len(prefix) :]
+
+
+def _ts(moment: datetime) -> str:
+    # One textual form for every stored time, so text order is time order.
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
+DECODER = base.Decoder(time=datetime.fromisoformat, day=date.fromisoformat)
+
+
+def _arg(value: object) -> object:
+    """A parameter as SQLite stores it: times as text, lists as JSON (see ``json_each``)."""
+    if isinstance(value, datetime):
+        return _ts(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return json.dumps(list(value))
+    return value
+
+
+def _args(values: Sequence[object]) -> tuple[object, ...]:
+    return tuple(_arg(v) for v in values)
+
+
+def _in_json(values: Sequence[str]) -> str:
+    return json.dumps(list(values))
+
+
+_LOCK = (
+    f"SELECT {rows.STATE_COLS} FROM accounts WHERE system_id IN (SELECT value FROM json_each(?))"
+)
+_ENTRIES = (
+    f"SELECT {rows.JOURNAL_COLS} FROM journal"
+    " WHERE idempotency_key IN (SELECT value FROM json_each(?))"
+)
+_MESSAGES = (
+    "SELECT message_id, system_id, cost FROM messages"
+    " WHERE message_id IN (SELECT value FROM json_each(?))"
+)
+_SAVE_ACCOUNT = (
+    "UPDATE accounts SET balance = ?, recharge_day = ?, recharges_today = ?,"
+    " tb_tokens = ?, tb_updated_at = ? WHERE system_id = ?"
+)
+_INSERT_ENTRY = (
+    "INSERT INTO journal (system_id, counter_account, kind, amount, balance_after,"
+    " idempotency_key, body_hash, message_id, created_at, note)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_MESSAGE = (
+    "INSERT INTO messages (message_id, system_id, idempotency_key, source_addr,"
+    " destination_addr, segments, cost, registered_delivery, pdu_body, state,"
+    " created_at, updated_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?)"
+)
+_SET_STATE = "UPDATE messages SET state = ?, updated_at = ? WHERE message_id = ?"
+_MOVE_HOUSE = (
+    "INSERT INTO house_accounts (name, balance) VALUES (?, ?) ON CONFLICT (name)"
+    " DO UPDATE SET balance = house_accounts.balance + excluded.balance"
+)
+_ADOPT_PICK = (
+    "SELECT message_id FROM messages m WHERE state = 'accepted'"
+    " AND (owner IS NULL OR owner = ? OR NOT EXISTS ("
+    "  SELECT 1 FROM gateways g WHERE g.gateway_id = m.owner AND g.heartbeat_at >= ?))"
+    " ORDER BY created_at, message_id LIMIT ?"
+)
+# Our own rows are left as they are: nothing to write for them.
+_ADOPT_TAKE = (
+    "UPDATE messages SET owner = ?, updated_at = ?"
+    " WHERE message_id IN (SELECT value FROM json_each(?)) AND owner IS NOT ?"
+)
+_ADOPTED = (
+    f"SELECT {rows.MESSAGE_COLS} FROM messages WHERE message_id IN (SELECT value FROM json_each(?))"
+)
+_CLAIM_PICK = (
+    "SELECT id FROM receipts WHERE system_id = ? AND delivered_at IS NULL"
+    " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY id LIMIT ?"
+)
+_CLAIM_TAKE = (
+    "UPDATE receipts SET claimed_by = ?, claimed_until = ?"
+    f" WHERE id IN (SELECT value FROM json_each(?)) RETURNING {rows.RECEIPT_COLS}"
+)
+_INSERT_RECEIPT = (
+    "INSERT INTO receipts (system_id, message_id, pdu_body, created_at, claimed_by,"
+    " claimed_until) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+class SqliteBackend:
+    """One SQLite file, one connection on one thread. Create with :meth:`open`."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        # One worker: the connection lives on that thread and every call is serialised.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-sqlite")
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
+        self._ops = base.performers(self)
+
+    @property
+    def dialect(self) -> Dialect:
+        """``"sqlite"``."""
+        return "sqlite"
+
+    @classmethod
+    async def open(cls, url: str) -> SqliteBackend:
+        """Open (creating the file and its parent folders) the database at ``url``."""
+        path = path_from_url(url)
+        backend = cls(path)
+        try:
+            await asyncio.get_running_loop().run_in_executor(backend._executor, backend._connect)
+        except sqlite3.OperationalError as exc:
+            backend._executor.shutdown(wait=False)
+            raise LedgerUnavailable(f"cannot open SQLite ledger {path}: {exc}") from exc
+        except BaseException:
+            backend._executor.shutdown(wait=False)
+            raise
+        return backend
+
+    def _connect(self) -> None:
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: no implicit transactions; this module says BEGIN itself.
+        conn = sqlite3.connect(self._path, isolation_level=None, timeout=_BUSY_TIMEOUT_S)
+        try:
+            conn.row_factory = sqlite3.Row
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal" and self._path != ":memory:":
+                raise LedgerUnavailable(f"SQLite refused WAL mode for {self._path} ({mode})")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(conn)`` on the store's thread; map I/O failures."""
+        if self._closed:
+            raise LedgerUnavailable("the ledger store is closed")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, self._guarded, fn)
+        except sqlite3.OperationalError as exc:
+            # Locked past busy_timeout, disk full, I/O error: the transaction was rolled
+            # back, so nothing was written.
+            raise LedgerUnavailable(f"SQLite ledger unavailable: {exc}") from exc
+
+    def _guarded(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._conn is None:
+            raise LedgerUnavailable("the ledger store is closed")
+        return fn(self._conn)
+
+    async def run(self, script: Callable[[], base.Script[T]], access: base.Access) -> T:
+        """Run the whole script on the writer thread, in one transaction."""
+        begin = "BEGIN" if access is base.Access.READ else "BEGIN IMMEDIATE"
+
+        def transaction(conn: sqlite3.Connection) -> T:
+            conn.execute(begin)
+            try:
+                result = self._drive(conn, script())
+                conn.execute("COMMIT")
+            except BaseException:
+                # SQLite may already have rolled back by itself (disk full, I/O error).
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return result
+
+        return await self._call(transaction)
+
+    def _drive(self, conn: sqlite3.Connection, steps: base.Script[T]) -> T:
+        try:
+            op: base.Op[Any] = next(steps)
+            while True:
+                op = steps.send(self._ops[type(op)](conn, op))
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+    async def upgrade(self, now: datetime) -> list[str]:
+        """Apply pending migrations; return the names applied now."""
+        return await self._call(lambda conn: upgrade_sqlite(conn, now))
+
+    async def listen(self, callback: Callable[[str], None]) -> Callable[[], Awaitable[None]] | None:
+        """None: SQLite has no notifications; the gateway delivers directly and sweeps."""
+        return None
+
+    async def close(self) -> None:
+        """Close the connection and stop the thread. Later calls raise LedgerUnavailable."""
+        if self._closed:
+            return
+
+        def _close(conn: sqlite3.Connection) -> None:
+            conn.close()
+            self._conn = None
+
+        try:
+            await self._call(_close)
+        finally:
+            self._closed = True
+            self._executor.shutdown(wait=False)
+
+    @staticmethod
+    def _serialise_binds(conn: sqlite3.Connection, op: base.SerialiseBinds) -> None:
+        """Nothing to do: BEGIN IMMEDIATE holds the write lock already."""
+
+    # -- plain operations ----------------------------------------------------------------------
+    @staticmethod
+    def _execute(conn: sqlite3.Connection, op: base.Execute) -> int:
+        return conn.execute(op.statement.sqlite, _args(op.args)).rowcount
+
+    @staticmethod
+    def _execute_many(conn: sqlite3.Connection, op: base.ExecuteMany) -> None:
+        conn.executemany(op.statement.sqlite, [_args(r) for r in op.rows])
+
+    @staticmethod
+    def _fetch(conn: sqlite3.Connection, op: base.Fetch[Any]) -> list[Any]:
+        found = conn.execute(op.statement.sqlite, _args(op.args)).fetchall()
+        return [op.into(r, DECODER) for r in found]
+
+    # -- the debit path ------------------------------------------------------------------------
+    @staticmethod
+    def _lock_accounts(conn: sqlite3.Connection, op: base.LockAccounts) -> dict[str, AccountState]:
+        # BEGIN IMMEDIATE holds the write lock already: loading is locking.
+        found = conn.execute(_LOCK, (_in_json(op.system_ids),))
+        return {r["system_id"]: rows.account_state(r, DECODER) for r in found}
+
+    @staticmethod
+    def _look_up(
+        conn: sqlite3.Connection, op: base.LookUp
+    ) -> tuple[dict[str, StoredEntry], dict[str, StoredMessage]]:
+        entries: dict[str, StoredEntry] = {}
+        if op.keys:
+            for r in conn.execute(_ENTRIES, (_in_json(list(op.keys)),)):
+                entries[r["idempotency_key"]] = rows.stored_entry(r, DECODER)
+        messages: dict[str, StoredMessage] = {}
+        if op.message_ids:
+            for r in conn.execute(_MESSAGES, (_in_json(list(op.message_ids)),)):
+                messages[r["message_id"]] = rows.stored_message(r, DECODER)
+        return entries, messages
+
+    @staticmethod
+    def _write_plan(conn: sqlite3.Connection, op: base.WritePlan) -> list[int]:
+        plan, stamp = op.plan, _ts(op.now)
+        conn.executemany(
+            _SAVE_ACCOUNT,
+            [
+                (
+                    a.balance,
+                    a.recharge_day.isoformat() if a.recharge_day else None,
+                    a.recharges_today,
+                    a.tb_tokens,
+                    _ts(a.tb_updated_at) if a.tb_updated_at else None,
+                    a.system_id,
+                )
+                for a in plan.accounts.values()
+            ],
+        )
+        entry_ids: list[int] = []
+        for e in plan.entries:
+            cur = conn.execute(
+                _INSERT_ENTRY,
+                (
+                    e.system_id,
+                    e.counter_account,
+                    e.kind.value,
+                    e.amount,
+                    e.balance_after,
+                    e.idempotency_key,
+                    e.fingerprint,
+                    e.message_id,
+                    stamp,
+                    e.note,
+                ),
+            )
+            assert cur.lastrowid is not None
+            entry_ids.append(cur.lastrowid)
+        conn.executemany(
+            _INSERT_MESSAGE,
+            [
+                (
+                    m.message.message_id,
+                    m.message.system_id,
+                    m.idempotency_key,
+                    m.message.source_addr,
+                    m.message.destination_addr,
+                    m.message.segments,
+                    m.message.cost,
+                    m.message.registered_delivery,
+                    m.message.pdu_body,
+                    stamp,
+                    stamp,
+                    m.message.owner or None,  # "" = nobody: NULL, adoptable by all
+                )
+                for m in plan.messages
+            ],
+        )
+        if plan.message_states:
+            conn.executemany(
+                _SET_STATE, [(s.value, stamp, mid) for mid, s in plan.message_states.items()]
+            )
+        conn.executemany(_MOVE_HOUSE, plan.house_deltas())
+        return entry_ids
+
+    # -- the outbox ----------------------------------------------------------------------------
+    @staticmethod
+    def _adopt(conn: sqlite3.Connection, op: base.Adopt) -> list[MessageRecord]:
+        # The write lock makes picking and taking atomic against every other adopter.
+        stamp = _ts(op.now)
+        picked = [
+            r[0] for r in conn.execute(_ADOPT_PICK, (op.gateway_id, _ts(op.cutoff), op.limit))
+        ]
+        if not picked:
+            return []
+        ids = _in_json(picked)
+        conn.execute(_ADOPT_TAKE, (op.gateway_id, stamp, ids, op.gateway_id))
+        taken = [rows.message(r, DECODER) for r in conn.execute(_ADOPTED, (ids,))]
+        return sorted(taken, key=adoption_order)
+
+    @staticmethod
+    def _claim(conn: sqlite3.Connection, op: base.Claim) -> list[PendingReceipt]:
+        picked = [r[0] for r in conn.execute(_CLAIM_PICK, (op.system_id, _ts(op.now), op.limit))]
+        if not picked:
+            return []
+        found = conn.execute(_CLAIM_TAKE, (op.gateway_id, _ts(op.until), _in_json(picked)))
+        return sorted((rows.receipt(r, DECODER) for r in found), key=lambda r: r.id)
+
+    @staticmethod
+    def _store_receipts(conn: sqlite3.Connection, op: base.StoreReceipts) -> list[int]:
+        stamp, until = _ts(op.now), _ts(op.until)
+        conn.executemany(
+            _SET_STATE, [(MessageState(s).value, stamp, mid) for mid, s in op.states.items()]
+        )
+        ids: list[int] = []
+        for item in op.items:
+            cur = conn.execute(
+                _INSERT_RECEIPT,
+                (
+                    item.system_id,
+                    item.message_id,
+                    bytes(item.pdu_body),
+                    stamp,
+                    item.claimed_by,
+                    until if item.claimed_by is not None else None,
+                ),
+            )
+            assert cur.lastrowid is not None
+            ids.append(cur.lastrowid)
+        return ids

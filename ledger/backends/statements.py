@@ -1,0 +1,229 @@
+"""The SQL of the plain operations, once for both dialects where the SQL allows.
+
+``Statement.both`` is one text for SQLite and PostgreSQL; ``Statement.each`` gives each
+dialect its own where they differ: lists (PostgreSQL binds arrays and reads them with
+``ANY``/``unnest``; SQLite gets JSON text and reads it with ``json_each``), row locks
+(SQLite's write lock already holds everything), insertion order (``seq`` / ``rowid``)
+and JSON aggregates. Times are compared as values on PostgreSQL and as text on SQLite,
+where every stored time has one textual form, so text order is time order.
+
+What a dialect does its own way (the debit path, adoption, claims, storing receipts)
+lives in its backend module.
+"""
+
+from __future__ import annotations
+
+from ledger.backends.base import Statement
+from ledger.backends.rows import JOURNAL_COLS, MESSAGE_COLS, RECEIPT_COLS
+
+# -- accounts --------------------------------------------------------------------------------
+
+INSERT_ACCOUNT = Statement.both(
+    "INSERT INTO accounts (system_id, owner, contact_email, status, password_hash,"
+    " max_binds, throughput, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    " ON CONFLICT (system_id) DO NOTHING RETURNING system_id"
+)
+INSERT_IP = Statement.both(
+    "INSERT INTO account_ips (system_id, cidr) VALUES ($1, $2)"
+    " ON CONFLICT (system_id, cidr) DO NOTHING"
+)
+DELETE_IP = Statement.both("DELETE FROM account_ips WHERE system_id = $1 AND cidr = $2")
+INSERT_SENDER = Statement.both(
+    "INSERT INTO account_senders (system_id, ton, npi, address) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (system_id, ton, npi, address) DO NOTHING"
+)
+DELETE_SENDER = Statement.both(
+    "DELETE FROM account_senders WHERE system_id = $1 AND ton = $2 AND npi = $3 AND address = $4"
+)
+
+# An account with its allowlist and senders as JSON arrays, in insertion order.
+_PG_ACCOUNT = """
+SELECT a.*,
+       (SELECT COALESCE(json_agg(i.cidr ORDER BY i.id), '[]'::json)
+        FROM account_ips i WHERE i.system_id = a.system_id) AS ips,
+       (SELECT COALESCE(json_agg(json_build_array(s.ton, s.npi, s.address) ORDER BY s.id),
+                        '[]'::json)
+        FROM account_senders s WHERE s.system_id = a.system_id) AS senders
+FROM accounts a
+"""
+_LITE_ACCOUNT = """
+SELECT a.*,
+       (SELECT json_group_array(cidr) FROM (SELECT cidr FROM account_ips i
+        WHERE i.system_id = a.system_id ORDER BY id)) AS ips,
+       (SELECT json_group_array(json_array(ton, npi, address)) FROM (SELECT ton, npi, address
+        FROM account_senders s WHERE s.system_id = a.system_id ORDER BY id)) AS senders
+FROM accounts a
+"""
+ACCOUNT = Statement.each(
+    postgres=_PG_ACCOUNT + " WHERE a.system_id = $1",
+    sqlite=_LITE_ACCOUNT + " WHERE a.system_id = $1",
+)
+# Byte order on both: SQLite's BINARY, PostgreSQL's "C" (Python's sorted()).
+ALL_ACCOUNTS = Statement.each(
+    postgres=_PG_ACCOUNT + ' ORDER BY a.system_id COLLATE "C"',
+    sqlite=_LITE_ACCOUNT + " ORDER BY a.system_id",
+)
+# Held until the end of an account change, so changes of one account never interleave.
+LOCK_ACCOUNT = Statement.each(
+    postgres="SELECT 1 FROM accounts WHERE system_id = $1 FOR NO KEY UPDATE",
+    sqlite="SELECT 1 FROM accounts WHERE system_id = $1",
+)
+SET_STATUS = Statement.both("UPDATE accounts SET status = $2 WHERE system_id = $1")
+SET_PASSWORD_HASH = Statement.both("UPDATE accounts SET password_hash = $2 WHERE system_id = $1")
+SET_RECHARGE = Statement.both(
+    "UPDATE accounts SET recharge_threshold = $2, recharge_amount = $3,"
+    " recharge_daily_cap = $4 WHERE system_id = $1"
+)
+# A new limit starts from a full bucket: predictable for the operator, and the old
+# bucket was sized for the old rate.
+SET_THROUGHPUT = Statement.both(
+    "UPDATE accounts SET throughput = $2, tb_tokens = 0, tb_updated_at = NULL WHERE system_id = $1"
+)
+SET_MAX_BINDS = Statement.both("UPDATE accounts SET max_binds = $2 WHERE system_id = $1")
+
+# -- gateways and binds ------------------------------------------------------------------------
+
+REGISTER_GATEWAY = Statement.both(
+    "INSERT INTO gateways (gateway_id, address, started_at, heartbeat_at)"
+    " VALUES ($1, $2, $3, $3) ON CONFLICT (gateway_id) DO UPDATE SET"
+    " address = excluded.address, started_at = excluded.started_at,"
+    " heartbeat_at = excluded.heartbeat_at"
+)
+HEARTBEAT = Statement.both("UPDATE gateways SET heartbeat_at = $2 WHERE gateway_id = $1")
+DELETE_GATEWAY_BINDS = Statement.both("DELETE FROM binds WHERE gateway_id = $1")
+DELETE_GATEWAY = Statement.both("DELETE FROM gateways WHERE gateway_id = $1")
+BIND_STATE = Statement.both(
+    "SELECT EXISTS (SELECT 1 FROM accounts WHERE system_id = $1) AS account,"
+    " EXISTS (SELECT 1 FROM gateways WHERE gateway_id = $2) AS gateway,"
+    " (SELECT system_id FROM binds WHERE gateway_id = $2 AND session_id = $3) AS held"
+)
+# The binds of gateways that are not live (no row, or no heartbeat since the cutoff).
+SWEEP_BINDS = Statement.both(
+    "DELETE FROM binds WHERE system_id = $1 AND NOT EXISTS ("
+    " SELECT 1 FROM gateways g WHERE g.gateway_id = binds.gateway_id"
+    " AND g.heartbeat_at >= $2)"
+)
+COUNT_BINDS = Statement.both("SELECT count(*) FROM binds WHERE system_id = $1")
+INSERT_BIND = Statement.both(
+    "INSERT INTO binds (system_id, gateway_id, session_id, kind, bound_at)"
+    " VALUES ($1, $2, $3, $4, $5)"
+)
+RELEASE_BIND = Statement.both("DELETE FROM binds WHERE gateway_id = $1 AND session_id = $2")
+LIVE_BINDS = Statement.both(
+    "SELECT count(*) FROM binds b JOIN gateways g ON g.gateway_id = b.gateway_id"
+    " WHERE b.system_id = $1 AND g.heartbeat_at >= $2"
+)
+
+# -- money -------------------------------------------------------------------------------------
+
+# One statement: the existence check and the rows see the same snapshot.
+JOURNAL_PAGE = Statement.both(
+    f"SELECT a.system_id AS account, j.* FROM accounts a"
+    f" LEFT JOIN (SELECT {JOURNAL_COLS} FROM journal WHERE system_id = $1"
+    "  ORDER BY id DESC LIMIT $2) j ON true"
+    " WHERE a.system_id = $1 ORDER BY j.id DESC"
+)
+
+# The audit's proofs (see ledger.rules.audit), one statement so one snapshot: each row
+# is a failed check. ``sums`` is every (account, counter-account) total of the journal.
+AUDIT = Statement.both(
+    """
+WITH sums AS MATERIALIZED (
+    SELECT system_id, counter_account, CAST(SUM(amount) AS BIGINT) AS total
+    FROM journal GROUP BY system_id, counter_account
+), own AS (
+    SELECT system_id, CAST(SUM(total) AS BIGINT) AS total FROM sums GROUP BY system_id
+), named AS (
+    SELECT counter_account AS name, CAST(-SUM(total) AS BIGINT) AS total
+    FROM sums GROUP BY counter_account
+)
+SELECT 'balance' AS kind, a.system_id AS name, NULL AS counter, a.balance AS balance,
+       COALESCE(o.total, 0) AS total
+FROM accounts a LEFT JOIN own o ON o.system_id = a.system_id
+WHERE a.balance <> COALESCE(o.total, 0) OR a.balance < 0
+UNION ALL
+SELECT 'house_balance', h.name, NULL, h.balance, COALESCE(n.total, 0)
+FROM house_accounts h LEFT JOIN named n ON n.name = h.name
+WHERE h.balance <> COALESCE(n.total, 0)
+UNION ALL
+SELECT 'zero_sum', '', NULL, t.total, 0
+FROM (SELECT CAST((SELECT COALESCE(SUM(balance), 0) FROM accounts)
+                  + (SELECT COALESCE(SUM(balance), 0) FROM house_accounts) AS BIGINT)
+             AS total) t
+WHERE t.total <> 0
+UNION ALL
+SELECT 'pair', s.system_id, s.counter_account, s.total, -COALESCE(r.total, 0)
+FROM sums s JOIN accounts c ON c.system_id = s.counter_account
+LEFT JOIN sums r ON r.system_id = s.counter_account AND r.counter_account = s.system_id
+WHERE s.counter_account <> s.system_id AND s.total + COALESCE(r.total, 0) <> 0
+UNION ALL
+SELECT 'counter', s.system_id, s.counter_account, s.total, 0
+FROM sums s
+WHERE s.counter_account = s.system_id
+   OR (NOT EXISTS (SELECT 1 FROM accounts x WHERE x.system_id = s.counter_account)
+       AND NOT EXISTS (SELECT 1 FROM house_accounts y WHERE y.name = s.counter_account))
+"""
+)
+
+# -- outbox --------------------------------------------------------------------------------------
+
+MESSAGE = Statement.both(f"SELECT {MESSAGE_COLS} FROM messages WHERE message_id = $1")
+# Oldest first by insertion order: PostgreSQL's seq, SQLite's rowid.
+UNFORWARDED = Statement.each(
+    postgres=f"SELECT {MESSAGE_COLS} FROM messages WHERE state = 'accepted' ORDER BY seq LIMIT $1",
+    sqlite=f"SELECT {MESSAGE_COLS} FROM messages WHERE state = 'accepted' ORDER BY rowid LIMIT $1",
+)
+# The newest, if an upstream reused an id.
+BY_UPSTREAM_ID = Statement.each(
+    postgres=f"SELECT {MESSAGE_COLS} FROM messages WHERE upstream_id = $1"
+    " ORDER BY seq DESC LIMIT 1",
+    sqlite=f"SELECT {MESSAGE_COLS} FROM messages WHERE upstream_id = $1"
+    " ORDER BY rowid DESC LIMIT 1",
+)
+# A message already past FORWARDED (refunded, delivered) keeps its state but gets the
+# upstream id. The ids of the messages found come back.
+MARK_FORWARDED = Statement.each(
+    postgres="UPDATE messages AS m SET upstream_id = u.upstream_id, updated_at = $3,"
+    " state = CASE WHEN m.state = 'accepted' THEN 'forwarded' ELSE m.state END"
+    " FROM unnest($1::text[], $2::text[]) AS u(message_id, upstream_id)"
+    " WHERE m.message_id = u.message_id RETURNING m.message_id",
+    sqlite="UPDATE messages SET upstream_id = u.upstream_id, updated_at = $3,"
+    " state = CASE WHEN state = 'accepted' THEN 'forwarded' ELSE state END"
+    " FROM (SELECT i.value AS message_id, j.value AS upstream_id"
+    "  FROM json_each($1) i JOIN json_each($2) j ON j.key = i.key) AS u"
+    " WHERE messages.message_id = u.message_id RETURNING messages.message_id",
+)
+SET_MESSAGE_STATE = Statement.both(
+    "UPDATE messages SET state = $2, updated_at = $3 WHERE message_id = $1"
+)
+
+# -- receipts ------------------------------------------------------------------------------------
+
+# Each item's account (exists?) and message (whose?), in item order: one round trip
+# checks a whole batch.
+RECEIPT_TARGETS = Statement.each(
+    postgres="SELECT i.ord, a.system_id IS NOT NULL AS account, m.system_id AS owner"
+    " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(system_id, message_id, ord)"
+    " LEFT JOIN accounts a ON a.system_id = i.system_id"
+    " LEFT JOIN messages m ON m.message_id = i.message_id ORDER BY i.ord",
+    sqlite="SELECT i.key AS ord, a.system_id IS NOT NULL AS account, m.system_id AS owner"
+    " FROM json_each($1) i JOIN json_each($2) j ON j.key = i.key"
+    " LEFT JOIN accounts a ON a.system_id = i.value"
+    " LEFT JOIN messages m ON m.message_id = j.value ORDER BY i.key",
+)
+RECEIPTS_DELIVERED = Statement.each(
+    postgres="UPDATE receipts SET delivered_at = $2"
+    " WHERE id = ANY($1::bigint[]) AND delivered_at IS NULL",
+    sqlite="UPDATE receipts SET delivered_at = $2"
+    " WHERE id IN (SELECT value FROM json_each($1)) AND delivered_at IS NULL",
+)
+RELEASE_RECEIPTS = Statement.each(
+    postgres="UPDATE receipts SET claimed_by = NULL, claimed_until = NULL"
+    " WHERE id = ANY($1::bigint[]) AND delivered_at IS NULL",
+    sqlite="UPDATE receipts SET claimed_by = NULL, claimed_until = NULL"
+    " WHERE id IN (SELECT value FROM json_each($1)) AND delivered_at IS NULL",
+)
+PENDING_RECEIPTS = Statement.both(
+    f"SELECT {RECEIPT_COLS} FROM receipts"
+    " WHERE system_id = $1 AND delivered_at IS NULL ORDER BY id LIMIT $2"
+)

@@ -1,0 +1,24 @@
+"""The ledger's one implementation of ``Store``, written once over any backend.
+
+It validates (``ledger.rules.validation``), plans (``ledger.rules.planning`` and the
+other rules), and runs each operation as one script on the backend
+(``ledger.backends``), mapping what comes back to records and errors. The backends only
+run SQL. Split by the roles of ``ledger.store``; :class:`Ledger` is all of them.
+"""
+
+from __future__ import annotations
+
+from ledger.core.accounts import AccountsCore
+from ledger.core.gateways import GatewaysCore
+from ledger.core.money import MoneyCore
+from ledger.core.outbox import OutboxCore
+
+
+class Ledger(AccountsCore, GatewaysCore, MoneyCore, OutboxCore):
+    """``ledger.store.Store`` over one backend: ``Ledger(backend, clock=...)``.
+
+    Usually made by ``ledger.store.open_store(url)``.
+    """
+
+
+__all__ = ["Ledger"]

@@ -1,0 +1,90 @@
+"""Gateway processes and the bind quota, over a backend."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import partial
+
+from ledger.backends import rows
+from ledger.backends import statements as sql
+from ledger.backends.base import Access, Execute, Fetch, Script, SerialiseBinds, do
+from ledger.core.base import CoreBase
+from ledger.rules.binds import already_bound, has_room
+from ledger.rules.validation import require_gateway_id
+
+
+def _acquire(
+    system_id: str,
+    gateway_id: str,
+    session_id: str,
+    kind: str,
+    max_binds: int,
+    now: datetime,
+    cutoff: datetime,
+) -> Script[bool]:
+    # Serialised per account: the sweep, the count and the insert are one critical
+    # section across every gateway, and each statement sees what the previous holder
+    # committed.
+    yield from do(SerialiseBinds(system_id))
+    [state] = yield from do(
+        Fetch(sql.BIND_STATE, (system_id, gateway_id, session_id), rows.bind_state)
+    )
+    if already_bound(state, system_id, gateway_id, session_id):
+        return True
+    yield from do(Execute(sql.SWEEP_BINDS, (system_id, cutoff)))
+    [live] = yield from do(Fetch(sql.COUNT_BINDS, (system_id,), rows.first))
+    if not has_room(live, max_binds):
+        return False
+    yield from do(Execute(sql.INSERT_BIND, (system_id, gateway_id, session_id, kind, now)))
+    return True
+
+
+def _unregister(gateway_id: str) -> Script[None]:
+    yield from do(Execute(sql.DELETE_GATEWAY_BINDS, (gateway_id,)))
+    yield from do(Execute(sql.DELETE_GATEWAY, (gateway_id,)))
+
+
+class GatewaysCore(CoreBase):
+    """``GatewayStore`` over a backend."""
+
+    async def register_gateway(self, gateway_id: str, *, address: str) -> None:
+        """Record a gateway process as alive (upsert; started_at = heartbeat_at = now)."""
+        require_gateway_id(gateway_id, "registering a gateway")
+        await self._statement(Execute(sql.REGISTER_GATEWAY, (gateway_id, address, self._now())))
+
+    async def heartbeat(self, gateway_id: str) -> None:
+        """The gateway is still alive (heartbeat_at = now). Unknown gateways: no-op."""
+        await self._statement(Execute(sql.HEARTBEAT, (gateway_id, self._now())))
+
+    async def unregister_gateway(self, gateway_id: str) -> None:
+        """Clean shutdown: delete the gateway's binds and its row. Idempotent."""
+        await self._run(partial(_unregister, gateway_id), Access.TRANSACTION)
+
+    async def acquire_bind(
+        self,
+        system_id: str,
+        *,
+        gateway_id: str,
+        session_id: str,
+        kind: str,
+        max_binds: int,
+        stale_after: float = 30.0,
+    ) -> bool:
+        """Take one of the account's ``max_binds`` bind slots for a session; False if full.
+
+        See ``Store.acquire_bind``: one transaction serialised per account.
+        """
+        now = self._now()
+        cutoff = now - timedelta(seconds=stale_after)
+        script = partial(_acquire, system_id, gateway_id, session_id, kind, max_binds, now, cutoff)
+        return await self._run(script, Access.TRANSACTION)
+
+    async def release_bind(self, gateway_id: str, session_id: str) -> None:
+        """The session unbound or dropped: free its slot. Idempotent."""
+        await self._statement(Execute(sql.RELEASE_BIND, (gateway_id, session_id)))
+
+    async def bind_count(self, system_id: str, *, stale_after: float = 30.0) -> int:
+        """Binds of the account held by live gateways (heartbeat within ``stale_after``)."""
+        cutoff = self._now() - timedelta(seconds=stale_after)
+        [count] = await self._read(Fetch(sql.LIVE_BINDS, (system_id, cutoff), rows.first))
+        return int(count)

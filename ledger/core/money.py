@@ -1,0 +1,112 @@
+"""Money movements, the journal and the audit, over a backend.
+
+Every movement is a ``ledger.rules.planning.Movement`` (what to load, how to plan) run by
+ONE script, :func:`movement`, in one transaction: lock and load, plan, write the plan.
+``credit``, ``debit_batch`` and ``refund`` are three movements; a new operation is a new
+movement in ``ledger.rules.planning`` and a method here calling :meth:`MoneyCore.move`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from ledger.backends import rows
+from ledger.backends import statements as sql
+from ledger.backends.base import Access, Fetch, LockAccounts, LookUp, Script, WritePlan, do
+from ledger.core.base import CoreBase
+from ledger.errors import UnknownAccount
+from ledger.models import AuditProblem, DebitRequest, DebitResult, EntryKind, JournalEntry
+from ledger.rules.audit import audit_problems
+from ledger.rules.planning import (
+    CreditRequest,
+    DebitBatch,
+    Loaded,
+    Movement,
+    Plan,
+    RefundRequest,
+    StoredMessage,
+)
+from ledger.rules.validation import validate_credit, validate_request
+
+R = TypeVar("R")
+
+
+def movement(op: Movement[Any], now: datetime) -> Script[tuple[Plan[Any], list[int]]]:
+    """Lock and load what ``op`` names, plan on it, write the plan; the plan and entry ids.
+
+    Accounts are locked before anything else is read, in sorted order; the house rows a
+    plan moves are locked last, by the write (see ``WritePlan``).
+    """
+    load = op.load()
+    lock = set(load.accounts)
+    messages: dict[str, StoredMessage] = {}
+    message_ids = load.message_ids
+    if load.lock_message_owners and message_ids:
+        # The accounts to lock are those of the messages: read those first (a message's
+        # account and cost never change, so reading them before the lock is safe).
+        _, messages = yield from do(LookUp((), message_ids))
+        lock.update(m.system_id for m in messages.values())
+        message_ids = ()
+    accounts = yield from do(LockAccounts(sorted(lock)))
+    entries, found = yield from do(LookUp(load.keys, message_ids))
+    plan = op.plan(Loaded(accounts, entries, messages or found), now)
+    ids = (yield from do(WritePlan(plan, now))) if plan.writes else []
+    return plan, ids
+
+
+class MoneyCore(CoreBase):
+    """``DebitStore`` and ``MoneyStore`` over a backend."""
+
+    async def move(self, op: Movement[R]) -> R:
+        """Run one money movement in one transaction; its result."""
+        now = self._now()
+        plan, ids = await self._run(partial(movement, op, now), Access.TRANSACTION)
+        result: R = plan.resolve(ids, now)
+        return result
+
+    async def credit(
+        self,
+        system_id: str,
+        amount: int,
+        *,
+        idempotency_key: str,
+        kind: EntryKind = EntryKind.CREDIT,
+        note: str = "",
+    ) -> JournalEntry:
+        """Add ``amount`` (> 0) milli-credits. Replaying the key returns the first entry.
+
+        Raises UnknownAccount, IdempotencyConflict (the key was used for another body),
+        InvalidRequest for a non-positive amount or a kind that does not add money.
+        """
+        kind = validate_credit(amount, kind, idempotency_key)
+        return await self.move(CreditRequest(system_id, amount, kind, idempotency_key, note))
+
+    async def debit_batch(self, requests: Sequence[DebitRequest]) -> list[DebitResult]:
+        """Debit each request and store its message, in one transaction, one result each.
+
+        Raises InvalidRequest (nothing written) if any request is malformed.
+        """
+        requests = list(requests)
+        if not requests:
+            return []
+        for request in requests:
+            validate_request(request)
+        return await self.move(DebitBatch(requests))
+
+    async def refund(self, message_id: str, *, reason: str) -> JournalEntry:
+        """Give back a message's cost once (idempotent per message) and mark it REJECTED."""
+        return await self.move(RefundRequest(message_id, reason))
+
+    async def journal(self, system_id: str, *, limit: int = 100) -> list[JournalEntry]:
+        """The newest ``limit`` entries of an account, newest first. Raises UnknownAccount."""
+        found = await self._read(Fetch(sql.JOURNAL_PAGE, (system_id, limit), rows.entry_or_none))
+        if not found:
+            raise UnknownAccount(system_id)
+        return [e for e in found if e is not None]
+
+    async def audit(self) -> list[AuditProblem]:
+        """Every failed proof of the books (see ``ledger.rules.audit``); ``[]`` if none."""
+        return audit_problems(await self._read(Fetch(sql.AUDIT, (), rows.audit_row)))

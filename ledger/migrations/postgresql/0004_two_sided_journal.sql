@@ -1,0 +1,43 @@
+-- smppgw ledger, PostgreSQL: every journal entry names the account on its other side
+-- (same change as SQLite's 0004).
+-- A debit moves money from the customer to house:sales, a manual credit from
+-- house:topups to the customer, and so on; a transfer (a later release) will be a pair
+-- of entries naming each other. Customer and house balances together then sum to zero,
+-- which Store.audit proves.
+--
+-- Cost on a large database: filling the column rewrites every journal row once (the
+-- only UPDATE a journal row ever gets; amounts and balances are untouched), and
+-- SET NOT NULL scans the table, while debits wait. Run it in a quiet hour.
+
+-- The counter-account: a house account's name, or another customer's system_id.
+ALTER TABLE journal ADD COLUMN counter_account TEXT;
+
+-- Existing entries are all one-sided: their kind says which house account took the
+-- other side (ledger.rules.planning.COUNTER_OF_KIND, the same table).
+UPDATE journal SET counter_account = CASE kind
+    WHEN 'debit' THEN 'house:sales'
+    WHEN 'credit' THEN 'house:topups'
+    WHEN 'transfer_in' THEN 'house:topups'
+    WHEN 'transfer_out' THEN 'house:topups'
+    WHEN 'recharge' THEN 'house:recharges'
+    WHEN 'refund' THEN 'house:refunds'
+    WHEN 'write_off' THEN 'house:write-offs'
+    WHEN 'package' THEN 'house:packages'
+END;
+ALTER TABLE journal ALTER COLUMN counter_account SET NOT NULL;
+
+-- House accounts: the business's side. A balance is minus the sum of the customer
+-- entries naming the account (house:sales grows with sales, house:topups goes down
+-- with every top-up), cached like a customer's and updated in the same transaction,
+-- once per house account per movement, its row locked after the customers'. It may be
+-- negative.
+CREATE TABLE house_accounts (
+    name    TEXT PRIMARY KEY CHECK (name LIKE 'house:%'),
+    balance BIGINT NOT NULL DEFAULT 0
+);
+INSERT INTO house_accounts (name, balance)
+    SELECT counter_account, -SUM(amount) FROM journal GROUP BY counter_account;
+INSERT INTO house_accounts (name) VALUES
+    ('house:sales'), ('house:topups'), ('house:recharges'), ('house:refunds'),
+    ('house:write-offs'), ('house:packages')
+    ON CONFLICT (name) DO NOTHING;

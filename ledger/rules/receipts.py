@@ -1,0 +1,62 @@
+"""Receipts and message outcomes: which states may be written, which items are valid.
+
+A message reaches REJECTED only through ``refund()`` (a rejection gives the money back);
+``set_message_state`` and ``add_receipts`` write the other outcomes. ``add_receipts``
+refuses a whole batch when one item is wrong, checked on what :class:`ReceiptTarget`
+rows say about each item's account and message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ledger.errors import ForeignMessage, RefundRequired, UnknownAccount, UnknownMessage
+from ledger.models import MessageState, NewReceipt
+
+
+def outcome_state(state: MessageState) -> MessageState:
+    """``state`` if it may be written without a refund (everything but REJECTED)."""
+    state = MessageState(state)
+    if state is MessageState.REJECTED:
+        raise RefundRequired("use refund() to reject a message: it must give the money back")
+    return state
+
+
+def final_states(items: Sequence[NewReceipt]) -> dict[str, MessageState]:
+    """The state each message ends with, in first-seen order: a later item wins.
+
+    One row per message, so a set-based UPDATE never sees a message twice (PostgreSQL's
+    ``UPDATE ... FROM unnest`` would apply only one of its rows).
+    """
+    states: dict[str, MessageState] = {}
+    for item in items:
+        if item.state is not None:
+            states[item.message_id] = outcome_state(item.state)
+    return states
+
+
+def accounts_to_notify(items: Sequence[NewReceipt]) -> list[str]:
+    """The accounts with unclaimed receipts among ``items``, once each, in order."""
+    return list(dict.fromkeys(i.system_id for i in items if i.claimed_by is None))
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptTarget:
+    """What the database holds for one item: does its account exist, whose is its message."""
+
+    account_exists: bool
+    message_owner: str | None  # the message's system_id; None: no such message
+
+
+def check_targets(items: Sequence[NewReceipt], targets: Sequence[ReceiptTarget]) -> None:
+    """Raise for the first item whose account or message is wrong; ``targets`` in order."""
+    for item, target in zip(items, targets, strict=True):
+        if not target.account_exists:
+            raise UnknownAccount(item.system_id)
+        if target.message_owner is None:
+            raise UnknownMessage(item.message_id)
+        if target.message_owner != item.system_id:
+            raise ForeignMessage(
+                f"message {item.message_id} belongs to {target.message_owner}, not {item.system_id}"
+            )

@@ -1,0 +1,173 @@
+"""What the ledger accepts: account data, requests and arguments.
+
+Account data that fails is refused with :class:`InvalidAccountData` (an operator can fix
+it); a request no store can represent is :class:`InvalidRequest` (the caller's bug). Both
+stores refuse the same inputs with the same messages because both call these.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import replace
+
+from ledger.errors import InvalidAccountData, InvalidRequest
+from ledger.models import (
+    MILLI,
+    RECHARGE_AMOUNTS_CREDITS,
+    SYSTEM_ID_RE,
+    DebitRequest,
+    EntryKind,
+    NewAccount,
+    RechargePolicy,
+    Sender,
+)
+
+#: TONs a registered sender may use: international, network specific, alphanumeric.
+SENDER_TONS = frozenset({1, 3, 5})
+#: Kinds ``Store.credit`` may write: the ones that add money.
+CREDIT_KINDS = frozenset(
+    {EntryKind.CREDIT, EntryKind.RECHARGE, EntryKind.REFUND, EntryKind.TRANSFER_IN}
+)
+#: Largest max_binds or throughput: PostgreSQL stores them as INTEGER, and both stores
+#: must refuse the same values.
+INT32_MAX = 2**31 - 1
+
+
+def validate_system_id(system_id: str) -> str:
+    """``system_id`` if it matches SYSTEM_ID_RE (``smpp-`` prefix, at most 15 characters)."""
+    if not isinstance(system_id, str) or SYSTEM_ID_RE.fullmatch(system_id) is None:
+        raise InvalidAccountData(
+            f"system_id {system_id!r} must be 'smpp-' then 1-10 of a-z 0-9 . _ -"
+        )
+    return system_id
+
+
+def normalise_cidr(cidr: str) -> str:
+    """A CIDR in canonical form: host bits cleared, a bare address as /32 or /128."""
+    try:
+        return str(ipaddress.ip_network(cidr.strip(), strict=False))
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidAccountData(f"not an IP address or CIDR: {cidr!r}") from None
+
+
+def validate_sender(sender: Sender) -> Sender:
+    """``sender`` if its TON is 1, 3 or 5 and its address fits the TON (checked lightly)."""
+    if sender.ton not in SENDER_TONS:
+        raise InvalidAccountData(f"sender TON must be 1, 3 or 5, not {sender.ton}")
+    if not 0 <= sender.npi <= 255:
+        raise InvalidAccountData(f"sender NPI must fit one octet, not {sender.npi}")
+    addr = sender.address
+    if sender.ton == 5:
+        if not (1 <= len(addr) <= 11 and addr.isascii() and addr.isalnum()):
+            raise InvalidAccountData(
+                f"alphanumeric sender {addr!r} must be 1-11 ASCII letters or digits"
+            )
+    elif not (1 <= len(addr) <= 20 and addr.isascii() and addr.isdigit()):
+        raise InvalidAccountData(f"sender {addr!r} with TON {sender.ton} must be digits")
+    return sender
+
+
+def validate_policy(policy: RechargePolicy) -> RechargePolicy:
+    """``policy`` if the amount is an allowed one, the cap at least 1, the threshold >= 0."""
+    allowed = tuple(c * MILLI for c in RECHARGE_AMOUNTS_CREDITS)
+    if policy.amount not in allowed:
+        raise InvalidAccountData(
+            f"recharge amount {policy.amount} must be one of {allowed} milli-credits"
+        )
+    if policy.daily_cap < 1:
+        raise InvalidAccountData(f"recharge daily cap must be at least 1, not {policy.daily_cap}")
+    if policy.threshold < 0:
+        raise InvalidAccountData(f"recharge threshold must be >= 0, not {policy.threshold}")
+    return policy
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value <= INT32_MAX
+
+
+def validate_max_binds(max_binds: int) -> int:
+    """``max_binds`` if it is at least 1 (an account that may never bind is disabled)."""
+    if not _whole(max_binds) or max_binds < 1:
+        raise InvalidAccountData(f"max_binds must be at least 1, not {max_binds!r}")
+    return max_binds
+
+
+def validate_throughput(per_second: int) -> int:
+    """``per_second`` if it is a whole number >= 0 (0 = unlimited)."""
+    if not _whole(per_second) or per_second < 0:
+        raise InvalidAccountData(f"throughput must be >= 0, not {per_second!r}")
+    return per_second
+
+
+def validate_password_hash(password_hash: str) -> str:
+    """``password_hash`` if it is not empty (hashing happens before the ledger)."""
+    if not password_hash:
+        raise InvalidAccountData("an account needs a password hash")
+    return password_hash
+
+
+def validate_new_account(new: NewAccount) -> NewAccount:
+    """``new`` with its CIDRs normalised and de-duplicated; InvalidAccountData otherwise."""
+    validate_system_id(new.system_id)
+    validate_password_hash(new.password_hash)
+    if new.contact_email and "@" not in new.contact_email:
+        raise InvalidAccountData(f"contact email {new.contact_email!r} has no '@'")
+    validate_max_binds(new.max_binds)
+    validate_throughput(new.throughput)
+    for sender in new.senders:
+        validate_sender(sender)
+    cidrs = tuple(dict.fromkeys(normalise_cidr(c) for c in new.allowed_ips))
+    senders = tuple(dict.fromkeys(new.senders))
+    return replace(new, allowed_ips=cidrs, senders=senders)
+
+
+# -- requests and arguments (programming errors) -----------------------------------------
+
+
+def validate_request(request: DebitRequest) -> None:
+    """Reject debit requests no store can represent (a programming error, not a refusal)."""
+    m = request.message
+    if not request.idempotency_key:
+        raise InvalidRequest("a debit needs an idempotency key")
+    if m.cost <= 0:
+        raise InvalidRequest(f"a debit costs more than zero milli-credits, not {m.cost}")
+    if m.segments < 1:
+        raise InvalidRequest(f"a message has at least one segment, not {m.segments}")
+    if not m.message_id:
+        raise InvalidRequest("a debit needs a message_id")
+
+
+def validate_credit(amount: int, kind: EntryKind, idempotency_key: str) -> EntryKind:
+    """The credit's kind if ``amount`` > 0, the kind adds money and the key is given."""
+    kind = EntryKind(kind)
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise InvalidRequest(f"a credit is a positive number of milli-credits, not {amount!r}")
+    if kind not in CREDIT_KINDS:
+        raise InvalidRequest(f"credit cannot write a {kind.value} entry")
+    if not idempotency_key:
+        raise InvalidRequest("a credit needs an idempotency key")
+    return kind
+
+
+def require_gateway_id(gateway_id: str, what: str) -> str:
+    """``gateway_id`` if it is not empty; ``what`` names the action that needs it."""
+    if not gateway_id:
+        raise InvalidRequest(f"{what} needs a gateway id")
+    return gateway_id
+
+
+def require_limit(limit: int) -> int:
+    """``limit`` if it is a whole number >= 1."""
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise InvalidRequest(f"limit must be a whole number >= 1, not {limit!r}")
+    return limit
+
+
+def validate_receipt_ids(values: Sequence[int]) -> list[int]:
+    """Distinct receipt ids, refusing anything but ints (they are bound as parameters)."""
+    out = list(dict.fromkeys(values))
+    for v in out:
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise InvalidRequest(f"a receipt id is an int, not {v!r}")
+    return out
