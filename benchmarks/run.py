@@ -236,8 +236,8 @@ def pg_execute(statement: str) -> None:
 
 def pg_problem() -> str | None:
     """Why PostgreSQL scenarios cannot run here, or None."""
-    if not (REPO / "ledger" / "postgres.py").is_file():
-        return "ledger/postgres.py does not exist yet"
+    if not (REPO / "ledger" / "backends" / "postgres.py").is_file():
+        return "ledger/backends/postgres.py does not exist yet"
     try:
         pg_execute("SELECT 1")
     except Exception as e:

@@ -209,6 +209,13 @@ class MoneyStore(Protocol):
     async def journal(self, system_id: str, *, limit: int = 100) -> list[JournalEntry]:
         """The newest ``limit`` entries of an account, newest first."""
 
+    async def house_balances(self) -> dict[str, int]:
+        """The house accounts (``HouseAccount``) that have a row, and their balances.
+
+        Each is minus the sum of the entries naming it; with the customers' balances
+        they sum to zero.
+        """
+
     async def audit(self) -> list[AuditProblem]:
         """Every failed proof of the books, on one snapshot; ``[]`` when they are straight.
 

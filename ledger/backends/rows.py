@@ -55,6 +55,11 @@ def first(row: Row, _d: Decoder) -> Any:
     return row[0]
 
 
+def pair(row: Row, _d: Decoder) -> tuple[Any, Any]:
+    """The first two columns."""
+    return row[0], row[1]
+
+
 def entry(row: Row, d: Decoder) -> JournalEntry:
     """A journal row (JOURNAL_COLS)."""
     return JournalEntry(

@@ -124,6 +124,8 @@ JOURNAL_PAGE = Statement.both(
     " WHERE a.system_id = $1 ORDER BY j.id DESC"
 )
 
+HOUSE_BALANCES = Statement.both("SELECT name, balance FROM house_accounts ORDER BY name")
+
 # The audit's proofs (see ledger.rules.audit), one statement so one snapshot: each row
 # is a failed check. ``sums`` is every (account, counter-account) total of the journal.
 AUDIT = Statement.both(

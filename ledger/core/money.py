@@ -107,6 +107,10 @@ class MoneyCore(CoreBase):
             raise UnknownAccount(system_id)
         return [e for e in found if e is not None]
 
+    async def house_balances(self) -> dict[str, int]:
+        """The house accounts that have a row, and their balances, by name."""
+        return dict(await self._read(Fetch(sql.HOUSE_BALANCES, (), rows.pair)))
+
     async def audit(self) -> list[AuditProblem]:
         """Every failed proof of the books (see ``ledger.rules.audit``); ``[]`` if none."""
         return audit_problems(await self._read(Fetch(sql.AUDIT, (), rows.audit_row)))

@@ -1,0 +1,164 @@
+"""Ledger debits per second through DebitBatcher, for one tree or two trees interleaved.
+
+    .venv/bin/python benchmarks/ledger_debits.py                      # this checkout
+    .venv/bin/python benchmarks/ledger_debits.py --trees ../baseline .  # main vs this, interleaved
+
+Each run is a child process whose PYTHONPATH is the tree under test, on a fresh database
+(a SQLite file in a temporary folder with the store's durable settings, or a fresh
+schema of the test PostgreSQL, ``SMPPGW_TEST_PG_DSN``): accounts with a large balance,
+then ``--count`` debits of 100 milli-credits from ``callers`` concurrent tasks through
+``DebitBatcher`` (``--writers 2``: two stores on one database, as two gateways, each
+with its own batcher). Every scenario runs ``--repeat`` times per tree, trees
+alternating, and the median (min-max) is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+async def _child(
+    store_kind: str, accounts: int, callers: int, count: int, writers: int
+) -> dict[str, Any]:
+    import ledger
+    from ledger.batcher import DebitBatcher
+    from ledger.models import DebitRequest, DebitStatus, NewAccount, OutboundMessage
+    from ledger.store import open_store
+
+    dsn = os.environ.get("SMPPGW_TEST_PG_DSN") or DEFAULT_PG_DSN
+    tmp = tempfile.TemporaryDirectory()
+    schema = f"bench_{secrets.token_hex(4)}"
+    if store_kind == "sqlite":
+        url = f"sqlite:///{tmp.name}/ledger.db"
+    else:
+        sep = "&" if "?" in dsn else "?"
+        url = f"{dsn}{sep}schema={schema}"
+    stores = [await open_store(url) for _ in range(writers)]
+    try:
+        await stores[0].upgrade()
+        ids = [f"smpp-b{i}" for i in range(accounts)]
+        for sid in ids:
+            await stores[0].create_account(NewAccount(system_id=sid, password_hash="x"))
+            await stores[0].credit(sid, 10**12, idempotency_key=f"seed:{sid}")
+        batchers = [DebitBatcher(s, max_batch=256) for s in stores]
+        body = b"\x00\x05\x00Shop\x00\x01\x01447700900123\x00" + b"x" * 40
+        next_i = 0
+
+        async def caller(n: int) -> None:
+            nonlocal next_i
+            batcher = batchers[n % writers]
+            while next_i < count:
+                i = next_i
+                next_i += 1
+                sid = ids[i % accounts]
+                msg = OutboundMessage(
+                    message_id=f"m{i}",
+                    system_id=sid,
+                    source_addr="Shop",
+                    destination_addr="447700900123",
+                    segments=1,
+                    cost=100,
+                    registered_delivery=1,
+                    pdu_body=body + str(i).encode(),
+                )
+                result = await batcher.debit(DebitRequest(f"k{i}", msg))
+                assert result.status is DebitStatus.OK, result
+
+        start = time.perf_counter()
+        await asyncio.gather(*(caller(n) for n in range(callers)))
+        elapsed = time.perf_counter() - start
+        batches = sum(b.batches for b in batchers)
+        for b in batchers:
+            await b.close()
+        assert await stores[0].audit() == []
+        return {
+            "rate": count / elapsed,
+            "batch": count / batches,
+            "module": str(Path(ledger.__file__).parent),
+        }
+    finally:
+        for s in stores:
+            await s.close()
+        tmp.cleanup()
+        if store_kind != "sqlite":
+            import asyncpg
+
+            conn = await asyncpg.connect(dsn)
+            try:
+                await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            finally:
+                await conn.close()
+
+
+def _run_child(tree: Path, scenario: dict[str, Any]) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(tree.resolve())}
+    args = [sys.executable, __file__, "--child", json.dumps(scenario)]
+    out = subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    """Parse arguments; run the scenarios (or one child run)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--trees", nargs="+", type=Path, default=[Path(".")])
+    parser.add_argument("--stores", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--accounts", nargs="+", type=int, default=[1, 1000])
+    parser.add_argument("--callers", nargs="+", type=int, default=[1, 64, 512])
+    parser.add_argument("--writers", type=int, default=1)
+    parser.add_argument("--count", type=int, default=20_000)
+    parser.add_argument("--single-count", type=int, default=3_000, help="count for 1 caller")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if args.child:
+        scenario = json.loads(args.child)
+        print(json.dumps(asyncio.run(_child(**scenario))))
+        return
+    print(f"trees: {', '.join(str(t) for t in args.trees)}; writers {args.writers}")
+    print(
+        "| store | accounts | callers | " + " | ".join(f"{t} debits/s" for t in args.trees) + " |"
+    )
+    print("|---|---|---|" + "---|" * len(args.trees))
+    for store in args.stores:
+        for accounts in args.accounts:
+            for callers in args.callers:
+                scenario = {
+                    "store_kind": store,
+                    "accounts": accounts,
+                    "callers": callers,
+                    "count": args.single_count if callers == 1 else args.count,
+                    "writers": args.writers,
+                }
+                rates: dict[Path, list[float]] = {t: [] for t in args.trees}
+                batch: dict[Path, float] = {}
+                for _ in range(args.repeat):
+                    for tree in args.trees:
+                        r = _run_child(tree, scenario)
+                        rates[tree].append(r["rate"])
+                        batch[tree] = r["batch"]
+                cells = [
+                    f"{statistics.median(v) / 1000:.1f}k [{min(v) / 1000:.1f}-{max(v) / 1000:.1f}]"
+                    f" (batch {batch[t]:.0f})"
+                    for t, v in rates.items()
+                ]
+                print(
+                    f"| {store} | {accounts} | {callers} | " + " | ".join(cells) + " |", flush=True
+                )
+
+
+if __name__ == "__main__":
+    main()
