@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from gateway.admin.errors import InvalidInput, ledger_errors
 from ledger.models import MAX_PASSWORD_LEN, Sender, credits_to_milli
-from ledger.recharge import normalise_cidr
+from ledger.rules.validation import normalise_cidr
 
 #: NPI registered for a sender given without one (SMPP 3.4 §5.2.6): E.164 numbers are
 #: ISDN (1), alphanumeric and short codes "unknown" (0). Submits match on TON and

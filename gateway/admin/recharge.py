@@ -10,7 +10,7 @@ from __future__ import annotations
 from gateway.admin.errors import RechargeAmountNotAllowed, action
 from ledger.errors import InvalidAccountData
 from ledger.models import RECHARGE_AMOUNTS_CREDITS, Account, RechargePolicy, milli_to_credits
-from ledger.recharge import validate_policy
+from ledger.rules.validation import validate_policy
 from ledger.store import Store
 
 
