@@ -149,12 +149,12 @@ class JournalEntry:
 
     ``counter_account`` is a :class:`HouseAccount` name, or for a transfer the other
     customer's system_id (whose own entry names this account back, with the opposite
-    amount).
+    amount). Every entry the ledger returns has one; the default only spares callers
+    that build entries by hand (tests, views) from naming it.
     """
 
     id: int
     system_id: str
-    counter_account: str
     kind: EntryKind
     amount: int  # signed milli-credits
     balance_after: int
@@ -162,6 +162,7 @@ class JournalEntry:
     message_id: str | None
     created_at: datetime
     note: str = ""
+    counter_account: str = ""
 
 
 @dataclass(frozen=True, slots=True)
