@@ -3,9 +3,9 @@
 Every error the ledger raises on purpose derives from :class:`LedgerError`, so one
 ``except LedgerError`` covers the ledger. :class:`InvalidRequest` and its subclasses are
 the caller's mistakes (arguments no store accepts, a gateway that skipped a step): they
-are ``ValueError`` too, because that is what they are in Python's terms and what the
-store's contract raised for them before they had names, so existing ``except
-ValueError`` handlers still see them.
+are ``ValueError`` too, because that is what they are in Python's terms, so a caller
+that treats a bad argument as a ``ValueError`` (as the standard library teaches) still
+sees them as one.
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ class InvalidRequest(LedgerError, ValueError):
 
 class GatewayNotRegistered(InvalidRequest):
     """The gateway must ``register_gateway`` first: what it holds would count for nobody."""
+
+    def __init__(self, gateway_id: str) -> None:
+        super().__init__(f"gateway {gateway_id!r} is not registered")
+        self.gateway_id = gateway_id
 
 
 class BindHeldElsewhere(InvalidRequest):

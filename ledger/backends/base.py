@@ -144,8 +144,9 @@ class WritePlan(Op[list[int]]):
     """Write a movement's plan; the result is the new entries' ids, in plan order.
 
     Account rows get their planned state; entries and messages are inserted at ``now``;
-    message states are set; each house account named moves by its aggregated delta,
-    its row locked after the accounts and in name order.
+    message states are set; each house account named moves by its aggregated delta on
+    one of its rows (the backend picks the shard), locked after the accounts and in
+    name order.
     """
 
     plan: Plan[Any]

@@ -37,7 +37,7 @@ import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -63,6 +63,8 @@ _ATTEMPTS = 4
 #: First key of the advisory locks that serialise acquire_bind per account; the second
 #: key is hashtext(system_id). A collision only makes two accounts wait for each other.
 _BIND_LOCK_CLASS = 0x736D7062  # "smpb"
+#: Rows per house account that concurrent writers spread over (see _WRITE_PLAN).
+_HOUSE_SHARDS = 16
 
 #: Errors after which the whole transaction may simply be tried again.
 _RETRY: tuple[type[BaseException], ...] = (
@@ -104,7 +106,12 @@ CROSS JOIN LATERAL (SELECT message_id, system_id, cost FROM messages
 # whether or not the final SELECT reads them; ids are mapped back by idempotency key.
 # House rows are taken in name order (INSERT ... SELECT ... ORDER BY) after the
 # accounts, which the transaction locked first: every movement locks in that one order.
-_WRITE_PLAN = """
+# Each connection writes its own shard of a house account (its backend pid modulo
+# _HOUSE_SHARDS), so batches of different gateways rarely wait for each other's commit
+# on the house:sales row: measured, one shared row cost 8% with two writers.
+# Message states (a refund's REJECTED) come in a second variant of the statement, so a
+# debit batch does not carry the arrays of a CTE it never uses.
+_WRITES = """
 WITH acc AS (
     UPDATE accounts AS a
     SET balance = u.balance, recharge_day = u.recharge_day,
@@ -140,22 +147,33 @@ WITH acc AS (
     ORDER BY e.ord
     RETURNING id, idempotency_key
 ), house AS (
-    INSERT INTO house_accounts AS h (name, balance)
-    SELECT d.name, d.delta FROM unnest($27::text[], $28::bigint[]) AS d(name, delta)
+    INSERT INTO house_accounts AS h (name, shard, balance)
+    SELECT d.name, pg_backend_pid() % $29, d.delta
+    FROM unnest($27::text[], $28::bigint[]) AS d(name, delta)
     ORDER BY d.name COLLATE "C"
-    ON CONFLICT (name) DO UPDATE SET balance = h.balance + excluded.balance
+    ON CONFLICT (name, shard) DO UPDATE SET balance = h.balance + excluded.balance
     RETURNING 1
-), st AS (
+)"""
+_STATES = """, st AS (
     UPDATE messages AS m SET state = s.state, updated_at = $26
-    FROM unnest($29::text[], $30::text[]) AS s(message_id, state)
+    FROM unnest($30::text[], $31::text[]) AS s(message_id, state)
     WHERE m.message_id = s.message_id
     RETURNING 1
-)
+)"""
+_COUNTS = """
 SELECT id, idempotency_key, (SELECT count(*) FROM acc) AS accounts,
        (SELECT count(*) FROM msg) AS messages, (SELECT count(*) FROM house) AS houses,
-       (SELECT count(*) FROM st) AS states
+       {states} AS states
 FROM ent
 """
+_WRITE_PLAN = _WRITES + _COUNTS.format(states="0")
+_WRITE_PLAN_STATES = _WRITES + _STATES + _COUNTS.format(states="(SELECT count(*) FROM st)")
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """``rows`` as ``width`` column lists (the arrays ``unnest`` reads)."""
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
 
 # Adoption, step 1: lock the oldest adoptable messages. SKIP LOCKED leaves rows another
 # adopter is taking to it (and takes the next ones instead of waiting); LockRows sits
@@ -278,6 +296,9 @@ def _count(status: str) -> int:
 class PostgresBackend:
     """A pool of connections to one PostgreSQL database. Create with :meth:`open`."""
 
+    #: Which SQL this backend speaks.
+    dialect: Final[Dialect] = "postgresql"
+
     def __init__(self, pool: Any, schema: str | None, dsn: str | None = None) -> None:
         self._pool = pool
         self._schema = schema
@@ -286,11 +307,6 @@ class PostgresBackend:
         self._dsn = dsn
         self._listeners: set[ReceiptListener] = set()
         self._ops = base.performers(self)
-
-    @property
-    def dialect(self) -> Dialect:
-        """``"postgresql"``."""
-        return "postgresql"
 
     @classmethod
     async def open(cls, url: str) -> PostgresBackend:
@@ -434,51 +450,24 @@ class PostgresBackend:
     @staticmethod
     async def _write_plan(conn: Any, op: base.WritePlan) -> list[int]:
         plan = op.plan
-        acc = list(plan.accounts.values())
-        msgs = [(p.idempotency_key, p.message) for p in plan.messages]
         ents = plan.entries
-        houses = plan.house_deltas()
+        accounts = _columns([rows.state_row(a) for a in plan.accounts.values()], 6)
+        messages = _columns([rows.message_row(m) for m in plan.messages], 10)
+        entries = _columns([rows.entry_row(e) for e in ents], 9)
+        houses = _columns(plan.house_deltas(), 2)
+        args = [*accounts, *messages, *entries, op.now, *houses, _HOUSE_SHARDS]
         states = plan.message_states
-        found = await conn.fetch(
-            _WRITE_PLAN,
-            [a.system_id for a in acc],
-            [a.balance for a in acc],
-            [a.recharge_day for a in acc],
-            [a.recharges_today for a in acc],
-            [a.tb_tokens for a in acc],
-            [a.tb_updated_at for a in acc],
-            [m.message_id for _, m in msgs],
-            [m.system_id for _, m in msgs],
-            [k for k, _ in msgs],
-            [m.source_addr for _, m in msgs],
-            [m.destination_addr for _, m in msgs],
-            [m.segments for _, m in msgs],
-            [m.cost for _, m in msgs],
-            [m.registered_delivery for _, m in msgs],
-            [m.pdu_body for _, m in msgs],
-            [m.owner or None for _, m in msgs],  # "" = nobody: NULL, adoptable by all
-            [e.system_id for e in ents],
-            [e.counter_account for e in ents],
-            [e.kind.value for e in ents],
-            [e.amount for e in ents],
-            [e.balance_after for e in ents],
-            [e.idempotency_key for e in ents],
-            [e.fingerprint for e in ents],
-            [e.message_id for e in ents],
-            [e.note for e in ents],
-            op.now,
-            [name for name, _ in houses],
-            [delta for _, delta in houses],
-            list(states),
-            [s.value for s in states.values()],
-        )
+        if states:
+            args += [list(states), [s.value for s in states.values()]]
+        found = await conn.fetch(_WRITE_PLAN_STATES if states else _WRITE_PLAN, *args)
         ids = {r["idempotency_key"]: r["id"] for r in found}
-        counts = (len(acc), len(msgs), len(houses), len(states))
-        if len(ids) != len(ents) or (
-            found
-            and (found[0]["accounts"], found[0]["messages"], found[0]["houses"], found[0]["states"])
-            != counts
-        ):
+        counts = (len(plan.accounts), len(plan.messages), len(houses[0]), len(states))
+        written = (
+            (found[0]["accounts"], found[0]["messages"], found[0]["houses"], found[0]["states"])
+            if found
+            else counts
+        )
+        if len(ids) != len(ents) or written != counts:
             # Cannot happen with one row per account and unique keys; if it did, the
             # rollback keeps the books straight rather than commit a partial plan.
             raise RuntimeError("a movement wrote an unexpected number of rows")

@@ -1,9 +1,12 @@
-"""Rows to records, in one place for both dialects.
+"""Rows to records and records to rows, in one place for both dialects.
 
 Every mapper takes a row (``sqlite3.Row`` or ``asyncpg.Record``, indexed by column name)
 and the backend's :class:`~ledger.backends.base.Decoder` for the values the dialects store
 differently (SQLite keeps times and days as text). The column lists below are the ones
-the statements select, so a mapper and its SELECT cannot drift apart.
+the statements select, so a mapper and its SELECT cannot drift apart. The ``*_row``
+functions go the other way: the values a plan writes, in the column order of
+``STATE_WRITE``, ``ENTRY_WRITE`` and ``MESSAGE_WRITE`` (each backend appends the
+transaction's time).
 """
 
 from __future__ import annotations
@@ -26,7 +29,13 @@ from ledger.models import (
 )
 from ledger.rules.audit import AuditRow
 from ledger.rules.binds import BindState
-from ledger.rules.planning import AccountState, StoredEntry, StoredMessage
+from ledger.rules.planning import (
+    AccountState,
+    PlannedEntry,
+    PlannedMessage,
+    StoredEntry,
+    StoredMessage,
+)
 from ledger.rules.receipts import ReceiptTarget
 
 JOURNAL_COLS = (
@@ -42,6 +51,18 @@ RECEIPT_COLS = "id, system_id, message_id, pdu_body, created_at, claimed_by, cla
 STATE_COLS = (
     "system_id, status, balance, recharge_threshold, recharge_amount, recharge_daily_cap,"
     " recharge_day, recharges_today, throughput, tb_tokens, tb_updated_at"
+)
+
+
+#: Columns of ``state_row``, ``entry_row`` and ``message_row``, in order.
+STATE_WRITE = "system_id, balance, recharge_day, recharges_today, tb_tokens, tb_updated_at"
+ENTRY_WRITE = (
+    "system_id, counter_account, kind, amount, balance_after, idempotency_key, body_hash,"
+    " message_id, note"
+)
+MESSAGE_WRITE = (
+    "message_id, system_id, idempotency_key, source_addr, destination_addr, segments, cost,"
+    " registered_delivery, pdu_body, owner"
 )
 
 
@@ -184,4 +205,41 @@ def audit_row(row: Row, _d: Decoder) -> AuditRow:
     """One row of the audit statement."""
     return AuditRow(
         AuditCheck(row["kind"]), row["name"], row["counter"], row["balance"], row["total"]
+    )
+
+
+def state_row(a: AccountState) -> tuple[Any, ...]:
+    """What a movement writes back to an account row (STATE_WRITE)."""
+    return (a.system_id, a.balance, a.recharge_day, a.recharges_today, a.tb_tokens, a.tb_updated_at)
+
+
+def entry_row(e: PlannedEntry) -> tuple[Any, ...]:
+    """A journal row to insert (ENTRY_WRITE), without its time."""
+    return (
+        e.system_id,
+        e.counter_account,
+        e.kind.value,
+        e.amount,
+        e.balance_after,
+        e.idempotency_key,
+        e.fingerprint,
+        e.message_id,
+        e.note,
+    )
+
+
+def message_row(p: PlannedMessage) -> tuple[Any, ...]:
+    """A message row to insert (MESSAGE_WRITE), without its times; state ACCEPTED."""
+    m = p.message
+    return (
+        m.message_id,
+        m.system_id,
+        p.idempotency_key,
+        m.source_addr,
+        m.destination_addr,
+        m.segments,
+        m.cost,
+        m.registered_delivery,
+        m.pdu_body,
+        m.owner or None,  # "" = nobody: NULL, adoptable by all
     )

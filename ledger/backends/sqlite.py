@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from ledger.backends import base, rows
 from ledger.errors import InvalidRequest, LedgerUnavailable
@@ -91,22 +91,20 @@ _MESSAGES = (
     " WHERE message_id IN (SELECT value FROM json_each(?))"
 )
 _SAVE_ACCOUNT = (
-    "UPDATE accounts SET balance = ?, recharge_day = ?, recharges_today = ?,"
-    " tb_tokens = ?, tb_updated_at = ? WHERE system_id = ?"
+    "UPDATE accounts SET balance = ?2, recharge_day = ?3, recharges_today = ?4,"
+    " tb_tokens = ?5, tb_updated_at = ?6 WHERE system_id = ?1"
 )
 _INSERT_ENTRY = (
-    "INSERT INTO journal (system_id, counter_account, kind, amount, balance_after,"
-    " idempotency_key, body_hash, message_id, created_at, note)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO journal ({rows.ENTRY_WRITE}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_MESSAGE = (
-    "INSERT INTO messages (message_id, system_id, idempotency_key, source_addr,"
-    " destination_addr, segments, cost, registered_delivery, pdu_body, state,"
-    " created_at, updated_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?)"
+    f"INSERT INTO messages ({rows.MESSAGE_WRITE}, created_at, updated_at, state)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted')"
 )
 _SET_STATE = "UPDATE messages SET state = ?, updated_at = ? WHERE message_id = ?"
+# One writer: every movement uses shard 0 (see migration 0004).
 _MOVE_HOUSE = (
-    "INSERT INTO house_accounts (name, balance) VALUES (?, ?) ON CONFLICT (name)"
+    "INSERT INTO house_accounts (name, shard, balance) VALUES (?, 0, ?) ON CONFLICT (name, shard)"
     " DO UPDATE SET balance = house_accounts.balance + excluded.balance"
 )
 _ADOPT_PICK = (
@@ -140,6 +138,9 @@ _INSERT_RECEIPT = (
 class SqliteBackend:
     """One SQLite file, one connection on one thread. Create with :meth:`open`."""
 
+    #: Which SQL this backend speaks.
+    dialect: Final[Dialect] = "sqlite"
+
     def __init__(self, path: str) -> None:
         self._path = path
         # One worker: the connection lives on that thread and every call is serialised.
@@ -147,11 +148,6 @@ class SqliteBackend:
         self._conn: sqlite3.Connection | None = None
         self._closed = False
         self._ops = base.performers(self)
-
-    @property
-    def dialect(self) -> Dialect:
-        """``"sqlite"``."""
-        return "sqlite"
 
     @classmethod
     async def open(cls, url: str) -> SqliteBackend:
@@ -294,58 +290,14 @@ class SqliteBackend:
     @staticmethod
     def _write_plan(conn: sqlite3.Connection, op: base.WritePlan) -> list[int]:
         plan, stamp = op.plan, _ts(op.now)
-        conn.executemany(
-            _SAVE_ACCOUNT,
-            [
-                (
-                    a.balance,
-                    a.recharge_day.isoformat() if a.recharge_day else None,
-                    a.recharges_today,
-                    a.tb_tokens,
-                    _ts(a.tb_updated_at) if a.tb_updated_at else None,
-                    a.system_id,
-                )
-                for a in plan.accounts.values()
-            ],
-        )
+        conn.executemany(_SAVE_ACCOUNT, [_args(rows.state_row(a)) for a in plan.accounts.values()])
         entry_ids: list[int] = []
         for e in plan.entries:
-            cur = conn.execute(
-                _INSERT_ENTRY,
-                (
-                    e.system_id,
-                    e.counter_account,
-                    e.kind.value,
-                    e.amount,
-                    e.balance_after,
-                    e.idempotency_key,
-                    e.fingerprint,
-                    e.message_id,
-                    stamp,
-                    e.note,
-                ),
-            )
+            cur = conn.execute(_INSERT_ENTRY, (*rows.entry_row(e), stamp))
             assert cur.lastrowid is not None
             entry_ids.append(cur.lastrowid)
         conn.executemany(
-            _INSERT_MESSAGE,
-            [
-                (
-                    m.message.message_id,
-                    m.message.system_id,
-                    m.idempotency_key,
-                    m.message.source_addr,
-                    m.message.destination_addr,
-                    m.message.segments,
-                    m.message.cost,
-                    m.message.registered_delivery,
-                    m.message.pdu_body,
-                    stamp,
-                    stamp,
-                    m.message.owner or None,  # "" = nobody: NULL, adoptable by all
-                )
-                for m in plan.messages
-            ],
+            _INSERT_MESSAGE, [(*rows.message_row(m), stamp, stamp) for m in plan.messages]
         )
         if plan.message_states:
             conn.executemany(

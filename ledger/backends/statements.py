@@ -124,7 +124,10 @@ JOURNAL_PAGE = Statement.both(
     " WHERE a.system_id = $1 ORDER BY j.id DESC"
 )
 
-HOUSE_BALANCES = Statement.both("SELECT name, balance FROM house_accounts ORDER BY name")
+# A house account's balance is the sum of its shards' rows (see migration 0004).
+HOUSE_BALANCES = Statement.both(
+    "SELECT name, CAST(SUM(balance) AS BIGINT) FROM house_accounts GROUP BY name ORDER BY name"
+)
 
 # The audit's proofs (see ledger.rules.audit), one statement so one snapshot: each row
 # is a failed check. ``sums`` is every (account, counter-account) total of the journal.
@@ -145,7 +148,9 @@ FROM accounts a LEFT JOIN own o ON o.system_id = a.system_id
 WHERE a.balance <> COALESCE(o.total, 0) OR a.balance < 0
 UNION ALL
 SELECT 'house_balance', h.name, NULL, h.balance, COALESCE(n.total, 0)
-FROM house_accounts h LEFT JOIN named n ON n.name = h.name
+FROM (SELECT name, CAST(SUM(balance) AS BIGINT) AS balance FROM house_accounts
+      GROUP BY name) h
+LEFT JOIN named n ON n.name = h.name
 WHERE h.balance <> COALESCE(n.total, 0)
 UNION ALL
 SELECT 'zero_sum', '', NULL, t.total, 0

@@ -37,7 +37,7 @@ def _adopt(
     # Adopting is a sign of life, and must look like one to the others as soon as it
     # commits, or they would take these messages back from us.
     if not (yield from do(Execute(sql.HEARTBEAT, (gateway_id, now)))):
-        raise GatewayNotRegistered(f"gateway {gateway_id!r} is not registered")
+        raise GatewayNotRegistered(gateway_id)
     return (yield from do(Adopt(gateway_id, cutoff, now, limit)))
 
 

@@ -28,7 +28,7 @@ def already_bound(state: BindState, system_id: str, gateway_id: str, session_id:
     if not state.account_exists:
         raise UnknownAccount(system_id)
     if not state.gateway_registered:
-        raise GatewayNotRegistered(f"gateway {gateway_id!r} is not registered")
+        raise GatewayNotRegistered(gateway_id)
     if state.held is None:
         return False
     if state.held != system_id:

@@ -18,7 +18,7 @@ import pytest
 import ledger.migrate
 from ledger.backends.postgres import parse_url
 from ledger.errors import UnknownAccount
-from ledger.models import DebitStatus, EntryKind, MessageState, NewReceipt
+from ledger.models import DebitStatus, EntryKind, JournalEntry, MessageState, NewReceipt
 from ledger.store import Store, open_store
 from tests.ledger.conftest import old_account, pg_dsn, pg_execute, run_sync
 from tests.ledger.ledger_helpers import FakeClock, full_journal, make_account, request
@@ -371,18 +371,20 @@ async def test_upgrade_from_0001_keeps_data(
         account = await new.get_account("smpp-acme")
         assert (account.balance, account.throughput, account.max_binds) == (10_000, 2, 1)
         # The old entry is kept as it was, with the house account that took its other side.
-        [seed] = await full_journal(new, "smpp-acme")
-        assert (seed.kind, seed.amount, seed.balance_after, seed.idempotency_key) == (
-            EntryKind.CREDIT,
-            10_000,
-            10_000,
-            "seed:smpp-acme",
-        )
-        assert (seed.counter_account, seed.created_at, seed.note) == (
-            "house:topups",
-            clock.now,
-            "seed",
-        )
+        assert await full_journal(new, "smpp-acme") == [
+            JournalEntry(
+                id=1,
+                system_id="smpp-acme",
+                kind=EntryKind.CREDIT,
+                amount=10_000,
+                balance_after=10_000,
+                idempotency_key="seed:smpp-acme",
+                message_id=None,
+                created_at=clock.now,
+                note="seed",
+                counter_account="house:topups",
+            )
+        ]
         # The old receipt is pending and unclaimed; a gateway can claim it.
         [old_receipt] = await new.pending_receipts("smpp-acme")
         assert (old_receipt.pdu_body, old_receipt.claimed_by) == (b"old", None)

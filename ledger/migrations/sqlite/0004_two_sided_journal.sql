@@ -25,15 +25,20 @@ END;
 
 -- House accounts: the business's side. A balance is minus the sum of the customer
 -- entries naming the account (house:sales grows with sales, house:topups goes down
--- with every top-up), cached like a customer's and updated in the same transaction,
--- once per house account per movement. It may be negative.
+-- with every top-up), cached like a customer's and updated in the same transaction as
+-- the entries, once per house account per movement. It may be negative.
+-- A house account's balance is the sum of its rows: one row per shard, so that
+-- concurrent writers (several gateways on PostgreSQL) mostly update different rows
+-- instead of queueing on one; the SQLite backend, with its single writer, uses shard 0.
 CREATE TABLE house_accounts (
-    name    TEXT PRIMARY KEY CHECK (name LIKE 'house:%'),
-    balance INTEGER NOT NULL DEFAULT 0
+    name    TEXT NOT NULL CHECK (name LIKE 'house:%'),
+    shard   INTEGER NOT NULL DEFAULT 0 CHECK (shard >= 0),
+    balance INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (name, shard)
 );
 INSERT INTO house_accounts (name, balance)
     SELECT counter_account, -SUM(amount) FROM journal GROUP BY counter_account;
 INSERT INTO house_accounts (name) VALUES
     ('house:sales'), ('house:topups'), ('house:recharges'), ('house:refunds'),
     ('house:write-offs'), ('house:packages')
-    ON CONFLICT (name) DO NOTHING;
+    ON CONFLICT (name, shard) DO NOTHING;
