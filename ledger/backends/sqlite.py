@@ -75,6 +75,12 @@ def _args(values: Sequence[object]) -> tuple[object, ...]:
     return tuple(_arg(v) for v in values)
 
 
+def _state_row(a: AccountState) -> tuple[object, ...]:
+    # rows.state_row with its day and time as text; the hot path converts only those two.
+    system_id, balance, day, today, tokens, at = rows.state_row(a)
+    return (system_id, balance, day and day.isoformat(), today, tokens, at and _ts(at))
+
+
 def _in_json(values: Sequence[str]) -> str:
     return json.dumps(list(values))
 
@@ -290,7 +296,7 @@ class SqliteBackend:
     @staticmethod
     def _write_plan(conn: sqlite3.Connection, op: base.WritePlan) -> list[int]:
         plan, stamp = op.plan, _ts(op.now)
-        conn.executemany(_SAVE_ACCOUNT, [_args(rows.state_row(a)) for a in plan.accounts.values()])
+        conn.executemany(_SAVE_ACCOUNT, [_state_row(a) for a in plan.accounts.values()])
         entry_ids: list[int] = []
         for e in plan.entries:
             cur = conn.execute(_INSERT_ENTRY, (*rows.entry_row(e), stamp))
