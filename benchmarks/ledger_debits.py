@@ -153,7 +153,7 @@ def main() -> None:
                         rates[tree].append(r["rate"])
                         batch[tree] = r["batch"]
                 cells = [
-                    f"{statistics.median(v) / 1000:.1f}k [{min(v) / 1000:.1f}-{max(v) / 1000:.1f}]"
+                    f"{statistics.median(v):,.0f} [{min(v):,.0f}-{max(v):,.0f}]"
                     f" (batch {batch[t]:.0f})"
                     for t, v in rates.items()
                 ]
