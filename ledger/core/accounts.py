@@ -123,7 +123,7 @@ class AccountsCore(CoreBase):
 
     async def remove_sender(self, system_id: str, sender: Sender) -> Account:
         """Unregister a source address (InvalidAccountData if absent)."""
-        s, absent = sender, f"{sender} is not a sender of {system_id}"
+        s, absent = sender, f"{sender.ton}:{sender.address} is not a sender of {system_id}"
         return await self._update(
             system_id, sql.DELETE_SENDER, s.ton, s.npi, s.address, absent=absent
         )
