@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.admin.errors import AccountNotFound, Forbidden
-from ledger.models import Account
+from ledger.models import SYSTEM_ID_RE, Account
 from ledger.store import AccountStore
 
 
@@ -47,6 +47,7 @@ async def visible_account(store: AccountStore, scope: Scope, system_id: str) -> 
 
     Ledger errors are left to the calling action, which translates them.
     """
+    _plausible(system_id)
     account = await store.get_account(system_id)
     if not scope.sees(account):
         raise AccountNotFound(system_id)
@@ -59,5 +60,16 @@ async def check_visible(store: AccountStore, scope: Scope, system_id: str) -> No
     The admin scope sees everything: no read is spent on it, and the action's own call
     reports an unknown account.
     """
+    _plausible(system_id)
     if not scope.is_admin:
         await visible_account(store, scope, system_id)
+
+
+def _plausible(system_id: str) -> None:
+    """A string no account can have names none: refused before the ledger is asked.
+
+    Front ends pass what a caller typed (an HTTP path may hold any character, even ones
+    a database refuses in text), and the answer is the same as for an unknown account.
+    """
+    if not isinstance(system_id, str) or SYSTEM_ID_RE.fullmatch(system_id) is None:
+        raise AccountNotFound(system_id)

@@ -84,6 +84,27 @@ class AccountDetailsView(AccountView):
     binds: int
 
 
+class AllowlistView(TypedDict):
+    """An account's bind allowlist (empty: every bind is refused)."""
+
+    system_id: str
+    allowed_ips: list[str]
+
+
+class SendersView(TypedDict):
+    """An account's registered source addresses."""
+
+    system_id: str
+    senders: list[SenderView]
+
+
+class RechargeSettingView(TypedDict):
+    """An account's auto-recharge policy (null: off)."""
+
+    system_id: str
+    recharge: RechargeView | None
+
+
 class AccountsView(TypedDict):
     """A list of accounts."""
 
@@ -228,6 +249,21 @@ def account_view(a: Account) -> AccountView:
 def account_details_view(d: AccountDetails) -> AccountDetailsView:
     """An account and its current binds."""
     return {**account_view(d.account), "binds": d.binds}
+
+
+def allowlist_view(a: Account) -> AllowlistView:
+    """An account's bind allowlist."""
+    return {"system_id": a.system_id, "allowed_ips": list(a.allowed_ips)}
+
+
+def senders_view(a: Account) -> SendersView:
+    """An account's senders."""
+    return {"system_id": a.system_id, "senders": [sender_view(s) for s in a.senders]}
+
+
+def recharge_setting_view(a: Account) -> RechargeSettingView:
+    """An account's auto-recharge policy."""
+    return {"system_id": a.system_id, "recharge": recharge_view(a.recharge)}
 
 
 def accounts_view(accounts: Iterable[Account]) -> AccountsView:
