@@ -4,8 +4,8 @@ The file has one table per dataclass below (``[server]``, ``[ledger]``, ``[prici
 ``[upstream]``, ``[simulator]``, ``[logging]``, ``[smtp]``, ``[api]``). Every table and
 every key is optional; a missing one keeps its default. Anything else is an error: an
 unknown table or key, a value of the wrong type (``true`` is not an integer), a value
-outside its range or its list of choices, a file that does not exist. Each error is a ``ConfigError`` whose
-message is one line naming the file, the key and the problem::
+outside its range or its list of choices, a file that does not exist. Each error is a
+``ConfigError`` whose message is one line naming the file, the key and the problem::
 
     config/smppgw.toml: upstream.window: expected an integer, got "ten"
 
