@@ -98,7 +98,8 @@ def _validation_error(_request: Request, e: Exception) -> JSONResponse:
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
     if first.get("type") == "json_invalid":
         return error_response(400, "invalid_json", "the request body is not valid JSON")
-    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
+    loc = [str(p) for p in first.get("loc", ())]
+    where = ".".join(loc[1:] if loc[:1] == ["body"] else loc) or "body"
     return error_response(400, "invalid_input", f"{where}: {first.get('msg', 'invalid')}")
 
 
