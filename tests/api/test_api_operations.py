@@ -1,0 +1,111 @@
+"""Health, readiness, the served OpenAPI description and its checked-in copy, mail resets."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+
+from gateway.api.openapi import render
+from ledger import open_store
+from tests.api.conftest import Api, api_config, base_url, running_api, seed
+from tests.api.test_api_accounts import error
+from tests.integration.harness import REPO
+from tests.mail.smtp_server import smtp_server
+
+
+async def test_healthz_and_readyz(api: Api) -> None:
+    assert (await api.http.get("/healthz")).json() == {"status": "ok"}
+    ready = await api.http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "ledger": True, "upstream": True}
+
+
+async def test_readyz_and_the_api_when_the_ledger_is_down(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    store = await open_store(url)
+    await store.upgrade()
+    _, shop, _ = await seed(store)
+    async with (
+        running_api(api_config(url), store) as gw,
+        httpx.AsyncClient(base_url=base_url(gw), timeout=10) as http,
+    ):
+        await store.close()  # the ledger goes away under the running gateway
+        down = await http.get("/readyz")
+        assert down.status_code == 503
+        assert down.json() == {"status": "unavailable", "ledger": False, "upstream": True}
+        assert (await http.get("/healthz")).status_code == 200
+        unavailable = await http.get("/sms/smpp-shop", headers={"Authorization": f"Bearer {shop}"})
+        error(unavailable, 503, "unavailable")
+
+
+async def test_readyz_without_a_bound_upstream(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    store = await open_store(url)
+    await store.upgrade()
+    config = api_config(url)
+    # A real upstream that is not there: nothing listens on the simulator's old port.
+    config = replace(
+        config,
+        simulator=replace(config.simulator, enabled=False),
+        upstream=replace(config.upstream, port=1),
+    )
+    from gateway.app import Gateway
+
+    gw = Gateway(config, store=store)
+    await gw.start()
+    try:
+        async with httpx.AsyncClient(base_url=base_url(gw), timeout=10) as http:
+            answer = await http.get("/readyz")
+        assert answer.status_code == 503
+        assert answer.json() == {"status": "unavailable", "ledger": True, "upstream": False}
+    finally:
+        await gw.stop()
+        await store.close()
+
+
+async def test_the_served_description_is_the_checked_in_one(api: Api) -> None:
+    served = (await api.http.get("/openapi.json")).json()
+    assert served["openapi"].startswith("3.")
+    checked_in = json.loads((REPO / "docs" / "openapi.json").read_text())
+    # Regenerate with `make openapi` after changing a route or a view.
+    assert served == checked_in
+    assert (REPO / "docs" / "openapi.json").read_text() == render()
+    assert served["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+async def test_password_reset_mails_the_contact(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    store = await open_store(url)
+    await store.upgrade()
+    try:
+        _, shop, _ = await seed(store)
+        old = (await store.get_account("smpp-shop")).password_hash
+        with smtp_server() as server:
+            smtp = {
+                "enabled": True,
+                "host": "127.0.0.1",
+                "port": server.port,
+                "security": "none",
+                "from_address": "noreply@gw.example",
+                "bind_address": "smpp.gw.example:2775",
+            }
+            config = api_config(url)
+            config = replace(config, smtp=replace(config.smtp, **smtp))
+            async with (
+                running_api(config, store) as gw,
+                httpx.AsyncClient(base_url=base_url(gw), timeout=10) as http,
+            ):
+                answer = await http.post(
+                    "/sms/smpp-shop/password", headers={"Authorization": f"Bearer {shop}"}
+                )
+            assert answer.status_code == 200, answer.text
+            assert answer.json() == {"system_id": "smpp-shop", "mailed_to": "ops@smpp-shop.example"}
+            (mail,) = server.received
+            assert mail.rcpt_tos == ["ops@smpp-shop.example"]
+            assert "smpp.gw.example:2775" in mail.body
+        assert (await store.get_account("smpp-shop")).password_hash != old
+    finally:
+        await store.close()
