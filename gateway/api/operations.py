@@ -63,6 +63,8 @@ async def readyz(ctx: Context, response: Response) -> Readiness:
     "/metrics",
     tags=["operations"],
     response_class=Response,
+    # The token is optional in the description: api.metrics_public decides at run time.
+    openapi_extra={"security": [{}, {"HTTPBearer": []}]},
     responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text format"},
                **responses(401, 403, 429)},
 )  # fmt: skip
