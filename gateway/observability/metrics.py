@@ -43,7 +43,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # The ``*_created`` series (a counter's start time) double every counter for nothing a
 # dashboard of this gateway reads.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 Probe = Callable[["Metrics"], None]
 #: ``count(direction, command_id, command_status)``: one PDU seen on a link.
