@@ -55,9 +55,12 @@ class Api:
         return self.auth(self.shop_token)
 
 
-def api_config(url: str, **api: Any) -> Config:
-    """The test gateway's config with the API on port 0."""
-    return gateway_config(url, api={"enabled": True, "port": 0, **api})
+def api_config(url: str, smtp: dict[str, Any] | None = None, **api: Any) -> Config:
+    """The test gateway's config with the API on port 0 (and ``smtp`` settings if given)."""
+    sections: dict[str, Any] = {"api": {"enabled": True, "port": 0, **api}}
+    if smtp is not None:
+        sections["smtp"] = smtp
+    return gateway_config(url, **sections)
 
 
 async def seed(store: Store) -> tuple[str, str, str]:
@@ -131,7 +134,9 @@ class LiveApi:
 
 
 @contextmanager
-def live_gateway(tmp_path: Path, **api: Any) -> Iterator[LiveApi]:
+def live_gateway(
+    tmp_path: Path, smtp: dict[str, Any] | None = None, **api: Any
+) -> Iterator[LiveApi]:
     """A seeded gateway with the API, on an event loop in another thread."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="live-gateway", daemon=True)
@@ -142,7 +147,7 @@ def live_gateway(tmp_path: Path, **api: Any) -> Iterator[LiveApi]:
         store = await open_store(url)
         await store.upgrade()
         tokens = await seed(store)
-        gw = Gateway(api_config(url, **api), store=store)
+        gw = Gateway(api_config(url, smtp, **api), store=store)
         await gw.start()
         await asyncio.wait_for(gw.upstream.wait_bound(), 10)
         return gw, store, tokens
