@@ -30,6 +30,7 @@ Credits = StrictStr | StrictInt | StrictFloat
 
 #: The errors any route naming an account may answer.
 _ACCOUNT_ERRORS = (400, 401, 404, 429, 503)
+_ANSWERS = responses(*_ACCOUNT_ERRORS)
 
 
 class _Body(BaseModel):
@@ -71,7 +72,7 @@ async def list_accounts(ctx: Context, scope: TokenScope) -> views.AccountsView:
     return views.accounts_view(await admin.list_accounts(ctx.store, scope=scope))
 
 
-@router.get("/{account}", responses=responses(*_ACCOUNT_ERRORS))
+@router.get("/{account}", responses=_ANSWERS)
 async def get_account(
     ctx: Context, scope: TokenScope, account: AccountId
 ) -> views.AccountDetailsView:
@@ -80,13 +81,13 @@ async def get_account(
     return views.account_details_view(details)
 
 
-@router.get("/{account}/ips", responses=responses(*_ACCOUNT_ERRORS))
+@router.get("/{account}/ips", responses=_ANSWERS)
 async def list_ips(ctx: Context, scope: TokenScope, account: AccountId) -> views.AllowlistView:
     """The networks binds are allowed from."""
     return views.allowlist_view(await admin.show_account(ctx.store, account, scope=scope))
 
 
-@router.post("/{account}/ips", status_code=201, responses=responses(*_ACCOUNT_ERRORS))
+@router.post("/{account}/ips", status_code=201, responses=_ANSWERS)
 async def allow_ip(
     ctx: Context, scope: TokenScope, account: AccountId, body: IpBody
 ) -> views.AllowlistView:
@@ -95,7 +96,7 @@ async def allow_ip(
     return views.allowlist_view(changed)
 
 
-@router.delete("/{account}/ips", responses=responses(*_ACCOUNT_ERRORS))
+@router.delete("/{account}/ips", responses=_ANSWERS)
 async def deny_ip(
     ctx: Context,
     scope: TokenScope,
@@ -107,13 +108,13 @@ async def deny_ip(
     return views.allowlist_view(changed)
 
 
-@router.get("/{account}/senders", responses=responses(*_ACCOUNT_ERRORS))
+@router.get("/{account}/senders", responses=_ANSWERS)
 async def list_senders(ctx: Context, scope: TokenScope, account: AccountId) -> views.SendersView:
     """The source addresses the account may submit from."""
     return views.senders_view(await admin.show_account(ctx.store, account, scope=scope))
 
 
-@router.post("/{account}/senders", status_code=201, responses=responses(*_ACCOUNT_ERRORS))
+@router.post("/{account}/senders", status_code=201, responses=_ANSWERS)
 async def add_sender(
     ctx: Context, scope: TokenScope, account: AccountId, body: SenderBody
 ) -> views.SendersView:
@@ -122,7 +123,7 @@ async def add_sender(
     return views.senders_view(await admin.add_sender(ctx.store, account, sender, scope=scope))
 
 
-@router.delete("/{account}/senders", responses=responses(*_ACCOUNT_ERRORS))
+@router.delete("/{account}/senders", responses=_ANSWERS)
 async def remove_sender(
     ctx: Context,
     scope: TokenScope,
@@ -147,7 +148,7 @@ async def reset_password(
     return views.password_reset_view(reset)
 
 
-@router.get("/{account}/journal", responses=responses(*_ACCOUNT_ERRORS))
+@router.get("/{account}/journal", responses=_ANSWERS)
 async def journal(
     ctx: Context,
     scope: TokenScope,
@@ -178,7 +179,7 @@ async def set_recharge(
     return views.recharge_setting_view(changed)
 
 
-@router.delete("/{account}/recharge", responses=responses(*_ACCOUNT_ERRORS))
+@router.delete("/{account}/recharge", responses=_ANSWERS)
 async def recharge_off(
     ctx: Context, scope: TokenScope, account: AccountId
 ) -> views.RechargeSettingView:

@@ -82,6 +82,41 @@ async def seed(store: Store) -> tuple[str, str, str]:
     return root.secret, shop.secret, bank.secret
 
 
+@dataclass(frozen=True)
+class Seeded:
+    """A seeded ledger: its URL, the open store and the three tokens' secrets."""
+
+    url: str
+    store: Store
+    admin_token: str
+    shop_token: str
+    bank_token: str
+
+
+@asynccontextmanager
+async def seeded(tmp_path: Path) -> AsyncIterator[Seeded]:
+    """A fresh SQLite ledger under ``tmp_path`` with :func:`seed`'s accounts and tokens."""
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    store = await open_store(url)
+    await store.upgrade()
+    try:
+        yield Seeded(url, store, *(await seed(store)))
+    finally:
+        await store.close()
+
+
+def mail_settings(port: int, **extra: Any) -> dict[str, Any]:
+    """``[smtp]`` settings for the test SMTP server on ``port``."""
+    return {
+        "enabled": True,
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "from_address": "noreply@gw.example",
+        **extra,
+    }
+
+
 @asynccontextmanager
 async def running_api(config: Config, store: Store) -> AsyncIterator[Gateway]:
     """A started gateway whose API answers; stopped on exit."""
@@ -102,19 +137,14 @@ def base_url(gw: Gateway) -> str:
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
     """A gateway with the API, three accounts, three tokens; its ledger audited after."""
-    url = f"sqlite:///{tmp_path}/ledger.db"
-    store = await open_store(url)
-    await store.upgrade()
-    try:
-        tokens = await seed(store)
-        async with (
-            running_api(api_config(url), store) as gw,
-            httpx.AsyncClient(base_url=base_url(gw), timeout=10) as http,
-        ):
-            yield Api(gw, store, http, *tokens)
-        assert await store.audit() == []
-    finally:
-        await store.close()
+    async with (
+        seeded(tmp_path) as s,
+        running_api(api_config(s.url), s.store) as gw,
+        httpx.AsyncClient(base_url=base_url(gw), timeout=10) as http,
+    ):
+        yield Api(gw, s.store, http, s.admin_token, s.shop_token, s.bank_token)
+        await gw.stop()
+        assert await s.store.audit() == []
 
 
 @dataclass(frozen=True)

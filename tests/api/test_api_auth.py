@@ -7,8 +7,7 @@ from pathlib import Path
 import httpx
 
 from gateway import admin
-from ledger import open_store
-from tests.api.conftest import Api, api_config, base_url, running_api, seed
+from tests.api.conftest import Api, api_config, base_url, running_api, seeded
 from tests.api.test_api_accounts import error
 
 
@@ -44,14 +43,11 @@ async def test_an_owner_token_on_an_admin_route_is_403(api: Api) -> None:
 
 
 async def test_failed_attempts_are_limited_per_address(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/ledger.db"
-    store = await open_store(url)
-    await store.upgrade()
-    try:
-        root, _, _ = await seed(store)
-        config = api_config(url, auth_failures_per_minute=3)
+    async with seeded(tmp_path) as s:
+        root = s.admin_token
+        config = api_config(s.url, auth_failures_per_minute=3)
         async with (
-            running_api(config, store) as gw,
+            running_api(config, s.store) as gw,
             httpx.AsyncClient(base_url=base_url(gw), timeout=10) as http,
         ):
             good = {"Authorization": f"Bearer {root}"}
@@ -66,5 +62,3 @@ async def test_failed_attempts_are_limited_per_address(tmp_path: Path) -> None:
             error(await http.get("/sms", headers=good), 429, "too_many_attempts")
             # Routes that take no token are not limited.
             assert (await http.get("/healthz")).status_code == 200
-    finally:
-        await store.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.api.conftest import live_gateway
+from tests.api.conftest import live_gateway, mail_settings
 from tests.integration.harness import REPO
 from tests.mail.smtp_server import smtp_server
 
@@ -55,14 +55,10 @@ def parse(command: str, env: dict[str, str]) -> httpx.Request:
 
 def test_every_example_runs_and_every_operation_has_one(tmp_path: Path) -> None:
     with smtp_server() as mail:
-        smtp = {
-            "enabled": True,
-            "host": "127.0.0.1",
-            "port": mail.port,
-            "security": "none",
-            "from_address": "noreply@gw.example",
-        }
-        with live_gateway(tmp_path, smtp) as live, httpx.Client(timeout=10) as http:
+        with (
+            live_gateway(tmp_path, mail_settings(mail.port)) as live,
+            httpx.Client(timeout=10) as http,
+        ):
             env = {"API": live.url, "TOKEN": live.shop_token, "ADMIN_TOKEN": live.admin_token}
             described = http.get(f"{live.url}/openapi.json").json()["paths"]
             covered: set[tuple[str, str]] = set()

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 
 from gateway.api.openapi import render
-from ledger import open_store
-from tests.api.conftest import Api, api_config, base_url, running_api, seed
+from gateway.app import Gateway
+from tests.api.conftest import Api, api_config, base_url, mail_settings, running_api, seeded
 from tests.api.test_api_accounts import error
 from tests.integration.harness import REPO
 from tests.mail.smtp_server import smtp_server
@@ -24,15 +24,13 @@ async def test_healthz_and_readyz(api: Api) -> None:
 
 
 async def test_readyz_and_the_api_when_the_ledger_is_down(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/ledger.db"
-    store = await open_store(url)
-    await store.upgrade()
-    _, shop, _ = await seed(store)
     async with (
-        running_api(api_config(url), store) as gw,
+        seeded(tmp_path) as s,
+        running_api(api_config(s.url), s.store) as gw,
         httpx.AsyncClient(base_url=base_url(gw), timeout=10) as http,
     ):
-        await store.close()  # the ledger goes away under the running gateway
+        shop = s.shop_token
+        await s.store.close()  # the ledger goes away under the running gateway
         down = await http.get("/readyz")
         assert down.status_code == 503
         assert down.json() == {"status": "unavailable", "ledger": False, "upstream": True}
@@ -42,28 +40,23 @@ async def test_readyz_and_the_api_when_the_ledger_is_down(tmp_path: Path) -> Non
 
 
 async def test_readyz_without_a_bound_upstream(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/ledger.db"
-    store = await open_store(url)
-    await store.upgrade()
-    config = api_config(url)
-    # A real upstream that is not there: nothing listens on the simulator's old port.
-    config = replace(
-        config,
-        simulator=replace(config.simulator, enabled=False),
-        upstream=replace(config.upstream, port=1),
-    )
-    from gateway.app import Gateway
-
-    gw = Gateway(config, store=store)
-    await gw.start()
-    try:
-        async with httpx.AsyncClient(base_url=base_url(gw), timeout=10) as http:
-            answer = await http.get("/readyz")
-        assert answer.status_code == 503
-        assert answer.json() == {"status": "unavailable", "ledger": True, "upstream": False}
-    finally:
-        await gw.stop()
-        await store.close()
+    async with seeded(tmp_path) as s:
+        config = api_config(s.url)
+        # A real upstream that is not there: nothing listens on port 1.
+        config = replace(
+            config,
+            simulator=replace(config.simulator, enabled=False),
+            upstream=replace(config.upstream, port=1),
+        )
+        gw = Gateway(config, store=s.store)
+        await gw.start()
+        try:
+            async with httpx.AsyncClient(base_url=base_url(gw), timeout=10) as http:
+                answer = await http.get("/readyz")
+        finally:
+            await gw.stop()
+    assert answer.status_code == 503
+    assert answer.json() == {"status": "unavailable", "ledger": True, "upstream": False}
 
 
 async def test_the_served_description_is_the_checked_in_one(api: Api) -> None:
@@ -77,35 +70,20 @@ async def test_the_served_description_is_the_checked_in_one(api: Api) -> None:
 
 
 async def test_password_reset_mails_the_contact(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/ledger.db"
-    store = await open_store(url)
-    await store.upgrade()
-    try:
-        _, shop, _ = await seed(store)
-        old = (await store.get_account("smpp-shop")).password_hash
+    async with seeded(tmp_path) as s:
+        old = (await s.store.get_account("smpp-shop")).password_hash
         with smtp_server() as server:
-            smtp = {
-                "enabled": True,
-                "host": "127.0.0.1",
-                "port": server.port,
-                "security": "none",
-                "from_address": "noreply@gw.example",
-                "bind_address": "smpp.gw.example:2775",
-            }
-            config = api_config(url)
-            config = replace(config, smtp=replace(config.smtp, **smtp))
+            smtp = mail_settings(server.port, bind_address="smpp.gw.example:2775")
             async with (
-                running_api(config, store) as gw,
+                running_api(api_config(s.url, smtp), s.store) as gw,
                 httpx.AsyncClient(base_url=base_url(gw), timeout=10) as http,
             ):
                 answer = await http.post(
-                    "/sms/smpp-shop/password", headers={"Authorization": f"Bearer {shop}"}
+                    "/sms/smpp-shop/password", headers={"Authorization": f"Bearer {s.shop_token}"}
                 )
             assert answer.status_code == 200, answer.text
             assert answer.json() == {"system_id": "smpp-shop", "mailed_to": "ops@smpp-shop.example"}
             (mail,) = server.received
             assert mail.rcpt_tos == ["ops@smpp-shop.example"]
             assert "smpp.gw.example:2775" in mail.body
-        assert (await store.get_account("smpp-shop")).password_hash != old
-    finally:
-        await store.close()
+        assert (await s.store.get_account("smpp-shop")).password_hash != old
