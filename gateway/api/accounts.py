@@ -58,7 +58,7 @@ class RechargeBody(_Body):
 
     threshold: Credits = Field(description="credits, >= 0", examples=["10"])
     amount: Credits = Field(description="credits: 100, 200, 250, 500, 1000, 5000 or 10000")
-    daily_cap: StrictInt = Field(default=1, ge=1, le=1000, description="recharges per UTC day")
+    daily_cap: StrictInt = Field(default=1, description="recharges per UTC day, at least 1")
 
 
 def _credits(value: Credits, *, zero: bool = False) -> int:

@@ -73,15 +73,19 @@ def validate_sender(sender: Sender) -> Sender:
 
 
 def validate_policy(policy: RechargePolicy) -> RechargePolicy:
-    """``policy`` if the amount is an allowed one, the cap at least 1, the threshold >= 0."""
+    """``policy`` if the amount is an allowed one, the cap at least 1, the threshold >= 0.
+
+    The cap and the threshold must also fit their columns (INTEGER, BIGINT), so that
+    both stores refuse what one of them could not store.
+    """
     allowed = tuple(c * MILLI for c in RECHARGE_AMOUNTS_CREDITS)
     if policy.amount not in allowed:
         raise InvalidAccountData(
             f"recharge amount {policy.amount} must be one of {allowed} milli-credits"
         )
-    if policy.daily_cap < 1:
+    if not _whole(policy.daily_cap) or policy.daily_cap < 1:
         raise InvalidAccountData(f"recharge daily cap must be at least 1, not {policy.daily_cap}")
-    if policy.threshold < 0:
+    if not isinstance(policy.threshold, int) or not 0 <= policy.threshold <= INT64_MAX:
         raise InvalidAccountData(f"recharge threshold must be >= 0, not {policy.threshold}")
     return policy
 
