@@ -2,7 +2,10 @@
 
 Counters are incremented where the code already decides (a submit debited or refused, a
 refund written, a PDU sent or received), one increment per event and never a log line
-more. Gauges of state the gateway already holds (bound sessions, the upstream link) are
+more. The counters of every message (PDUs, accepted submits, credits debited) are plain
+integers rendered at scrape time by :class:`_PerMessage`: everything runs on the event
+loop, so they need none of the locks ``prometheus_client``'s counters take, and cost a
+dict update instead of about a microsecond each. Gauges of state the gateway already holds (bound sessions, the upstream link) are
 read when Prometheus scrapes, by *probes* the parts register, so keeping them costs the
 hot path nothing; what waits in the ledger (outbox, receipts) is one read per scrape.
 
@@ -16,7 +19,7 @@ Names follow Prometheus' conventions: ``smppgw_`` prefix, base units (seconds, c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from prometheus_client import (
@@ -27,6 +30,8 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from gateway.smpp import CommandId, CommandStatus
 from ledger.errors import LedgerError
@@ -64,28 +69,47 @@ def _status(status: int) -> str:
         return f"0x{status:x}"
 
 
+class _PerMessage(Collector):
+    """The counters of every message, kept as plain integers, as Prometheus counters."""
+
+    def __init__(self) -> None:
+        #: (link, direction, command_id, command_status) -> PDUs.
+        self.pdus: dict[tuple[str, str, int, int], int] = {}
+        self.accepted = 0
+        self.debited_milli = 0
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        """The families, as ``generate_latest`` asks for them."""
+        pdus = CounterMetricFamily(
+            "smppgw_pdus",
+            "SMPP PDUs sent and received, by link (client, upstream), command and status",
+            labels=["link", "direction", "command", "status"],
+        )
+        for (link, direction, command_id, status), n in sorted(self.pdus.items()):
+            pdus.add_metric([link, direction, _command(command_id), _status(status)], n)
+        yield pdus
+        yield CounterMetricFamily(
+            "smppgw_submits_accepted", "submit_sm debited and answered ESME_ROK", self.accepted
+        )
+        yield CounterMetricFamily(
+            "smppgw_credits_debited",
+            "credits debited for accepted submits",
+            self.debited_milli / MILLI,
+        )
+
+
 class Metrics:
     """The metrics of one gateway and the probes that refresh its gauges at scrape time."""
 
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
-        self.pdus = Counter(
-            "smppgw_pdus",
-            "SMPP PDUs sent and received, by link (client, upstream), command and status",
-            ["link", "direction", "command", "status"],
-            registry=r,
-        )
-        self.submits_accepted = Counter(
-            "smppgw_submits_accepted", "submit_sm debited and answered ESME_ROK", registry=r
-        )
+        self._hot = _PerMessage()
+        r.register(self._hot)
         self.submits_refused = Counter(
             "smppgw_submits_refused",
             "submit_sm answered with an error, by reason and status",
             ["reason", "status"],
             registry=r,
-        )
-        self.credits_debited = Counter(
-            "smppgw_credits_debited", "credits debited for accepted submits", registry=r
         )
         self.credits_refunded = Counter(
             "smppgw_credits_refunded",
@@ -138,21 +162,15 @@ class Metrics:
             registry=r,
         )
         self._probes: list[Probe] = []
-        self._pdu_children: dict[tuple[str, str, int, int], Callable[[], None]] = {}
 
     # -- what the parts call ---------------------------------------------------------------
     def pdu_counter(self, link: str) -> PduCount:
-        """The PDU counter of one link; label children are made once per (command, status)."""
-        children = self._pdu_children
-        pdus = self.pdus
+        """The PDU counter of one link (called on the event loop only)."""
+        pdus = self._hot.pdus
 
         def count(direction: str, command_id: int, status: int) -> None:
             key = (link, direction, command_id, status)
-            inc = children.get(key)
-            if inc is None:
-                child = pdus.labels(link, direction, _command(command_id), _status(status))
-                inc = children[key] = child.inc
-            inc()
+            pdus[key] = pdus.get(key, 0) + 1
 
         return count
 
@@ -162,8 +180,9 @@ class Metrics:
 
     def submit_debited(self, cost: int, recharges: int) -> None:
         """One submit_sm debited ``cost`` milli-credits, having fired ``recharges``."""
-        self.submits_accepted.inc()
-        self.credits_debited.inc(cost / MILLI)
+        hot = self._hot
+        hot.accepted += 1
+        hot.debited_milli += cost
         if recharges:
             self.recharges.inc(recharges)
 
