@@ -7,7 +7,8 @@ integers rendered at scrape time by :class:`_PerMessage`: everything runs on the
 loop, so they need none of the locks ``prometheus_client``'s counters take, and cost a
 dict update instead of about a microsecond each. Gauges of state the gateway already
 holds (bound sessions, the upstream link) are read when Prometheus scrapes, by *probes*
-the parts register, so keeping them costs the hot path nothing; what waits in the ledger (outbox, receipts) is one read per scrape.
+the parts register, so keeping them costs the hot path nothing; what waits in the
+ledger (outbox, receipts) is one read per scrape.
 
 Every gateway exposes its own numbers (its own :class:`CollectorRegistry`, so several
 gateways in one test process never mix); the ledger-wide gauges are the same on every
