@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import pytest
+import trustme
 
 from gateway.api.openapi import render
 from gateway.app import Gateway
@@ -87,3 +90,24 @@ async def test_password_reset_mails_the_contact(tmp_path: Path) -> None:
             assert mail.rcpt_tos == ["ops@smpp-shop.example"]
             assert "smpp.gw.example:2775" in mail.body
         assert (await s.store.get_account("smpp-shop")).password_hash != old
+
+
+async def test_https_with_a_certificate(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert_file, key_file = tmp_path / "api.crt", tmp_path / "api.key"
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    trust = ssl.create_default_context()
+    ca.configure_trust(trust)
+    async with seeded(tmp_path) as s:
+        config = api_config(s.url, tls_cert=cert_file, tls_key=key_file)
+        async with running_api(config, s.store) as gw:
+            url = f"https://127.0.0.1:{gw.endpoints.api_port}"
+            async with httpx.AsyncClient(base_url=url, verify=trust, timeout=10) as https:
+                assert (await https.get("/healthz")).json() == {"status": "ok"}
+                mine = await https.get("/sms", headers={"Authorization": f"Bearer {s.shop_token}"})
+                assert len(mine.json()["accounts"]) == 2
+            async with httpx.AsyncClient(base_url=url.replace("https", "http")) as plain:
+                with pytest.raises(httpx.TransportError):
+                    await plain.get("/healthz")  # no clear-text answer on an HTTPS port
