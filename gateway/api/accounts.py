@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from gateway import admin
 from gateway.admin import inputs, views
 from gateway.api.auth import TokenScope
-from gateway.api.context import ApiContext, context
+from gateway.api.context import Context
 from gateway.api.errors import responses
 
 router = APIRouter(prefix="/sms", tags=["accounts"])
 
-Context = Annotated[ApiContext, Depends(context)]
 #: ``{account}``: an account's system_id (``smpp-...``).
 AccountId = Annotated[str, Path(description="the account's system_id, e.g. smpp-shop")]
 #: Credits as a JSON number (``12.5``) or a decimal string (``"12.5"``), 3 decimals at most.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from gateway.api.ratelimit import FailureLimiter
 from gateway.config import ApiConfig
@@ -35,3 +35,7 @@ def context(request: Request) -> ApiContext:
     """The context of the app serving ``request`` (a FastAPI dependency)."""
     ctx: ApiContext = request.app.state.context
     return ctx
+
+
+#: A route's parameter for the context: ``ctx: Context``.
+Context = Annotated[ApiContext, Depends(context)]

@@ -11,13 +11,12 @@ from typing_extensions import TypedDict
 from gateway import admin
 from gateway.admin import views
 from gateway.api.auth import AdminScope, bearer, token_scope
-from gateway.api.context import ApiContext, context
+from gateway.api.context import Context
 from gateway.api.errors import responses
 from gateway.observability.metrics import CONTENT_TYPE
 from ledger.errors import LedgerError
 
 router = APIRouter()
-Context = Annotated[ApiContext, Depends(context)]
 
 
 class Health(TypedDict):
