@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PEERS  ?= ../shared/peers
 
-.PHONY: run test lint fmt bench peers clean
+.PHONY: run test lint fmt bench peers clean openapi
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,7 @@ bench: $(BIN)/.installed peers
 
 clean:
 	rm -rf $(VENV) var .peers-node .pytest_cache .mypy_cache .ruff_cache
+
+## Write the OpenAPI description the API serves to docs/openapi.json (a test compares them).
+openapi: $(BIN)/.installed
+	$(BIN)/python -m gateway.api.openapi docs/openapi.json

@@ -3,13 +3,14 @@
 Start order matters: the listening sockets are bound first (a second instance with the
 same identity fails there, before it touches shared state), then the gateway registers
 in the ledger, the simulator (if configured) and the receipt side start, the upstream
-link starts, the forwarder re-queues what a previous run left unforwarded, and only then
-does the server accept ESMEs. Every part is entered on one ``AsyncExitStack``, so stop
-(and a start that fails half-way) unwinds in the reverse order: the server stops
-accepting and answers the submits in flight, the forwarder drains while the upstream is
-still up, and the ledger closes last. No acknowledged message is dropped on the floor: it
-is either forwarded or still ACCEPTED in the ledger for the next start.
-"""
+link starts, the forwarder re-queues what a previous run left unforwarded, then the
+server accepts ESMEs, and last the management API (when ``[api]`` enables it) starts
+answering, so its readiness is never asked of a half-started gateway. Every part is
+entered on one ``AsyncExitStack``, so stop (and a start that fails half-way) unwinds in
+the reverse order: the API stops, the server stops accepting and answers the submits in
+flight, the forwarder drains while the upstream is still up, and the ledger closes
+last. No acknowledged message is dropped on the floor: it is either forwarded or still
+ACCEPTED in the ledger for the next start."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 
 import structlog
 
@@ -29,11 +31,13 @@ from gateway.delivery.forwarder import Forwarder
 from gateway.delivery.intake import ReceiptIntake
 from gateway.delivery.registry import BindRegistry
 from gateway.observability.logs import configure_logging
+from gateway.observability.metrics import Metrics
 from gateway.policy.bind import BindPolicy
 from gateway.policy.ids import MessageIdGenerator
 from gateway.policy.submit import Submitter
 from gateway.policy.tariff import Tariff
 from gateway.simulator import UpstreamSimulator
+from gateway.smpp import State
 from gateway.transport.server import ServerServices, SmppServer
 from gateway.transport.upstream import UpstreamClient
 from ledger import LedgerError, Store, open_store
@@ -43,6 +47,8 @@ from ledger.batcher import DebitBatcher
 HEARTBEAT_INTERVAL = 5.0
 #: Seconds the forwarder may take at stop to send what is queued and record it.
 FORWARDER_DRAIN_S = 2.0
+#: The bind type each bound session state stands for (metrics).
+_BIND_TYPES = {State.BOUND_TX: "tx", State.BOUND_RX: "rx", State.BOUND_TRX: "trx"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,8 @@ class Endpoints:
     tls_port: int | None
     upstream: str
     simulator_port: int | None
+    #: The management API's port; None when ``[api]`` is not enabled.
+    api_port: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,7 @@ class Running:
     upstream: UpstreamClient
     forwarder: Forwarder
     simulator: UpstreamSimulator | None
+    metrics: Metrics
 
 
 class Gateway:
@@ -77,6 +86,8 @@ class Gateway:
         self._given_store = store
         self._stack: AsyncExitStack | None = None
         self.running: Running | None = None
+        #: This gateway's metrics (its own registry), served at /metrics by the API.
+        self.metrics = Metrics()
 
     @property
     def endpoints(self) -> Endpoints:
@@ -126,8 +137,9 @@ class Gateway:
         c = self.config
         store = await self._open_store(stack)
         tariff = Tariff.load(c.pricing.tariff)
+        metrics = self.metrics
 
-        server = SmppServer(c.server)
+        server = SmppServer(c.server, metrics)
         stack.push_async_callback(server.close)
         port, tls_port = await server.listen()
         gateway_id = c.server.gateway_id or f"{socket.gethostname()}:{port}"
@@ -137,6 +149,7 @@ class Gateway:
         simulator, upstream_config = await self._start_simulator(stack)
 
         registry = BindRegistry()
+        metrics.watch(partial(_count_sessions, registry))
         receipts = ReceiptDispatcher(store, registry, gateway_id=gateway_id)
         receipts.start()
         stack.push_async_callback(receipts.stop)
@@ -145,17 +158,25 @@ class Gateway:
             stack.push_async_callback(stop_listening)
         intake = ReceiptIntake(store, receipts)
 
-        upstream = UpstreamClient(upstream_config, intake.on_upstream_deliver)
+        upstream = UpstreamClient(
+            upstream_config, intake.on_upstream_deliver, pdu_count=metrics.pdu_counter("upstream")
+        )
         upstream.start()
         stack.push_async_callback(upstream.stop)
+        metrics.watch(partial(_upstream_state, upstream))
         forwarder = Forwarder(
-            store, upstream, intake, gateway_id=gateway_id, workers=c.upstream.window
+            store,
+            upstream,
+            intake,
+            gateway_id=gateway_id,
+            workers=c.upstream.window,
+            metrics=metrics,
         )
         await forwarder.recover()
         forwarder.start()
         stack.push_async_callback(_drain_and_stop, forwarder)
 
-        batcher = DebitBatcher(store, max_batch=c.ledger.batch_max)
+        batcher = DebitBatcher(store, max_batch=c.ledger.batch_max, observe=metrics.commit_observed)
         stack.push_async_callback(batcher.close)
         binds = BindPolicy(store, gateway_id=gateway_id)
         stack.callback(binds.close)
@@ -167,6 +188,7 @@ class Gateway:
             gateway_id=gateway_id,
             destination_check=c.pricing.destination_check,
             max_parts=c.pricing.max_parts,
+            metrics=metrics,
         )
         await server.serve(
             ServerServices(
@@ -178,13 +200,43 @@ class Gateway:
             )
         )
         stack.push_async_callback(server.stop)
+        api_port = await self._start_api(stack, store, upstream, simulator is not None)
         endpoints = Endpoints(
             port=port,
             tls_port=tls_port,
             upstream=f"{upstream_config.host}:{upstream_config.port}",
             simulator_port=simulator.port if simulator else None,
+            api_port=api_port,
         )
-        return Running(store, gateway_id, endpoints, upstream, forwarder, simulator)
+        return Running(store, gateway_id, endpoints, upstream, forwarder, simulator, metrics)
+
+    async def _start_api(
+        self, stack: AsyncExitStack, store: Store, upstream: UpstreamClient, simulated: bool
+    ) -> int | None:
+        """Serve the management API if ``[api]`` enables it; its port, or None."""
+        c = self.config
+        if not c.api.enabled:
+            return None
+        # Imported here: a gateway without the API never loads FastAPI and uvicorn.
+        from gateway.api.app import create_app
+        from gateway.api.context import ApiContext
+        from gateway.api.ratelimit import FailureLimiter
+        from gateway.api.server import ApiServer
+        from gateway.mail.sender import Mailer
+
+        ctx = ApiContext(
+            config=c.api,
+            store=store,
+            metrics=self.metrics,
+            limiter=FailureLimiter(c.api.auth_failures_per_minute),
+            mailer=Mailer.from_config(c),
+            upstream_ready=lambda: simulated or upstream.bound,
+        )
+        api = ApiServer(c.api, create_app(ctx))
+        port = await api.start()
+        stack.push_async_callback(api.stop)
+        self.log.info("api.started", host=c.api.host, port=port, scheme=api.scheme)
+        return port
 
     async def _open_store(self, stack: AsyncExitStack) -> Store:
         """The caller's store, or ``ledger.url`` opened, migrated, and closed last."""
@@ -253,6 +305,19 @@ async def _beat(store: Store, gateway_id: str) -> None:
             await store.heartbeat(gateway_id)
         except LedgerError as e:
             log.warning("gateway.heartbeat_failed", error=repr(e))
+
+
+def _count_sessions(registry: BindRegistry, metrics: Metrics) -> None:
+    """Probe: bound client sessions by bind type."""
+    counts = registry.sessions_by_state()
+    for state, kind in _BIND_TYPES.items():
+        metrics.bound_sessions.labels(kind).set(counts.get(state, 0))
+
+
+def _upstream_state(upstream: UpstreamClient, metrics: Metrics) -> None:
+    """Probe: the upstream link and the window it uses."""
+    metrics.upstream_bound.set(1 if upstream.bound else 0)
+    metrics.upstream_window.set(upstream.window_in_use)
 
 
 async def _drain_and_stop(forwarder: Forwarder) -> None:

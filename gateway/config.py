@@ -1,11 +1,11 @@
 """Configuration: one TOML file -> frozen dataclasses, validated strictly.
 
 The file has one table per dataclass below (``[server]``, ``[ledger]``, ``[pricing]``,
-``[upstream]``, ``[simulator]``, ``[logging]``, ``[smtp]``). Every table and every key is optional;
-a missing one keeps its default. Anything else is an error: an unknown table or key, a
-value of the wrong type (``true`` is not an integer), a value outside its range or its
-list of choices, a file that does not exist. Each error is a ``ConfigError`` whose
-message is one line naming the file, the key and the problem::
+``[upstream]``, ``[simulator]``, ``[logging]``, ``[smtp]``, ``[api]``). Every table and
+every key is optional; a missing one keeps its default. Anything else is an error: an
+unknown table or key, a value of the wrong type (``true`` is not an integer), a value
+outside its range or its list of choices, a file that does not exist. Each error is a
+``ConfigError`` whose message is one line naming the file, the key and the problem::
 
     config/smppgw.toml: upstream.window: expected an integer, got "ten"
 
@@ -202,6 +202,25 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiConfig:
+    """The management HTTP API and the metrics endpoint (see docs/api.md); off by default."""
+
+    enabled: bool = False
+    #: Loopback by default: put a TLS-terminating proxy, or tls_cert/tls_key, in front of
+    #: anything wider.
+    host: str = "127.0.0.1"
+    port: int = field(default=8775, metadata=_PORT)
+    #: HTTPS: both or neither (PEM certificate chain and private key).
+    tls_cert: Path | None = field(default=None, metadata=_FILE)
+    tls_key: Path | None = field(default=None, metadata=_FILE)
+    #: ``/metrics`` without a token (Prometheus scrapes it); false: an admin token.
+    metrics_public: bool = True
+    #: Requests with a missing or bad token a client address may make per minute; past
+    #: that it gets 429 until a minute has passed since the first of them.
+    auth_failures_per_minute: int = field(default=10, metadata=_AT_LEAST_1)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration. ``source`` is the file it came from (None: defaults)."""
 
@@ -212,6 +231,7 @@ class Config:
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
     source: Path | None = None
 
 
@@ -404,6 +424,10 @@ def _check_relations(config: Config, ctx: _Context) -> None:
     server, upstream = config.server, config.upstream
     if server.tls_port is not None and (server.tls_cert is None or server.tls_key is None):
         raise ctx.error("server.tls_port", "needs server.tls_cert and server.tls_key")
+    api = config.api
+    if (api.tls_cert is None) != (api.tls_key is None):
+        given, missing = ("tls_cert", "tls_key") if api.tls_cert else ("tls_key", "tls_cert")
+        raise ctx.error(f"api.{given}", f"needs api.{missing} too")
     if upstream.reconnect_min_s > upstream.reconnect_max_s:
         raise ctx.error(
             "upstream.reconnect_min_s",

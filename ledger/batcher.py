@@ -16,6 +16,7 @@ uses it for debits (``DebitBatcher``), receipts and acknowledgements alike.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
@@ -38,12 +39,15 @@ class GroupCommit(Generic[T, R]):
         *,
         max_batch: int = 256,
         name: str = "ledger-group-commit",
+        observe: Callable[[int, float], None] | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, not {max_batch}")
         self._commit = commit
         self._max_batch = max_batch
         self._name = name
+        #: Told each batch's size and commit time in seconds (the gateway's metrics).
+        self._observe = observe
         self._queue: deque[tuple[T, asyncio.Future[R]]] = deque()
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
@@ -74,8 +78,11 @@ class GroupCommit(Generic[T, R]):
             batch = [self._queue.popleft() for _ in range(n)]
             self.batches += 1
             self.requests += n
+            started = time.perf_counter()
             try:
                 results = await self._commit([item for item, _ in batch])
+                if self._observe is not None:
+                    self._observe(n, time.perf_counter() - started)
                 if len(results) != len(batch):
                     raise RuntimeError(
                         f"store returned {len(results)} results for {len(batch)} items"
@@ -104,8 +111,16 @@ class GroupCommit(Generic[T, R]):
 class DebitBatcher(GroupCommit[DebitRequest, DebitResult]):
     """Queue debits and commit them in batches through ``store.debit_batch``."""
 
-    def __init__(self, store: DebitStore, max_batch: int = 256) -> None:
-        super().__init__(store.debit_batch, max_batch=max_batch, name="ledger-debit-batcher")
+    def __init__(
+        self,
+        store: DebitStore,
+        max_batch: int = 256,
+        *,
+        observe: Callable[[int, float], None] | None = None,
+    ) -> None:
+        super().__init__(
+            store.debit_batch, max_batch=max_batch, name="ledger-debit-batcher", observe=observe
+        )
 
     async def debit(self, request: DebitRequest) -> DebitResult:
         """Debit one request with whatever else is pending; return its own result.

@@ -74,3 +74,11 @@ class LedgerUnavailable(LedgerError):
     def __init__(self, message: str, *, outcome_unknown: bool = False) -> None:
         super().__init__(message)
         self.outcome_unknown = outcome_unknown
+
+
+class UnknownToken(LedgerError):
+    """No API token has this id."""
+
+
+class TokenExists(LedgerError):
+    """create_api_token with an id or hash that is taken."""

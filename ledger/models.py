@@ -326,3 +326,39 @@ class AuditProblem:
     detail: str
     check: AuditCheck = AuditCheck.BALANCE
     counter_account: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiToken:
+    """What ``Store.create_api_token`` needs: the token's SHA-256, never the token."""
+
+    token_id: str
+    token_hash: str  # 64 lower-case hex digits
+    owner: str | None  # None: an admin token (every account)
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """A bearer token of the management API, as stored (its hash, never the token)."""
+
+    token_id: str
+    token_hash: str
+    owner: str | None  # None: an admin token
+    note: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """True for a token that sees every account."""
+        return self.owner is None
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What waits in the ledger, over every gateway sharing it (for metrics)."""
+
+    unforwarded: int  # messages ACCEPTED, not yet taken by the upstream
+    oldest_unforwarded_at: datetime | None
+    receipts_pending: int  # receipts no receiver has acknowledged yet

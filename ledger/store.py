@@ -1,7 +1,8 @@
 """The ``Store`` protocol: everything the gateway and the CLI ask of the ledger.
 
 The contract is split by role (``AccountStore``, ``GatewayStore``, ``DebitStore``,
-``MoneyStore``, ``OutboxStore``, ``ReceiptStore``); ``Store`` is all of them. It has one
+``MoneyStore``, ``OutboxStore``, ``ReceiptStore``, ``TokenStore``); ``Store`` is all of
+them. It has one
 implementation, ``ledger.core.Ledger``, over a backend per database
 (``ledger.backends``: SQLite, the embedded default, and PostgreSQL); one contract test
 suite runs on both. ``open_store(url)`` picks the backend.
@@ -46,7 +47,9 @@ from ledger.errors import InvalidRequest
 from ledger.models import (
     Account,
     AccountStatus,
+    ApiToken,
     AuditProblem,
+    Backlog,
     DebitRequest,
     DebitResult,
     EntryKind,
@@ -54,6 +57,7 @@ from ledger.models import (
     MessageRecord,
     MessageState,
     NewAccount,
+    NewApiToken,
     NewReceipt,
     PendingReceipt,
     RechargePolicy,
@@ -206,8 +210,14 @@ class MoneyStore(Protocol):
     async def refund(self, message_id: str, *, reason: str) -> JournalEntry:
         """Give back a message's cost once (idempotent per message) and mark it REJECTED."""
 
-    async def journal(self, system_id: str, *, limit: int = 100) -> list[JournalEntry]:
-        """The newest ``limit`` entries of an account, newest first."""
+    async def journal(
+        self, system_id: str, *, limit: int = 100, before: int | None = None
+    ) -> list[JournalEntry]:
+        """The newest ``limit`` entries of an account, newest first.
+
+        ``before``: only entries whose id is below it (the next page after the last id
+        seen); None: from the newest. Raises UnknownAccount.
+        """
 
     async def house_balances(self) -> dict[str, int]:
         """The house accounts (``HouseAccount``) that have a row, and their balances.
@@ -259,6 +269,10 @@ class OutboxStore(Protocol):
         would look orphaned to every other gateway at once), InvalidRequest if it is
         empty or ``limit`` < 1.
         """
+
+    async def backlog(self) -> Backlog:
+        """Messages still ACCEPTED (count, oldest) and receipts not yet acknowledged,
+        over every gateway sharing the ledger; one snapshot (metrics)."""
 
     async def mark_forwarded(self, items: Sequence[tuple[str, str]]) -> None:
         """Record (message_id, upstream_id) pairs; state becomes FORWARDED."""
@@ -326,6 +340,22 @@ class ReceiptStore(Protocol):
         """
 
 
+class TokenStore(Protocol):
+    """Bearer tokens of the management API: their SHA-256 and scope, never the token."""
+
+    async def create_api_token(self, new: NewApiToken) -> ApiToken:
+        """Store a new token. Raises TokenExists, InvalidAccountData (an empty owner)."""
+
+    async def api_token(self, token_hash: str) -> ApiToken | None:
+        """The token with this SHA-256 (hex), revoked or not; None when there is none."""
+
+    async def list_api_tokens(self) -> list[ApiToken]:
+        """Every token, revoked ones included, oldest first."""
+
+    async def revoke_api_token(self, token_id: str) -> ApiToken:
+        """Revoke a token for good; revoking again changes nothing. Raises UnknownToken."""
+
+
 class Store(
     Lifecycle,
     AccountStore,
@@ -334,6 +364,7 @@ class Store(
     MoneyStore,
     OutboxStore,
     ReceiptStore,
+    TokenStore,
     Protocol,
 ):
     """Persistent ledger: every role. All methods are coroutines; none blocks the loop.

@@ -8,14 +8,18 @@ Front ends parse their input with :mod:`gateway.admin.inputs` and show results w
 the JSON shapes of :mod:`gateway.admin.views`; they hold no business rule of their own.
 
 Actions take the store as their first argument and amounts in integer milli-credits.
+Those that name an account also take a ``scope`` (:mod:`gateway.admin.scope`; the
+operator's ``ADMIN`` by default): an account outside it is refused as unknown.
 The demo account of ``serve --demo`` is :mod:`gateway.admin.demo`, imported by its one
 caller: it needs the logging stack, which no other action loads.
 """
 
 from gateway.admin.accounts import (
     DEFAULT_MAX_BINDS,
+    AccountDetails,
     CreatedAccount,
     PasswordChange,
+    account_details,
     allow_ip,
     create_account,
     deny_ip,
@@ -30,39 +34,56 @@ from gateway.admin.errors import (
     AccountTaken,
     AdminError,
     Conflict,
+    Forbidden,
     InvalidInput,
     KeyReused,
     MailNotConfigured,
     MailNotSent,
     MailRejected,
     NoContactEmail,
+    NotAuthenticated,
     NotFound,
     PasswordNotChanged,
     PasswordNotShown,
     RechargeAmountNotAllowed,
     Refused,
+    TokenNotFound,
     Unavailable,
 )
 from gateway.admin.password_reset import PasswordReset, reset_password
 from gateway.admin.recharge import recharge_off, set_recharge
 from gateway.admin.schema import SchemaUpgrade, open_ledger, upgrade_schema
+from gateway.admin.scope import ADMIN, Scope, visible_account
 from gateway.admin.senders import add_sender, remove_sender
 from gateway.admin.tariff import TariffRates, show_tariff
+from gateway.admin.tokens import (
+    CreatedToken,
+    authenticate,
+    create_token,
+    list_tokens,
+    revoke_token,
+    scope_of,
+)
 
 __all__ = [
+    "ADMIN",
     "DEFAULT_MAX_BINDS",
     "DEFAULT_STATEMENT_LIMIT",
+    "AccountDetails",
     "AccountNotFound",
     "AccountTaken",
     "AdminError",
     "Conflict",
     "CreatedAccount",
+    "CreatedToken",
+    "Forbidden",
     "InvalidInput",
     "KeyReused",
     "MailNotConfigured",
     "MailNotSent",
     "MailRejected",
     "NoContactEmail",
+    "NotAuthenticated",
     "NotFound",
     "PasswordChange",
     "PasswordNotChanged",
@@ -71,19 +92,27 @@ __all__ = [
     "RechargeAmountNotAllowed",
     "Refused",
     "SchemaUpgrade",
+    "Scope",
     "Statement",
     "TariffRates",
+    "TokenNotFound",
     "Unavailable",
+    "account_details",
     "add_credit",
     "add_sender",
     "allow_ip",
+    "authenticate",
     "create_account",
+    "create_token",
     "deny_ip",
     "list_accounts",
+    "list_tokens",
     "open_ledger",
     "recharge_off",
     "remove_sender",
     "reset_password",
+    "revoke_token",
+    "scope_of",
     "set_password",
     "set_recharge",
     "set_status",
@@ -91,4 +120,5 @@ __all__ = [
     "show_tariff",
     "statement",
     "upgrade_schema",
+    "visible_account",
 ]

@@ -1,4 +1,8 @@
-"""Account actions: create, show, list, enable/disable, allowed IPs, password."""
+"""Account actions: create, show, list, enable/disable, allowed IPs, password.
+
+Actions that name an account take a ``scope`` (:mod:`gateway.admin.scope`): an account
+outside it is refused as unknown.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from dataclasses import dataclass, field
 
 from gateway.admin import inputs
 from gateway.admin.errors import action
+from gateway.admin.scope import ADMIN, Scope, check_visible, visible_account
 from ledger.models import MAX_PASSWORD_LEN, Account, AccountStatus, NewAccount, Sender
 from ledger.passwords import generate_password, hash_password
 from ledger.store import Store
@@ -22,6 +27,14 @@ class CreatedAccount:
 
     account: Account
     password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDetails:
+    """An account and how many sessions hold one of its binds now, over every gateway."""
+
+    account: Account
+    binds: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +86,22 @@ async def create_account(
 
 
 @action
-async def show_account(store: Store, system_id: str) -> Account:
+async def show_account(store: Store, system_id: str, *, scope: Scope = ADMIN) -> Account:
     """The account, with its allowed IPs, senders and recharge policy."""
-    return await store.get_account(system_id)
+    return await visible_account(store, scope, system_id)
 
 
 @action
-async def list_accounts(store: Store) -> list[Account]:
-    """Every account, ordered by system_id."""
-    return await store.list_accounts()
+async def account_details(store: Store, system_id: str, *, scope: Scope = ADMIN) -> AccountDetails:
+    """The account and its current binds (sessions of live gateways)."""
+    account = await visible_account(store, scope, system_id)
+    return AccountDetails(account, await store.bind_count(system_id))
+
+
+@action
+async def list_accounts(store: Store, *, scope: Scope = ADMIN) -> list[Account]:
+    """Every account ``scope`` sees, ordered by system_id."""
+    return [a for a in await store.list_accounts() if scope.sees(a)]
 
 
 @action
@@ -91,14 +111,16 @@ async def set_status(store: Store, system_id: str, status: AccountStatus) -> Acc
 
 
 @action
-async def allow_ip(store: Store, system_id: str, cidr: str) -> Account:
+async def allow_ip(store: Store, system_id: str, cidr: str, *, scope: Scope = ADMIN) -> Account:
     """Add a network to the bind allowlist (a bare address means /32 or /128)."""
+    await check_visible(store, scope, system_id)
     return await store.allow_ip(system_id, cidr)
 
 
 @action
-async def deny_ip(store: Store, system_id: str, cidr: str) -> Account:
+async def deny_ip(store: Store, system_id: str, cidr: str, *, scope: Scope = ADMIN) -> Account:
     """Remove a network from the bind allowlist; refused when it is not there."""
+    await check_visible(store, scope, system_id)
     return await store.deny_ip(system_id, cidr)
 
 

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from gateway.admin.errors import action
+from gateway.admin.scope import ADMIN, Scope, visible_account
 from ledger.models import Account, JournalEntry
 from ledger.store import Store
 
@@ -15,10 +16,15 @@ DEFAULT_STATEMENT_LIMIT = 20
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """An account's balance and its newest journal entries, newest first."""
+    """An account's balance and its newest journal entries, newest first.
+
+    ``next_before`` is the ``before`` that reads the next (older) page, or None when
+    this page holds the oldest entry.
+    """
 
     account: Account
     entries: tuple[JournalEntry, ...]
+    next_before: int | None = None
 
 
 def fresh_key(origin: str) -> str:
@@ -50,9 +56,19 @@ async def add_credit(
 
 @action
 async def statement(
-    store: Store, system_id: str, *, limit: int = DEFAULT_STATEMENT_LIMIT
+    store: Store,
+    system_id: str,
+    *,
+    limit: int = DEFAULT_STATEMENT_LIMIT,
+    before: int | None = None,
+    scope: Scope = ADMIN,
 ) -> Statement:
-    """The balance and the newest ``limit`` journal entries of an account."""
-    account = await store.get_account(system_id)
-    entries = await store.journal(system_id, limit=limit)
-    return Statement(account, tuple(entries))
+    """The balance and the newest ``limit`` journal entries of an account.
+
+    ``before``: only entries with a smaller id (the page after one ending there).
+    """
+    account = await visible_account(store, scope, system_id)
+    # One more than asked tells whether an older page exists, without a count.
+    entries = await store.journal(system_id, limit=limit + 1, before=before)
+    page = tuple(entries[:limit])
+    return Statement(account, page, page[-1].id if len(entries) > limit else None)

@@ -2,19 +2,25 @@
 
 Every action of :mod:`gateway.admin` either returns its result or raises an
 :class:`AdminError` whose message is the one line an operator reads (the CLI prints it
-after ``smppgw:``; an HTTP front end puts it in its error body). The five direct
+after ``smppgw:``; an HTTP front end puts it in its error body). The direct
 subclasses say what kind of refusal it is, which is all a front end needs to choose an
 exit status or an HTTP status:
 
-=====================  ==========================================  ============
-class                  meaning                                     HTTP, say
-=====================  ==========================================  ============
-:class:`InvalidInput`  a value is malformed or out of range         400
-:class:`NotFound`      the account (rate, message) does not exist   404
-:class:`Conflict`      clashes with what exists (name, key reuse)   409
-:class:`Refused`       well formed, but a business rule says no     422
-:class:`Unavailable`   the ledger or a configured file cannot serve 503
-=====================  ==========================================  ============
+==========================  ==========================================  ============
+class                       meaning                                     HTTP, say
+==========================  ==========================================  ============
+:class:`InvalidInput`       a value is malformed or out of range         400
+:class:`NotAuthenticated`   no credentials, or unknown or revoked ones   401
+:class:`Forbidden`          credentials valid, but not for this action   403
+:class:`NotFound`           the account (rate, message) does not exist   404
+:class:`Conflict`           clashes with what exists (name, key reuse)   409
+:class:`Refused`            well formed, but a business rule says no     422
+:class:`Unavailable`        the ledger or a configured file cannot serve 503
+==========================  ==========================================  ============
+
+An account outside the caller's :class:`~gateway.admin.scope.Scope` is an
+:class:`AccountNotFound`, exactly as if it did not exist, so a scoped caller learns
+nothing of other owners' accounts, not even that they exist.
 
 Each class also has a stable ``code`` for machine-readable error bodies. The ledger's own
 errors (:class:`ledger.errors.LedgerError`) never leave an action: :func:`ledger_errors`
@@ -35,8 +41,10 @@ from ledger.errors import (
     InvalidAccountData,
     LedgerError,
     LedgerUnavailable,
+    TokenExists,
     UnknownAccount,
     UnknownMessage,
+    UnknownToken,
 )
 from ledger.migrate import MigrationError
 
@@ -86,6 +94,28 @@ class Unavailable(AdminError):
     def __init__(self, message: str, *, outcome_unknown: bool = False) -> None:
         super().__init__(message)
         self.outcome_unknown = outcome_unknown
+
+
+class NotAuthenticated(AdminError):
+    """The caller gave no credentials, or ones that are unknown or revoked."""
+
+    code = "not_authenticated"
+
+
+class Forbidden(AdminError):
+    """The caller's credentials are valid but do not allow this action."""
+
+    code = "forbidden"
+
+
+class TokenNotFound(NotFound):
+    """No API token has this id."""
+
+    code = "token_not_found"
+
+    def __init__(self, token_id: str) -> None:
+        super().__init__(f"token {token_id}: no such token")
+        self.token_id = token_id
 
 
 class AccountNotFound(NotFound):
@@ -193,6 +223,10 @@ def admin_error(e: LedgerError) -> AdminError:
         return KeyReused(str(e))
     if isinstance(e, InvalidAccountData):
         return InvalidInput(_message(e))
+    if isinstance(e, UnknownToken):
+        return TokenNotFound(str(e))
+    if isinstance(e, TokenExists):
+        return Conflict(f"token {e}: already exists")
     if isinstance(e, UnknownMessage):
         return NotFound(_message(e))
     if isinstance(e, InsufficientCredit):

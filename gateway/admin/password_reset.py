@@ -38,6 +38,7 @@ from gateway.admin.errors import (
     Unavailable,
     action,
 )
+from gateway.admin.scope import ADMIN, Scope, visible_account
 from gateway.mail.errors import MailError
 from ledger.errors import LedgerError
 from ledger.models import Account
@@ -58,7 +59,12 @@ class PasswordReset:
 
 @action
 async def reset_password(
-    store: Store, system_id: str, mailer: Mailer | None, *, print_password: bool = False
+    store: Store,
+    system_id: str,
+    mailer: Mailer | None,
+    *,
+    print_password: bool = False,
+    scope: Scope = ADMIN,
 ) -> PasswordReset:
     """Give the account a new random password; mail it, or return it if asked and no mail.
 
@@ -68,7 +74,7 @@ async def reset_password(
     :class:`MailNotSent` (the SMTP server said "later") and :class:`MailRejected` (it
     said "never"). Only the password's hash is stored.
     """
-    account = await store.get_account(system_id)
+    account = await visible_account(store, scope, system_id)
     if mailer is None:
         if not print_password:
             raise MailNotConfigured(system_id)

@@ -8,6 +8,7 @@ lists the amounts in credits.
 from __future__ import annotations
 
 from gateway.admin.errors import RechargeAmountNotAllowed, action
+from gateway.admin.scope import ADMIN, Scope, check_visible
 from ledger.errors import InvalidAccountData
 from ledger.models import RECHARGE_AMOUNTS_CREDITS, Account, RechargePolicy, milli_to_credits
 from ledger.rules.validation import validate_policy
@@ -29,7 +30,13 @@ def _amount_refused(amount: int) -> bool:
 
 @action
 async def set_recharge(
-    store: Store, system_id: str, *, threshold: int, amount: int, daily_cap: int = 1
+    store: Store,
+    system_id: str,
+    *,
+    threshold: int,
+    amount: int,
+    daily_cap: int = 1,
+    scope: Scope = ADMIN,
 ) -> Account:
     """Credit ``amount`` when a debit leaves the balance at or below ``threshold``.
 
@@ -46,10 +53,12 @@ async def set_recharge(
             allowed = RECHARGE_AMOUNTS_CREDITS
             raise RechargeAmountNotAllowed(milli_to_credits(amount), allowed) from e
         raise
+    await check_visible(store, scope, system_id)
     return await store.set_recharge(system_id, policy)
 
 
 @action
-async def recharge_off(store: Store, system_id: str) -> Account:
+async def recharge_off(store: Store, system_id: str, *, scope: Scope = ADMIN) -> Account:
     """Turn auto-recharge off."""
+    await check_visible(store, scope, system_id)
     return await store.set_recharge(system_id, None)

@@ -216,6 +216,42 @@ async def recharge_off(store: Store, args: argparse.Namespace) -> Result:
     return _account_line(account, render.recharge(account))
 
 
+async def token_create(store: Store, args: argparse.Namespace) -> Result:
+    """``token create``."""
+    created = await admin.create_token(store, owner=args.owner, admin=args.admin, note=args.note)
+    t = created.token
+    scope = "every account" if t.is_admin else f"the accounts of owner {t.owner!r}"
+    text = (
+        f"created token {t.token_id} for {scope}\n"
+        f"token: {created.secret}  (shown once; only its hash is stored)"
+    )
+    return Result(views.created_token_view(created), text)
+
+
+async def token_list(store: Store, args: argparse.Namespace) -> Result:
+    """``token list`` (never a secret: only hashes are stored)."""
+    tokens = await admin.list_tokens(store)
+    rows = [
+        [
+            t.token_id,
+            "admin" if t.is_admin else f"owner {t.owner}",
+            t.created_at.isoformat(timespec="seconds"),
+            t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else "-",
+            t.note,
+        ]
+        for t in tokens
+    ]
+    headers = ["ID", "SCOPE", "CREATED", "REVOKED", "NOTE"]
+    text = render.table(headers, rows, right=set()) if rows else "no tokens"
+    return Result(views.tokens_view(tokens), text)
+
+
+async def token_revoke(store: Store, args: argparse.Namespace) -> Result:
+    """``token revoke``."""
+    token = await admin.revoke_token(store, args.token_id)
+    return Result(views.token_view(token), f"{token.token_id}: revoked")
+
+
 def tariff_show(tariff: str | Path, args: argparse.Namespace) -> Result:
     """``tariff show`` (reads the tariff file, not the ledger)."""
     shown = admin.show_tariff(tariff, prefix=args.prefix, number=args.number)

@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_credits(subcommands, common)
     _add_recharge(subcommands, common)
     _add_tariff(subcommands, common)
+    _add_token(subcommands, common)
     return parser
 
 
@@ -171,6 +172,18 @@ def _add_tariff(subcommands: Any, common: _Parser) -> None:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--prefix", metavar="P", help="only prefixes starting with P")
     which.add_argument("--number", metavar="MSISDN", help="the rate a number is charged")
+
+
+def _add_token(subcommands: Any, common: _Parser) -> None:
+    group = _group(subcommands, "token", "bearer tokens of the management HTTP API")
+    p = _leaf(group, "create", commands.token_create, "create a token, printed once", common)
+    whose = p.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--owner", metavar="O", help="the token sees only owner O's accounts")
+    whose.add_argument("--admin", action="store_true", help="the token sees every account")
+    p.add_argument("--note", default="", help="what the token is for (shown by token list)")
+    _leaf(group, "list", commands.token_list, "list tokens (never their secrets)", common)
+    p = _leaf(group, "revoke", commands.token_revoke, "revoke a token for good", common)
+    p.add_argument("token_id", metavar="ID")
 
 
 # -- argument types (their errors become one-line usage errors) ------------------------------

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import structlog
 
 from gateway.delivery.custody import Custody
+from gateway.observability.metrics import Metrics
 from gateway.smpp import CommandStatus, SubmitSmResp
 from gateway.transport.connection import ConnectionClosed, ResponseTimeout
 from ledger import LedgerError, Store, UnknownMessage
@@ -77,6 +78,7 @@ class Forwarder:
         max_attempts: int = 10,
         retry_base: float = 0.5,
         retry_max: float = 30.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.upstream = upstream
@@ -88,6 +90,7 @@ class Forwarder:
         self.retry_base = retry_base
         self.retry_max = retry_max
         self.log = structlog.get_logger("smppgw.forwarder")
+        self.metrics = metrics or Metrics()
         self._queue: asyncio.Queue[tuple[OutboundMessage, int]] = asyncio.Queue()
         self._forwarded: list[tuple[str, str]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -220,6 +223,7 @@ class Forwarder:
                 self._custody.let_go(message.message_id)
                 return
             self._custody.settle((message.message_id,), asyncio.get_running_loop().time())
+            self.metrics.refunded(entry.amount)
             log.info(
                 "message.refunded",
                 amount=milli_to_credits(entry.amount),

@@ -46,6 +46,14 @@ class BindRegistry:
             return None
         return conns[next(self._rr) % len(conns)]
 
+    def sessions_by_state(self) -> dict[State, int]:
+        """How many registered connections are in each session state (metrics)."""
+        counts: dict[State, int] = {}
+        for conns in self._binds.values():
+            for c in conns:
+                counts[c.session.state] = counts.get(c.session.state, 0) + 1
+        return counts
+
     def bound_accounts(self) -> list[str]:
         """system_ids with at least one live bind."""
         return list(self._binds)

@@ -58,6 +58,7 @@ EVENTS: dict[str, str] = {
     "gateway.unregister_failed": "at stop, this gateway could not remove its binds",
     "forwarder.adopt_failed": "the sweep for messages of dead gateways could not read the ledger",
     "gateway.started": "the gateway listens",
+    "api.started": "the management HTTP API listens",
     "gateway.stopping": "SIGINT or SIGTERM received; graceful stop begins",
     "gateway.stopped": "every part stopped; the process exits 0",
     "ledger.migrated": "schema migrations applied at start",

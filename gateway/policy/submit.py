@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from gateway.observability.metrics import Metrics
 from gateway.policy.addresses import check_destination, check_source_form
 from gateway.policy.ids import MessageIdGenerator
 from gateway.policy.pricing import PricingError, quote
@@ -78,6 +79,7 @@ class Submitter:
         gateway_id: str = "",
         destination_check: str = "valid",
         max_parts: int = 6,
+        metrics: Metrics | None = None,
     ) -> None:
         self.tariff = tariff
         self.batcher = batcher
@@ -86,6 +88,7 @@ class Submitter:
         self.gateway_id = gateway_id
         self.destination_check = destination_check
         self.max_parts = max_parts
+        self.metrics = metrics or Metrics()
 
     def check(self, account: Account, pdu: SubmitSm) -> tuple[int, str] | None:
         """The first reason this account may not send this PDU, or None."""
@@ -125,11 +128,13 @@ class Submitter:
         refusal = self.check(account, pdu)
         if refusal is not None:
             status, reason = refusal
+            self.metrics.submit_refused(reason, status)
             log.info("submit.refused", status=f"0x{status:x}", reason=reason)
             return SubmitOutcome(status)
         try:
             q = quote(pdu, self.tariff, max_parts=self.max_parts)
         except PricingError as e:
+            self.metrics.submit_refused("pricing", e.status)
             log.info("submit.refused", status=f"0x{e.status:x}", reason=str(e))
             return SubmitOutcome(e.status)
         message_id = self.ids.next()
@@ -160,8 +165,10 @@ class Submitter:
             if e.outcome_unknown:
                 # It may have been debited: never promise "nothing debited" (0x404). If
                 # it was, the ledger holds it ACCEPTED and the forwarder finds it there.
+                self.metrics.submit_refused("outcome_unknown", S.ESME_RSYSERR)
                 log.error("submit.outcome_unknown", status=f"0x{S.ESME_RSYSERR:x}", reason=repr(e))
                 return SubmitOutcome(S.ESME_RSYSERR)
+            self.metrics.submit_refused("ledger_unavailable", S.ESME_RLEDGERDOWN)
             log.error("submit.refused", status=f"0x{S.ESME_RLEDGERDOWN:x}", reason=repr(e))
             return SubmitOutcome(S.ESME_RLEDGERDOWN)
         except InvalidRequest:
@@ -169,6 +176,7 @@ class Submitter:
             # ledger being down: let it reach the per-request handler (ESME_RSYSERR).
             raise
         except LedgerError as e:
+            self.metrics.submit_refused("ledger_error", S.ESME_RLEDGERDOWN)
             log.error("submit.refused", status=f"0x{S.ESME_RLEDGERDOWN:x}", reason=repr(e))
             return SubmitOutcome(S.ESME_RLEDGERDOWN)
         for entry in result.recharges:
@@ -184,6 +192,7 @@ class Submitter:
         )
         if not debited:
             status = _DEBIT_STATUS.get(result.status, S.ESME_RSUBMITFAIL)
+            self.metrics.submit_refused(result.status.value, status)
             log.info(
                 "submit.refused",
                 status=f"0x{status:x}",
@@ -192,6 +201,7 @@ class Submitter:
                 balance=milli_to_credits(result.balance_after),
             )
             return SubmitOutcome(status)
+        self.metrics.submit_debited(q.cost, len(result.recharges))
         log.info(
             "submit.debited",
             cost=milli_to_credits(q.cost),

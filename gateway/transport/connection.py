@@ -7,6 +7,10 @@ which waits for a window slot and returns the response PDU.
 
 Writes are coalesced: everything queued during one event-loop turn leaves in one
 ``transport.write`` (responses completed by one group commit share a syscall).
+
+``pdu_count``, when given, is told of every request and response the application sends
+or receives (the metrics' PDU counter); keep-alives the session answers by itself are not
+the application's and are not counted.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Protocol, cast
 
 import structlog
@@ -62,9 +67,15 @@ class SmppConnection(asyncio.Protocol):
     """An SMPP session on an asyncio transport."""
 
     def __init__(
-        self, session: Session, handler: ConnectionHandler, log: Any | None = None
+        self,
+        session: Session,
+        handler: ConnectionHandler,
+        log: Any | None = None,
+        *,
+        pdu_count: Callable[[str, int, int], None] | None = None,
     ) -> None:
         self.session = session
+        self._count = pdu_count
         self.handler = handler
         self.log: Any = log or structlog.get_logger("smppgw.connection")
         self.peer = "?"
@@ -138,8 +149,12 @@ class SmppConnection(asyncio.Protocol):
     def _handle(self, events: list[Event]) -> None:
         for ev in events:
             if isinstance(ev, RequestReceived):
+                if self._count is not None:
+                    self._count("in", ev.pdu.command_id, ev.pdu.command_status)
                 self.handler.on_request(self, ev.pdu)
             elif isinstance(ev, ResponseReceived):
+                if self._count is not None:
+                    self._count("in", ev.pdu.command_id, ev.pdu.command_status)
                 self._settle(ev.request.sequence_number, ev.pdu)
             elif isinstance(ev, RequestTimedOut):
                 self._settle(ev.request.sequence_number, ResponseTimeout(type(ev.request).__name__))
@@ -192,6 +207,8 @@ class SmppConnection(asyncio.Protocol):
         if self.session.closed or self.transport is None:
             return
         self.session.send(pdu, self._loop.time())
+        if self._count is not None:
+            self._count("out", pdu.command_id, pdu.command_status)
         self._schedule_flush()
         # What answering caused: Bound for a bind_resp of ours, Unbound and MustClose for
         # the last answer a peer's unbind waited for.
@@ -254,6 +271,8 @@ class SmppConnection(asyncio.Protocol):
             if self.session.closed or self.session.state is State.UNBINDING:
                 raise ConnectionClosed(self.peer) from None
             raise
+        if self._count is not None:
+            self._count("out", pdu.command_id, 0)
         fut: asyncio.Future[Pdu] = self._loop.create_future()
         self._waiters[sent.sequence_number] = fut
         self._schedule_flush()

@@ -22,6 +22,7 @@ import structlog
 from gateway.config import ServerConfig
 from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.registry import BindRegistry
+from gateway.observability.metrics import Metrics
 from gateway.policy.bind import BindKind, BindPolicy
 from gateway.policy.submit import Submitter
 from gateway.smpp import Bind as BindPdu
@@ -204,9 +205,10 @@ class SmppServer:
     accepting with the services wired.
     """
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, metrics: Metrics | None = None) -> None:
         self.config = config
         self.session_config = client_session_config(config)
+        self._pdu_count = (metrics or Metrics()).pdu_counter("client")
         self.services: ServerServices | None = None
         self.log = structlog.get_logger("smppgw.server")
         self._servers: list[asyncio.Server] = []
@@ -218,7 +220,7 @@ class SmppServer:
         loop = asyncio.get_running_loop()
         session = Session(Role.SMSC, self.session_config, now=loop.time())
         handler = ClientHandler(self.services, self.tasks, self._conns)
-        conn = SmppConnection(session, handler, self.log)
+        conn = SmppConnection(session, handler, self.log, pdu_count=self._pdu_count)
         self._conns.add(conn)
         return conn
 

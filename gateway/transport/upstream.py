@@ -67,9 +67,16 @@ class _UpstreamHandler:
 class UpstreamClient:
     """A self-healing transceiver bind to the upstream SMSC."""
 
-    def __init__(self, config: UpstreamConfig, on_deliver: DeliverCallback) -> None:
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        on_deliver: DeliverCallback,
+        *,
+        pdu_count: Callable[[str, int, int], None] | None = None,
+    ) -> None:
         self.config = config
         self.on_deliver = on_deliver
+        self._pdu_count = pdu_count
         self.log = structlog.get_logger("smppgw.upstream").bind(
             upstream=f"{config.host}:{config.port}"
         )
@@ -83,6 +90,14 @@ class UpstreamClient:
     def bound(self) -> bool:
         """True while a bound link is up."""
         return self._ready.is_set()
+
+    @property
+    def window_in_use(self) -> int:
+        """Our submits the upstream has not answered yet (0 without a link)."""
+        conn = self._conn
+        if conn is None:
+            return 0
+        return conn.session.config.window - conn.session.window_available
 
     def start(self) -> None:
         """Start the connect/bind/reconnect loop in the background."""
@@ -157,6 +172,7 @@ class UpstreamClient:
                 Session(Role.ESME, session_config, now=loop.time()),
                 _UpstreamHandler(self),
                 self.log,
+                pdu_count=self._pdu_count,
             )
 
         _, conn = await asyncio.wait_for(loop.create_connection(factory, s.host, s.port), 10.0)

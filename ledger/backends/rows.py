@@ -18,7 +18,9 @@ from ledger.backends.base import Decoder, Row
 from ledger.models import (
     Account,
     AccountStatus,
+    ApiToken,
     AuditCheck,
+    Backlog,
     EntryKind,
     JournalEntry,
     MessageRecord,
@@ -47,6 +49,7 @@ MESSAGE_COLS = (
     " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at, owner"
 )
 RECEIPT_COLS = "id, system_id, message_id, pdu_body, created_at, claimed_by, claimed_until"
+TOKEN_COLS = "token_id, token_hash, owner, note, created_at, revoked_at"
 #: What a movement reads of an account (``AccountState``).
 STATE_COLS = (
     "system_id, status, balance, recharge_threshold, recharge_amount, recharge_daily_cap,"
@@ -188,6 +191,29 @@ def account(row: Row, d: Decoder) -> Account:
         max_binds=row["max_binds"],
         throughput=row["throughput"],
         created_at=d.time(row["created_at"]),
+    )
+
+
+def api_token(row: Row, d: Decoder) -> ApiToken:
+    """An API token row (TOKEN_COLS)."""
+    revoked = row["revoked_at"]
+    return ApiToken(
+        token_id=row["token_id"],
+        token_hash=row["token_hash"],
+        owner=row["owner"],
+        note=row["note"],
+        created_at=d.time(row["created_at"]),
+        revoked_at=d.time(revoked) if revoked is not None else None,
+    )
+
+
+def backlog(row: Row, d: Decoder) -> Backlog:
+    """The BACKLOG statement's one row."""
+    oldest = row["oldest"]
+    return Backlog(
+        unforwarded=int(row["unforwarded"]),
+        oldest_unforwarded_at=d.time(oldest) if oldest is not None else None,
+        receipts_pending=int(row["receipts"]),
     )
 
 

@@ -14,7 +14,7 @@ lives in its backend module.
 from __future__ import annotations
 
 from ledger.backends.base import Statement
-from ledger.backends.rows import JOURNAL_COLS, MESSAGE_COLS, RECEIPT_COLS
+from ledger.backends.rows import JOURNAL_COLS, MESSAGE_COLS, RECEIPT_COLS, TOKEN_COLS
 
 # -- accounts --------------------------------------------------------------------------------
 
@@ -116,10 +116,12 @@ LIVE_BINDS = Statement.both(
 
 # -- money -------------------------------------------------------------------------------------
 
-# One statement: the existence check and the rows see the same snapshot.
+# One statement: the existence check and the rows see the same snapshot. A page is the
+# newest entries below an id ($3), so paging on with the last id seen never repeats or
+# skips an entry, however many are written meanwhile.
 JOURNAL_PAGE = Statement.both(
     f"SELECT a.system_id AS account, j.* FROM accounts a"
-    f" LEFT JOIN (SELECT {JOURNAL_COLS} FROM journal WHERE system_id = $1"
+    f" LEFT JOIN (SELECT {JOURNAL_COLS} FROM journal WHERE system_id = $1 AND id < $3"
     "  ORDER BY id DESC LIMIT $2) j ON true"
     " WHERE a.system_id = $1 ORDER BY j.id DESC"
 )
@@ -202,6 +204,28 @@ MARK_FORWARDED = Statement.each(
 )
 SET_MESSAGE_STATE = Statement.both(
     "UPDATE messages SET state = $2, updated_at = $3 WHERE message_id = $1"
+)
+
+# What waits, over every gateway: the partial indexes of 0001 serve both counts.
+BACKLOG = Statement.both(
+    "SELECT (SELECT count(*) FROM messages WHERE state = 'accepted') AS unforwarded,"
+    " (SELECT min(created_at) FROM messages WHERE state = 'accepted') AS oldest,"
+    " (SELECT count(*) FROM receipts WHERE delivered_at IS NULL) AS receipts"
+)
+
+# -- API tokens ----------------------------------------------------------------------------------
+
+INSERT_TOKEN = Statement.both(
+    "INSERT INTO api_tokens (token_id, token_hash, owner, note, created_at)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
+    f" RETURNING {TOKEN_COLS}"
+)
+TOKEN_BY_HASH = Statement.both(f"SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1")
+ALL_TOKENS = Statement.both(f"SELECT {TOKEN_COLS} FROM api_tokens ORDER BY created_at, token_id")
+# A second revocation keeps the first time: revoking is idempotent.
+REVOKE_TOKEN = Statement.both(
+    "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE token_id = $1"
+    f" RETURNING {TOKEN_COLS}"
 )
 
 # -- receipts ------------------------------------------------------------------------------------

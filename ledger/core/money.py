@@ -29,7 +29,7 @@ from ledger.rules.planning import (
     RefundRequest,
     StoredMessage,
 )
-from ledger.rules.validation import validate_credit, validate_request
+from ledger.rules.validation import validate_before, validate_credit, validate_request
 
 R = TypeVar("R")
 
@@ -100,9 +100,13 @@ class MoneyCore(CoreBase):
         """Give back a message's cost once (idempotent per message) and mark it REJECTED."""
         return await self.move(RefundRequest(message_id, reason))
 
-    async def journal(self, system_id: str, *, limit: int = 100) -> list[JournalEntry]:
-        """The newest ``limit`` entries of an account, newest first. Raises UnknownAccount."""
-        found = await self._read(Fetch(sql.JOURNAL_PAGE, (system_id, limit), rows.entry_or_none))
+    async def journal(
+        self, system_id: str, *, limit: int = 100, before: int | None = None
+    ) -> list[JournalEntry]:
+        """The newest ``limit`` entries of an account with an id below ``before`` (None:
+        the newest of all), newest first. Raises UnknownAccount."""
+        args = (system_id, limit, validate_before(before))
+        found = await self._read(Fetch(sql.JOURNAL_PAGE, args, rows.entry_or_none))
         if not found:
             raise UnknownAccount(system_id)
         return [e for e in found if e is not None]

@@ -20,7 +20,7 @@ from ledger.backends.base import (
 )
 from ledger.core.base import CoreBase
 from ledger.errors import GatewayNotRegistered, UnknownMessage
-from ledger.models import MessageRecord, MessageState, NewReceipt, PendingReceipt
+from ledger.models import Backlog, MessageRecord, MessageState, NewReceipt, PendingReceipt
 from ledger.rules.adoption import validate_adopt
 from ledger.rules.receipts import (
     accounts_to_notify,
@@ -90,6 +90,11 @@ class OutboxCore(CoreBase):
         now = self._now()
         cutoff = now - timedelta(seconds=stale_after)
         return await self._run(partial(_adopt, gateway_id, now, cutoff, limit), Access.TRANSACTION)
+
+    async def backlog(self) -> Backlog:
+        """Messages waiting for the upstream and receipts for a receiver, over every gateway."""
+        [found] = await self._read(Fetch(sql.BACKLOG, (), rows.backlog))
+        return found
 
     async def mark_forwarded(self, items: Sequence[tuple[str, str]]) -> None:
         """Record (message_id, upstream_id) pairs; ACCEPTED becomes FORWARDED.

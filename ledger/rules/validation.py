@@ -8,6 +8,7 @@ stores refuse the same inputs with the same messages because both call these.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -19,6 +20,7 @@ from ledger.models import (
     DebitRequest,
     EntryKind,
     NewAccount,
+    NewApiToken,
     RechargePolicy,
     Sender,
 )
@@ -32,6 +34,8 @@ CREDIT_KINDS = frozenset(
 #: Largest max_binds or throughput: PostgreSQL stores them as INTEGER, and both stores
 #: must refuse the same values.
 INT32_MAX = 2**31 - 1
+#: Largest entry id (BIGINT); a journal page without a bound reads below it.
+INT64_MAX = 2**63 - 1
 
 
 def validate_system_id(system_id: str) -> str:
@@ -69,15 +73,19 @@ def validate_sender(sender: Sender) -> Sender:
 
 
 def validate_policy(policy: RechargePolicy) -> RechargePolicy:
-    """``policy`` if the amount is an allowed one, the cap at least 1, the threshold >= 0."""
+    """``policy`` if the amount is an allowed one, the cap at least 1, the threshold >= 0.
+
+    The cap and the threshold must also fit their columns (INTEGER, BIGINT), so that
+    both stores refuse what one of them could not store.
+    """
     allowed = tuple(c * MILLI for c in RECHARGE_AMOUNTS_CREDITS)
     if policy.amount not in allowed:
         raise InvalidAccountData(
             f"recharge amount {policy.amount} must be one of {allowed} milli-credits"
         )
-    if policy.daily_cap < 1:
+    if not _whole(policy.daily_cap) or policy.daily_cap < 1:
         raise InvalidAccountData(f"recharge daily cap must be at least 1, not {policy.daily_cap}")
-    if policy.threshold < 0:
+    if not isinstance(policy.threshold, int) or not 0 <= policy.threshold <= INT64_MAX:
         raise InvalidAccountData(f"recharge threshold must be >= 0, not {policy.threshold}")
     return policy
 
@@ -120,6 +128,36 @@ def validate_new_account(new: NewAccount) -> NewAccount:
     cidrs = tuple(dict.fromkeys(normalise_cidr(c) for c in new.allowed_ips))
     senders = tuple(dict.fromkeys(new.senders))
     return replace(new, allowed_ips=cidrs, senders=senders)
+
+
+#: A stored token hash: SHA-256 as lower-case hex.
+_TOKEN_HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+#: A token id: printable, short, no spaces (it is typed on the command line).
+_TOKEN_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+def validate_new_token(new: NewApiToken) -> NewApiToken:
+    """``new`` if its id is printable, its hash a SHA-256 and its owner, if any, not empty.
+
+    An empty owner would make a token see the accounts that have no owner, which is
+    nobody's intent: an admin token has owner None.
+    """
+    if _TOKEN_ID_RE.fullmatch(new.token_id) is None:
+        raise InvalidRequest(f"token id {new.token_id!r} must be 1-40 of A-Z a-z 0-9 _ -")
+    if _TOKEN_HASH_RE.fullmatch(new.token_hash) is None:
+        raise InvalidRequest("a token is stored as its SHA-256 in lower-case hex")
+    if new.owner is not None and not new.owner.strip():
+        raise InvalidAccountData("an owner token needs a non-empty owner")
+    return new
+
+
+def validate_before(before: int | None) -> int:
+    """A journal page's upper bound (entries with a smaller id); None = the newest."""
+    if before is None:
+        return INT64_MAX
+    if not isinstance(before, int) or isinstance(before, bool) or before < 1:
+        raise InvalidRequest(f"before must be an entry id >= 1, not {before!r}")
+    return min(before, INT64_MAX)
 
 
 # -- requests and arguments (programming errors) -----------------------------------------

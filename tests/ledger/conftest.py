@@ -145,7 +145,7 @@ def pg_url(pg_session_schema: str) -> str:
 
 # -- the ledger's fixtures ------------------------------------------------------------------
 _TABLES = (
-    "binds, gateways, receipts, messages, journal, house_accounts, account_senders,"
+    "api_tokens, binds, gateways, receipts, messages, journal, house_accounts, account_senders,"
     " account_ips, accounts"
 )
 

@@ -335,7 +335,11 @@ async def test_upgrade_from_0002_keeps_accepted_messages(
     monkeypatch.undo()  # the new release: every migration
     new = await open_store(fresh_url, clock=clock)
     try:
-        assert await new.upgrade() == ["0003_outbox_owner", "0004_two_sided_journal"]
+        assert await new.upgrade() == [
+            "0003_outbox_owner",
+            "0004_two_sided_journal",
+            "0008_api_tokens",
+        ]
         index = _owner_index(fresh_url)
         assert "(owner, created_at, message_id)" in index
         assert "WHERE" in index and "accepted" in index  # partial: ACCEPTED rows only

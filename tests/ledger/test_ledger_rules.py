@@ -62,10 +62,17 @@ def test_recharge_counter_is_per_day() -> None:
     assert recharges_used(None, 0, date(2024, 5, 2)) == 0
 
 
+#: Versions taken by changes developed on other branches at the same time as 0008 and not
+#: merged here yet; the set empties as they land, and any other gap is a missing file.
+RESERVED_UNMERGED = frozenset({5, 6, 7})
+
+
 def test_migration_files_are_ordered_and_paired() -> None:
     lite, pg = load_migrations("sqlite"), load_migrations("postgresql")
     assert [m.name for m in lite] == [m.name for m in pg]
-    assert [m.version for m in lite] == list(range(1, len(lite) + 1))
+    last = lite[-1].version
+    expected = [v for v in range(1, last + 1) if v not in RESERVED_UNMERGED]
+    assert [m.version for m in lite] == expected
     assert lite[0].name == "0001_initial"
 
 
@@ -104,6 +111,7 @@ async def test_upgrade_applies_once(fresh_url: str, clock: FakeClock) -> None:
             "0002_multi_gateway",
             "0003_outbox_owner",
             "0004_two_sided_journal",
+            "0008_api_tokens",
         ]
         assert await store.upgrade() == []
         await make_account(store, balance=1_000)  # the schema works
@@ -123,6 +131,7 @@ async def test_concurrent_upgrades_apply_once(fresh_url: str, clock: FakeClock) 
             "0002_multi_gateway",
             "0003_outbox_owner",
             "0004_two_sided_journal",
+            "0008_api_tokens",
         ]
     finally:
         for s in stores:

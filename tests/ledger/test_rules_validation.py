@@ -142,6 +142,10 @@ def test_sender(sender: Sender, ok: bool) -> None:
         (RechargePolicy(threshold=0, amount=100, daily_cap=1), False),
         (RechargePolicy(threshold=0, amount=100_000, daily_cap=0), False),
         (RechargePolicy(threshold=-1, amount=100_000, daily_cap=1), False),
+        # What a column could not hold: refused by the rule, on both stores alike.
+        (RechargePolicy(threshold=2**63 - 1, amount=100_000, daily_cap=2**31 - 1), True),
+        (RechargePolicy(threshold=2**63, amount=100_000, daily_cap=1), False),
+        (RechargePolicy(threshold=0, amount=100_000, daily_cap=2**31), False),
     ],
 )
 def test_policy(policy: RechargePolicy, ok: bool) -> None:

@@ -68,7 +68,7 @@ def test_shipped_config_states_every_default(tmp_path: Path) -> None:
     (conf_dir / "tariff.csv").write_text("")
     loaded = load_config(conf_dir / "smppgw.toml", env={})
     built_in = Config()
-    for section in ("server", "pricing", "upstream", "simulator", "logging", "smtp"):
+    for section in ("server", "pricing", "upstream", "simulator", "logging", "smtp", "api"):
         got, want = getattr(loaded, section), getattr(built_in, section)
         if section == "pricing":
             got = type(got)(Path("tariff.csv"), got.destination_check, got.max_parts)
