@@ -52,7 +52,7 @@ async def _child(
         ids = [f"smpp-b{i}" for i in range(accounts)]
         for sid in ids:
             await stores[0].create_account(NewAccount(system_id=sid, password_hash="x"))
-            await stores[0].credit(sid, 10**12, idempotency_key=f"seed:{sid}")
+            await stores[0].credit(sid, 10**10, idempotency_key=f"seed:{sid}")
         batchers = [DebitBatcher(s, max_batch=256) for s in stores]
         body = b"\x00\x05\x00Shop\x00\x01\x01447700900123\x00" + b"x" * 40
         next_i = 0

@@ -49,6 +49,8 @@ HEARTBEAT_INTERVAL = 5.0
 FORWARDER_DRAIN_S = 2.0
 #: The bind type each bound session state stands for (metrics).
 _BIND_TYPES = {State.BOUND_TX: "tx", State.BOUND_RX: "rx", State.BOUND_TRX: "trx"}
+#: Seconds between history retention sweeps (``[ledger] history_retention_days``).
+HISTORY_SWEEP_INTERVAL = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,10 @@ class Gateway:
         await stack.enter_async_context(
             membership(store, gateway_id, address=f"{c.server.host}:{port}")
         )
+        if c.ledger.history_retention_days > 0:
+            await stack.enter_async_context(
+                history_retention(store, c.ledger.history_retention_days)
+            )
         simulator, upstream_config = await self._start_simulator(stack)
 
         registry = BindRegistry()
@@ -242,7 +248,7 @@ class Gateway:
         """The caller's store, or ``ledger.url`` opened, migrated, and closed last."""
         if self._given_store is not None:
             return self._given_store
-        store = await open_store(self.config.ledger.url)
+        store = await open_store(self.config.ledger.url, limits=self.config.ledger.limits())
         stack.push_async_callback(store.close)
         applied = await store.upgrade()
         if applied:
@@ -320,6 +326,41 @@ def _upstream_state(upstream: UpstreamClient, metrics: Metrics) -> None:
     metrics.upstream_window.set(upstream.window_in_use)
 
 
+@asynccontextmanager
+async def history_retention(
+    store: Store, retention_days: int, *, interval: float = HISTORY_SWEEP_INTERVAL
+) -> AsyncIterator[None]:
+    """Prune the message history now and every ``interval`` seconds until exit.
+
+    Each gateway sweeping the same ledger is harmless: a message is deleted once, and a
+    sweep finding nothing to delete costs an index probe per account.
+    """
+    task = asyncio.get_running_loop().create_task(_sweep(store, retention_days, interval))
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _sweep(store: Store, retention_days: int, interval: float) -> None:
+    log = structlog.get_logger("smppgw")
+    while True:
+        try:
+            pruned = await store.prune_history(retention_days)
+        except LedgerError as e:
+            log.warning("history.prune_failed", error=repr(e))
+        else:
+            if pruned.messages:
+                log.info(
+                    "history.pruned",
+                    messages=pruned.messages,
+                    receipts=pruned.receipts,
+                    before=pruned.cutoff.isoformat(),
+                )
+        await asyncio.sleep(interval)
+
+
 async def _drain_and_stop(forwarder: Forwarder) -> None:
     """Give the forwarder a moment to send what is queued, then stop it."""
     await forwarder.drain(timeout=FORWARDER_DRAIN_S)
@@ -332,7 +373,7 @@ async def serve(config: Config, *, demo: bool = False) -> None:
     gateway = Gateway(config)
     if demo:
         # Gateway.start() opens and migrates the ledger; the demo account goes in first.
-        store = await open_store(config.ledger.url)
+        store = await open_store(config.ledger.url, limits=config.ledger.limits())
         try:
             await store.upgrade()
             await ensure_demo_account(store)

@@ -35,6 +35,14 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from ledger.money import MILLI
+from ledger.rules.limits import (
+    DEFAULT_MAX_BALANCE_CREDITS,
+    DEFAULT_MAX_CREDIT_CREDITS,
+    LIMIT_CEILING,
+    LedgerLimits,
+)
+
 #: Environment variable that replaces ``ledger.url`` (CI, tests, containers).
 LEDGER_URL_ENV = "SMPPGW_LEDGER_URL"
 _SQLITE_PREFIX = "sqlite:///"
@@ -85,6 +93,8 @@ _POSITIVE = _limits(gt=0)
 _AT_LEAST_1 = _limits(ge=1)
 _FILE = _limits(must_exist=True)
 _EMAIL = _limits(email=True)
+#: An amount limit in credits: at least one, and within what the ledger can hold.
+_CREDIT_LIMIT = _limits(ge=1, le=LIMIT_CEILING // MILLI)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +131,19 @@ class LedgerConfig:
     url: str = "sqlite:///var/smppgw.db"
     #: Most debits committed in one transaction (group commit).
     batch_max: int = field(default=256, metadata=_AT_LEAST_1)
+    #: Largest single credit, in whole credits (``credits add`` and every other front end).
+    max_credit: int = field(default=DEFAULT_MAX_CREDIT_CREDITS, metadata=_CREDIT_LIMIT)
+    #: Largest balance a credit or a transfer may make, in whole credits.
+    max_balance: int = field(default=DEFAULT_MAX_BALANCE_CREDITS, metadata=_CREDIT_LIMIT)
+    #: Days a message (and its receipts) stays in the history; 0 = forever. The journal
+    #: is never pruned.
+    history_retention_days: int = field(default=0, metadata=_limits(ge=0, le=36_500))
+
+    def limits(self) -> LedgerLimits:
+        """The amount limits to open the ledger with, in milli-credits."""
+        return LedgerLimits(
+            max_credit=self.max_credit * MILLI, max_balance=self.max_balance * MILLI
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,6 +455,11 @@ def _check_relations(config: Config, ctx: _Context) -> None:
         raise ctx.error(
             "upstream.reconnect_min_s",
             f"must not exceed upstream.reconnect_max_s ({_num(upstream.reconnect_max_s)})",
+        )
+    if config.ledger.max_credit > config.ledger.max_balance:
+        raise ctx.error(
+            "ledger.max_credit",
+            f"must not exceed ledger.max_balance ({config.ledger.max_balance})",
         )
     _check_smtp(config.smtp, ctx)
 

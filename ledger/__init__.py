@@ -4,7 +4,10 @@ Never imports ``gateway``: the ledger is usable on its own (CLI, future HTTP API
 """
 
 from ledger.errors import (
+    AccountClosed,
     AccountExists,
+    AccountNotActive,
+    AccountNotEmpty,
     BindHeldElsewhere,
     ForeignMessage,
     GatewayNotRegistered,
@@ -14,15 +17,22 @@ from ledger.errors import (
     InvalidRequest,
     LedgerError,
     LedgerUnavailable,
+    LimitExceeded,
+    OwnersDiffer,
     RefundRequired,
+    SameAccount,
     UnknownAccount,
     UnknownMessage,
 )
 from ledger.migrate import MigrationError
+from ledger.rules.limits import LedgerLimits
 from ledger.store import Store, open_store
 
 __all__ = [
+    "AccountClosed",
     "AccountExists",
+    "AccountNotActive",
+    "AccountNotEmpty",
     "BindHeldElsewhere",
     "ForeignMessage",
     "GatewayNotRegistered",
@@ -31,9 +41,13 @@ __all__ = [
     "InvalidAccountData",
     "InvalidRequest",
     "LedgerError",
+    "LedgerLimits",
     "LedgerUnavailable",
+    "LimitExceeded",
     "MigrationError",
+    "OwnersDiffer",
     "RefundRequired",
+    "SameAccount",
     "Store",
     "UnknownAccount",
     "UnknownMessage",

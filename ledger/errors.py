@@ -10,6 +10,8 @@ sees them as one.
 
 from __future__ import annotations
 
+from ledger.money import milli_to_credits
+
 
 class LedgerError(Exception):
     """Base of every error the ledger raises on purpose."""
@@ -35,6 +37,69 @@ class InsufficientCredit(LedgerError):
     """A transfer or manual debit would make a balance negative."""
 
 
+class AccountNotActive(LedgerError):
+    """The account is disabled or closed, so money may not move to or from it."""
+
+    def __init__(self, system_id: str, status: str) -> None:
+        super().__init__(f"account {system_id} is {status}")
+        self.system_id = system_id
+        self.status = status
+
+
+class AccountClosed(AccountNotActive):
+    """The account is closed: it takes no credit, binds or submits, and stays closed."""
+
+    def __init__(self, system_id: str) -> None:
+        super().__init__(system_id, "closed")
+
+
+class OwnersDiffer(LedgerError):
+    """A transfer between accounts of different owners (or without an owner)."""
+
+    def __init__(self, source: str, source_owner: str, target: str, target_owner: str) -> None:
+        def who(owner: str) -> str:
+            return f"owner {owner!r}" if owner else "no owner"
+
+        super().__init__(
+            f"{source} ({who(source_owner)}) and {target} ({who(target_owner)})"
+            " do not belong to one owner"
+        )
+        self.source, self.source_owner = source, source_owner
+        self.target, self.target_owner = target, target_owner
+
+
+class LimitExceeded(LedgerError):
+    """An amount, or the balance it would make, is beyond a configured ledger limit.
+
+    ``limit`` names the setting (``max_credit``, ``max_balance``), ``maximum`` is its
+    value and ``amount`` what was asked (both in milli-credits).
+    """
+
+    def __init__(self, message: str, *, limit: str, maximum: int, amount: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.maximum = maximum
+        self.amount = amount
+
+
+class AccountNotEmpty(LedgerError):
+    """An account still holds something (credits, packages) and cannot be closed.
+
+    ``holdings`` maps what it holds to how much: ``credits`` in milli-credits, and
+    whatever else the ledger counts (``packages``: how many still usable); only the
+    non-zero ones are listed.
+    """
+
+    def __init__(self, system_id: str, holdings: dict[str, int]) -> None:
+        listed = " and ".join(
+            f"{milli_to_credits(n)} credits" if what == "credits" else f"{n} {what}"
+            for what, n in holdings.items()
+        )
+        super().__init__(f"account {system_id} still holds {listed}")
+        self.system_id = system_id
+        self.holdings = holdings
+
+
 class IdempotencyConflict(LedgerError):
     """The idempotency key was already used for an operation with a different body."""
 
@@ -57,6 +122,10 @@ class BindHeldElsewhere(InvalidRequest):
 
 class ForeignMessage(InvalidRequest):
     """The message belongs to another account than the one named with it."""
+
+
+class SameAccount(InvalidRequest):
+    """A transfer whose source and target are one account."""
 
 
 class RefundRequired(InvalidRequest):

@@ -28,10 +28,23 @@ MAX_PASSWORD_LEN = 8
 
 
 class AccountStatus(StrEnum):
-    """Whether an account may bind."""
+    """Whether an account may bind, submit and move money.
+
+    Only ACTIVE may. DISABLED can be enabled again; CLOSED is final (``close_account``:
+    only an empty account closes), and the rows stay for the books.
+    """
 
     ACTIVE = "active"
     DISABLED = "disabled"
+    CLOSED = "closed"
+
+
+class Category(StrEnum):
+    """What a message is for: an account's default, or mapped from its service_type."""
+
+    VERIFICATION = "verification"  # codes and notifications
+    MARKETING = "marketing"
+    GENERAL = "general"
 
 
 class EntryKind(StrEnum):
@@ -113,6 +126,10 @@ class Account:
     max_binds: int
     throughput: int  # messages per second, 0 = unlimited
     created_at: datetime
+    #: The category of its messages unless their service_type maps to another.
+    default_category: Category = Category.GENERAL
+    #: When ``close_account`` closed it (status CLOSED); None while it is open.
+    closed_at: datetime | None = None
 
     def allows_address(self, ip: str) -> bool:
         """True when ``ip`` (v4 or v6, as the socket reports it) is on the allowlist."""
@@ -141,6 +158,7 @@ class NewAccount:
     senders: tuple[Sender, ...] = ()
     max_binds: int = 2
     throughput: int = 0
+    default_category: Category = Category.GENERAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,3 +380,121 @@ class Backlog:
     unforwarded: int  # messages ACCEPTED, not yet taken by the upstream
     oldest_unforwarded_at: datetime | None
     receipts_pending: int  # receipts no receiver has acknowledged yet
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChanges:
+    """What ``Store.update_account`` changes, in one transaction; None leaves a field."""
+
+    owner: str | None = None
+    contact_email: str | None = None
+    default_category: Category | None = None
+    throughput: int | None = None  # messages per second, 0 = unlimited
+    max_binds: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing would change."""
+        return all(
+            v is None
+            for v in (
+                self.owner,
+                self.contact_email,
+                self.default_category,
+                self.throughput,
+                self.max_binds,
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BindRecord:
+    """A session bound now, as the bind quota counts it: who, from where, on which gateway."""
+
+    system_id: str
+    gateway_id: str
+    session_id: str
+    kind: str  # tx, rx, trx
+    peer: str  # the client's address as the gateway saw it ("" before migration 0005)
+    bound_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TransferResult:
+    """A transfer's two entries: ``out`` on the source, ``in_`` on the target.
+
+    Each names the other account as its counter-account; the balances are each side's
+    after the transfer (for a replay: as they were after the first).
+    """
+
+    out: JournalEntry
+    in_: JournalEntry
+
+    @property
+    def source_balance(self) -> int:
+        """The source's balance after the transfer, in milli-credits."""
+        return self.out.balance_after
+
+    @property
+    def target_balance(self) -> int:
+        """The target's balance after the transfer, in milli-credits."""
+        return self.in_.balance_after
+
+
+#: The source a message's cost is drawn from when no package pays for it.
+CREDITS_SOURCE = "credits"
+
+
+@dataclass(frozen=True, slots=True)
+class DrawnFrom:
+    """Part of a message's cost and what paid it: ``credits`` (the balance) or a package id.
+
+    ``amount`` is in the source's unit: milli-credits for ``credits``.
+    """
+
+    source: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    """One message as an account's history shows it.
+
+    ``receipt_at`` is when the upstream's final receipt arrived and
+    ``receipt_delivered_at`` when the client acknowledged it (None: none yet); the
+    receipt's outcome is ``state`` (DELIVERED, FAILED). ``drawn_from`` lists what paid
+    for it.
+    """
+
+    message_id: str
+    created_at: datetime
+    destination_addr: str
+    source_addr: str
+    segments: int
+    cost: int  # milli-credits
+    state: MessageState
+    upstream_id: str | None
+    receipt_at: datetime | None
+    receipt_delivered_at: datetime | None
+    drawn_from: tuple[DrawnFrom, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """A page of history, newest first; ``next_before`` fetches the next (older) page.
+
+    ``next_before`` is None on the last page. It is an opaque cursor: pass it back as
+    ``before=`` with the same filters.
+    """
+
+    items: tuple[HistoryItem, ...]
+    next_before: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    """What one retention sweep deleted: messages created before ``cutoff``, receipts."""
+
+    cutoff: datetime
+    messages: int
+    receipts: int

@@ -1,14 +1,17 @@
 """The ``Store`` protocol: everything the gateway and the CLI ask of the ledger.
 
 The contract is split by role (``AccountStore``, ``GatewayStore``, ``DebitStore``,
-``MoneyStore``, ``OutboxStore``, ``ReceiptStore``, ``TokenStore``); ``Store`` is all of
+``MoneyStore``, ``OutboxStore``, ``ReceiptStore``, ``TokenStore``, ``HistoryStore``);
+``Store`` is all of
 them. It has one
 implementation, ``ledger.core.Ledger``, over a backend per database
 (``ledger.backends``: SQLite, the embedded default, and PostgreSQL); one contract test
 suite runs on both. ``open_store(url)`` picks the backend.
 
 Rules every implementation keeps:
-- amounts are integer milli-credits; a balance never goes below zero;
+- amounts are integer milli-credits; a balance never goes below zero; a credit, and a
+  balance a credit or transfer makes, stay within the limits the store was opened with
+  (``LedgerLimits``: ``max_credit``, ``max_balance``);
 - every change of balance is one journal row (kind, signed amount, balance_after,
   counter-account, idempotency key, message id, time) in the same transaction as the
   change, so the cached balance always equals the journal sum; the counter-account (a
@@ -46,13 +49,16 @@ from typing import TYPE_CHECKING, Protocol
 from ledger.errors import InvalidRequest
 from ledger.models import (
     Account,
+    AccountChanges,
     AccountStatus,
     ApiToken,
     AuditProblem,
     Backlog,
+    BindRecord,
     DebitRequest,
     DebitResult,
     EntryKind,
+    HistoryPage,
     JournalEntry,
     MessageRecord,
     MessageState,
@@ -60,9 +66,12 @@ from ledger.models import (
     NewApiToken,
     NewReceipt,
     PendingReceipt,
+    PruneResult,
     RechargePolicy,
     Sender,
+    TransferResult,
 )
+from ledger.rules.limits import LedgerLimits
 
 if TYPE_CHECKING:
     from ledger.backends.base import Backend
@@ -101,7 +110,21 @@ class AccountStore(Protocol):
         """Every account, ordered by system_id."""
 
     async def set_status(self, system_id: str, status: AccountStatus) -> Account:
-        """Enable or disable binding."""
+        """Enable or disable binding (and debits). Raises AccountClosed when closed."""
+
+    async def update_account(self, system_id: str, changes: AccountChanges) -> Account:
+        """Change the fields ``changes`` gives (owner, contact, default category,
+        throughput, max binds) in one transaction.
+
+        Raises UnknownAccount, InvalidAccountData.
+        """
+
+    async def close_account(self, system_id: str) -> Account:
+        """Close an account for good (status CLOSED); closing it again changes nothing.
+
+        Raises UnknownAccount; AccountNotEmpty while it holds credits or anything else
+        of value (``ledger.rules.accounts``).
+        """
 
     async def set_password_hash(self, system_id: str, password_hash: str) -> None:
         """Replace the stored password hash."""
@@ -160,13 +183,15 @@ class GatewayStore(Protocol):
         kind: str,
         max_binds: int,
         stale_after: float = 30.0,
+        peer: str = "",
     ) -> bool:
         """Take one of the account's ``max_binds`` bind slots for a session; False if full.
 
         One transaction, serialised per account: drops the account's binds held by
         gateways whose heartbeat is older than ``stale_after`` seconds (crashed) or that
         are not registered, counts the rest, and records (system_id, gateway_id,
-        session_id, kind, now) if fewer than ``max_binds``. Acquiring again for the same
+        session_id, kind, peer, now) if fewer than ``max_binds``. ``peer`` is the
+        client's address, for operators (``account_binds``). Acquiring again for the same
         (gateway_id, session_id) and account answers True and changes nothing.
 
         Raises UnknownAccount; GatewayNotRegistered if ``gateway_id`` is not registered
@@ -179,6 +204,9 @@ class GatewayStore(Protocol):
 
     async def bind_count(self, system_id: str, *, stale_after: float = 30.0) -> int:
         """Binds of the account held by live gateways (heartbeat within ``stale_after``)."""
+
+    async def account_binds(self, system_id: str, *, stale_after: float = 30.0) -> list[BindRecord]:
+        """The binds ``bind_count`` counts, oldest first (peer, gateway, kind, since)."""
 
 
 class DebitStore(Protocol):
@@ -209,6 +237,18 @@ class MoneyStore(Protocol):
 
     async def refund(self, message_id: str, *, reason: str) -> JournalEntry:
         """Give back a message's cost once (idempotent per message) and mark it REJECTED."""
+
+    async def transfer(
+        self, source: str, target: str, amount: int, *, idempotency_key: str, note: str = ""
+    ) -> TransferResult:
+        """Move ``amount`` (> 0) milli-credits between two active accounts of one owner.
+
+        One transaction, both sides or neither: a pair of entries (TRANSFER_OUT,
+        TRANSFER_IN) naming each other. Replaying the key with the same body returns
+        the first result. Refused, nothing written: SameAccount, UnknownAccount,
+        AccountNotActive, OwnersDiffer, InsufficientCredit, LimitExceeded (the target
+        past ``max_balance``), IdempotencyConflict.
+        """
 
     async def journal(
         self, system_id: str, *, limit: int = 100, before: int | None = None
@@ -356,6 +396,35 @@ class TokenStore(Protocol):
         """Revoke a token for good; revoking again changes nothing. Raises UnknownToken."""
 
 
+class HistoryStore(Protocol):
+    """What an account's messages became, and how long they are kept."""
+
+    async def history(
+        self,
+        system_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        dest_prefix: str = "",
+        state: MessageState | str | None = None,
+        limit: int = 50,
+        before: str | None = None,
+    ) -> HistoryPage:
+        """A page of the account's messages, newest first (keyset pagination).
+
+        ``since`` inclusive, ``until`` exclusive; ``dest_prefix``: destinations starting
+        with it; ``state``: the message's state; ``before``: the ``next_before`` of the
+        previous page, with the same filters. Raises UnknownAccount, InvalidRequest (a
+        limit outside 1..1000, an unknown state, a cursor this never made).
+        """
+
+    async def prune_history(self, retention_days: int, *, batch: int = 5000) -> PruneResult:
+        """Delete messages older than ``retention_days`` days, and their receipts.
+
+        ACCEPTED messages (not yet forwarded) and every journal row are kept.
+        """
+
+
 class Store(
     Lifecycle,
     AccountStore,
@@ -365,6 +434,7 @@ class Store(
     OutboxStore,
     ReceiptStore,
     TokenStore,
+    HistoryStore,
     Protocol,
 ):
     """Persistent ledger: every role. All methods are coroutines; none blocks the loop.
@@ -374,8 +444,12 @@ class Store(
     """
 
 
-async def open_store(url: str, *, clock: Clock = utc_now) -> Store:
+async def open_store(
+    url: str, *, clock: Clock = utc_now, limits: LedgerLimits | None = None
+) -> Store:
     """Open the store named by ``url``: ``sqlite:///path`` or ``postgresql://...``.
+
+    ``limits``: the amount limits it enforces (default ``LedgerLimits()``).
 
     Raises InvalidRequest for another URL, LedgerUnavailable when it cannot be opened.
     """
@@ -394,4 +468,4 @@ async def open_store(url: str, *, clock: Clock = utc_now) -> Store:
         raise InvalidRequest(
             f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql://..."
         )
-    return Ledger(backend, clock=clock)
+    return Ledger(backend, clock=clock, limits=limits)

@@ -21,19 +21,31 @@ from gateway.admin.accounts import (
     PasswordChange,
     account_details,
     allow_ip,
+    close_account,
     create_account,
     deny_ip,
     list_accounts,
     set_password,
     set_status,
     show_account,
+    update_account,
 )
-from gateway.admin.credits import DEFAULT_STATEMENT_LIMIT, Statement, add_credit, statement
+from gateway.admin.credits import (
+    DEFAULT_STATEMENT_LIMIT,
+    Statement,
+    add_credit,
+    statement,
+    transfer,
+)
 from gateway.admin.errors import (
+    AccountInactive,
+    AccountNotClosable,
     AccountNotFound,
     AccountTaken,
     AdminError,
+    AmountLimit,
     Conflict,
+    DifferentOwners,
     Forbidden,
     InvalidInput,
     KeyReused,
@@ -50,6 +62,7 @@ from gateway.admin.errors import (
     TokenNotFound,
     Unavailable,
 )
+from gateway.admin.history import DEFAULT_HISTORY_LIMIT, history, prune_history
 from gateway.admin.password_reset import PasswordReset, reset_password
 from gateway.admin.recharge import recharge_off, set_recharge
 from gateway.admin.schema import SchemaUpgrade, open_ledger, upgrade_schema
@@ -67,15 +80,20 @@ from gateway.admin.tokens import (
 
 __all__ = [
     "ADMIN",
+    "DEFAULT_HISTORY_LIMIT",
     "DEFAULT_MAX_BINDS",
     "DEFAULT_STATEMENT_LIMIT",
     "AccountDetails",
+    "AccountInactive",
+    "AccountNotClosable",
     "AccountNotFound",
     "AccountTaken",
     "AdminError",
+    "AmountLimit",
     "Conflict",
     "CreatedAccount",
     "CreatedToken",
+    "DifferentOwners",
     "Forbidden",
     "InvalidInput",
     "KeyReused",
@@ -102,12 +120,15 @@ __all__ = [
     "add_sender",
     "allow_ip",
     "authenticate",
+    "close_account",
     "create_account",
     "create_token",
     "deny_ip",
+    "history",
     "list_accounts",
     "list_tokens",
     "open_ledger",
+    "prune_history",
     "recharge_off",
     "remove_sender",
     "reset_password",
@@ -119,6 +140,8 @@ __all__ = [
     "show_account",
     "show_tariff",
     "statement",
+    "transfer",
+    "update_account",
     "upgrade_schema",
     "visible_account",
 ]

@@ -1,4 +1,5 @@
-"""Account actions: create, show, list, enable/disable, allowed IPs, password.
+"""Account actions: create, show (with its binds), list, edit, enable/disable, close,
+allowed IPs, password.
 
 Actions that name an account take a ``scope`` (:mod:`gateway.admin.scope`): an account
 outside it is refused as unknown.
@@ -11,9 +12,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gateway.admin import inputs
-from gateway.admin.errors import action
+from gateway.admin.errors import InvalidInput, action
 from gateway.admin.scope import ADMIN, Scope, check_visible, visible_account
-from ledger.models import MAX_PASSWORD_LEN, Account, AccountStatus, NewAccount, Sender
+from ledger.models import (
+    MAX_PASSWORD_LEN,
+    Account,
+    AccountChanges,
+    AccountStatus,
+    BindRecord,
+    Category,
+    NewAccount,
+    Sender,
+)
 from ledger.passwords import generate_password, hash_password
 from ledger.store import Store
 
@@ -31,10 +41,10 @@ class CreatedAccount:
 
 @dataclass(frozen=True, slots=True)
 class AccountDetails:
-    """An account and how many sessions hold one of its binds now, over every gateway."""
+    """An account and the sessions bound to it now, over every gateway, oldest first."""
 
     account: Account
-    binds: int
+    binds: tuple[BindRecord, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +74,7 @@ async def create_account(
     senders: Sequence[Sender] = (),
     max_binds: int = DEFAULT_MAX_BINDS,
     throughput: int = 0,
+    default_category: Category = Category.GENERAL,
 ) -> CreatedAccount:
     """Create an active account with a zero balance; generate its password if none given.
 
@@ -80,6 +91,7 @@ async def create_account(
             senders=tuple(senders),
             max_binds=max_binds,
             throughput=throughput,
+            default_category=default_category,
         )
     )
     return CreatedAccount(account, plain if password is None else None)
@@ -93,9 +105,55 @@ async def show_account(store: Store, system_id: str, *, scope: Scope = ADMIN) ->
 
 @action
 async def account_details(store: Store, system_id: str, *, scope: Scope = ADMIN) -> AccountDetails:
-    """The account and its current binds (sessions of live gateways)."""
+    """The account and its current binds: how many, from which peer, on which gateway."""
     account = await visible_account(store, scope, system_id)
-    return AccountDetails(account, await store.bind_count(system_id))
+    binds = await store.account_binds(system_id)
+    return AccountDetails(account, tuple(binds))
+
+
+@action
+async def update_account(
+    store: Store,
+    system_id: str,
+    *,
+    owner: str | None = None,
+    contact_email: str | None = None,
+    default_category: Category | None = None,
+    throughput: int | None = None,
+    max_binds: int | None = None,
+    scope: Scope = ADMIN,
+) -> Account:
+    """Change the settings given (None leaves one as it is), all in one transaction.
+
+    A new throughput starts with a full bucket; a lower max_binds keeps the binds held
+    and applies to the next bind. Nothing given is an :class:`InvalidInput`. An owner's
+    scope may change the contact and the default category; who owns the account and
+    what capacity it has (throughput, binds) are the operator's (:class:`Forbidden`).
+    """
+    await check_visible(store, scope, system_id)
+    if owner is not None or throughput is not None or max_binds is not None:
+        scope.require_admin("changing the owner, throughput or max binds")
+    changes = AccountChanges(
+        owner=owner,
+        contact_email=contact_email,
+        default_category=default_category,
+        throughput=throughput,
+        max_binds=max_binds,
+    )
+    if changes.empty:
+        raise InvalidInput("nothing to change: give at least one setting")
+    return await store.update_account(system_id, changes)
+
+
+@action
+async def close_account(store: Store, system_id: str, *, scope: Scope = ADMIN) -> Account:
+    """Close an account for good: no more binds, submits, credits or transfers.
+
+    Refused (:class:`AccountNotClosable`) while it holds credits: transfer them to
+    another account of the owner first. Closing a closed account changes nothing.
+    """
+    await check_visible(store, scope, system_id)
+    return await store.close_account(system_id)
 
 
 @action

@@ -1,4 +1,5 @@
-"""Credit actions: add credit under an idempotency key, show the balance and journal."""
+"""Credit actions: add credit, transfer it between accounts of one owner (each under an
+idempotency key), show the balance and journal."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import uuid
 from dataclasses import dataclass
 
 from gateway.admin.errors import action
-from gateway.admin.scope import ADMIN, Scope, visible_account
-from ledger.models import Account, JournalEntry
+from gateway.admin.scope import ADMIN, Scope, check_visible, visible_account
+from ledger.models import Account, JournalEntry, TransferResult
 from ledger.store import Store
 
 #: How many journal entries a statement shows unless told otherwise.
@@ -51,6 +52,33 @@ async def add_credit(
     """
     return await store.credit(
         system_id, amount, idempotency_key=key or fresh_key(origin), note=note
+    )
+
+
+@action
+async def transfer(
+    store: Store,
+    source: str,
+    target: str,
+    amount: int,
+    *,
+    key: str | None = None,
+    note: str = "",
+    origin: str = "cli",
+    scope: Scope = ADMIN,
+) -> TransferResult:
+    """Move ``amount`` milli-credits from ``source`` to ``target``: both sides or neither.
+
+    The accounts must be active, different, and of one owner; the source's balance must
+    cover the amount and the target stay within ``[ledger] max_balance``. Each refusal
+    is one :class:`AdminError` (nothing moved). Keys work as for :func:`add_credit`: a
+    replay with the same accounts and amount returns the first transfer. ``scope`` must
+    see both accounts (one owner's scope sees only that owner's, which is also the rule).
+    """
+    await check_visible(store, scope, source)
+    await check_visible(store, scope, target)
+    return await store.transfer(
+        source, target, amount, idempotency_key=key or fresh_key(origin), note=note
     )
 
 

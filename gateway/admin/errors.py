@@ -35,12 +35,18 @@ from contextlib import contextmanager
 from typing import Any, ClassVar, ParamSpec, TypeVar
 
 from ledger.errors import (
+    AccountClosed,
     AccountExists,
+    AccountNotActive,
+    AccountNotEmpty,
     IdempotencyConflict,
     InsufficientCredit,
     InvalidAccountData,
+    InvalidRequest,
     LedgerError,
     LedgerUnavailable,
+    LimitExceeded,
+    OwnersDiffer,
     TokenExists,
     UnknownAccount,
     UnknownMessage,
@@ -148,6 +154,31 @@ class KeyReused(Conflict):
         self.key = key
 
 
+class AccountInactive(Refused):
+    """The account is disabled or closed, so money may not move to or from it."""
+
+    code = "account_inactive"
+
+
+class DifferentOwners(Refused):
+    """A transfer between accounts that do not belong to one owner."""
+
+    code = "different_owners"
+
+
+class AmountLimit(Refused):
+    """An amount, or the balance it would make, is beyond ``[ledger]`` max_credit or
+    max_balance."""
+
+    code = "limit_exceeded"
+
+
+class AccountNotClosable(Refused):
+    """The account still holds credits (or packages) and cannot be closed."""
+
+    code = "account_not_empty"
+
+
 class RechargeAmountNotAllowed(Refused):
     """An auto-recharge amount that is not one of the amounts an account may choose."""
 
@@ -231,6 +262,18 @@ def admin_error(e: LedgerError) -> AdminError:
         return NotFound(_message(e))
     if isinstance(e, InsufficientCredit):
         return Conflict(_message(e))
+    if isinstance(e, AccountClosed):
+        return AccountInactive(f"{_message(e)} (a closed account stays closed)")
+    if isinstance(e, AccountNotActive):
+        return AccountInactive(_message(e))
+    if isinstance(e, OwnersDiffer):
+        return DifferentOwners(f"transfer refused: {_message(e)}")
+    if isinstance(e, LimitExceeded):
+        return AmountLimit(_message(e))
+    if isinstance(e, AccountNotEmpty):
+        return AccountNotClosable(f"{_message(e)}: transfer or spend it before closing")
+    if isinstance(e, InvalidRequest):  # SameAccount, a bad cursor: the input is wrong
+        return InvalidInput(_message(e))
     if isinstance(e, LedgerUnavailable):
         return Unavailable(_message(e), outcome_unknown=e.outcome_unknown)
     if isinstance(e, MigrationError):

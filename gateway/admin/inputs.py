@@ -9,9 +9,11 @@ to show. What the ledger itself enforces stays the ledger's: a CIDR is checked b
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from gateway.admin.errors import InvalidInput, ledger_errors
-from ledger.models import MAX_PASSWORD_LEN, Sender, credits_to_milli
-from ledger.rules.validation import normalise_cidr
+from ledger.models import MAX_PASSWORD_LEN, Category, Sender, credits_to_milli
+from ledger.rules.validation import normalise_cidr, validate_category
 
 #: NPI registered for a sender given without one (SMPP 3.4 §5.2.6): E.164 numbers are
 #: ISDN (1), alphanumeric and short codes "unknown" (0). Submits match on TON and
@@ -69,3 +71,30 @@ def credits(text: str) -> int:
     if milli == 0:
         raise InvalidInput("an amount of credits must be more than 0")
     return milli
+
+
+def category(text: str) -> Category:
+    """A message category: ``verification``, ``marketing`` or ``general``."""
+    with ledger_errors():
+        return validate_category(text)
+
+
+def moment(text: str) -> datetime:
+    """A time: ``2024-05-01`` (midnight UTC) or ISO 8601 (without an offset: UTC)."""
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"not a date or time: {text!r} (e.g. 2024-05-01 or 2024-05-01T12:30:00+02:00)"
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def destination_prefix(text: str) -> str:
+    """The digits destinations start with; a leading ``+`` is allowed and dropped."""
+    digits = text[1:] if text.startswith("+") else text
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 20:
+        raise InvalidInput(f"a destination prefix is up to 20 digits, e.g. 33 or +336: {text!r}")
+    return digits

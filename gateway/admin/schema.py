@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from gateway.admin.errors import action, ledger_errors
+from ledger.rules.limits import LedgerLimits
 from ledger.store import Store, open_store
 
 
@@ -29,8 +30,13 @@ def is_embedded(url: str) -> bool:
 
 
 @asynccontextmanager
-async def open_ledger(url: str, *, migrate_embedded: bool = True) -> AsyncIterator[Store]:
+async def open_ledger(
+    url: str, *, migrate_embedded: bool = True, limits: LedgerLimits | None = None
+) -> AsyncIterator[Store]:
     """The store at ``url``, closed on exit; ledger errors are translated.
+
+    ``limits``: the amount limits of the configuration (``[ledger]``), so that every
+    front end refuses the same amounts as the gateway.
 
     With ``migrate_embedded``, an embedded (SQLite) ledger is brought up to date first, so
     a fresh checkout just works. A PostgreSQL schema changes only through an explicit
@@ -38,7 +44,7 @@ async def open_ledger(url: str, *, migrate_embedded: bool = True) -> AsyncIterat
     it would migrate it behind the others' backs.
     """
     with ledger_errors():
-        store = await open_store(url)
+        store = await open_store(url, limits=limits)
     try:
         if migrate_embedded and is_embedded(url):
             await upgrade_schema(store)

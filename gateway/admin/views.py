@@ -14,6 +14,7 @@ results that generated it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, NotRequired
 
 # typing_extensions' TypedDict: pydantic (the API's schemas) needs it before Python 3.12.
@@ -29,9 +30,14 @@ from gateway.policy.tariff import Rate
 from ledger.models import (
     Account,
     ApiToken,
+    BindRecord,
+    HistoryItem,
+    HistoryPage,
     JournalEntry,
+    PruneResult,
     RechargePolicy,
     Sender,
+    TransferResult,
     milli_to_credits,
 )
 
@@ -75,13 +81,25 @@ class AccountView(TypedDict):
     recharge: RechargeView | None
     max_binds: int
     throughput: int
+    default_category: str
     created_at: str
+    closed_at: str | None
+
+
+class BindView(TypedDict):
+    """A session bound now: its peer, gateway, kind and since when."""
+
+    peer: str
+    gateway_id: str
+    session_id: str
+    kind: str
+    bound_at: str
 
 
 class AccountDetailsView(AccountView):
-    """An account and its current binds over every gateway."""
+    """An account and the sessions bound to it now over every gateway, oldest first."""
 
-    binds: int
+    binds: list[BindView]
 
 
 class AllowlistView(TypedDict):
@@ -121,10 +139,68 @@ class EntryView(TypedDict):
     amount_milli: int
     balance_after: str
     balance_after_milli: int
+    counter_account: str
     idempotency_key: str
     message_id: str | None
     note: str
     created_at: str
+
+
+class TransferView(TypedDict):
+    """A transfer: its amount, both balances after it, and its pair of entries."""
+
+    source: str
+    target: str
+    amount: str
+    amount_milli: int
+    source_balance: str
+    source_balance_milli: int
+    target_balance: str
+    target_balance_milli: int
+    idempotency_key: str
+    note: str
+    created_at: str
+    entries: list[EntryView]
+
+
+class DrawnFromView(TypedDict):
+    """What paid for (part of) a message: ``credits`` (with ``amount_milli``) or a package."""
+
+    source: str
+    amount: str | int
+    amount_milli: NotRequired[int]
+
+
+class HistoryItemView(TypedDict):
+    """A message of the history, with its receipt's times."""
+
+    message_id: str
+    created_at: str
+    destination: str
+    source: str
+    segments: int
+    cost: str
+    cost_milli: int
+    drawn_from: list[DrawnFromView]
+    state: str
+    upstream_id: str | None
+    receipt_at: str | None
+    receipt_delivered_at: str | None
+
+
+class HistoryPageView(TypedDict):
+    """A page of history, newest first; ``next_before`` reads the next page, null at the end."""
+
+    messages: list[HistoryItemView]
+    next_before: str | None
+
+
+class PruneView(TypedDict):
+    """What a retention sweep deleted (messages and receipts older than ``before``)."""
+
+    before: str
+    messages: int
+    receipts: int
 
 
 class StatementView(TypedDict):
@@ -242,13 +318,30 @@ def account_view(a: Account) -> AccountView:
         "recharge": recharge_view(a.recharge),
         "max_binds": a.max_binds,
         "throughput": a.throughput,
+        "default_category": a.default_category.value,
         "created_at": a.created_at.isoformat(),
+        "closed_at": _time(a.closed_at),
+    }
+
+
+def _time(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def bind_view(b: BindRecord) -> BindView:
+    """A session bound now: its peer, gateway, kind and since when."""
+    return {
+        "peer": b.peer,
+        "gateway_id": b.gateway_id,
+        "session_id": b.session_id,
+        "kind": b.kind,
+        "bound_at": b.bound_at.isoformat(),
     }
 
 
 def account_details_view(d: AccountDetails) -> AccountDetailsView:
-    """An account and its current binds."""
-    return {**account_view(d.account), "binds": d.binds}
+    """An account and the sessions bound to it now."""
+    return {**account_view(d.account), "binds": [bind_view(b) for b in d.binds]}
 
 
 def allowlist_view(a: Account) -> AllowlistView:
@@ -281,11 +374,64 @@ def entry_view(e: JournalEntry) -> EntryView:
         "amount_milli": e.amount,
         "balance_after": milli_to_credits(e.balance_after),
         "balance_after_milli": e.balance_after,
+        "counter_account": e.counter_account,
         "idempotency_key": e.idempotency_key,
         "message_id": e.message_id,
         "note": e.note,
         "created_at": e.created_at.isoformat(),
     }
+
+
+def transfer_view(t: TransferResult) -> TransferView:
+    """A transfer: its amount, both accounts' balances after it, and both entries."""
+    return {
+        "source": t.out.system_id,
+        "target": t.in_.system_id,
+        "amount": milli_to_credits(t.in_.amount),
+        "amount_milli": t.in_.amount,
+        "source_balance": milli_to_credits(t.source_balance),
+        "source_balance_milli": t.source_balance,
+        "target_balance": milli_to_credits(t.target_balance),
+        "target_balance_milli": t.target_balance,
+        "idempotency_key": t.out.idempotency_key,
+        "note": t.out.note,
+        "created_at": t.out.created_at.isoformat(),
+        "entries": [entry_view(t.out), entry_view(t.in_)],
+    }
+
+
+def history_item_view(h: HistoryItem) -> HistoryItemView:
+    """A message of the history; ``drawn_from`` lists what paid for it."""
+    return {
+        "message_id": h.message_id,
+        "created_at": h.created_at.isoformat(),
+        "destination": h.destination_addr,
+        "source": h.source_addr,
+        "segments": h.segments,
+        "cost": milli_to_credits(h.cost),
+        "cost_milli": h.cost,
+        "drawn_from": [_drawn_from_view(d.source, d.amount) for d in h.drawn_from],
+        "state": h.state.value,
+        "upstream_id": h.upstream_id,
+        "receipt_at": _time(h.receipt_at),
+        "receipt_delivered_at": _time(h.receipt_delivered_at),
+    }
+
+
+def history_page_view(p: HistoryPage) -> HistoryPageView:
+    """A page of history, newest first; ``next_before`` is the next page's cursor."""
+    return {"messages": [history_item_view(h) for h in p.items], "next_before": p.next_before}
+
+
+def prune_view(r: PruneResult) -> PruneView:
+    """What a retention sweep deleted."""
+    return {"before": r.cutoff.isoformat(), "messages": r.messages, "receipts": r.receipts}
+
+
+def _drawn_from_view(source: str, amount: int) -> DrawnFromView:
+    if source == "credits":
+        return {"source": source, "amount": milli_to_credits(amount), "amount_milli": amount}
+    return {"source": source, "amount": amount}
 
 
 def created_account_view(c: CreatedAccount) -> CreatedAccountView:

@@ -16,7 +16,7 @@ from typing import Any
 from gateway import admin
 from gateway.admin import views
 from gateway.cli import render
-from gateway.cli.errors import Refusal
+from gateway.cli.errors import Refusal, UsageError
 from ledger.models import Account, AccountStatus, milli_to_credits
 from ledger.store import Store
 
@@ -51,6 +51,7 @@ async def account_create(store: Store, args: argparse.Namespace) -> Result:
         senders=args.sender or (),
         max_binds=args.max_binds,
         throughput=args.throughput,
+        default_category=args.default_category,
     )
     account = created.account
     text = f"created account {account.system_id}\n{render.describe_account(account)}"
@@ -60,9 +61,31 @@ async def account_create(store: Store, args: argparse.Namespace) -> Result:
 
 
 async def account_show(store: Store, args: argparse.Namespace) -> Result:
-    """``account show``."""
-    account = await admin.show_account(store, args.system_id)
-    return Result(views.account_view(account), render.describe_account(account))
+    """``account show``: the account and its current binds."""
+    details = await admin.account_details(store, args.system_id)
+    text = f"{render.describe_account(details.account)}\n{render.binds(details.binds)}"
+    return Result(views.account_details_view(details), text)
+
+
+async def account_set(store: Store, args: argparse.Namespace) -> Result:
+    """``account set``: change the settings given."""
+    account = await admin.update_account(
+        store,
+        args.system_id,
+        owner=args.owner,
+        contact_email=args.contact,
+        default_category=args.default_category,
+        throughput=args.throughput,
+        max_binds=args.max_binds,
+    )
+    text = f"updated account {account.system_id}\n{render.describe_account(account)}"
+    return Result(views.account_view(account), text)
+
+
+async def account_close(store: Store, args: argparse.Namespace) -> Result:
+    """``account close``."""
+    account = await admin.close_account(store, args.system_id)
+    return _account_line(account, "closed")
 
 
 async def account_list(store: Store, args: argparse.Namespace) -> Result:
@@ -187,7 +210,7 @@ async def credits_show(store: Store, args: argparse.Namespace) -> Result:
             e.kind.value,
             render.signed(e.amount),
             milli_to_credits(e.balance_after),
-            e.message_id or e.note,
+            render.entry_detail(e),
         ]
         for e in shown.entries
     ]
@@ -196,6 +219,45 @@ async def credits_show(store: Store, args: argparse.Namespace) -> Result:
     balance = milli_to_credits(shown.account.balance)
     text = f"{shown.account.system_id}: balance {balance} credits\n{journal}"
     return Result(views.statement_view(shown), text)
+
+
+async def credits_transfer(store: Store, args: argparse.Namespace) -> Result:
+    """``credits transfer``."""
+    moved = await admin.transfer(
+        store, args.source, args.target, args.amount, key=args.key, note=args.note, origin="cli"
+    )
+    text = (
+        f"moved {milli_to_credits(moved.in_.amount)} credits from {moved.out.system_id}"
+        f" (balance {milli_to_credits(moved.source_balance)}) to {moved.in_.system_id}"
+        f" (balance {milli_to_credits(moved.target_balance)})"
+        f" (entries {moved.out.id} and {moved.in_.id}, key {moved.out.idempotency_key})"
+    )
+    return Result(views.transfer_view(moved), text)
+
+
+async def history(store: Store, args: argparse.Namespace) -> Result:
+    """``history ID`` (a page of messages) and ``history prune`` (retention, now)."""
+    if args.system_id == "prune":
+        days = args.days if args.days is not None else args.settings.ledger.history_retention_days
+        pruned = await admin.prune_history(store, days)
+        text = (
+            f"deleted {pruned.messages} messages and {pruned.receipts} receipts created"
+            f" before {pruned.cutoff.isoformat(timespec='seconds')}"
+        )
+        return Result(views.prune_view(pruned), text)
+    if args.days is not None:
+        raise UsageError("--days goes with `history prune` (see: smppgw history --help)")
+    page = await admin.history(
+        store,
+        args.system_id,
+        since=args.since,
+        until=args.until,
+        dest_prefix=args.dest or "",
+        state=args.status,
+        limit=args.limit,
+        before=args.before,
+    )
+    return Result(views.history_page_view(page), render.history(page))
 
 
 async def recharge_set(store: Store, args: argparse.Namespace) -> Result:

@@ -59,7 +59,11 @@ def _config(path: str | None) -> Config:
 
 async def _with_store(config: Config, handler: Handler, args: argparse.Namespace) -> Result:
     # `db upgrade` reports what it applies, so the store must not be upgraded before it.
-    async with open_ledger(config.ledger.url, migrate_embedded=args.command != "db") as store:
+    async with open_ledger(
+        config.ledger.url,
+        migrate_embedded=args.command != "db",
+        limits=config.ledger.limits(),
+    ) as store:
         return await handler(store, args)
 
 

@@ -11,11 +11,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from gateway.admin import DEFAULT_MAX_BINDS, DEFAULT_STATEMENT_LIMIT, InvalidInput, inputs
+from gateway.admin import (
+    DEFAULT_HISTORY_LIMIT,
+    DEFAULT_MAX_BINDS,
+    DEFAULT_STATEMENT_LIMIT,
+    InvalidInput,
+    inputs,
+)
 from gateway.cli import commands
 from gateway.cli.commands import Handler
 from gateway.cli.errors import PROG, UsageError
-from ledger.models import RECHARGE_AMOUNTS_CREDITS
+from ledger.models import RECHARGE_AMOUNTS_CREDITS, Category, MessageState
 
 T = TypeVar("T")
 
@@ -63,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recharge(subcommands, common)
     _add_tariff(subcommands, common)
     _add_token(subcommands, common)
+    _add_history(subcommands, common)
     return parser
 
 
@@ -105,12 +112,26 @@ def _add_account(subcommands: Any, common: _Parser) -> None:
     )
     p.add_argument("--max-binds", metavar="N", type=_int_min(1), default=DEFAULT_MAX_BINDS)
     p.add_argument("--throughput", metavar="N", type=_int_min(0), default=0, help="0 = unlimited")
+    p.add_argument(
+        "--default-category",
+        metavar="C",
+        type=_category,
+        default=Category.GENERAL,
+        help=_CATEGORIES,
+    )
     for name, handler, text in (
-        ("show", commands.account_show, "show an account"),
+        ("show", commands.account_show, "show an account and its current binds"),
         ("disable", commands.account_disable, "refuse binds and submits"),
         ("enable", commands.account_enable, "allow binds again"),
+        ("close", commands.account_close, "close an empty account for good"),
     ):
         _account_leaf(group, name, handler, text, common)
+    p = _account_leaf(group, "set", commands.account_set, "change an account's settings", common)
+    p.add_argument("--contact", metavar="EMAIL", help="contact e-mail address ('' for none)")
+    p.add_argument("--owner", metavar="O", help="customer name, free text")
+    p.add_argument("--throughput", metavar="N", type=_int_min(0), help="0 = unlimited")
+    p.add_argument("--max-binds", metavar="N", type=_int_min(1))
+    p.add_argument("--default-category", metavar="C", type=_category, help=_CATEGORIES)
     _leaf(group, "list", commands.account_list, "list every account", common)
     for name, handler, text in (
         ("allow-ip", commands.account_allow_ip, "add a CIDR to the bind allowlist"),
@@ -154,6 +175,14 @@ def _add_credits(subcommands: Any, common: _Parser) -> None:
     p.add_argument("--key", help="idempotency key (default: a fresh UUID)")
     p = _account_leaf(group, "show", commands.credits_show, "balance and recent journal", common)
     p.add_argument("--limit", metavar="N", type=_int_min(1), default=DEFAULT_STATEMENT_LIMIT)
+    p = _leaf(
+        group, "transfer", commands.credits_transfer, "move credits to another account", common
+    )
+    p.add_argument("source", metavar="SRC", help="the account the credits leave")
+    p.add_argument("target", metavar="DST", help="an account of the same owner")
+    p.add_argument("amount", metavar="AMOUNT", type=_credits, help="credits, e.g. 12.5")
+    p.add_argument("--note", default="")
+    p.add_argument("--key", help="idempotency key (default: a fresh UUID)")
 
 
 def _add_recharge(subcommands: Any, common: _Parser) -> None:
@@ -186,6 +215,23 @@ def _add_token(subcommands: Any, common: _Parser) -> None:
     p.add_argument("token_id", metavar="ID")
 
 
+def _add_history(subcommands: Any, common: _Parser) -> None:
+    p = subcommands.add_parser(
+        "history", help="an account's messages, or `history prune`", parents=[common]
+    )
+    p.set_defaults(handler=commands.history)
+    p.add_argument("system_id", metavar="ID|prune", help="the account, or prune (retention)")
+    p.add_argument("--since", metavar="TIME", type=_moment, help="from (2024-05-01 or ISO 8601)")
+    p.add_argument("--until", metavar="TIME", type=_moment, help="up to, not included")
+    p.add_argument("--dest", metavar="PREFIX", type=_prefix, help="e.g. 33 or +336")
+    p.add_argument("--status", metavar="STATE", type=_state, help=_STATES)
+    p.add_argument("--limit", metavar="N", type=_int_min(1), default=DEFAULT_HISTORY_LIMIT)
+    p.add_argument("--before", metavar="CURSOR", help="the next page (printed under a full one)")
+    p.add_argument(
+        "--days", metavar="N", type=_int_min(1), help="prune: keep N days (default: config)"
+    )
+
+
 # -- argument types (their errors become one-line usage errors) ------------------------------
 def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
     """``parse`` with its InvalidInput turned into argparse's error for a bad value."""
@@ -204,6 +250,18 @@ _cidr = _checked(inputs.cidr)
 _sender = _checked(inputs.parse_sender)
 _credits = _checked(inputs.credits)
 _credits_or_zero = _checked(inputs.credits_or_zero)
+_category = _checked(inputs.category)
+_moment = _checked(inputs.moment)
+_prefix = _checked(inputs.destination_prefix)
+_CATEGORIES = ", ".join(c.value for c in Category)
+_STATES = ", ".join(s.value for s in MessageState)
+
+
+def _state(text: str) -> MessageState:
+    try:
+        return MessageState(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {_STATES}") from None
 
 
 def _int_min(low: int) -> Callable[[str], int]:

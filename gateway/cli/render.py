@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ledger.models import Account, milli_to_credits
+from ledger.models import (
+    CREDITS_SOURCE,
+    Account,
+    BindRecord,
+    DrawnFrom,
+    EntryKind,
+    HistoryPage,
+    JournalEntry,
+    milli_to_credits,
+)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: set[int]) -> str:
@@ -34,10 +43,67 @@ def describe_account(a: Account) -> str:
         ("recharge", recharge(a)),
         ("max binds", str(a.max_binds)),
         ("throughput", f"{a.throughput} msg/s" if a.throughput else "unlimited"),
+        ("category", f"{a.default_category.value} (default of its messages)"),
         ("created", a.created_at.isoformat(timespec="seconds")),
     ]
+    if a.closed_at is not None:
+        pairs.append(("closed", a.closed_at.isoformat(timespec="seconds")))
     width = max(len(k) for k, _ in pairs)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in pairs)
+
+
+def binds(found: Sequence[BindRecord]) -> str:
+    """How many sessions are bound now, and a line each: peer, gateway, kind, since."""
+    if not found:
+        return "binds        none"
+    rows = [
+        [b.peer or "-", b.gateway_id, b.kind, b.bound_at.isoformat(timespec="seconds")]
+        for b in found
+    ]
+    return f"binds        {len(found)}\n" + table(
+        ["PEER", "GATEWAY", "KIND", "SINCE"], rows, right=set()
+    )
+
+
+def drawn_from(sources: Sequence[DrawnFrom]) -> str:
+    """What paid for a message: ``credits``, or each source and its part."""
+    if len(sources) == 1 and sources[0].source == CREDITS_SOURCE:
+        return CREDITS_SOURCE
+    return ", ".join(
+        f"{milli_to_credits(d.amount)} {d.source}"
+        if d.source == CREDITS_SOURCE
+        else f"{d.source} {d.amount}"
+        for d in sources
+    )
+
+
+def history(page: HistoryPage) -> str:
+    """A page of messages as a table, newest first, and how to get the next page."""
+    if not page.items:
+        return "no messages"
+    rows = [
+        [
+            h.created_at.isoformat(timespec="seconds"),
+            h.message_id,
+            h.destination_addr,
+            h.source_addr,
+            str(h.segments),
+            milli_to_credits(h.cost),
+            drawn_from(h.drawn_from),
+            h.state.value,
+            h.upstream_id or "-",
+            h.receipt_at.isoformat(timespec="seconds") if h.receipt_at else "-",
+        ]
+        for h in page.items
+    ]
+    headers = [
+        "TIME", "MESSAGE_ID", "DEST", "SENDER", "SEG", "COST", "DRAWN FROM", "STATE",
+        "UPSTREAM_ID", "RECEIPT",
+    ]  # fmt: skip
+    text = table(headers, rows, right={4, 5})
+    if page.next_before is not None:
+        text += f"\nmore: --before {page.next_before}"
+    return text
 
 
 def ips(a: Account) -> str:
@@ -61,6 +127,16 @@ def recharge(a: Account) -> str:
         f"add {milli_to_credits(p.amount)} credits when the balance falls to "
         f"{milli_to_credits(p.threshold)} or below, at most {p.daily_cap} {times} a UTC day"
     )
+
+
+def entry_detail(e: JournalEntry) -> str:
+    """What a journal line says besides its amount: the message, the other account of a
+    transfer, or the note."""
+    if e.kind is EntryKind.TRANSFER_OUT:
+        return " ".join(filter(None, (f"to {e.counter_account}", e.note)))
+    if e.kind is EntryKind.TRANSFER_IN:
+        return " ".join(filter(None, (f"from {e.counter_account}", e.note)))
+    return e.message_id or e.note
 
 
 def signed(milli: int) -> str:

@@ -84,6 +84,8 @@ EVENTS: dict[str, str] = {
     "upstream.reconnecting": "the next upstream attempt is scheduled (backoff with jitter)",
     "upstream.bind_refused": "the upstream refused our bind",
     "upstream.deliver_failed": "an upstream deliver_sm failed here; answered RX_T_APPN",
+    "history.pruned": "the retention sweep deleted messages older than the history keeps",
+    "history.prune_failed": "the retention sweep could not reach the ledger; tried again later",
     "mail.sent": "the SMTP server accepted a mail to an account holder",
     "mail.failed": "a mail to an account holder was not sent; `temporary` says if a retry may",
 }

@@ -65,7 +65,7 @@ class Authenticator:
         if not account.allows_address(peer_ip):
             return BindDecision(S.ESME_RBINDFAIL, "ip_not_allowed", account)
         if account.status is not AccountStatus.ACTIVE:
-            return BindDecision(S.ESME_RBINDFAIL, "account_disabled", account)
+            return BindDecision(S.ESME_RBINDFAIL, f"account_{account.status.value}", account)
         if not await self._verify(password, account.password_hash):
             return BindDecision(S.ESME_RINVPASWD, "bad_password", account)
         return BindDecision(S.ESME_ROK, "ok", account)

@@ -45,6 +45,7 @@ class BindPolicy:
                 session_id=session_id,
                 kind=kind,
                 max_binds=account.max_binds,
+                peer=peer_ip,
             )
         except (LedgerError, ValueError):
             # ValueError: this gateway is not registered (a bind racing shutdown).

@@ -16,12 +16,17 @@ from typing import Any
 
 from ledger.backends.base import Decoder, Row
 from ledger.models import (
+    CREDITS_SOURCE,
     Account,
     AccountStatus,
     ApiToken,
     AuditCheck,
     Backlog,
+    BindRecord,
+    Category,
+    DrawnFrom,
     EntryKind,
+    HistoryItem,
     JournalEntry,
     MessageRecord,
     MessageState,
@@ -50,10 +55,23 @@ MESSAGE_COLS = (
 )
 RECEIPT_COLS = "id, system_id, message_id, pdu_body, created_at, claimed_by, claimed_until"
 TOKEN_COLS = "token_id, token_hash, owner, note, created_at, revoked_at"
+#: A closed account is stored as 'disabled' with its closed_at (migration 0005).
+STATUS_EXPR = "CASE WHEN closed_at IS NULL THEN status ELSE 'closed' END"
 #: What a movement reads of an account (``AccountState``).
 STATE_COLS = (
-    "system_id, status, balance, recharge_threshold, recharge_amount, recharge_daily_cap,"
-    " recharge_day, recharges_today, throughput, tb_tokens, tb_updated_at"
+    f"system_id, {STATUS_EXPR} AS status, balance, recharge_threshold, recharge_amount,"
+    " recharge_daily_cap, recharge_day, recharges_today, throughput, tb_tokens,"
+    " tb_updated_at, owner"
+)
+BIND_COLS = "system_id, gateway_id, session_id, kind, peer, bound_at"
+#: A message as history shows it, with its newest receipt's times (``HISTORY``).
+HISTORY_COLS = (
+    "m.message_id, m.created_at, m.destination_addr, m.source_addr, m.segments, m.cost,"
+    " m.state, m.upstream_id,"
+    " (SELECT r.created_at FROM receipts r WHERE r.message_id = m.message_id"
+    "  ORDER BY r.id DESC LIMIT 1) AS receipt_at,"
+    " (SELECT r.delivered_at FROM receipts r WHERE r.message_id = m.message_id"
+    "  ORDER BY r.id DESC LIMIT 1) AS receipt_delivered_at"
 )
 
 
@@ -172,17 +190,19 @@ def account_state(row: Row, d: Decoder) -> AccountState:
         throughput=row["throughput"],
         tb_tokens=row["tb_tokens"],
         tb_updated_at=d.time(bucket_at) if bucket_at is not None else None,
+        owner=row["owner"],
     )
 
 
 def account(row: Row, d: Decoder) -> Account:
     """An account row with ``ips`` and ``senders`` as JSON arrays (``ACCOUNTS``)."""
     senders = json.loads(row["senders"])
+    closed_at = row["closed_at"]
     return Account(
         system_id=row["system_id"],
         owner=row["owner"],
         contact_email=row["contact_email"],
-        status=AccountStatus(row["status"]),
+        status=AccountStatus.CLOSED if closed_at is not None else AccountStatus(row["status"]),
         balance=row["balance"],
         password_hash=row["password_hash"],
         allowed_ips=tuple(json.loads(row["ips"])),
@@ -191,6 +211,42 @@ def account(row: Row, d: Decoder) -> Account:
         max_binds=row["max_binds"],
         throughput=row["throughput"],
         created_at=d.time(row["created_at"]),
+        default_category=Category(row["default_category"]),
+        closed_at=d.time(closed_at) if closed_at is not None else None,
+    )
+
+
+def bind_record(row: Row, d: Decoder) -> BindRecord:
+    """A bind row (BIND_COLS)."""
+    return BindRecord(
+        system_id=row["system_id"],
+        gateway_id=row["gateway_id"],
+        session_id=row["session_id"],
+        kind=row["kind"],
+        peer=row["peer"],
+        bound_at=d.time(row["bound_at"]),
+    )
+
+
+def history_item(row: Row, d: Decoder) -> HistoryItem:
+    """A message as history shows it (HISTORY_COLS).
+
+    Today every message is paid from the balance; a message paid (partly) from
+    packages will list each source here.
+    """
+    receipt_at, delivered_at = row["receipt_at"], row["receipt_delivered_at"]
+    return HistoryItem(
+        message_id=row["message_id"],
+        created_at=d.time(row["created_at"]),
+        destination_addr=row["destination_addr"],
+        source_addr=row["source_addr"],
+        segments=row["segments"],
+        cost=row["cost"],
+        state=MessageState(row["state"]),
+        upstream_id=row["upstream_id"],
+        receipt_at=d.time(receipt_at) if receipt_at is not None else None,
+        receipt_delivered_at=d.time(delivered_at) if delivered_at is not None else None,
+        drawn_from=(DrawnFrom(CREDITS_SOURCE, row["cost"]),),
     )
 
 

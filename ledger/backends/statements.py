@@ -13,14 +13,26 @@ lives in its backend module.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
+from functools import cache
+
 from ledger.backends.base import Statement
-from ledger.backends.rows import JOURNAL_COLS, MESSAGE_COLS, RECEIPT_COLS, TOKEN_COLS
+from ledger.backends.rows import (
+    BIND_COLS,
+    HISTORY_COLS,
+    JOURNAL_COLS,
+    MESSAGE_COLS,
+    RECEIPT_COLS,
+    TOKEN_COLS,
+)
 
 # -- accounts --------------------------------------------------------------------------------
 
 INSERT_ACCOUNT = Statement.both(
     "INSERT INTO accounts (system_id, owner, contact_email, status, password_hash,"
-    " max_binds, throughput, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    " max_binds, throughput, created_at, default_category)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     " ON CONFLICT (system_id) DO NOTHING RETURNING system_id"
 )
 INSERT_IP = Statement.both(
@@ -80,6 +92,21 @@ SET_THROUGHPUT = Statement.both(
     "UPDATE accounts SET throughput = $2, tb_tokens = 0, tb_updated_at = NULL WHERE system_id = $1"
 )
 SET_MAX_BINDS = Statement.both("UPDATE accounts SET max_binds = $2 WHERE system_id = $1")
+SET_OWNER = Statement.both("UPDATE accounts SET owner = $2 WHERE system_id = $1")
+SET_CONTACT = Statement.both("UPDATE accounts SET contact_email = $2 WHERE system_id = $1")
+SET_DEFAULT_CATEGORY = Statement.both(
+    "UPDATE accounts SET default_category = $2 WHERE system_id = $1"
+)
+# Closed is 'disabled' for every check that admits only 'active', plus the time.
+CLOSE_ACCOUNT = Statement.both(
+    "UPDATE accounts SET status = 'disabled', closed_at = $2 WHERE system_id = $1"
+)
+# What an account still holds, one (what, amount) row each; closing needs all zero.
+# Tables that hold value for an account (credit packages) add their row here.
+ACCOUNT_HOLDINGS = Statement.both(
+    "SELECT 'credits' AS what, balance AS amount FROM accounts WHERE system_id = $1"
+)
+ACCOUNT_EXISTS = Statement.both("SELECT 1 FROM accounts WHERE system_id = $1")
 
 # -- gateways and binds ------------------------------------------------------------------------
 
@@ -105,13 +132,19 @@ SWEEP_BINDS = Statement.both(
 )
 COUNT_BINDS = Statement.both("SELECT count(*) FROM binds WHERE system_id = $1")
 INSERT_BIND = Statement.both(
-    "INSERT INTO binds (system_id, gateway_id, session_id, kind, bound_at)"
-    " VALUES ($1, $2, $3, $4, $5)"
+    "INSERT INTO binds (system_id, gateway_id, session_id, kind, bound_at, peer)"
+    " VALUES ($1, $2, $3, $4, $5, $6)"
 )
 RELEASE_BIND = Statement.both("DELETE FROM binds WHERE gateway_id = $1 AND session_id = $2")
 LIVE_BINDS = Statement.both(
     "SELECT count(*) FROM binds b JOIN gateways g ON g.gateway_id = b.gateway_id"
     " WHERE b.system_id = $1 AND g.heartbeat_at >= $2"
+)
+# The same binds, oldest first.
+LIVE_BIND_ROWS = Statement.both(
+    f"SELECT {', '.join('b.' + c.strip() for c in BIND_COLS.split(','))}"
+    " FROM binds b JOIN gateways g ON g.gateway_id = b.gateway_id"
+    " WHERE b.system_id = $1 AND g.heartbeat_at >= $2 ORDER BY b.bound_at, b.id"
 )
 
 # -- money -------------------------------------------------------------------------------------
@@ -257,4 +290,128 @@ RELEASE_RECEIPTS = Statement.each(
 PENDING_RECEIPTS = Statement.both(
     f"SELECT {RECEIPT_COLS} FROM receipts"
     " WHERE system_id = $1 AND delivered_at IS NULL ORDER BY id LIMIT $2"
+)
+
+# -- history and retention ----------------------------------------------------------------------
+
+
+@cache
+def history(
+    *,
+    since: bool,
+    until: bool,
+    destination: bool,
+    state: bool,
+    before: bool,
+    window: bool = False,
+) -> Statement:
+    """An account's messages newest first, with the filters that are given.
+
+    Parameters: $1 system_id, $2 limit, then in this order those present: since,
+    until (exclusive), destination range (from, to), state, before (time, message_id),
+    and with ``window`` the window size last. One text per combination, so each one's
+    plan can use the history indexes (a generic "$n IS NULL OR ..." would hide them).
+    PostgreSQL compares ids and destinations in byte order ("C"), as the indexes of
+    migration 0005 are built.
+
+    ``window``: look only at the newest ``window`` messages of the time range (the
+    history index, in order), and filter those; see ``ledger.rules.history``.
+    """
+    ranges, filters = ["m.system_id = $1"], []
+    param = _params(after=2)
+    if since:
+        ranges.append(f"m.created_at >= {param()}")
+    if until:
+        ranges.append(f"m.created_at < {param()}")
+    if destination:
+        low, high = param(), param()
+        filters.append(f"m.destination_addr{{c}} >= {low} AND m.destination_addr{{c}} < {high}")
+    if state:
+        filters.append(f"m.state = {param()}")
+    if before:
+        ranges.append(_before(param(), param()))
+    order = " ORDER BY m.created_at DESC, m.message_id{c} DESC"
+    if window:
+        inner = (
+            f"SELECT {_WINDOW_COLS} FROM messages m WHERE {' AND '.join(ranges)}{order}"
+            f" LIMIT {param()}"
+        )
+        where = " AND ".join(filters) or "true"
+        text = f"SELECT {HISTORY_COLS} FROM ({inner}) m WHERE {where}{{outer}} LIMIT $2"
+        # PostgreSQL knows the subquery's order and reads it lazily under the ORDER BY.
+        # SQLite would sort the whole window for it; without it, SQLite runs the
+        # subquery as a co-routine, in its order, and stops at the LIMIT (the core sorts
+        # the page again, which costs nothing for 51 rows).
+        return Statement.each(
+            postgres=text.replace("{outer}", order).replace("{c}", ' COLLATE "C"'),
+            sqlite=text.replace("{outer}", "").replace("{c}", ""),
+        )
+    else:
+        where = " AND ".join(ranges + filters)
+        text = f"SELECT {HISTORY_COLS} FROM messages m WHERE {where}{order} LIMIT $2"
+    return _collated(text)
+
+
+def _params(*, after: int) -> Callable[[], str]:
+    """Numbered parameters, ``$<after + 1>`` onwards, one per call."""
+    numbers = itertools.count(after + 1)
+    return lambda: f"${next(numbers)}"
+
+
+#: What the window passes on: the columns of ``HISTORY_COLS`` (never the PDU body).
+_WINDOW_COLS = (
+    "m.message_id, m.created_at, m.destination_addr, m.source_addr, m.segments, m.cost,"
+    " m.state, m.upstream_id"
+)
+
+
+def _before(at: str, message_id: str) -> str:
+    # The first bound lets the index range stop at the cursor; the second breaks ties
+    # between messages of one transaction (one created_at).
+    return f"m.created_at <= {at} AND (m.created_at < {at} OR m.message_id{{c}} < {message_id})"
+
+
+def _collated(text: str) -> Statement:
+    return Statement.each(
+        postgres=text.replace("{c}", ' COLLATE "C"'), sqlite=text.replace("{c}", "")
+    )
+
+
+@cache
+def history_window_full(*, since: bool, until: bool, before: bool) -> Statement:
+    """1 if the time range holds at least ``window`` messages (the window did not see
+    them all). Parameters: $1 system_id, $2 window, then since, until, before."""
+    where = ["m.system_id = $1"]
+    param = _params(after=2)
+    if since:
+        where.append(f"m.created_at >= {param()}")
+    if until:
+        where.append(f"m.created_at < {param()}")
+    if before:
+        where.append(_before(param(), param()))
+    inner = f"SELECT 1 FROM messages m WHERE {' AND '.join(where)} LIMIT $2"
+    return _collated(f"SELECT count(*) FROM ({inner}) w")
+
+
+ACCOUNT_IDS = Statement.both("SELECT system_id FROM accounts ORDER BY system_id")
+# Messages older than the cutoff that are past the outbox (ACCEPTED ones are money
+# taken for a message still to send: never pruned), oldest first. PostgreSQL locks them
+# so that a receipt arriving meanwhile waits, then finds its message gone.
+PRUNE_PICK = Statement.each(
+    postgres="SELECT message_id FROM messages WHERE system_id = $1 AND created_at < $2"
+    " AND state <> 'accepted' ORDER BY created_at LIMIT $3 FOR UPDATE",
+    sqlite="SELECT message_id FROM messages WHERE system_id = $1 AND created_at < $2"
+    " AND state <> 'accepted' ORDER BY created_at LIMIT $3",
+)
+#: What references a message, deleted before it (in this order). A table that refers to
+#: messages (a package's record of what a message drew) adds its statement here.
+PRUNE_DEPENDENTS = (
+    Statement.each(
+        postgres="DELETE FROM receipts WHERE message_id = ANY($1::text[])",
+        sqlite="DELETE FROM receipts WHERE message_id IN (SELECT value FROM json_each($1))",
+    ),
+)
+PRUNE_MESSAGES = Statement.each(
+    postgres="DELETE FROM messages WHERE message_id = ANY($1::text[])",
+    sqlite="DELETE FROM messages WHERE message_id IN (SELECT value FROM json_each($1))",
 )

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from ledger.core.accounts import AccountsCore
 from ledger.core.gateways import GatewaysCore
+from ledger.core.history import HistoryCore
 from ledger.core.money import MoneyCore
 from ledger.core.outbox import OutboxCore
 from ledger.core.tokens import TokensCore
 
 
-class Ledger(AccountsCore, GatewaysCore, MoneyCore, OutboxCore, TokensCore):
+class Ledger(AccountsCore, GatewaysCore, MoneyCore, OutboxCore, TokensCore, HistoryCore):
     """``ledger.store.Store`` over one backend: ``Ledger(backend, clock=...)``.
 
     Usually made by ``ledger.store.open_store(url)``.

@@ -9,10 +9,20 @@ from ledger.backends import rows
 from ledger.backends import statements as sql
 from ledger.backends.base import Access, Execute, ExecuteMany, Fetch, Script, Statement, do
 from ledger.core.base import CoreBase
-from ledger.errors import AccountExists, InvalidAccountData, UnknownAccount
-from ledger.models import Account, AccountStatus, NewAccount, RechargePolicy, Sender
+from ledger.errors import AccountClosed, AccountExists, InvalidAccountData, UnknownAccount
+from ledger.models import (
+    Account,
+    AccountChanges,
+    AccountStatus,
+    NewAccount,
+    RechargePolicy,
+    Sender,
+)
+from ledger.rules.accounts import changes_to_write, check_close
+from ledger.rules.limits import check_threshold
 from ledger.rules.validation import (
     normalise_cidr,
+    validate_changes,
     validate_max_binds,
     validate_new_account,
     validate_password_hash,
@@ -43,6 +53,7 @@ def _create(new: NewAccount, now: datetime) -> Script[Account]:
                 new.max_binds,
                 new.throughput,
                 now,
+                new.default_category.value,
             ),
             rows.first,
         )
@@ -74,6 +85,47 @@ def _change(
     return (yield from load_account(system_id))
 
 
+def _set_status(system_id: str, status: AccountStatus) -> Script[Account]:
+    account = yield from _locked(system_id)
+    if account.status is AccountStatus.CLOSED:
+        raise AccountClosed(system_id)
+    yield from do(Execute(sql.SET_STATUS, (system_id, status.value)))
+    return (yield from load_account(system_id))
+
+
+def _locked(system_id: str) -> Script[Account]:
+    """Lock the account row until the end of the transaction, then load it."""
+    if not (yield from do(Fetch(sql.LOCK_ACCOUNT, (system_id,), rows.first))):
+        raise UnknownAccount(system_id)
+    return (yield from load_account(system_id))
+
+
+def _apply_changes(system_id: str, changes: AccountChanges) -> Script[Account]:
+    if not (yield from do(Fetch(sql.LOCK_ACCOUNT, (system_id,), rows.first))):
+        raise UnknownAccount(system_id)
+    for statement, value in changes_to_write(changes, _CHANGE_STATEMENTS):
+        yield from do(Execute(statement, (system_id, value)))
+    return (yield from load_account(system_id))
+
+
+def _close(system_id: str, now: datetime) -> Script[Account]:
+    account = yield from _locked(system_id)
+    holdings = yield from do(Fetch(sql.ACCOUNT_HOLDINGS, (system_id,), rows.pair))
+    if check_close(account, dict(holdings)):
+        yield from do(Execute(sql.CLOSE_ACCOUNT, (system_id, now)))
+    return (yield from load_account(system_id))
+
+
+#: The statement that writes each field of ``AccountChanges``.
+_CHANGE_STATEMENTS: dict[str, Statement] = {
+    "owner": sql.SET_OWNER,
+    "contact_email": sql.SET_CONTACT,
+    "default_category": sql.SET_DEFAULT_CATEGORY,
+    "throughput": sql.SET_THROUGHPUT,
+    "max_binds": sql.SET_MAX_BINDS,
+}
+
+
 class AccountsCore(CoreBase):
     """``AccountStore`` over a backend."""
 
@@ -98,8 +150,30 @@ class AccountsCore(CoreBase):
         return await self._read(Fetch(sql.ALL_ACCOUNTS, (), rows.account))
 
     async def set_status(self, system_id: str, status: AccountStatus) -> Account:
-        """Enable or disable binding (and debits: a disabled account is refused)."""
-        return await self._update(system_id, sql.SET_STATUS, AccountStatus(status).value)
+        """Enable or disable binding (and debits: a disabled account is refused).
+
+        Raises AccountClosed for a closed account (it stays closed), InvalidAccountData
+        for CLOSED (``close_account`` closes).
+        """
+        status = AccountStatus(status)
+        if status is AccountStatus.CLOSED:
+            raise InvalidAccountData("an account is closed with close_account, not set_status")
+        return await self._run(partial(_set_status, system_id, status), Access.TRANSACTION)
+
+    async def update_account(self, system_id: str, changes: AccountChanges) -> Account:
+        """Change the given fields (owner, contact, default category, throughput, max
+        binds) in one transaction. Raises UnknownAccount, InvalidAccountData."""
+        changes = validate_changes(changes)
+        return await self._run(partial(_apply_changes, system_id, changes), Access.TRANSACTION)
+
+    async def close_account(self, system_id: str) -> Account:
+        """Close an empty account for good: status CLOSED, refused like a disabled one.
+
+        Idempotent (closing a closed account returns it as it is). Raises
+        UnknownAccount; AccountNotEmpty while it holds credits (transfer them first) or
+        anything else ``ACCOUNT_HOLDINGS`` counts.
+        """
+        return await self._run(partial(_close, system_id, self._now()), Access.TRANSACTION)
 
     async def set_password_hash(self, system_id: str, password_hash: str) -> None:
         """Replace the stored password hash."""
@@ -133,6 +207,7 @@ class AccountsCore(CoreBase):
         if policy is None:
             return await self._update(system_id, sql.SET_RECHARGE, 0, 0, None)
         p = validate_policy(policy)
+        check_threshold(p.threshold, self._limits)
         return await self._update(system_id, sql.SET_RECHARGE, p.threshold, p.amount, p.daily_cap)
 
     async def set_throughput(self, system_id: str, per_second: int) -> Account:

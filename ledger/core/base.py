@@ -7,17 +7,26 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from ledger.backends.base import Access, Backend, Op, Script, do
+from ledger.rules.limits import LedgerLimits
 from ledger.store import Clock, utc_now
 
 T = TypeVar("T")
 
 
 class CoreBase:
-    """Holds the backend and the injected clock; runs scripts and single operations."""
+    """Holds the backend, the injected clock and the amount limits; runs scripts."""
 
-    def __init__(self, backend: Backend, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, backend: Backend, *, clock: Clock = utc_now, limits: LedgerLimits | None = None
+    ) -> None:
         self._db = backend
         self._clock = clock
+        self._limits = limits if limits is not None else LedgerLimits()
+
+    @property
+    def limits(self) -> LedgerLimits:
+        """The amount limits this ledger enforces."""
+        return self._limits
 
     @property
     def backend(self) -> Backend:

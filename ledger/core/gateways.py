@@ -9,6 +9,7 @@ from ledger.backends import rows
 from ledger.backends import statements as sql
 from ledger.backends.base import Access, Execute, Fetch, Script, SerialiseBinds, do
 from ledger.core.base import CoreBase
+from ledger.models import BindRecord
 from ledger.rules.binds import already_bound, has_room
 from ledger.rules.validation import require_gateway_id
 
@@ -21,6 +22,7 @@ def _acquire(
     max_binds: int,
     now: datetime,
     cutoff: datetime,
+    peer: str,
 ) -> Script[bool]:
     # Serialised per account: the sweep, the count and the insert are one critical
     # section across every gateway, and each statement sees what the previous holder
@@ -35,7 +37,7 @@ def _acquire(
     [live] = yield from do(Fetch(sql.COUNT_BINDS, (system_id,), rows.first))
     if not has_room(live, max_binds):
         return False
-    yield from do(Execute(sql.INSERT_BIND, (system_id, gateway_id, session_id, kind, now)))
+    yield from do(Execute(sql.INSERT_BIND, (system_id, gateway_id, session_id, kind, now, peer)))
     return True
 
 
@@ -69,6 +71,7 @@ class GatewaysCore(CoreBase):
         kind: str,
         max_binds: int,
         stale_after: float = 30.0,
+        peer: str = "",
     ) -> bool:
         """Take one of the account's ``max_binds`` bind slots for a session; False if full.
 
@@ -76,7 +79,9 @@ class GatewaysCore(CoreBase):
         """
         now = self._now()
         cutoff = now - timedelta(seconds=stale_after)
-        script = partial(_acquire, system_id, gateway_id, session_id, kind, max_binds, now, cutoff)
+        script = partial(
+            _acquire, system_id, gateway_id, session_id, kind, max_binds, now, cutoff, peer
+        )
         return await self._run(script, Access.TRANSACTION)
 
     async def release_bind(self, gateway_id: str, session_id: str) -> None:
@@ -88,3 +93,8 @@ class GatewaysCore(CoreBase):
         cutoff = self._now() - timedelta(seconds=stale_after)
         [count] = await self._read(Fetch(sql.LIVE_BINDS, (system_id, cutoff), rows.first))
         return int(count)
+
+    async def account_binds(self, system_id: str, *, stale_after: float = 30.0) -> list[BindRecord]:
+        """The binds ``bind_count`` counts, oldest first: peer, gateway, kind, since when."""
+        cutoff = self._now() - timedelta(seconds=stale_after)
+        return await self._read(Fetch(sql.LIVE_BIND_ROWS, (system_id, cutoff), rows.bind_record))

@@ -2,8 +2,8 @@
 
 Every movement is a ``ledger.rules.planning.Movement`` (what to load, how to plan) run by
 ONE script, :func:`movement`, in one transaction: lock and load, plan, write the plan.
-``credit``, ``debit_batch`` and ``refund`` are three movements; a new operation is a new
-movement in ``ledger.rules.planning`` and a method here calling :meth:`MoneyCore.move`.
+``credit``, ``debit_batch``, ``refund`` and ``transfer`` are movements; a new operation
+is a new movement in ``ledger.rules`` and a method here calling :meth:`MoneyCore.move`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ from ledger.backends import statements as sql
 from ledger.backends.base import Access, Fetch, LockAccounts, LookUp, Script, WritePlan, do
 from ledger.core.base import CoreBase
 from ledger.errors import UnknownAccount
-from ledger.models import AuditProblem, DebitRequest, DebitResult, EntryKind, JournalEntry
+from ledger.models import (
+    AuditProblem,
+    DebitRequest,
+    DebitResult,
+    EntryKind,
+    JournalEntry,
+    TransferResult,
+)
 from ledger.rules.audit import audit_problems
 from ledger.rules.planning import (
     CreditRequest,
@@ -29,7 +36,13 @@ from ledger.rules.planning import (
     RefundRequest,
     StoredMessage,
 )
-from ledger.rules.validation import validate_before, validate_credit, validate_request
+from ledger.rules.transfers import TransferRequest
+from ledger.rules.validation import (
+    validate_before,
+    validate_credit,
+    validate_request,
+    validate_transfer,
+)
 
 R = TypeVar("R")
 
@@ -78,11 +91,30 @@ class MoneyCore(CoreBase):
     ) -> JournalEntry:
         """Add ``amount`` (> 0) milli-credits. Replaying the key returns the first entry.
 
-        Raises UnknownAccount, IdempotencyConflict (the key was used for another body),
-        InvalidRequest for a non-positive amount or a kind that does not add money.
+        Raises UnknownAccount, AccountClosed, IdempotencyConflict (the key was used for
+        another body), LimitExceeded (beyond ``max_credit``, or a balance beyond
+        ``max_balance``), InvalidRequest for a non-positive amount or a kind that does
+        not add money.
         """
         kind = validate_credit(amount, kind, idempotency_key)
-        return await self.move(CreditRequest(system_id, amount, kind, idempotency_key, note))
+        return await self.move(
+            CreditRequest(system_id, amount, kind, idempotency_key, note, self._limits)
+        )
+
+    async def transfer(
+        self, source: str, target: str, amount: int, *, idempotency_key: str, note: str = ""
+    ) -> TransferResult:
+        """Move ``amount`` milli-credits from ``source`` to ``target``, of one owner.
+
+        One transaction, both accounts locked in sorted order, one pair of entries
+        naming each other; replaying the key returns the first pair. Refusals (nothing
+        written): see ``ledger.rules.transfers``; InvalidRequest (SameAccount) for bad
+        arguments.
+        """
+        validate_transfer(source, target, amount, idempotency_key)
+        return await self.move(
+            TransferRequest(source, target, amount, idempotency_key, note, self._limits)
+        )
 
     async def debit_batch(self, requests: Sequence[DebitRequest]) -> list[DebitResult]:
         """Debit each request and store its message, in one transaction, one result each.

@@ -18,6 +18,9 @@ from ledger.models import DebitRequest, EntryKind, OutboundMessage
 RECHARGE_KEY_PREFIX = "recharge:"
 #: Prefix of the idempotency key of the refund of the message whose id follows it.
 REFUND_KEY_PREFIX = "refund:"
+#: Prefix of the key of a transfer's entry on the target; the source's entry has the
+#: transfer's own key.
+TRANSFER_IN_KEY_PREFIX = "transfer-in:"
 
 
 def fingerprint(*parts: str | bytes) -> str:
@@ -60,6 +63,16 @@ def recharge_fingerprint(system_id: str, amount: int) -> str:
 def refund_fingerprint(message_id: str) -> str:
     """Identity of a refund's body: the message it gives back."""
     return fingerprint("refund", message_id)
+
+
+def transfer_fingerprint(source: str, target: str, amount: int) -> str:
+    """Identity of a transfer's body, shared by its two entries (the note is commentary)."""
+    return fingerprint("transfer", source, target, str(amount))
+
+
+def transfer_in_key(transfer_key: str) -> str:
+    """The key of the target's entry of the transfer with ``transfer_key``."""
+    return TRANSFER_IN_KEY_PREFIX + transfer_key
 
 
 def recharge_key(debit_key: str) -> str:

@@ -1,7 +1,8 @@
 """Planning money movements: what each one writes, decided on the loaded, locked state.
 
-Every movement (debit batch, credit, refund; later transfer, package purchase and
-consumption, write-off) runs the same way in every backend, as ONE transaction:
+Every movement (debit batch, credit, refund here; the transfer in
+``ledger.rules.transfers``; later package purchase and consumption, write-off) runs the
+same way in every backend, as ONE transaction:
 
 1. the backend locks the customer accounts a :class:`MovementLoad` names (sorted by
    system_id, so two movements never deadlock) and looks up its idempotency keys and
@@ -14,7 +15,8 @@ consumption, write-off) runs the same way in every backend, as ONE transaction:
    the shard the backend writes), then commits;
 4. :meth:`Plan.resolve` turns the plan and the new entries' ids into the caller's result.
 
-So a new operation is a planner and a load request here, and nothing in the backends.
+So a new operation is a planner and a load request (here, or in a module of its own
+over these types), and nothing in the backends.
 
 Two sides: every :class:`PlannedEntry` names its counter-account. Movements with the
 outside world name a house account (:data:`COUNTER_OF_KIND`), whose cached balance moves
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Generic, Protocol, TypeVar
 
-from ledger.errors import IdempotencyConflict, UnknownAccount, UnknownMessage
+from ledger.errors import AccountClosed, IdempotencyConflict, UnknownAccount, UnknownMessage
 from ledger.models import (
     HOUSE_PREFIX,
     AccountStatus,
@@ -53,6 +55,7 @@ from ledger.rules.idempotency import (
     refund_fingerprint,
     refund_key,
 )
+from ledger.rules.limits import LedgerLimits, check_balance, check_credit
 from ledger.rules.recharge import decide_debit, recharge_note, recharges_used, utc_day
 from ledger.rules.throughput import TOKEN, available_tokens, refilled_at
 from ledger.rules.validation import validate_request
@@ -100,6 +103,8 @@ class AccountState:
     #: The bucket as stored: micro-tokens at ``tb_updated_at`` (None = never used, full).
     tb_tokens: int = 0
     tb_updated_at: datetime | None = None
+    #: Who the account belongs to ("" = nobody recorded): transfers stay within one.
+    owner: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,13 +297,18 @@ class CreditRequest:
     kind: EntryKind
     idempotency_key: str
     note: str = ""
+    limits: LedgerLimits = field(default_factory=LedgerLimits)
 
     def load(self) -> MovementLoad:
         """Lock the account, look up the key."""
         return MovementLoad(accounts=(self.system_id,), keys=(self.idempotency_key,))
 
     def plan(self, loaded: Loaded, now: datetime) -> EntryPlan:
-        """Credit the account; a replayed key returns its first entry."""
+        """Credit the account; a replayed key returns its first entry.
+
+        Refused: an unknown or closed account, an amount beyond ``max_credit``, a
+        balance it would take beyond ``max_balance``.
+        """
         fp = credit_fingerprint(self.system_id, self.kind, self.amount)
         replayed = _replay(loaded, self.idempotency_key, fp)
         if replayed is not None:
@@ -306,6 +316,10 @@ class CreditRequest:
         state = loaded.accounts.get(self.system_id)
         if state is None:
             raise UnknownAccount(self.system_id)
+        if state.status is AccountStatus.CLOSED:
+            raise AccountClosed(self.system_id)
+        check_credit(self.amount, self.limits)
+        check_balance(self.system_id, state.balance, self.amount, self.limits)
         return _one_entry(state, self.kind, self.amount, self.idempotency_key, fp, None, self.note)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from ledger.models import RechargePolicy
+from ledger.models import RechargePolicy, milli_to_credits
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +56,17 @@ def utc_day(now: datetime) -> date:
 def recharge_note(
     policy: RechargePolicy, balance_before: int, cost: int, count: int, before: bool
 ) -> str:
-    """Why a recharge fired, for its journal entry (``count``: today's, this one included)."""
+    """Why a recharge fired, for its journal entry (``count``: today's, this one included).
+
+    Amounts in credits, as every other output says them: "debit of 1 left 5, at or
+    below threshold 5".
+    """
+    c = milli_to_credits
     if before:
-        why = f"auto-recharge: balance {balance_before} below cost {cost}"
+        why = f"auto-recharge: balance {c(balance_before)} below cost {c(cost)}"
     else:
         why = (
-            f"auto-recharge: debit of {cost} left {balance_before},"
-            f" at or below threshold {policy.threshold}"
+            f"auto-recharge: debit of {c(cost)} left {c(balance_before)},"
+            f" at or below threshold {c(policy.threshold)}"
         )
     return why + f" ({count} of {policy.daily_cap} today)"

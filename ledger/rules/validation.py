@@ -12,11 +12,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from ledger.errors import InvalidAccountData, InvalidRequest
+from ledger.errors import InvalidAccountData, InvalidRequest, SameAccount
 from ledger.models import (
     MILLI,
     RECHARGE_AMOUNTS_CREDITS,
     SYSTEM_ID_RE,
+    AccountChanges,
+    Category,
     DebitRequest,
     EntryKind,
     NewAccount,
@@ -75,8 +77,10 @@ def validate_sender(sender: Sender) -> Sender:
 def validate_policy(policy: RechargePolicy) -> RechargePolicy:
     """``policy`` if the amount is an allowed one, the cap at least 1, the threshold >= 0.
 
-    The cap and the threshold must also fit their columns (INTEGER, BIGINT), so that
-    both stores refuse what one of them could not store.
+    The cap must fit its INTEGER column, so that both stores refuse what one of them
+    could not store. The threshold's upper bound is the ledger's ``max_balance``
+    (:func:`ledger.rules.limits.check_threshold`, which the stores apply with this rule),
+    far below what a BIGINT holds.
     """
     allowed = tuple(c * MILLI for c in RECHARGE_AMOUNTS_CREDITS)
     if policy.amount not in allowed:
@@ -85,7 +89,7 @@ def validate_policy(policy: RechargePolicy) -> RechargePolicy:
         )
     if not _whole(policy.daily_cap) or policy.daily_cap < 1:
         raise InvalidAccountData(f"recharge daily cap must be at least 1, not {policy.daily_cap}")
-    if not isinstance(policy.threshold, int) or not 0 <= policy.threshold <= INT64_MAX:
+    if not isinstance(policy.threshold, int) or policy.threshold < 0:
         raise InvalidAccountData(f"recharge threshold must be >= 0, not {policy.threshold}")
     return policy
 
@@ -119,8 +123,8 @@ def validate_new_account(new: NewAccount) -> NewAccount:
     """``new`` with its CIDRs normalised and de-duplicated; InvalidAccountData otherwise."""
     validate_system_id(new.system_id)
     validate_password_hash(new.password_hash)
-    if new.contact_email and "@" not in new.contact_email:
-        raise InvalidAccountData(f"contact email {new.contact_email!r} has no '@'")
+    validate_contact_email(new.contact_email)
+    validate_category(new.default_category)
     validate_max_binds(new.max_binds)
     validate_throughput(new.throughput)
     for sender in new.senders:
@@ -186,6 +190,51 @@ def validate_credit(amount: int, kind: EntryKind, idempotency_key: str) -> Entry
     if not idempotency_key:
         raise InvalidRequest("a credit needs an idempotency key")
     return kind
+
+
+def validate_transfer(source: str, target: str, amount: int, idempotency_key: str) -> None:
+    """Refuse a transfer no store can make: amount <= 0 or not an int, one account, no key.
+
+    Whole milli-credits are all an int can hold; more than 3 decimals of credits is the
+    front end's input check (``gateway.admin.inputs.credits``).
+    """
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise InvalidRequest(f"a transfer is a positive number of milli-credits, not {amount!r}")
+    if source == target:
+        raise SameAccount(f"cannot transfer from {source} to itself")
+    if not idempotency_key:
+        raise InvalidRequest("a transfer needs an idempotency key")
+
+
+def validate_contact_email(email: str) -> str:
+    """``email`` if it is empty (no contact) or has an '@'."""
+    if email and "@" not in email:
+        raise InvalidAccountData(f"contact email {email!r} has no '@'")
+    return email
+
+
+def validate_category(category: str) -> Category:
+    """``category`` as a Category (verification, marketing, general)."""
+    try:
+        return Category(category)
+    except ValueError:
+        listed = ", ".join(c.value for c in Category)
+        raise InvalidAccountData(f"category {category!r} must be one of {listed}") from None
+
+
+def validate_changes(changes: AccountChanges) -> AccountChanges:
+    """``changes`` with each given field checked (and the category as a Category)."""
+    if changes.contact_email is not None:
+        validate_contact_email(changes.contact_email)
+    if changes.throughput is not None:
+        validate_throughput(changes.throughput)
+    if changes.max_binds is not None:
+        validate_max_binds(changes.max_binds)
+    if changes.owner is not None and not isinstance(changes.owner, str):
+        raise InvalidAccountData(f"owner must be text, not {changes.owner!r}")
+    if changes.default_category is not None:
+        changes = replace(changes, default_category=validate_category(changes.default_category))
+    return changes
 
 
 def require_gateway_id(gateway_id: str, what: str) -> str:

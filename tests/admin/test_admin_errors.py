@@ -7,12 +7,19 @@ import pytest
 from gateway import admin
 from gateway.admin.errors import action, admin_error
 from ledger.errors import (
+    AccountClosed,
     AccountExists,
+    AccountNotActive,
+    AccountNotEmpty,
     IdempotencyConflict,
     InsufficientCredit,
     InvalidAccountData,
+    InvalidRequest,
     LedgerError,
     LedgerUnavailable,
+    LimitExceeded,
+    OwnersDiffer,
+    SameAccount,
     UnknownAccount,
     UnknownMessage,
 )
@@ -37,6 +44,35 @@ KINDS = (admin.InvalidInput, admin.NotFound, admin.Conflict, admin.Refused, admi
         (LedgerUnavailable("down"), admin.Unavailable, "down"),
         (MigrationError("0002 edited"), admin.Unavailable, "0002 edited"),
         (LedgerError(), admin.Refused, "LedgerError"),
+        (
+            OwnersDiffer("smpp-a", "acme", "smpp-x", ""),
+            admin.DifferentOwners,
+            "transfer refused: smpp-a (owner 'acme') and smpp-x (no owner)"
+            " do not belong to one owner",
+        ),
+        (
+            AccountNotActive("smpp-b", "disabled"),
+            admin.AccountInactive,
+            "account smpp-b is disabled",
+        ),
+        (
+            AccountClosed("smpp-b"),
+            admin.AccountInactive,
+            "account smpp-b is closed (a closed account stays closed)",
+        ),
+        (
+            LimitExceeded("past max_credit", limit="max_credit", maximum=1, amount=2),
+            admin.AmountLimit,
+            "past max_credit",
+        ),
+        (
+            AccountNotEmpty("smpp-a", {"credits": 7_500, "packages": 2}),
+            admin.AccountNotClosable,
+            "account smpp-a still holds 7.5 credits and 2 packages:"
+            " transfer or spend it before closing",
+        ),
+        (SameAccount("to itself"), admin.InvalidInput, "to itself"),
+        (InvalidRequest("bad cursor"), admin.InvalidInput, "bad cursor"),
     ],
 )
 def test_each_ledger_error_has_one_admin_error(
@@ -84,6 +120,10 @@ def test_codes_are_distinct() -> None:
         admin.AccountTaken,
         admin.KeyReused,
         admin.RechargeAmountNotAllowed,
+        admin.AccountInactive,
+        admin.DifferentOwners,
+        admin.AmountLimit,
+        admin.AccountNotClosable,
     ]
     codes = [c.code for c in classes]
     assert len(set(codes)) == len(codes)

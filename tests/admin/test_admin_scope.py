@@ -28,7 +28,7 @@ async def test_an_owner_sees_only_its_accounts(store: Store) -> None:
     assert len(await admin.list_accounts(store)) == 3
     assert (await admin.show_account(store, "smpp-shop", scope=SHOP)).owner == "Shop Ltd"
     details = await admin.account_details(store, "smpp-shop", scope=SHOP)
-    assert (details.account.system_id, details.binds) == ("smpp-shop", 0)
+    assert (details.account.system_id, details.binds) == ("smpp-shop", ())
 
 
 async def test_a_foreign_account_is_not_found_and_unchanged(store: Store) -> None:

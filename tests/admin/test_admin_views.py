@@ -73,7 +73,9 @@ def test_account_view() -> None:
         },
         "max_binds": 2,
         "throughput": 0,
+        "default_category": "general",
         "created_at": "2025-03-01T10:15:02+00:00",
+        "closed_at": None,
     }
     assert "secret-hash" not in json.dumps(views.account_view(ACCOUNT))
     assert list(views.accounts_view([ACCOUNT])) == ["accounts"]
@@ -94,6 +96,7 @@ def test_entry_view() -> None:
         "amount_milli": -200,
         "balance_after": "112.3",
         "balance_after_milli": 112_300,
+        "counter_account": "",
         "idempotency_key": "k-7",
         "message_id": "a3f9c2",
         "note": "",

@@ -58,7 +58,7 @@ async def test_get_account(api: Api) -> None:
         None,
         0,
         2,
-        0,
+        [],
     )
 
 
@@ -185,8 +185,8 @@ async def test_another_owners_account_is_not_found_and_unchanged(
          "invalid_input"),
         ("PUT", "/sms/smpp-shop/recharge", {"json": {"threshold": 1, "amount": 100,
                                                       "daily_cap": 0}}, 400, "invalid_input"),
-        ("PUT", "/sms/smpp-shop/recharge", {"json": {"threshold": "9" * 30, "amount": 100}}, 400,
-         "invalid_input"),
+        ("PUT", "/sms/smpp-shop/recharge", {"json": {"threshold": "9" * 30, "amount": 100}}, 422,
+         "limit_exceeded"),
         ("PUT", "/sms/smpp-shop/recharge", {"json": {"threshold": 1, "amount": 100,
                                                       "daily_cap": 2**40}}, 400, "invalid_input"),
         ("GET", "/sms/smpp-shop/journal", {"params": {"limit": 0}}, 400, "invalid_input"),

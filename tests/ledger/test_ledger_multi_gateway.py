@@ -367,6 +367,7 @@ async def test_upgrade_from_0001_keeps_data(
             "0002_multi_gateway",
             "0003_outbox_owner",
             "0004_two_sided_journal",
+            "0005_account_edits_history",
             "0008_api_tokens",
         ]
         account = await new.get_account("smpp-acme")

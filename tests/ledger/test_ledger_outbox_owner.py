@@ -338,6 +338,7 @@ async def test_upgrade_from_0002_keeps_accepted_messages(
         assert await new.upgrade() == [
             "0003_outbox_owner",
             "0004_two_sided_journal",
+            "0005_account_edits_history",
             "0008_api_tokens",
         ]
         index = _owner_index(fresh_url)

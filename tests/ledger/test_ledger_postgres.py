@@ -55,6 +55,7 @@ async def test_schemas_are_isolated(pg_session_schema: str) -> None:
             "0002_multi_gateway",
             "0003_outbox_owner",
             "0004_two_sided_journal",
+            "0005_account_edits_history",
             "0008_api_tokens",
         ]
         await make_account(other, "smpp-only-here", balance=5)

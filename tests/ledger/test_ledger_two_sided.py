@@ -266,7 +266,11 @@ async def test_upgrade_from_0003_names_every_counter_and_audits_clean(
     monkeypatch.undo()  # the new release: every migration
     new = await open_store(fresh_url, clock=clock)
     try:
-        assert await new.upgrade() == ["0004_two_sided_journal", "0008_api_tokens"]
+        assert await new.upgrade() == [
+            "0004_two_sided_journal",
+            "0005_account_edits_history",
+            "0008_api_tokens",
+        ]
         journal = await full_journal(new, "smpp-acme")
         assert len(journal) == 6
         # The migration's table is the code's table.

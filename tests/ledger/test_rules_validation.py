@@ -14,6 +14,7 @@ from ledger.errors import (
     InvalidAccountData,
     InvalidRequest,
     LedgerError,
+    LimitExceeded,
     RefundRequired,
     UnknownAccount,
     UnknownMessage,
@@ -41,6 +42,7 @@ from ledger.rules.idempotency import (
     recharge_key,
     refund_key,
 )
+from ledger.rules.limits import LedgerLimits, check_threshold
 from ledger.rules.receipts import (
     ReceiptTarget,
     accounts_to_notify,
@@ -142,9 +144,8 @@ def test_sender(sender: Sender, ok: bool) -> None:
         (RechargePolicy(threshold=0, amount=100, daily_cap=1), False),
         (RechargePolicy(threshold=0, amount=100_000, daily_cap=0), False),
         (RechargePolicy(threshold=-1, amount=100_000, daily_cap=1), False),
-        # What a column could not hold: refused by the rule, on both stores alike.
-        (RechargePolicy(threshold=2**63 - 1, amount=100_000, daily_cap=2**31 - 1), True),
-        (RechargePolicy(threshold=2**63, amount=100_000, daily_cap=1), False),
+        # A cap its INTEGER column could not hold: refused by the rule, on both stores.
+        (RechargePolicy(threshold=0, amount=100_000, daily_cap=2**31 - 1), True),
         (RechargePolicy(threshold=0, amount=100_000, daily_cap=2**31), False),
     ],
 )
@@ -154,6 +155,13 @@ def test_policy(policy: RechargePolicy, ok: bool) -> None:
     else:
         with pytest.raises(InvalidAccountData):
             validate_policy(policy)
+
+
+@pytest.mark.parametrize("threshold", [LedgerLimits().max_balance + 1, 2**63, 10**33])
+def test_a_threshold_a_column_could_not_hold_is_beyond_the_balance_limit(threshold: int) -> None:
+    with pytest.raises(LimitExceeded):
+        check_threshold(threshold, LedgerLimits())
+    assert check_threshold(LedgerLimits().max_balance, LedgerLimits()) == LedgerLimits().max_balance
 
 
 @pytest.mark.parametrize(

@@ -80,6 +80,28 @@ def test_shipped_config_states_every_default(tmp_path: Path) -> None:
             got = replace(got, enabled=False)
         assert got == want, section
     assert loaded.ledger.batch_max == built_in.ledger.batch_max
+    for key in ("max_credit", "max_balance", "history_retention_days"):
+        assert getattr(loaded.ledger, key) == getattr(built_in.ledger, key), key
+
+
+def test_ledger_limits_are_credits_and_checked(tmp_path: Path) -> None:
+    from ledger.rules.limits import LedgerLimits
+
+    config = load_config(write(tmp_path, "[ledger]\nmax_credit = 50\nmax_balance = 70\n"), env={})
+    assert config.ledger.limits() == LedgerLimits(max_credit=50_000, max_balance=70_000)
+    assert Config().ledger.limits() == LedgerLimits()
+    assert "ledger.max_credit: must not exceed ledger.max_balance (40)" in error_of(
+        write(tmp_path, "[ledger]\nmax_credit = 50\nmax_balance = 40\n")
+    )
+    assert "ledger.max_balance: must be at most" in error_of(
+        write(tmp_path, "[ledger]\nmax_balance = 100000000000000000000\n")
+    )
+    assert "ledger.max_credit: must be at least 1" in error_of(
+        write(tmp_path, "[ledger]\nmax_credit = 0\n")
+    )
+    assert "ledger.history_retention_days: must be at least 0" in error_of(
+        write(tmp_path, "[ledger]\nhistory_retention_days = -1\n")
+    )
 
 
 def test_empty_file_gives_defaults_with_paths_relative_to_the_file(tmp_path: Path) -> None:

@@ -1,0 +1,108 @@
+"""Message history and its retention, over a backend."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+
+from ledger.backends import rows
+from ledger.backends import statements as sql
+from ledger.backends.base import Access, Execute, Fetch, Script, do
+from ledger.core.base import CoreBase
+from ledger.errors import UnknownAccount
+from ledger.models import HistoryItem, HistoryPage, MessageState, PruneResult
+from ledger.rules.history import (
+    PRUNE_BATCH,
+    SCAN_WINDOW,
+    HistoryQuery,
+    history_query,
+    newest_first,
+    page_of,
+    retention_cutoff,
+)
+
+
+def _history(query: HistoryQuery) -> Script[list[HistoryItem]]:
+    if not (yield from do(Fetch(sql.ACCOUNT_EXISTS, (query.system_id,), rows.first))):
+        raise UnknownAccount(query.system_id)
+    since, until, before = (
+        query.since is not None,
+        query.until is not None,
+        query.before is not None,
+    )
+    shape = {
+        "since": since,
+        "until": until,
+        "destination": bool(query.dest_prefix),
+        "state": query.state is not None,
+        "before": before,
+    }
+    if query.windowed:
+        # The newest messages of the range first (see ledger.rules.history).
+        found = yield from do(
+            Fetch(sql.history(**shape, window=True), query.args(window=True), rows.history_item)
+        )
+        found.sort(key=newest_first)
+        if len(found) > query.limit:
+            return found
+        full = sql.history_window_full(since=since, until=until, before=before)
+        [seen] = yield from do(Fetch(full, query.window_args(), rows.first))
+        if seen < SCAN_WINDOW:  # the window held the whole range: the answer is complete
+            return found
+    return (yield from do(Fetch(sql.history(**shape), query.args(), rows.history_item)))
+
+
+def _prune(system_id: str, cutoff: datetime, batch: int) -> Script[tuple[int, int]]:
+    picked = yield from do(Fetch(sql.PRUNE_PICK, (system_id, cutoff, batch), rows.first))
+    if not picked:
+        return 0, 0
+    receipts = 0
+    for dependent in sql.PRUNE_DEPENDENTS:
+        receipts += yield from do(Execute(dependent, (picked,)))
+    yield from do(Execute(sql.PRUNE_MESSAGES, (picked,)))
+    return len(picked), receipts
+
+
+class HistoryCore(CoreBase):
+    """``HistoryStore`` over a backend."""
+
+    async def history(
+        self,
+        system_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        dest_prefix: str = "",
+        state: MessageState | str | None = None,
+        limit: int = 50,
+        before: str | None = None,
+    ) -> HistoryPage:
+        """A page of the account's messages, newest first (see ``Store.history``)."""
+        query = history_query(
+            system_id,
+            since=since,
+            until=until,
+            dest_prefix=dest_prefix,
+            state=state,
+            limit=limit,
+            before=before,
+        )
+        found = await self._run(partial(_history, query), Access.READ)
+        return page_of(found, query.limit)
+
+    async def prune_history(self, retention_days: int, *, batch: int = PRUNE_BATCH) -> PruneResult:
+        """Delete messages (and their receipts) older than ``retention_days``.
+
+        Per account, ``batch`` messages per transaction, until none is left; ACCEPTED
+        messages and every journal row stay. Returns what was deleted.
+        """
+        cutoff = retention_cutoff(self._now(), retention_days)
+        messages = receipts = 0
+        for system_id in await self._read(Fetch(sql.ACCOUNT_IDS, (), rows.first)):
+            while True:
+                script = partial(_prune, system_id, cutoff, batch)
+                m, r = await self._run(script, Access.TRANSACTION)
+                messages, receipts = messages + m, receipts + r
+                if m < batch:
+                    break
+        return PruneResult(cutoff, messages, receipts)
