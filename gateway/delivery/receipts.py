@@ -7,8 +7,9 @@ wild and ``format_receipt`` always writes the standard form our clients' librari
 
 Parsing tolerates any field order, any case in the keys and stat, extra or missing spaces
 around ':', ``submit_date``/``submitdate`` spellings, dates with or without seconds
-(``YYMMDDhhmm[ss]``), ids in hex or decimal (kept verbatim: mapping them is the intake's
-job, see ``id_candidates``), a missing ``text:`` and long stat words (``DELIVERED``).
+(``YYMMDDhhmm[ss]``), ids in hex or decimal (kept verbatim: matching them is the ledger's
+job, see ``ledger.rules.receipts.upstream_keys``), a missing ``text:`` and long stat words
+(``DELIVERED``).
 Only ``id`` and ``stat`` are required.
 
 Message states (``MessageState``, the message_state TLV values) follow SMPP 3.4 §5.2.28.
@@ -199,23 +200,6 @@ def format_receipt(r: Receipt) -> str:
     )
 
 
-def id_candidates(receipt_id: str) -> tuple[str, ...]:
-    """Spellings under which an upstream may have given ``receipt_id`` in submit_sm_resp.
-
-    Some SMSCs answer submit_sm with a hex id and report it in decimal in the receipt, or
-    the other way round (cloudhopper documents the same quirk). The id as given comes
-    first, then its decimal -> hex and hex -> decimal conversions (upper and lower case),
-    without duplicates.
-    """
-    out = [receipt_id]
-    if receipt_id.isdigit():
-        value = int(receipt_id)
-        out += [f"{value:X}", f"{value:x}"]
-    if re.fullmatch(r"[0-9A-Fa-f]+", receipt_id):
-        out.append(str(int(receipt_id, 16)))
-    return tuple(dict.fromkeys(out))
-
-
 # ---------------------------------------------------------------------------------------
 
 
@@ -275,7 +259,6 @@ __all__ = [
     "Receipt",
     "ReceiptParseError",
     "format_receipt",
-    "id_candidates",
     "is_final",
     "message_state_for",
     "parse_receipt",

@@ -76,7 +76,10 @@ EVENTS: dict[str, str] = {
     "forwarder.recovered": "at start, messages still ACCEPTED were queued for forwarding",
     "mo.dropped": "a mobile-originated message from the upstream; acknowledged and dropped",
     "receipt.unparsable": "an upstream receipt had no usable id; acknowledged",
-    "receipt.unmatched": "an upstream receipt named an id we never forwarded; acknowledged",
+    "receipt.unmatched": (
+        "an upstream receipt named an id we never forwarded, in any spelling, after a grace"
+        " period; acknowledged"
+    ),
     "receipt.not_acknowledged": "a client did not answer a receipt; it stays pending",
     "receipt.refused_by_client": "a client answered a receipt with an error; retried later",
     "receipt.pending_unreadable": "pending receipts could not be read from the ledger",

@@ -2,7 +2,10 @@
 
 It accepts any bind, answers every submit_sm with its own message id, and when
 registered_delivery asks for it sends a delivery receipt (deliver_sm, esm_class 0x04,
-standard text, receipted_message_id and message_state TLVs) after a delay. Nothing here
+standard text, receipted_message_id and message_state TLVs) after a delay. For tests it
+can also behave as some real SMSCs do: ``id_style="hex-decimal"`` answers a zero-padded
+upper-case hex id and receipts it in decimal without the TLV, and ``resp_delay_ms``
+holds each submit_sm_resp back so that a receipt can overtake it. Nothing here
 reaches a handset: the gateway logs ``simulator.in_use`` at start so nobody mistakes it
 for a real SMSC.
 """
@@ -13,7 +16,7 @@ import asyncio
 import itertools
 import secrets
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -28,9 +31,13 @@ from gateway.smpp import (
     Session,
     SessionConfig,
     SubmitSm,
+    Tag,
     response_to,
 )
 from gateway.transport.connection import ConnectionClosed, ResponseTimeout, SmppConnection
+
+#: How the simulator spells message ids (see the module docstring).
+ID_STYLES = ("plain", "hex-decimal")
 
 _BIND_IDS = {CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER}
 
@@ -60,7 +67,11 @@ class UpstreamSimulator:
         dlr_stat: str = "DELIVRD",
         reject_status: int = 0,
         keep_ids: bool = False,
+        id_style: str = "plain",
+        resp_delay_ms: int = 0,
     ) -> None:
+        if id_style not in ID_STYLES:
+            raise ValueError(f"id_style must be one of {ID_STYLES}, not {id_style!r}")
         self.host = host
         self.port = port
         self.dlr_delay = dlr_delay_ms / 1000
@@ -68,6 +79,8 @@ class UpstreamSimulator:
         #: when non-zero, every submit_sm is refused with this status (tests).
         self.reject_status = reject_status
         self.keep_ids = keep_ids
+        self.id_style = id_style
+        self.resp_delay = resp_delay_ms / 1000
         self.stats = SimulatorStats()
         self.log = structlog.get_logger("smppgw.simulator").bind(component="simulator")
         self._server: asyncio.Server | None = None
@@ -75,6 +88,7 @@ class UpstreamSimulator:
         self._tasks: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         self._id_prefix = f"{secrets.randbits(20):05x}"
+        self._id_base = secrets.randbits(24) << 16  # hex-decimal ids: unique per instance
 
     @classmethod
     def from_config(cls, config: SimulatorConfig) -> UpstreamSimulator:
@@ -108,7 +122,13 @@ class UpstreamSimulator:
             await self._server.wait_closed()
 
     def _next_id(self) -> str:
+        if self.id_style == "hex-decimal":
+            return f"{self._id_base + next(self._ids):012X}"
         return f"{self._id_prefix}{next(self._ids):08x}"
+
+    def _receipt_id(self, msg_id: str) -> str:
+        """The id as the receipt spells it (decimal, for ``hex-decimal``)."""
+        return str(int(msg_id, 16)) if self.id_style == "hex-decimal" else msg_id
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -118,12 +138,15 @@ class UpstreamSimulator:
     async def _send_receipt(self, conn: SmppConnection, submit: SubmitSm, msg_id: str) -> None:
         await asyncio.sleep(self.dlr_delay)
         receipt = receipt_pdu(
-            msg_id,
+            self._receipt_id(msg_id),
             self.dlr_stat,
             source=Address(submit.dest_addr_ton, submit.dest_addr_npi, submit.destination_addr),
             destination=Address(submit.source_addr_ton, submit.source_addr_npi, submit.source_addr),
             text=_receipt_text(submit),
         )
+        if self.id_style == "hex-decimal":  # the id only in the text, as such SMSCs send it
+            kept = tuple(t for t in receipt.tlvs if t.tag != Tag.RECEIPTED_MESSAGE_ID)
+            receipt = replace(receipt, tlvs=kept)
         try:
             resp = await conn.request(receipt)
         except (ConnectionClosed, ResponseTimeout):
@@ -139,6 +162,11 @@ def _receipt_text(submit: SubmitSm) -> str:
     if submit.udhi and content:
         content = content[1 + content[0] :]
     return "".join(chr(b) if 32 <= b < 127 else "." for b in content[:20])
+
+
+async def _respond_later(conn: SmppConnection, pdu: SubmitSm, msg_id: str, delay: float) -> None:
+    await asyncio.sleep(delay)
+    conn.respond(response_to(pdu, message_id=msg_id))
 
 
 class _SimHandler:
@@ -159,7 +187,10 @@ class _SimHandler:
             if sim.keep_ids:
                 sim.stats.submitted_ids.append(msg_id)
                 sim.stats.submitted_messages.append(pdu.short_message)
-            conn.respond(response_to(pdu, message_id=msg_id))
+            if sim.resp_delay:
+                sim._spawn(_respond_later(conn, pdu, msg_id, sim.resp_delay))
+            else:
+                conn.respond(response_to(pdu, message_id=msg_id))
             if pdu.registered_delivery & 0x03 == 1 or (
                 pdu.registered_delivery & 0x03 == 2 and sim.dlr_stat != "DELIVRD"
             ):

@@ -27,6 +27,8 @@ from ledger.rules.receipts import (
     check_targets,
     final_states,
     outcome_state,
+    upstream_key,
+    upstream_keys,
 )
 from ledger.rules.validation import require_gateway_id, validate_receipt_ids
 
@@ -43,7 +45,11 @@ def _adopt(
 
 def _mark_forwarded(pairs: dict[str, str], now: datetime) -> Script[None]:
     found = yield from do(
-        Fetch(sql.MARK_FORWARDED, (list(pairs), list(pairs.values()), now), rows.first)
+        Fetch(
+            sql.MARK_FORWARDED,
+            (list(pairs), list(pairs.values()), now, [upstream_key(u) for u in pairs.values()]),
+            rows.first,
+        )
     )
     missing = set(pairs) - set(found)
     if missing:  # raising rolls back: nothing is recorded
@@ -109,9 +115,16 @@ class OutboxCore(CoreBase):
         await self._run(partial(_mark_forwarded, pairs, self._now()), Access.TRANSACTION)
 
     async def message_by_upstream_id(self, upstream_id: str) -> MessageRecord | None:
-        """The message the upstream knows by ``upstream_id`` (the newest, if reused)."""
-        found = await self._read(Fetch(sql.BY_UPSTREAM_ID, (upstream_id,), rows.message))
-        return found[0] if found else None
+        """The message the upstream knows by ``upstream_id`` in any of its spellings.
+
+        Hex or decimal, padded or not, any case (``ledger.rules.receipts.upstream_keys``,
+        the id as given first); the newest message, if an upstream reused an id.
+        """
+        for key in upstream_keys(upstream_id):
+            found = await self._read(Fetch(sql.BY_UPSTREAM_KEY, (key,), rows.message))
+            if found:
+                return found[0]
+        return None
 
     async def set_message_state(self, message_id: str, state: MessageState) -> None:
         """Record an outcome (DELIVERED, FAILED, ...). REJECTED only comes with a refund."""

@@ -14,6 +14,40 @@ from dataclasses import dataclass
 from ledger.errors import ForeignMessage, RefundRequired, UnknownAccount, UnknownMessage
 from ledger.models import MessageState, NewReceipt
 
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+
+def upstream_key(upstream_id: str) -> str:
+    """The form an upstream's message id is stored and matched in.
+
+    SMSCs spell one id differently in submit_sm_resp and in the receipt: upper or lower
+    case hex, zero-padded or not. The key is the id in ASCII lower case without its
+    leading zeros (``"0000001A"`` -> ``"1a"``; all zeros -> ``"0"``; ``""`` stays ``""``).
+    Migration 0011 computes the same key in SQL for ids recorded before it.
+    """
+    lowered = upstream_id.translate(_ASCII_LOWER)
+    return lowered.lstrip("0") or ("0" if lowered else "")
+
+
+def upstream_keys(receipt_id: str) -> tuple[str, ...]:
+    """The keys a receipt's id may match, the most likely first, without repeats.
+
+    The id as given (its :func:`upstream_key`); then, for a decimal id, its value in hex
+    (the common habit: hex in submit_sm_resp, decimal in the receipt text); then, for a
+    hex id, its value in decimal (the reverse). A caller takes the first key that
+    matches, so an id that is the same in both spellings is never misread.
+    """
+    key = upstream_key(receipt_id)
+    keys = [key]
+    if key.isascii() and key.isdigit():
+        keys.append(format(int(key), "x"))
+    if key and set(key) <= _HEX_DIGITS:
+        keys.append(str(int(key, 16)))
+    return tuple(dict.fromkeys(keys))
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
 
 def outcome_state(state: MessageState) -> MessageState:
     """``state`` if it may be written without a refund (everything but REJECTED)."""

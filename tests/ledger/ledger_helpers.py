@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ledger.migrate import load_migrations
 from ledger.models import DebitRequest, JournalEntry, NewAccount, OutboundMessage, Sender
 from ledger.store import Store
 
@@ -84,3 +85,15 @@ async def full_journal(store: Store, system_id: str) -> list[JournalEntry]:
     """Every journal entry of an account, oldest (lowest id) first."""
     entries = await store.journal(system_id, limit=1_000_000)
     return list(reversed(entries))
+
+
+def migrations_from(first: str) -> list[str]:
+    """The names of the migrations from ``first`` on, as an upgrade applies them.
+
+    The files themselves are checked once (ordered, paired, no gap but the reserved
+    versions) in test_ledger_rules.py; upgrade tests compare with this list so that a new
+    migration does not have to be added to each of them.
+    """
+    names = [m.name for m in load_migrations("sqlite")]
+    assert first in names, f"no migration {first}"
+    return names[names.index(first) :]

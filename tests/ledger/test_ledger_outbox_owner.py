@@ -22,7 +22,7 @@ from ledger.backends.postgres import parse_url
 from ledger.models import DebitRequest, DebitStatus, MessageRecord, MessageState
 from ledger.store import Store, open_store
 from tests.ledger.conftest import old_account, pg_dsn, pg_execute, run_sync
-from tests.ledger.ledger_helpers import FakeClock, make_account, request
+from tests.ledger.ledger_helpers import FakeClock, make_account, migrations_from, request
 
 Peer = Callable[[], Awaitable[Store]]
 
@@ -335,12 +335,7 @@ async def test_upgrade_from_0002_keeps_accepted_messages(
     monkeypatch.undo()  # the new release: every migration
     new = await open_store(fresh_url, clock=clock)
     try:
-        assert await new.upgrade() == [
-            "0003_outbox_owner",
-            "0004_two_sided_journal",
-            "0005_account_edits_history",
-            "0008_api_tokens",
-        ]
+        assert await new.upgrade() == migrations_from("0003_outbox_owner")
         index = _owner_index(fresh_url)
         assert "(owner, created_at, message_id)" in index
         assert "WHERE" in index and "accepted" in index  # partial: ACCEPTED rows only

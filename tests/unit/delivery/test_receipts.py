@@ -15,7 +15,6 @@ from gateway.delivery.receipts import (
     Receipt,
     ReceiptParseError,
     format_receipt,
-    id_candidates,
     is_final,
     message_state_for,
     parse_receipt,
@@ -219,19 +218,6 @@ def test_message_state_values_match_smpp() -> None:
         ("UNKNOWN", 7),
         ("REJECTED", 8),
     ]
-
-
-@pytest.mark.parametrize(
-    ("rid", "candidates"),
-    [
-        ("255", ("255", "FF", "ff", "597")),
-        ("ff", ("ff", "255")),
-        ("0A1B", ("0A1B", "2587")),
-        ("msg-1", ("msg-1",)),
-    ],
-)
-def test_id_candidates(rid: str, candidates: tuple[str, ...]) -> None:
-    assert id_candidates(rid) == candidates
 
 
 def test_stat_for_state_inverts_message_state_for() -> None:
