@@ -16,6 +16,8 @@ from fastapi import FastAPI
 from gateway import __version__
 from gateway.api import accounts, errors, operations
 from gateway.api.context import ApiContext
+from gateway.console import router as console_router
+from gateway.console import static_files
 
 TITLE = "smppgw management API"
 DESCRIPTION = (
@@ -40,6 +42,8 @@ def create_app(ctx: ApiContext | None) -> FastAPI:
     errors.install(app)
     app.include_router(accounts.router)
     app.include_router(operations.router)
+    app.include_router(console_router)
+    app.mount("/console/static", static_files(), name="console-static")
     generate = app.openapi
 
     def described() -> dict[str, Any]:
