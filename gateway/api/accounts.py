@@ -52,6 +52,26 @@ class SenderBody(_Body):
     npi: StrictInt | None = Field(default=None, description="default: from the TON")
 
 
+class AccountChangesBody(_Body):
+    """The settings to change; a field left out (or null) stays as it is.
+
+    ``contact_email`` and ``default_category`` are the owner's; ``owner``, ``throughput``
+    and ``max_binds`` need an admin token (403 otherwise), as for ``smppgw account set``.
+    """
+
+    contact_email: StrictStr | None = Field(default=None, examples=["ops@shop.example"])
+    default_category: StrictStr | None = Field(
+        default=None, description="verification, marketing or general"
+    )
+    owner: StrictStr | None = Field(default=None, description="admin tokens only")
+    throughput: StrictInt | None = Field(
+        default=None, description="messages per second, 0 = unlimited (admin tokens only)"
+    )
+    max_binds: StrictInt | None = Field(
+        default=None, description="simultaneous binds, at least 1 (admin tokens only)"
+    )
+
+
 class RechargeBody(_Body):
     """Auto-recharge: add ``amount`` credits when a debit leaves ``threshold`` or less."""
 
@@ -78,6 +98,25 @@ async def get_account(
     """Balance, status, contact, owner, auto-recharge, limits and current binds."""
     details = await admin.account_details(ctx.store, account, scope=scope)
     return views.account_details_view(details)
+
+
+@router.put("/{account}", responses=responses(*_ACCOUNT_ERRORS, 403))
+async def update_account(
+    ctx: Context, scope: TokenScope, account: AccountId, body: AccountChangesBody
+) -> views.AccountView:
+    """Change the settings given, in one transaction (``smppgw account set``)."""
+    category = None if body.default_category is None else inputs.category(body.default_category)
+    changed = await admin.update_account(
+        ctx.store,
+        account,
+        owner=body.owner,
+        contact_email=body.contact_email,
+        default_category=category,
+        throughput=body.throughput,
+        max_binds=body.max_binds,
+        scope=scope,
+    )
+    return views.account_view(changed)
 
 
 @router.get("/{account}/ips", responses=_ANSWERS)
