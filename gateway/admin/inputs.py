@@ -92,6 +92,24 @@ def moment(text: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+#: Longest idempotency key a client may give (the stored key adds its front end's prefix).
+MAX_CLIENT_KEY_LEN = 128
+
+
+def client_key(text: str) -> str:
+    """``text`` if it can be a client's idempotency key: 1 to 128 visible ASCII characters.
+
+    The key is stored with a prefix naming the front end and the operation
+    (``api:transfer:smpp-shop:<key>``), so one client's keys cannot replay another
+    operation's entries.
+    """
+    if not 1 <= len(text) <= MAX_CLIENT_KEY_LEN or not all("!" <= c <= "~" for c in text):
+        raise InvalidInput(
+            f"an idempotency key is 1 to {MAX_CLIENT_KEY_LEN} visible ASCII characters (no spaces)"
+        )
+    return text
+
+
 def destination_prefix(text: str) -> str:
     """The digits destinations start with; a leading ``+`` is allowed and dropped."""
     digits = text[1:] if text.startswith("+") else text
