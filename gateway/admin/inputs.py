@@ -85,7 +85,9 @@ def moment(text: str) -> datetime:
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is not None:
+            parsed.astimezone(UTC)  # 0001-01-01T00:00+01:00 has no UTC time
+    except (ValueError, OverflowError):
         raise InvalidInput(
             f"not a date or time: {text!r} (e.g. 2024-05-01 or 2024-05-01T12:30:00+02:00)"
         ) from None

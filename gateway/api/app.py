@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from gateway import __version__
-from gateway.api import accounts, errors, operations
+from gateway.api import accounts, errors, messages, operations
 from gateway.api.context import ApiContext
 
 TITLE = "smppgw management API"
@@ -39,6 +39,7 @@ def create_app(ctx: ApiContext | None) -> FastAPI:
     app.state.context = ctx
     errors.install(app)
     app.include_router(accounts.router)
+    app.include_router(messages.router)
     app.include_router(operations.router)
     generate = app.openapi
 
