@@ -52,6 +52,7 @@ EVENTS: dict[str, str] = {
     "receipt.push_failed": "an unexpected failure while delivering receipts; retried by the sweep",
     "submit.outcome_unknown": "the ledger lost the link during COMMIT; answered ESME_RSYSERR",
     "pdu.refused": "a request not allowed in the session state, or beyond the hard cap",
+    "pdu.duplicate_sequence": "a request reused a pending request's sequence_number; refused",
     "bind.release_failed": "a closed session's bind slot could not be released yet",
     "account.refresh_failed": "a bound session could not re-read its account; kept the old copy",
     "gateway.heartbeat_failed": "the heartbeat could not be written; binds expire if it lasts",
