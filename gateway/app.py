@@ -25,7 +25,7 @@ from functools import partial
 import structlog
 
 from gateway.admin.demo import ensure_demo_account
-from gateway.config import Config, UpstreamConfig
+from gateway.config import Config, UpstreamConfig, exposed_ledger_files
 from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.forwarder import Forwarder
 from gateway.delivery.intake import ReceiptIntake
@@ -250,6 +250,10 @@ class Gateway:
             return self._given_store
         store = await open_store(self.config.ledger.url, limits=self.config.ledger.limits())
         stack.push_async_callback(store.close)
+        for path, mode in exposed_ledger_files(self.config.ledger.url):
+            self.log.warning(
+                "ledger.file_exposed", path=str(path), mode=f"{mode:04o}", expected="0600"
+            )
         applied = await store.upgrade()
         if applied:
             self.log.info("ledger.migrated", applied=applied)

@@ -518,6 +518,17 @@ def sqlite_file(url: str) -> Path | None:
     return None if file in ("", ":memory:") else Path(file)
 
 
+def exposed_ledger_files(url: str) -> list[tuple[Path, int]]:
+    """The files of a ``sqlite:///`` ledger (main, -wal, -shm) that others than their owner
+    may access, with their permission bits; empty for other backends and private files."""
+    file = sqlite_file(url)
+    if file is None:
+        return []
+    from ledger.backends.sqlite import exposed_files  # only SQLite ledgers have files
+
+    return exposed_files(file)
+
+
 # -- message helpers ----------------------------------------------------------------------
 def _show(value: Any) -> str:
     """A value as it would be written in TOML (strings quoted, booleans lower case)."""
