@@ -94,6 +94,7 @@ def test_a_wider_ledger_file_is_warned_about_on_stderr_not_in_json(
     db.chmod(0o644)
     listed = smppgw("--json", "account", "list")
     assert listed.code == 0
-    assert [a["system_id"] for a in listed.json()["accounts"]] == ["smpp-a"]  # stdout stays one document
+    # stdout stays one JSON document; the warning goes to stderr.
+    assert [a["system_id"] for a in listed.json()["accounts"]] == ["smpp-a"]
     assert f"smppgw: warning: {db} is mode 0644" in listed.err
     assert mode(db) == 0o644  # the operator's file is not changed behind their back
