@@ -18,9 +18,10 @@ import asyncio
 import signal
 import socket
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Any
 
 import structlog
 
@@ -51,6 +52,8 @@ FORWARDER_DRAIN_S = 2.0
 _BIND_TYPES = {State.BOUND_TX: "tx", State.BOUND_RX: "rx", State.BOUND_TRX: "trx"}
 #: Seconds between history retention sweeps (``[ledger] history_retention_days``).
 HISTORY_SWEEP_INTERVAL = 3600.0
+#: Seconds between two rounds of the low-balance alert task (scan, then mail).
+ALERT_INTERVAL = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +161,7 @@ class Gateway:
             await stack.enter_async_context(
                 history_retention(store, c.ledger.history_retention_days)
             )
+        await stack.enter_async_context(_alerts(c, store, gateway_id))
         simulator, upstream_config = await self._start_simulator(stack)
 
         registry = BindRegistry()
@@ -369,6 +373,15 @@ async def _sweep(store: Store, retention_days: int, interval: float) -> None:
                     before=pruned.cutoff.isoformat(),
                 )
         await asyncio.sleep(interval)
+
+
+def _alerts(config: Config, store: Store, gateway_id: str) -> AbstractAsyncContextManager[Any]:
+    """The low-balance alert task: scans the ledger, mails through ``[smtp]`` if enabled."""
+    from gateway.mail.alerts import AlertNotifier, alert_notifications
+    from gateway.mail.sender import Mailer
+
+    notifier = AlertNotifier(store, Mailer.from_config(config), gateway_id=gateway_id)
+    return alert_notifications(notifier, interval=ALERT_INTERVAL)
 
 
 async def _drain_and_stop(forwarder: Forwarder) -> None:

@@ -498,3 +498,49 @@ class PruneResult:
     cutoff: datetime
     messages: int
     receipts: int
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceAlert:
+    """A low-balance alert of an account (``ledger.rules.alerts``).
+
+    ``category`` None watches the credit balance and ``threshold`` is in milli-credits;
+    a credit-package category counts milli-messages. ``armed``: the next step below the
+    threshold fires it. ``checked_through``: the last journal entry the scan walked.
+    """
+
+    system_id: str
+    category: str | None
+    threshold: int
+    armed: bool
+    checked_through: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMail:
+    """A fired alert waiting in the alert outbox for its mail (or settled).
+
+    ``key`` is stable for the crossing (the firing journal entry's), so a resend carries
+    the same Message-ID; ``contact_email`` is the account's contact when it was claimed;
+    ``attempts`` counts claims, this one included.
+    """
+
+    id: int
+    key: str
+    system_id: str
+    category: str | None
+    threshold: int
+    balance: int
+    entry_id: int
+    created_at: datetime
+    contact_email: str
+    attempts: int
+
+
+class AlertOutcome(StrEnum):
+    """How a fired alert was settled."""
+
+    SENT = "sent"  # the SMTP server accepted the mail
+    UNSENT = "unsent"  # no mail: [smtp] off, or no contact address (logged alert.unsent)
+    REJECTED = "rejected"  # the SMTP server refused it for good

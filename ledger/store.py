@@ -51,9 +51,12 @@ from ledger.models import (
     Account,
     AccountChanges,
     AccountStatus,
+    AlertMail,
+    AlertOutcome,
     ApiToken,
     AuditProblem,
     Backlog,
+    BalanceAlert,
     BindRecord,
     DebitRequest,
     DebitResult,
@@ -425,6 +428,53 @@ class HistoryStore(Protocol):
         """
 
 
+class AlertStore(Protocol):
+    """Low-balance alerts: their settings, the scan that fires them, their mail outbox."""
+
+    async def set_alert(
+        self, system_id: str, threshold: int, *, category: str | None = None
+    ) -> BalanceAlert:
+        """Set (or replace) the account's alert on a balance (``category`` None: credits).
+
+        It starts from now: armed if the balance is at or above ``threshold``. Raises
+        UnknownAccount, InvalidAccountData, LimitExceeded (above ``max_balance``).
+        """
+
+    async def alerts(self, system_id: str) -> list[BalanceAlert]:
+        """The account's alerts, the credit balance's first. Raises UnknownAccount."""
+
+    async def clear_alert(self, system_id: str, *, category: str | None = None) -> bool:
+        """Remove an alert; False if there was none. Raises UnknownAccount."""
+
+    async def scan_alerts(self, *, page: int = 10_000) -> int:
+        """Walk the journal entries new since the last scan of each credit-balance alert.
+
+        One transaction: each downward crossing disarms its alert and is queued in the
+        alert outbox, once whichever gateway scans; a step back at or above the
+        threshold re-arms. Returns how many were queued. Only accounts with new entries
+        are read.
+        """
+
+    async def claim_alert_mails(
+        self, gateway_id: str, *, lease: float = 60.0, limit: int = 100
+    ) -> list[AlertMail]:
+        """Claim queued alerts for ``lease`` seconds (unclaimed, run out, or our own)."""
+
+    async def settle_alert_mail(
+        self, mail_id: int, outcome: AlertOutcome, detail: str = ""
+    ) -> None:
+        """The alert is done (sent, unsent on purpose, rejected for good)."""
+
+    async def defer_alert_mail(self, mail_id: int, retry_after: float, detail: str) -> None:
+        """A temporary failure: claimable again ``retry_after`` seconds from now."""
+
+    async def unsettled_alert_mails(self, *, limit: int = 1000) -> list[AlertMail]:
+        """Queued alerts not settled yet, oldest first (tests, operators)."""
+
+    async def alert_mail_outcomes(self, system_id: str) -> list[tuple[str, str | None]]:
+        """(key, outcome) of every alert the account fired, oldest first."""
+
+
 class Store(
     Lifecycle,
     AccountStore,
@@ -435,6 +485,7 @@ class Store(
     ReceiptStore,
     TokenStore,
     HistoryStore,
+    AlertStore,
     Protocol,
 ):
     """Persistent ledger: every role. All methods are coroutines; none blocks the loop.

@@ -21,6 +21,7 @@ from typing import Any, NotRequired
 from typing_extensions import TypedDict
 
 from gateway.admin.accounts import AccountDetails, CreatedAccount, PasswordChange
+from gateway.admin.alerts import AlertCleared, AlertSettings
 from gateway.admin.credits import Statement
 from gateway.admin.password_reset import PasswordReset
 from gateway.admin.schema import SchemaUpgrade
@@ -30,6 +31,7 @@ from gateway.policy.tariff import Rate
 from ledger.models import (
     Account,
     ApiToken,
+    BalanceAlert,
     BindRecord,
     HistoryItem,
     HistoryPage,
@@ -513,3 +515,61 @@ def created_token_view(c: CreatedToken) -> CreatedTokenView:
 def tokens_view(tokens: Iterable[ApiToken]) -> TokensView:
     """A list of tokens."""
     return {"tokens": [token_view(t) for t in tokens]}
+
+
+# -- low-balance alerts (issue 7) -------------------------------------------------------------
+
+
+class AlertView(TypedDict):
+    """A low-balance alert: ``category`` null watches the credit balance.
+
+    ``armed`` false: it fired and re-arms once the balance is back at ``below``.
+    """
+
+    category: str | None
+    below: str
+    below_milli: int
+    armed: bool
+    updated_at: str
+
+
+class AlertsView(TypedDict):
+    """An account's low-balance alerts and where they are mailed."""
+
+    system_id: str
+    contact_email: str
+    alerts: list[AlertView]
+
+
+class AlertClearedView(TypedDict):
+    """The outcome of clearing an alert (``cleared`` false: there was none)."""
+
+    system_id: str
+    category: str | None
+    cleared: bool
+
+
+def alert_view(a: BalanceAlert) -> AlertView:
+    """One low-balance alert."""
+    return {
+        "category": a.category,
+        "below": milli_to_credits(a.threshold),
+        "below_milli": a.threshold,
+        "armed": a.armed,
+        "updated_at": a.updated_at.isoformat(),
+    }
+
+
+def alerts_view(s: AlertSettings) -> AlertsView:
+    """An account's low-balance alerts."""
+    return {
+        "system_id": s.account.system_id,
+        "contact_email": s.account.contact_email,
+        "alerts": [alert_view(a) for a in s.alerts],
+    }
+
+
+def alert_cleared_view(c: AlertCleared) -> AlertClearedView:
+    """The outcome of ``alert clear``."""
+    category = c.category.value if c.category is not None else None
+    return {"system_id": c.system_id, "category": category, "cleared": c.cleared}

@@ -278,6 +278,26 @@ async def recharge_off(store: Store, args: argparse.Namespace) -> Result:
     return _account_line(account, render.recharge(account))
 
 
+async def alert_set(store: Store, args: argparse.Namespace) -> Result:
+    """``alert set``."""
+    alert = await admin.set_alert(store, args.system_id, below=args.below, category=args.category)
+    return Result(views.alert_view(alert), f"{args.system_id}: {render.alert(alert)}")
+
+
+async def alert_show(store: Store, args: argparse.Namespace) -> Result:
+    """``alert show``."""
+    settings = await admin.show_alerts(store, args.system_id)
+    return Result(views.alerts_view(settings), render.alerts(settings))
+
+
+async def alert_clear(store: Store, args: argparse.Namespace) -> Result:
+    """``alert clear``."""
+    done = await admin.clear_alert(store, args.system_id, category=args.category)
+    what = f"the {done.category.value} packages" if done.category else "the credit balance"
+    verb = "cleared the alert on" if done.cleared else "there was no alert on"
+    return Result(views.alert_cleared_view(done), f"{done.system_id}: {verb} {what}")
+
+
 async def token_create(store: Store, args: argparse.Namespace) -> Result:
     """``token create``."""
     created = await admin.create_token(store, owner=args.owner, admin=args.admin, note=args.note)

@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sender(subcommands, common)
     _add_credits(subcommands, common)
     _add_recharge(subcommands, common)
+    _add_alert(subcommands, common)
     _add_tariff(subcommands, common)
     _add_token(subcommands, common)
     _add_history(subcommands, common)
@@ -193,6 +194,18 @@ def _add_recharge(subcommands: Any, common: _Parser) -> None:
     p.add_argument("--amount", metavar="CREDITS", type=_credits, required=True, help=allowed)
     p.add_argument("--daily-cap", metavar="N", type=_int_min(1), default=1)
     _account_leaf(group, "off", commands.recharge_off, "turn auto-recharge off", common)
+
+
+def _add_alert(subcommands: Any, common: _Parser) -> None:
+    group = _group(subcommands, "alert", "low-balance alerts by mail")
+    p = _account_leaf(
+        group, "set", commands.alert_set, "mail the contact when the balance falls below", common
+    )
+    p.add_argument("--below", metavar="CREDITS", type=_credits, required=True)
+    p.add_argument("--category", metavar="C", type=_category, help="a package category (later)")
+    _account_leaf(group, "show", commands.alert_show, "show the account's alerts", common)
+    p = _account_leaf(group, "clear", commands.alert_clear, "remove an alert", common)
+    p.add_argument("--category", metavar="C", type=_category, help="a package category (later)")
 
 
 def _add_tariff(subcommands: Any, common: _Parser) -> None:

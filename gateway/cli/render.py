@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gateway.admin.alerts import AlertSettings
 from ledger.models import (
     CREDITS_SOURCE,
     Account,
+    BalanceAlert,
     BindRecord,
     DrawnFrom,
     EntryKind,
@@ -127,6 +129,23 @@ def recharge(a: Account) -> str:
         f"add {milli_to_credits(p.amount)} credits when the balance falls to "
         f"{milli_to_credits(p.threshold)} or below, at most {p.daily_cap} {times} a UTC day"
     )
+
+
+def alert(a: BalanceAlert) -> str:
+    """A low-balance alert in a sentence."""
+    what = f"the {a.category} packages" if a.category else "the credit balance"
+    below = milli_to_credits(a.threshold)
+    state = "armed" if a.armed else f"fired; re-arms when the balance is back at {below}"
+    return f"mail the contact once when {what} falls below {below} ({state})"
+
+
+def alerts(s: AlertSettings) -> str:
+    """An account's alerts, one line each, and where they go."""
+    a = s.account
+    contact = a.contact_email or "no contact address: alerts are logged, not mailed"
+    lines = [f"{a.system_id}: alerts to {contact}"]
+    lines += [f"  {alert(x)}" for x in s.alerts] or ["  no low-balance alert"]
+    return "\n".join(lines)
 
 
 def entry_detail(e: JournalEntry) -> str:

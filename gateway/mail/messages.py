@@ -106,7 +106,7 @@ class NewPassword:
 
 @dataclass(frozen=True, slots=True)
 class LowBalance:
-    """A balance fell to or below its alert threshold (milli-credits, or milli-messages).
+    """A balance fell below its alert threshold (milli-credits, or milli-messages).
 
     ``category`` is :data:`CREDITS` for the plain balance, else a credit-package
     category (``verification``, ``marketing``, ``general``), counted in messages.
@@ -227,10 +227,10 @@ def _low_balance(n: LowBalance) -> tuple[str, str]:
             " credit balance, as far as they allow."
         )
     body = _body(
-        f"{what}, at or below the alert threshold of {threshold}.",
+        f"{what}, below the alert threshold of {threshold}.",
         then,
-        "This alert is sent once when the balance falls to the threshold, and again only"
-        " after the balance has been above the threshold in between.",
+        "This alert is sent once when the balance falls below the threshold, and again"
+        " only after the balance has been back at or above the threshold in between.",
     )
     return subject, body
 

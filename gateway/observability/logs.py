@@ -94,6 +94,10 @@ EVENTS: dict[str, str] = {
     "ledger.file_exposed": "a SQLite ledger file is readable by others than its owner",
     "mail.sent": "the SMTP server accepted a mail to an account holder",
     "mail.failed": "a mail to an account holder was not sent; `temporary` says if a retry may",
+    "alert.sent": "a low-balance alert was mailed to the account's contact",
+    "alert.unsent": "a low-balance alert fired but was not mailed ([smtp] off, no contact)",
+    "alert.failed": "a low-balance alert mail failed; retried later when `temporary`",
+    "alert.scan_failed": "the low-balance alert task could not reach the ledger",
 }
 
 

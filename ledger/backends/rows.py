@@ -19,9 +19,11 @@ from ledger.models import (
     CREDITS_SOURCE,
     Account,
     AccountStatus,
+    AlertMail,
     ApiToken,
     AuditCheck,
     Backlog,
+    BalanceAlert,
     BindRecord,
     Category,
     DrawnFrom,
@@ -34,6 +36,7 @@ from ledger.models import (
     RechargePolicy,
     Sender,
 )
+from ledger.rules.alerts import JournalStep
 from ledger.rules.audit import AuditRow
 from ledger.rules.binds import BindState
 from ledger.rules.planning import (
@@ -55,6 +58,12 @@ MESSAGE_COLS = (
 )
 RECEIPT_COLS = "id, system_id, message_id, pdu_body, created_at, claimed_by, claimed_until"
 TOKEN_COLS = "token_id, token_hash, owner, note, created_at, revoked_at"
+ALERT_COLS = "system_id, category, threshold, armed, checked_through, updated_at"
+ALERT_STEP_COLS = "id, kind, idempotency_key, balance_after"
+ALERT_MAIL_COLS = (
+    "o.id, o.mail_key, o.system_id, o.category, o.threshold, o.balance, o.entry_id,"
+    " o.created_at, o.attempts, a.contact_email"
+)
 #: A closed account is stored as 'disabled' with its closed_at (migration 0005).
 STATUS_EXPR = "CASE WHEN closed_at IS NULL THEN status ELSE 'closed' END"
 #: What a movement reads of an account (``AccountState``).
@@ -324,4 +333,39 @@ def message_row(p: PlannedMessage) -> tuple[Any, ...]:
         m.registered_delivery,
         m.pdu_body,
         m.owner or None,  # "" = nobody: NULL, adoptable by all
+    )
+
+
+def balance_alert(row: Row, d: Decoder) -> BalanceAlert:
+    """A balance_alerts row (ALERT_COLS); SQLite's armed is 0 or 1."""
+    return BalanceAlert(
+        system_id=row["system_id"],
+        category=row["category"],
+        threshold=row["threshold"],
+        armed=bool(row["armed"]),
+        checked_through=row["checked_through"],
+        updated_at=d.time(row["updated_at"]),
+    )
+
+
+def alert_step(row: Row, _d: Decoder) -> JournalStep:
+    """What the alert scan reads of a journal row (ALERT_STEP_COLS)."""
+    return JournalStep(
+        row["id"], EntryKind(row["kind"]), row["idempotency_key"], row["balance_after"]
+    )
+
+
+def alert_mail(row: Row, d: Decoder) -> AlertMail:
+    """An alert_outbox row with the account's contact (ALERT_MAIL_COLS)."""
+    return AlertMail(
+        id=row["id"],
+        key=row["mail_key"],
+        system_id=row["system_id"],
+        category=row["category"],
+        threshold=row["threshold"],
+        balance=row["balance"],
+        entry_id=row["entry_id"],
+        created_at=d.time(row["created_at"]),
+        contact_email=row["contact_email"],
+        attempts=row["attempts"],
     )

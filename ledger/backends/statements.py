@@ -19,6 +19,9 @@ from functools import cache
 
 from ledger.backends.base import Statement
 from ledger.backends.rows import (
+    ALERT_COLS,
+    ALERT_MAIL_COLS,
+    ALERT_STEP_COLS,
     BIND_COLS,
     HISTORY_COLS,
     JOURNAL_COLS,
@@ -418,4 +421,83 @@ PRUNE_DEPENDENTS = (
 PRUNE_MESSAGES = Statement.each(
     postgres="DELETE FROM messages WHERE message_id = ANY($1::text[])",
     sqlite="DELETE FROM messages WHERE message_id IN (SELECT value FROM json_each($1))",
+)
+
+# -- low-balance alerts (migration 0007) ---------------------------------------------------------
+
+# The alert's key: "no category" (the credit balance) is '' here, as in balance_alerts_key.
+_ALERT_KEY = "system_id = $1 AND COALESCE(category, '') = $2"
+# An account's balance and its newest journal entry (0: none), for setting an alert.
+ALERT_START = Statement.both(
+    "SELECT balance, COALESCE((SELECT max(id) FROM journal j WHERE j.system_id = a.system_id),"
+    " 0) AS last_id FROM accounts a WHERE system_id = $1"
+)
+UPDATE_ALERT = Statement.both(
+    f"UPDATE balance_alerts SET threshold = $3, armed = $4, checked_through = $5,"
+    f" updated_at = $6 WHERE {_ALERT_KEY}"
+)
+INSERT_ALERT = Statement.both(
+    "INSERT INTO balance_alerts (system_id, category, threshold, armed, checked_through,"
+    " updated_at) VALUES ($1, $2, $3, $4, $5, $6)"
+)
+DELETE_ALERT = Statement.both(f"DELETE FROM balance_alerts WHERE {_ALERT_KEY}")
+ALERTS_OF = Statement.both(
+    f"SELECT {ALERT_COLS} FROM balance_alerts WHERE system_id = $1 ORDER BY COALESCE(category, '')"
+)
+# Credit-balance alerts whose account has journal entries the scan has not walked: only
+# accounts whose balance moved cost anything (an index probe on journal_by_account each).
+# PostgreSQL locks them, skipping those another gateway is scanning; FOR UPDATE returns
+# each row as last committed, so a scan never walks entries another already walked.
+DUE_ALERTS = Statement.each(
+    postgres=f"SELECT {ALERT_COLS} FROM balance_alerts a WHERE category IS NULL AND EXISTS"
+    " (SELECT 1 FROM journal j WHERE j.system_id = a.system_id AND j.id > a.checked_through)"
+    " ORDER BY system_id LIMIT $1 FOR UPDATE SKIP LOCKED",
+    sqlite=f"SELECT {ALERT_COLS} FROM balance_alerts a WHERE category IS NULL AND EXISTS"
+    " (SELECT 1 FROM journal j WHERE j.system_id = a.system_id AND j.id > a.checked_through)"
+    " ORDER BY system_id LIMIT $1",
+)
+ALERT_STEPS = Statement.both(
+    f"SELECT {ALERT_STEP_COLS} FROM journal WHERE system_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+)
+SET_ALERT_SCAN = Statement.both(
+    f"UPDATE balance_alerts SET armed = $3, checked_through = $4 WHERE {_ALERT_KEY}"
+)
+INSERT_ALERT_MAIL = Statement.both(
+    "INSERT INTO alert_outbox (mail_key, system_id, category, threshold, balance, entry_id,"
+    " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (mail_key) DO NOTHING"
+)
+# Take unsettled alert mails: unclaimed, claim run out, or claimed by this gateway
+# itself (a restart under the same id takes its own back at once). Oldest first.
+_CLAIMABLE = (
+    "SELECT id FROM alert_outbox WHERE done_at IS NULL AND (claimed_until IS NULL"
+    " OR claimed_until <= $2 OR claimed_by = $1) ORDER BY id LIMIT $4"
+)
+CLAIM_ALERT_MAILS = Statement.each(
+    postgres="UPDATE alert_outbox SET claimed_by = $1, claimed_until = $3,"
+    f" attempts = attempts + 1 WHERE id IN ({_CLAIMABLE} FOR UPDATE SKIP LOCKED)"
+    " RETURNING id",
+    sqlite="UPDATE alert_outbox SET claimed_by = $1, claimed_until = $3,"
+    f" attempts = attempts + 1 WHERE id IN ({_CLAIMABLE}) RETURNING id",
+)
+ALERT_MAILS = Statement.each(
+    postgres=f"SELECT {ALERT_MAIL_COLS} FROM alert_outbox o JOIN accounts a"
+    " ON a.system_id = o.system_id WHERE o.id = ANY($1::bigint[]) ORDER BY o.id",
+    sqlite=f"SELECT {ALERT_MAIL_COLS} FROM alert_outbox o JOIN accounts a"
+    " ON a.system_id = o.system_id WHERE o.id IN (SELECT value FROM json_each($1)) ORDER BY o.id",
+)
+SETTLE_ALERT_MAIL = Statement.both(
+    "UPDATE alert_outbox SET done_at = $2, outcome = $3, detail = $4, claimed_until = NULL"
+    " WHERE id = $1 AND done_at IS NULL"
+)
+# A temporary failure: keep it claimed until ``$2`` (the retry's time), say why.
+DEFER_ALERT_MAIL = Statement.both(
+    "UPDATE alert_outbox SET claimed_until = $2, claimed_by = NULL, detail = $3"
+    " WHERE id = $1 AND done_at IS NULL"
+)
+UNSETTLED_ALERT_MAILS = Statement.both(
+    f"SELECT {ALERT_MAIL_COLS} FROM alert_outbox o JOIN accounts a ON a.system_id = o.system_id"
+    " WHERE o.done_at IS NULL ORDER BY o.id LIMIT $1"
+)
+ALERT_MAIL_OUTCOMES = Statement.both(
+    "SELECT mail_key, outcome FROM alert_outbox WHERE system_id = $1 ORDER BY id"
 )

@@ -9,6 +9,7 @@ run SQL. Split by the roles of ``ledger.store``; :class:`Ledger` is all of them.
 from __future__ import annotations
 
 from ledger.core.accounts import AccountsCore
+from ledger.core.alerts import AlertsCore
 from ledger.core.gateways import GatewaysCore
 from ledger.core.history import HistoryCore
 from ledger.core.money import MoneyCore
@@ -16,7 +17,9 @@ from ledger.core.outbox import OutboxCore
 from ledger.core.tokens import TokensCore
 
 
-class Ledger(AccountsCore, GatewaysCore, MoneyCore, OutboxCore, TokensCore, HistoryCore):
+class Ledger(
+    AccountsCore, GatewaysCore, MoneyCore, OutboxCore, TokensCore, HistoryCore, AlertsCore
+):
     """``ledger.store.Store`` over one backend: ``Ledger(backend, clock=...)``.
 
     Usually made by ``ledger.store.open_store(url)``.

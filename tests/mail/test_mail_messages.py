@@ -51,7 +51,7 @@ def test_low_balance_in_credits_shows_balance_and_threshold_as_decimals() -> Non
     assert mail.kind is MailKind.LOW_BALANCE
     assert mail.subject == "Low balance on smpp-shop: 12.5 credits left"
     flat = " ".join(mail.body.split())
-    assert "smpp-shop is 12.5 credits, at or below the alert threshold of 20 credits." in flat
+    assert "smpp-shop is 12.5 credits, below the alert threshold of 20 credits." in flat
 
 
 def test_low_balance_of_a_package_category_counts_messages() -> None:
