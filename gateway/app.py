@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
@@ -79,6 +80,7 @@ class Running:
     forwarder: Forwarder
     simulator: UpstreamSimulator | None
     metrics: Metrics
+    server: SmppServer
 
 
 class Gateway:
@@ -224,7 +226,9 @@ class Gateway:
             simulator_port=simulator.port if simulator else None,
             api_port=api_port,
         )
-        return Running(store, gateway_id, endpoints, upstream, forwarder, simulator, metrics)
+        return Running(
+            store, gateway_id, endpoints, upstream, forwarder, simulator, metrics, server
+        )
 
     async def _start_api(
         self, stack: AsyncExitStack, store: Store, upstream: UpstreamClient, simulated: bool
@@ -285,6 +289,21 @@ class Gateway:
             note="built-in upstream SMSC simulator: no message reaches a handset",
         )
         return simulator, replace(c.upstream, host=c.simulator.host, port=simulator.port)
+
+    def reload(self) -> None:
+        """What SIGHUP does: load the SMPP listener's TLS certificate and key again.
+
+        Bound sessions keep going; a pair that cannot be loaded is logged and the old
+        one keeps serving.
+        """
+        c = self.config.server
+        try:
+            reloaded = self._running().server.reload_tls()
+        except (OSError, ssl.SSLError) as e:
+            self.log.error("tls.reload_failed", cert=str(c.tls_cert), error=repr(e))
+            return
+        if reloaded:
+            self.log.info("tls.reloaded", cert=str(c.tls_cert), tls_port=self.endpoints.tls_port)
 
     async def stop(self) -> None:
         """Stop accepting, finish in-flight submits, stop forwarding, close the ledger."""
@@ -391,7 +410,7 @@ async def _drain_and_stop(forwarder: Forwarder) -> None:
 
 
 async def serve(config: Config, *, demo: bool = False) -> None:
-    """Run until SIGINT or SIGTERM, then stop gracefully."""
+    """Run until SIGINT or SIGTERM, then stop gracefully; SIGHUP: :meth:`Gateway.reload`."""
     configure_logging(config.logging.level, config.logging.format)
     gateway = Gateway(config)
     if demo:
@@ -407,6 +426,7 @@ async def serve(config: Config, *, demo: bool = False) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await gateway.start()
+    loop.add_signal_handler(signal.SIGHUP, gateway.reload)
     await stop.wait()
     gateway.log.info("gateway.stopping")
     await gateway.stop()

@@ -39,6 +39,7 @@ from gateway.smpp import (
     response_to,
 )
 from gateway.transport.connection import SmppConnection
+from gateway.transport.tls import reload_pair, server_context
 from ledger import LedgerError, Store
 from ledger.models import Account
 
@@ -219,6 +220,7 @@ class SmppServer:
         self._servers: list[asyncio.Server] = []
         self._conns: set[SmppConnection] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
+        self._tls: ssl.SSLContext | None = None
 
     def _factory(self) -> SmppConnection:
         assert self.services is not None, "serve() wires the services before accepting"
@@ -238,10 +240,21 @@ class SmppServer:
         port = await self._listen(c.host, c.port)
         if c.tls_port is None or c.tls_cert is None or c.tls_key is None:
             return port, None
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.load_cert_chain(c.tls_cert, c.tls_key)
-        return port, await self._listen(c.host, c.tls_port, ssl_context=ctx)
+        self._tls = server_context(c.tls_cert, c.tls_key)
+        return port, await self._listen(c.host, c.tls_port, ssl_context=self._tls)
+
+    def reload_tls(self) -> bool:
+        """Load the configured certificate and key again (after a renewal).
+
+        New connections get the files' pair, bound sessions are untouched; False when
+        there is no TLS listener. Raises ``OSError``/``ssl.SSLError`` for unusable files,
+        the old pair still serving.
+        """
+        c = self.config
+        if self._tls is None or c.tls_cert is None or c.tls_key is None:
+            return False
+        reload_pair(self._tls, c.tls_cert, c.tls_key)
+        return True
 
     async def _listen(
         self, host: str, port: int, *, ssl_context: ssl.SSLContext | None = None
