@@ -4,12 +4,14 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PEERS  ?= ../shared/peers
 
-.PHONY: run test lint fmt bench peers clean openapi
+.PHONY: run test lint fmt bench peers clean openapi lock
 
-$(BIN)/.installed: pyproject.toml
+# Exact versions with their hashes from requirements.lock, then the project itself.
+$(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,fast]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 ## Start the gateway on its embedded defaults (SQLite ledger, built-in upstream simulator).
@@ -43,3 +45,9 @@ clean:
 ## Write the OpenAPI description the API serves to docs/openapi.json (a test compares them).
 openapi: $(BIN)/.installed
 	$(BIN)/python -m gateway.api.openapi docs/openapi.json
+
+## Resolve requirements.lock again after changing a dependency in pyproject.toml.
+lock: $(BIN)/.installed
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --extra dev --extra fast --generate-hashes --allow-unsafe \
+		--strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
