@@ -218,7 +218,7 @@ class Gateway:
             )
         )
         stack.push_async_callback(server.stop)
-        api_port = await self._start_api(stack, store, upstream, simulator is not None)
+        api_port = await self._start_api(stack, store, upstream, simulator is not None, submitter)
         endpoints = Endpoints(
             port=port,
             tls_port=tls_port,
@@ -231,7 +231,12 @@ class Gateway:
         )
 
     async def _start_api(
-        self, stack: AsyncExitStack, store: Store, upstream: UpstreamClient, simulated: bool
+        self,
+        stack: AsyncExitStack,
+        store: Store,
+        upstream: UpstreamClient,
+        simulated: bool,
+        submitter: Submitter,
     ) -> int | None:
         """Serve the management API if ``[api]`` enables it; its port, or None."""
         c = self.config
@@ -251,6 +256,8 @@ class Gateway:
             limiter=FailureLimiter(c.api.auth_failures_per_minute),
             mailer=Mailer.from_config(c),
             upstream_ready=lambda: simulated or upstream.bound,
+            # HTTP sends go through the very submit path SMPP submits take.
+            submitter=submitter,
         )
         api = ApiServer(c.api, create_app(ctx))
         port = await api.start()

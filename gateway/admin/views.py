@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, NotRequired
+from typing import TYPE_CHECKING, Any, NotRequired
 
 # typing_extensions' TypedDict: pydantic (the API's schemas) needs it before Python 3.12.
 from typing_extensions import TypedDict
@@ -42,6 +42,9 @@ from ledger.models import (
     TransferResult,
     milli_to_credits,
 )
+
+if TYPE_CHECKING:  # the job action loads the submit path: only the API imports it
+    from gateway.admin.jobs import JobMessage, JobResult
 
 JSONObject = dict[str, Any]
 
@@ -195,6 +198,34 @@ class HistoryPageView(TypedDict):
 
     messages: list[HistoryItemView]
     next_before: str | None
+
+
+class JobMessageView(TypedDict):
+    """One receiver of a job: sent with ``message_id``, or refused with ``reason``.
+
+    ``status`` is the submit_sm_resp status the same submit over SMPP gets (``ESME_ROK``,
+    ``ESME_RNOCREDIT`` ...); ``segments`` and ``cost`` are the price (0 before pricing).
+    """
+
+    receiver: str
+    accepted: bool
+    message_id: str | None
+    status: str
+    reason: str | None
+    segments: int
+    cost: str
+    cost_milli: int
+
+
+class JobView(TypedDict):
+    """A job: each receiver in the order given, and what the sent ones cost together."""
+
+    system_id: str
+    accepted: int
+    refused: int
+    cost: str
+    cost_milli: int
+    messages: list[JobMessageView]
 
 
 class PruneView(TypedDict):
@@ -423,6 +454,34 @@ def history_item_view(h: HistoryItem) -> HistoryItemView:
 def history_page_view(p: HistoryPage) -> HistoryPageView:
     """A page of history, newest first; ``next_before`` is the next page's cursor."""
     return {"messages": [history_item_view(h) for h in p.items], "next_before": p.next_before}
+
+
+def job_message_view(m: JobMessage) -> JobMessageView:
+    """One receiver of a job."""
+    return {
+        "receiver": m.receiver,
+        "accepted": m.accepted,
+        "message_id": m.message_id,
+        "status": m.status.name,
+        "reason": m.reason,
+        "segments": m.segments,
+        "cost": milli_to_credits(m.cost),
+        "cost_milli": m.cost,
+    }
+
+
+def job_view(j: JobResult) -> JobView:
+    """A job's receivers and the cost of those sent."""
+    sent = [m for m in j.messages if m.accepted]
+    cost = sum(m.cost for m in sent)
+    return {
+        "system_id": j.system_id,
+        "accepted": len(sent),
+        "refused": len(j.messages) - len(sent),
+        "cost": milli_to_credits(cost),
+        "cost_milli": cost,
+        "messages": [job_message_view(m) for m in j.messages],
+    }
 
 
 def prune_view(r: PruneResult) -> PruneView:

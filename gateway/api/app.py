@@ -21,8 +21,9 @@ from gateway.console import static_files
 
 TITLE = "smppgw management API"
 DESCRIPTION = (
-    "Accounts, allowed IPs, senders, auto-recharge, password resets and the journal of "
-    "an smppgw SMPP gateway, plus health, readiness and Prometheus metrics. "
+    "Accounts, allowed IPs, senders, auto-recharge, password resets, transfers, the "
+    "journal and message history of an smppgw SMPP gateway, sending over HTTP, plus "
+    "health, readiness and Prometheus metrics. "
     "Authenticate with `Authorization: Bearer <token>` (`smppgw token create`). "
     'Every error is `{"error": {"code", "message"}}`. See docs/api.md.'
 )

@@ -15,11 +15,12 @@ from ledger.store import Store
 
 if TYPE_CHECKING:  # the sender loads aiosmtplib: only a gateway with mail configured
     from gateway.mail.sender import Mailer
+    from gateway.policy.submit import Submitter
 
 
 @dataclass(frozen=True, slots=True)
 class ApiContext:
-    """The ledger, mail, metrics and readiness of the gateway the API fronts."""
+    """The ledger, mail, metrics, readiness and submit path of the gateway the API fronts."""
 
     config: ApiConfig
     store: Store
@@ -29,6 +30,8 @@ class ApiContext:
     mailer: Mailer | None = None
     #: True when messages can leave: the upstream is bound, or the simulator is used.
     upstream_ready: Callable[[], bool] = lambda: True
+    #: The gateway's submit path, for sending over HTTP; None: sending is refused (503).
+    submitter: Submitter | None = None
 
 
 def context(request: Request) -> ApiContext:

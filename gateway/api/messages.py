@@ -8,13 +8,15 @@ scope, and return its view.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from gateway import admin
 from gateway.admin import inputs, views
-from gateway.api.accounts import AccountId
+from gateway.admin.jobs import MAX_RECEIVERS, MAX_TEXT, Job, send_job
+from gateway.api.accounts import AccountId, IdempotencyKey
 from gateway.api.auth import TokenScope
 from gateway.api.context import Context
 from gateway.api.errors import responses
@@ -22,6 +24,32 @@ from ledger.models import MessageState
 from ledger.rules.history import MAX_PAGE
 
 router = APIRouter(prefix="/sms", tags=["messages"])
+
+#: Header set on an answer that replays an earlier request's Idempotency-Key.
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+class JobBody(BaseModel):
+    """One text from one sender to each receiver (keys it does not know are refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sender: StrictStr = Field(
+        description="a sender registered for the account", examples=["SMPPGW"]
+    )
+    receivers: list[StrictStr] = Field(
+        min_length=1,
+        max_length=MAX_RECEIVERS,
+        description="international numbers, with or without '+'",
+        examples=[["+33612345678"]],
+    )
+    message: StrictStr = Field(min_length=1, max_length=MAX_TEXT, examples=["Your code is 1234"])
+    coding: Literal["gsm7", "ucs2"] | None = Field(
+        default=None, description="default: gsm7 when every character has a GSM septet"
+    )
+    receipt: StrictBool = Field(
+        default=False, description="ask the upstream for a delivery receipt"
+    )
 
 
 @router.get("/{account}/outgoing", responses=responses(400, 401, 404, 429, 503))
@@ -59,3 +87,33 @@ async def outgoing(
         scope=scope,
     )
     return views.history_page_view(page)
+
+
+@router.post("/{account}/jobs", responses=responses(400, 401, 404, 409, 429, 503))
+async def send(
+    ctx: Context,
+    scope: TokenScope,
+    account: AccountId,
+    body: JobBody,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> views.JobView:
+    """Send a text over HTTP: per receiver, the checks, price and debit of a submit_sm.
+
+    Each receiver is sent (message id, segments, cost) or refused (the SMPP status and
+    reason), in the order given. With ``Idempotency-Key`` a retry answers the first
+    message ids and charges nothing more (``Idempotent-Replayed: true``). 503 when this
+    API serves without the gateway's submit path.
+    """
+    job = Job(
+        sender=body.sender,
+        receivers=tuple(body.receivers),
+        message=body.message,
+        coding=body.coding,
+        receipt=body.receipt,
+    )
+    key = None if idempotency_key is None else inputs.client_key(idempotency_key)
+    result = await send_job(ctx.store, ctx.submitter, account, job, key=key, scope=scope)
+    if result.replayed:
+        response.headers[REPLAYED_HEADER] = "true"
+    return views.job_view(result)

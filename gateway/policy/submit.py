@@ -60,10 +60,21 @@ class Outbox(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class SubmitOutcome:
-    """The submit_sm_resp to send: status and (on success) our message_id."""
+    """The submit_sm_resp to send: status and (on success) our message_id.
+
+    ``reason`` names a refusal as the metrics count it (``sender_not_registered``,
+    ``insufficient_credit`` ...); ``segments`` and ``cost`` are the price once known (a
+    refusal for credit has one). ``replayed`` is True when the caller's idempotency key
+    had been debited before: ``message_id`` is then that first message's, and nothing
+    was charged or forwarded again.
+    """
 
     status: int
     message_id: str = ""
+    reason: str = ""
+    segments: int = 0
+    cost: int = 0
+    replayed: bool = False
 
 
 class Submitter:
@@ -123,20 +134,27 @@ class Submitter:
             delay *= 2
         raise AssertionError("unreachable")
 
-    async def submit(self, account: Account, pdu: SubmitSm, log: Any) -> SubmitOutcome:
-        """Decide one submit_sm; the ledger is written before this returns ESME_ROK."""
+    async def submit(
+        self, account: Account, pdu: SubmitSm, log: Any, *, key: str | None = None
+    ) -> SubmitOutcome:
+        """Decide one submit_sm; the ledger is written before this returns ESME_ROK.
+
+        ``key`` is the debit's idempotency key when the caller has one of its own (the
+        HTTP API's ``Idempotency-Key``); without it each message is its own debit
+        (``submit:<message_id>``). A key debited before answers the first message again.
+        """
         refusal = self.check(account, pdu)
         if refusal is not None:
             status, reason = refusal
             self.metrics.submit_refused(reason, status)
             log.info("submit.refused", status=f"0x{status:x}", reason=reason)
-            return SubmitOutcome(status)
+            return SubmitOutcome(status, reason=reason)
         try:
             q = quote(pdu, self.tariff, max_parts=self.max_parts)
         except PricingError as e:
             self.metrics.submit_refused("pricing", e.status)
             log.info("submit.refused", status=f"0x{e.status:x}", reason=str(e))
-            return SubmitOutcome(e.status)
+            return SubmitOutcome(e.status, reason="pricing")
         message_id = self.ids.next()
         # The price travels with the decision that follows (debited or refused): one
         # info line per message on the hot path; the pricing step alone is debug.
@@ -160,17 +178,17 @@ class Submitter:
         )
         started = asyncio.get_running_loop().time()
         try:
-            result = await self._debit(DebitRequest(f"submit:{message_id}", message))
+            result = await self._debit(DebitRequest(key or f"submit:{message_id}", message))
         except LedgerUnavailable as e:
             if e.outcome_unknown:
                 # It may have been debited: never promise "nothing debited" (0x404). If
                 # it was, the ledger holds it ACCEPTED and the forwarder finds it there.
                 self.metrics.submit_refused("outcome_unknown", S.ESME_RSYSERR)
                 log.error("submit.outcome_unknown", status=f"0x{S.ESME_RSYSERR:x}", reason=repr(e))
-                return SubmitOutcome(S.ESME_RSYSERR)
+                return SubmitOutcome(S.ESME_RSYSERR, reason="outcome_unknown")
             self.metrics.submit_refused("ledger_unavailable", S.ESME_RLEDGERDOWN)
             log.error("submit.refused", status=f"0x{S.ESME_RLEDGERDOWN:x}", reason=repr(e))
-            return SubmitOutcome(S.ESME_RLEDGERDOWN)
+            return SubmitOutcome(S.ESME_RLEDGERDOWN, reason="ledger_unavailable")
         except InvalidRequest:
             # A request the ledger cannot represent (a zero price) is a bug here, not the
             # ledger being down: let it reach the per-request handler (ESME_RSYSERR).
@@ -178,7 +196,7 @@ class Submitter:
         except LedgerError as e:
             self.metrics.submit_refused("ledger_error", S.ESME_RLEDGERDOWN)
             log.error("submit.refused", status=f"0x{S.ESME_RLEDGERDOWN:x}", reason=repr(e))
-            return SubmitOutcome(S.ESME_RLEDGERDOWN)
+            return SubmitOutcome(S.ESME_RLEDGERDOWN, reason="ledger_error")
         for entry in result.recharges:
             log.info(
                 "recharge.fired",
@@ -190,6 +208,13 @@ class Submitter:
         debited = result.status is DebitStatus.OK or (
             result.status is DebitStatus.DUPLICATE and result.message_id == message_id
         )
+        if result.status is DebitStatus.DUPLICATE and key is not None and not debited:
+            # The caller's key was debited before, for this same content: that message
+            # is the answer. It was charged and handed to the forwarder then; not again.
+            log.info("submit.duplicate", original_message_id=result.message_id)
+            return SubmitOutcome(
+                S.ESME_ROK, result.message_id, segments=q.segments, cost=q.cost, replayed=True
+            )
         if not debited:
             status = _DEBIT_STATUS.get(result.status, S.ESME_RSUBMITFAIL)
             self.metrics.submit_refused(result.status.value, status)
@@ -200,7 +225,9 @@ class Submitter:
                 cost=milli_to_credits(q.cost),
                 balance=milli_to_credits(result.balance_after),
             )
-            return SubmitOutcome(status)
+            return SubmitOutcome(
+                status, reason=result.status.value, segments=q.segments, cost=q.cost
+            )
         self.metrics.submit_debited(q.cost, len(result.recharges))
         # Per message: counted by the metrics; the line is for following one message.
         log.debug(
@@ -210,4 +237,4 @@ class Submitter:
         )
         if asyncio.get_running_loop().time() - started <= HANDOVER_WINDOW_S:
             self.outbox.enqueue(message)
-        return SubmitOutcome(S.ESME_ROK, message_id)
+        return SubmitOutcome(S.ESME_ROK, message_id, segments=q.segments, cost=q.cost)
