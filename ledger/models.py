@@ -130,6 +130,8 @@ class Account:
     default_category: Category = Category.GENERAL
     #: When ``close_account`` closed it (status CLOSED); None while it is open.
     closed_at: datetime | None = None
+    #: ISO 3166-1 alpha-2 region that national numbers (TON 2) are read in; "" = none.
+    default_country: str = ""
 
     def allows_address(self, ip: str) -> bool:
         """True when ``ip`` (v4 or v6, as the socket reports it) is on the allowlist."""
@@ -391,6 +393,8 @@ class AccountChanges:
     default_category: Category | None = None
     throughput: int | None = None  # messages per second, 0 = unlimited
     max_binds: int | None = None
+    #: ISO 3166-1 alpha-2 region for national numbers; "" clears it.
+    default_country: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -403,6 +407,7 @@ class AccountChanges:
                 self.default_category,
                 self.throughput,
                 self.max_binds,
+                self.default_country,
             )
         )
 

@@ -121,9 +121,13 @@ async def update_account(
     default_category: Category | None = None,
     throughput: int | None = None,
     max_binds: int | None = None,
+    default_country: str | None = None,
     scope: Scope = ADMIN,
 ) -> Account:
     """Change the settings given (None leaves one as it is), all in one transaction.
+
+    ``default_country`` is the region (ISO 3166-1 alpha-2, any case) national numbers
+    are read in, or "" for none; the ledger validates it.
 
     A new throughput starts with a full bucket; a lower max_binds keeps the binds held
     and applies to the next bind. Nothing given is an :class:`InvalidInput`. An owner's
@@ -139,6 +143,7 @@ async def update_account(
         default_category=default_category,
         throughput=throughput,
         max_binds=max_binds,
+        default_country=default_country,
     )
     if changes.empty:
         raise InvalidInput("nothing to change: give at least one setting")

@@ -87,6 +87,7 @@ class AccountView(TypedDict):
     max_binds: int
     throughput: int
     default_category: str
+    default_country: str
     created_at: str
     closed_at: str | None
 
@@ -352,6 +353,7 @@ def account_view(a: Account) -> AccountView:
         "max_binds": a.max_binds,
         "throughput": a.throughput,
         "default_category": a.default_category.value,
+        "default_country": a.default_country,
         "created_at": a.created_at.isoformat(),
         "closed_at": _time(a.closed_at),
     }

@@ -77,6 +77,7 @@ async def account_set(store: Store, args: argparse.Namespace) -> Result:
         default_category=args.default_category,
         throughput=args.throughput,
         max_binds=args.max_binds,
+        default_country=args.default_country,
     )
     text = f"updated account {account.system_id}\n{render.describe_account(account)}"
     return Result(views.account_view(account), text)

@@ -133,6 +133,12 @@ def _add_account(subcommands: Any, common: _Parser) -> None:
     p.add_argument("--throughput", metavar="N", type=_int_min(0), help="0 = unlimited")
     p.add_argument("--max-binds", metavar="N", type=_int_min(1))
     p.add_argument("--default-category", metavar="C", type=_category, help=_CATEGORIES)
+    p.add_argument(
+        "--default-country",
+        metavar="CC",
+        type=_country,
+        help="region national numbers are read in (FR, GB ...), 'none' to clear",
+    )
     _leaf(group, "list", commands.account_list, "list every account", common)
     for name, handler, text in (
         ("allow-ip", commands.account_allow_ip, "add a CIDR to the bind allowlist"),
@@ -267,6 +273,13 @@ _category = _checked(inputs.category)
 _moment = _checked(inputs.moment)
 _prefix = _checked(inputs.destination_prefix)
 _CATEGORIES = ", ".join(c.value for c in Category)
+
+
+def _country(value: str) -> str:
+    """``--default-country``: 'none' clears it; the ledger validates the rest."""
+    return "" if value.strip().lower() == "none" else value
+
+
 _STATES = ", ".join(s.value for s in MessageState)
 
 

@@ -46,6 +46,7 @@ def describe_account(a: Account) -> str:
         ("max binds", str(a.max_binds)),
         ("throughput", f"{a.throughput} msg/s" if a.throughput else "unlimited"),
         ("category", f"{a.default_category.value} (default of its messages)"),
+        ("country", a.default_country or "- (international numbers only)"),
         ("created", a.created_at.isoformat(timespec="seconds")),
     ]
     if a.closed_at is not None:

@@ -8,11 +8,16 @@ batcher, and the message is handed to the forwarder only after its transaction c
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from gateway.observability.metrics import Metrics
-from gateway.policy.addresses import check_destination, check_source_form
+from gateway.policy.addresses import (
+    NPI_E164,
+    TON_INTERNATIONAL,
+    international_number,
+    source_address,
+)
 from gateway.policy.ids import MessageIdGenerator
 from gateway.policy.pricing import PricingError, quote
 from gateway.policy.tariff import Tariff
@@ -59,6 +64,16 @@ class Outbox(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a submit_sm is refused before pricing: its status, a short reason code, and
+    the keys its ``submit.refused`` line carries beside them (the address, TON, NPI)."""
+
+    status: int
+    reason: str
+    detail: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class SubmitOutcome:
     """The submit_sm_resp to send: status and (on success) our message_id.
 
@@ -101,24 +116,35 @@ class Submitter:
         self.max_parts = max_parts
         self.metrics = metrics or Metrics()
 
-    def check(self, account: Account, pdu: SubmitSm) -> tuple[int, str] | None:
-        """The first reason this account may not send this PDU, or None."""
+    def check(self, account: Account, pdu: SubmitSm) -> SubmitSm | Refusal:
+        """The PDU with its addresses in the form the gateway uses (international
+        destination and numeric sender as TON 1 / NPI 1 digits), or the first reason this
+        account may not send it."""
         if pdu.esm_class & _ESM_TYPE_MASK:
-            return S.ESME_RINVESMCLASS, "esm_class_not_default_type"
-        status = check_source_form(pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr)
-        if status is not None:
-            return status, "source_form"
-        if not account.may_send_from(pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr):
-            return S.ESME_RINVSRCADR, "sender_not_registered"
-        status = check_destination(
-            pdu.dest_addr_ton,
-            pdu.dest_addr_npi,
-            pdu.destination_addr,
-            mode=self.destination_check,
+            return Refusal(S.ESME_RINVESMCLASS, "esm_class_not_default_type")
+        src = (pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr)
+        source = source_address(*src, country=account.default_country)
+        if source is None:
+            return Refusal(S.ESME_RINVSRCADR, "source_form", _address_keys(*src))
+        if not account.may_send_from(*source):
+            return Refusal(S.ESME_RINVSRCADR, "sender_not_registered", _address_keys(*src))
+        dst = (pdu.dest_addr_ton, pdu.dest_addr_npi, pdu.destination_addr)
+        destination = international_number(
+            *dst, country=account.default_country, mode=self.destination_check
         )
-        if status is not None:
-            return status, "destination"
-        return None
+        if destination is None:
+            return Refusal(S.ESME_RINVDSTADR, "destination", _address_keys(*dst))
+        if source == src and dst == (TON_INTERNATIONAL, NPI_E164, destination):
+            return pdu  # already in the gateway's form: no copy on the common path
+        return replace(
+            pdu,
+            source_addr_ton=source[0],
+            source_addr_npi=source[1],
+            source_addr=source[2],
+            dest_addr_ton=TON_INTERNATIONAL,
+            dest_addr_npi=NPI_E164,
+            destination_addr=destination,
+        )
 
     async def _debit(self, request: DebitRequest) -> DebitResult:
         """Debit through the batcher; when a COMMIT's outcome is unknown, ask again with
@@ -143,12 +169,19 @@ class Submitter:
         HTTP API's ``Idempotency-Key``); without it each message is its own debit
         (``submit:<message_id>``). A key debited before answers the first message again.
         """
-        refusal = self.check(account, pdu)
-        if refusal is not None:
-            status, reason = refusal
-            self.metrics.submit_refused(reason, status)
-            log.info("submit.refused", status=f"0x{status:x}", reason=reason)
-            return SubmitOutcome(status, reason=reason)
+        checked = self.check(account, pdu)
+        if isinstance(checked, Refusal):
+            self.metrics.submit_refused(checked.reason, checked.status)
+            log.info(
+                "submit.refused",
+                status=f"0x{checked.status:x}",
+                reason=checked.reason,
+                **checked.detail,
+            )
+            return SubmitOutcome(checked.status, reason=checked.reason)
+        # From here on the message is the one the gateway prices, stores and forwards:
+        # the upstream gets the international form, whatever form the client used.
+        pdu = checked
         try:
             q = quote(pdu, self.tariff, max_parts=self.max_parts)
         except PricingError as e:
@@ -238,3 +271,8 @@ class Submitter:
         if asyncio.get_running_loop().time() - started <= HANDOVER_WINDOW_S:
             self.outbox.enqueue(message)
         return SubmitOutcome(S.ESME_ROK, message_id, segments=q.segments, cost=q.cost)
+
+
+def _address_keys(ton: int, npi: int, addr: str) -> dict[str, object]:
+    """The log keys of a refused address: what the client sent, as it sent it."""
+    return {"address": addr, "ton": ton, "npi": npi}

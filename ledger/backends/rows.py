@@ -222,6 +222,7 @@ def account(row: Row, d: Decoder) -> Account:
         created_at=d.time(row["created_at"]),
         default_category=Category(row["default_category"]),
         closed_at=d.time(closed_at) if closed_at is not None else None,
+        default_country=row["default_country"],
     )
 
 

@@ -100,6 +100,9 @@ SET_CONTACT = Statement.both("UPDATE accounts SET contact_email = $2 WHERE syste
 SET_DEFAULT_CATEGORY = Statement.both(
     "UPDATE accounts SET default_category = $2 WHERE system_id = $1"
 )
+SET_DEFAULT_COUNTRY = Statement.both(
+    "UPDATE accounts SET default_country = $2 WHERE system_id = $1"
+)
 # Closed is 'disabled' for every check that admits only 'active', plus the time.
 CLOSE_ACCOUNT = Statement.both(
     "UPDATE accounts SET status = 'disabled', closed_at = $2 WHERE system_id = $1"

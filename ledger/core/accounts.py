@@ -123,6 +123,7 @@ _CHANGE_STATEMENTS: dict[str, Statement] = {
     "default_category": sql.SET_DEFAULT_CATEGORY,
     "throughput": sql.SET_THROUGHPUT,
     "max_binds": sql.SET_MAX_BINDS,
+    "default_country": sql.SET_DEFAULT_COUNTRY,
 }
 
 

@@ -12,6 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+import phonenumbers
+
 from ledger.errors import InvalidAccountData, InvalidRequest, SameAccount
 from ledger.models import (
     MILLI,
@@ -234,7 +236,22 @@ def validate_changes(changes: AccountChanges) -> AccountChanges:
         raise InvalidAccountData(f"owner must be text, not {changes.owner!r}")
     if changes.default_category is not None:
         changes = replace(changes, default_category=validate_category(changes.default_category))
+    if changes.default_country is not None:
+        changes = replace(changes, default_country=validate_country(changes.default_country))
     return changes
+
+
+def validate_country(country: str) -> str:
+    """``country`` upper-cased if it is a region libphonenumber knows (ISO 3166-1
+    alpha-2: FR, GB, ...), or "" (no default country)."""
+    if not isinstance(country, str):
+        raise InvalidAccountData(f"country must be text, not {country!r}")
+    code = country.strip().upper()
+    if code and code not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidAccountData(
+            f"country {country!r} is not an ISO 3166-1 alpha-2 region code (FR, GB, ...)"
+        )
+    return code
 
 
 def require_gateway_id(gateway_id: str, what: str) -> str:

@@ -74,6 +74,7 @@ def test_account_view() -> None:
         "max_binds": 2,
         "throughput": 0,
         "default_category": "general",
+        "default_country": "",
         "created_at": "2025-03-01T10:15:02+00:00",
         "closed_at": None,
     }

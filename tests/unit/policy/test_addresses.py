@@ -7,7 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.policy.addresses import DESTINATION_MODES, check_destination, check_source_form
+from gateway.policy.addresses import (
+    DESTINATION_MODES,
+    check_destination,
+    check_source_form,
+    international_number,
+    source_address,
+)
 from gateway.smpp import CommandStatus
 
 S = CommandStatus
@@ -30,20 +36,34 @@ BAD_SRC = S.ESME_RINVSRCADR
         (1, 1, "3361234", BAD_DST, BAD_DST, None),
         # Unassigned country code 999.
         (1, 1, "99912345678", BAD_DST, BAD_DST, None),
-        # Form errors, whatever the mode.
-        (1, 1, "+33612345678", BAD_DST, BAD_DST, BAD_DST),
-        (1, 1, "0033612345678", BAD_DST, BAD_DST, BAD_DST),
+        # A leading + or 00 is the international prefix (issue 9).
+        (1, 1, "+33612345678", None, None, None),
+        (1, 1, "0033612345678", None, None, None),
+        (1, 1, "+0033612345678", BAD_DST, BAD_DST, BAD_DST),
+        (1, 1, "+", BAD_DST, BAD_DST, BAD_DST),
+        (1, 1, "00", BAD_DST, BAD_DST, BAD_DST),
+        # Form errors, whatever the mode. TON 1 says international: a trunk 0 is not.
         (1, 1, "0612345678", BAD_DST, BAD_DST, BAD_DST),
         (1, 1, "", BAD_DST, BAD_DST, BAD_DST),
         (1, 1, "33 612345678", BAD_DST, BAD_DST, BAD_DST),
         (1, 1, "3361234567a", BAD_DST, BAD_DST, BAD_DST),
         (1, 1, "1234567890123456", BAD_DST, BAD_DST, BAD_DST),  # 16 digits
         (1, 1, "٣٣٦١٢٣٤٥٦٧٨", BAD_DST, BAD_DST, BAD_DST),  # non-ASCII digits
-        # TON/NPI other than 1/1 (product spec: ESME_RINVDSTADR, not RINVDSTTON/NPI).
-        (0, 1, "33612345678", BAD_DST, BAD_DST, BAD_DST),
-        (2, 1, "33612345678", BAD_DST, BAD_DST, BAD_DST),
-        (1, 0, "33612345678", BAD_DST, BAD_DST, BAD_DST),
+        # TON 0 (unknown) and NPI 0 (unknown) with international digits; TON 2 with
+        # international digits (Kannel's default) when no default country reads them.
+        (0, 1, "33612345678", None, None, None),
+        (0, 0, "33612345678", None, None, None),
+        (2, 1, "33612345678", None, None, None),
+        (1, 0, "33612345678", None, None, None),
+        # No default country: a national number cannot be read.
+        (2, 1, "0612345678", BAD_DST, BAD_DST, BAD_DST),
+        (0, 1, "0612345678", BAD_DST, BAD_DST, BAD_DST),
+        # Other TONs and NPIs (product spec: ESME_RINVDSTADR, not RINVDSTTON/NPI).
+        (3, 1, "33612345678", BAD_DST, BAD_DST, BAD_DST),
+        (4, 1, "33612345678", BAD_DST, BAD_DST, BAD_DST),
         (5, 0, "33612345678", BAD_DST, BAD_DST, BAD_DST),
+        (1, 2, "33612345678", BAD_DST, BAD_DST, BAD_DST),
+        (1, 9, "33612345678", BAD_DST, BAD_DST, BAD_DST),
     ],
 )
 def test_check_destination(
@@ -120,16 +140,107 @@ def test_modes_are_ordered_from_strict_to_lenient(addr: str) -> None:
         (1, 1, "33612345678", None),
         (1, 1, "123456789012345", None),
         (1, 1, "1234567890123456", BAD_SRC),
-        (1, 1, "+33612345678", BAD_SRC),
+        (1, 1, "+33612345678", None),  # the international prefix (issue 9)
+        (1, 1, "0033612345678", None),
         (1, 1, "0612345678", BAD_SRC),
         (1, 1, "", BAD_SRC),
-        # Other TONs.
-        (0, 0, "ACME", BAD_SRC),
-        (0, 1, "33612345678", BAD_SRC),
+        # Numeric with TON 0 or 2, NPI 0 or 1: international digits are accepted.
+        (0, 1, "33612345678", None),
+        (2, 1, "33612345678", None),
+        (0, 0, "33612345678", None),
+        # Without a default country a national number cannot be read.
         (2, 1, "0612345678", BAD_SRC),
+        # Other TONs, NPIs and forms.
+        (0, 0, "ACME", BAD_SRC),
+        (2, 1, "ACME", BAD_SRC),
+        (1, 3, "33612345678", BAD_SRC),
         (4, 1, "1234", BAD_SRC),
         (6, 1, "1234", BAD_SRC),
     ],
 )
 def test_check_source_form(ton: int, npi: int, addr: str, status: CommandStatus | None) -> None:
     assert check_source_form(ton, npi, addr) == status
+
+
+# -- the forms real clients send, with the account's default country (issue 9) ---------
+
+FR_MOBILE = "33612345678"
+UK_MOBILE = "447911123456"
+
+
+@pytest.mark.parametrize(
+    ("ton", "npi", "addr", "country", "expected"),
+    [
+        # Kannel 1.4.5's default: TON 2 with the international digits it was given.
+        (2, 1, FR_MOBILE, "", FR_MOBILE),
+        (2, 1, FR_MOBILE, "FR", FR_MOBILE),  # 33... is not a French national number
+        (2, 1, UK_MOBILE, "FR", UK_MOBILE),
+        (2, 0, FR_MOBILE, "GB", FR_MOBILE),
+        # National numbers, trunk prefix or not, read in the default country.
+        (2, 1, "0612345678", "FR", FR_MOBILE),
+        (2, 1, "612345678", "FR", FR_MOBILE),
+        (2, 1, "07911123456", "GB", UK_MOBILE),
+        (0, 1, "0612345678", "FR", FR_MOBILE),
+        (0, 0, "07911123456", "GB", UK_MOBILE),
+        # TON 0 tries international first, TON 2 national first: the same digits can
+        # name different numbers ("447911123456" is not a French one, so both agree here).
+        (0, 1, UK_MOBILE, "FR", UK_MOBILE),
+        # + and 00 say international whatever the TON and the country.
+        (2, 1, "+447911123456", "FR", UK_MOBILE),
+        (0, 1, "00447911123456", "FR", UK_MOBILE),
+        (2, 1, "+0612345678", "FR", None),
+        # TON 1 is international: the default country never applies.
+        (1, 1, "0612345678", "FR", None),
+        (1, 1, "612345678", "FR", None),  # +61 2345678 is not a valid Australian number
+        # A national number of another country, or not a number at all.
+        (2, 1, "0612345678", "GB", None),
+        (2, 1, "06 12 34 56 78", "FR", None),
+        (2, 1, "", "FR", None),
+        (2, 1, "O612345678", "FR", None),
+        # TON/NPI outside the accepted set, whatever the country.
+        (3, 1, "0612345678", "FR", None),
+        (2, 2, "0612345678", "FR", None),
+        (5, 0, "0612345678", "FR", None),
+    ],
+)
+def test_international_number_reads_the_forms_clients_send(
+    ton: int, npi: int, addr: str, country: str, expected: str | None
+) -> None:
+    assert international_number(ton, npi, addr, country=country, mode="valid") == expected
+    # The less strict modes accept at least what "valid" does, as the same number.
+    if expected is not None:
+        for mode in ("possible", "prefix"):
+            assert international_number(ton, npi, addr, country=country, mode=mode) == expected
+
+
+def test_prefix_mode_does_not_pick_a_reading_blindly() -> None:
+    # "0612345678" with FR has one reading (the trunk 0 rules out an international one):
+    # the prefix mode takes it. "612345678" with FR has two (+33 6..., +61 2...): the
+    # prefix mode picks the first of a plausible length, the national one for TON 2.
+    assert international_number(2, 1, "0612345678", country="FR", mode="prefix") == FR_MOBILE
+    assert international_number(2, 1, "612345678", country="FR", mode="prefix") == FR_MOBILE
+    # Without a default country, the prefix mode stays a form check.
+    assert international_number(2, 1, "99912345678", country="", mode="prefix") == "99912345678"
+    assert international_number(2, 1, "99912345678", country="", mode="valid") is None
+
+
+@pytest.mark.parametrize(
+    ("ton", "npi", "addr", "country", "expected"),
+    [
+        (5, 0, "ACME", "FR", (5, 0, "ACME")),  # alphanumeric: as it is
+        (3, 1, "38100", "FR", (3, 1, "38100")),  # shortcode: as it is
+        (1, 1, FR_MOBILE, "", (1, 1, FR_MOBILE)),
+        (1, 0, FR_MOBILE, "", (1, 1, FR_MOBILE)),  # numeric senders become TON 1 / NPI 1
+        (2, 1, FR_MOBILE, "", (1, 1, FR_MOBILE)),
+        (1, 1, "+33612345678", "", (1, 1, FR_MOBILE)),
+        (2, 1, "0612345678", "FR", (1, 1, FR_MOBILE)),
+        (0, 0, "0612345678", "FR", (1, 1, FR_MOBILE)),
+        (2, 1, "0612345678", "", None),
+        (0, 0, "ACME", "FR", None),
+        (4, 1, "1234", "FR", None),
+    ],
+)
+def test_source_address_is_the_sender_the_registry_knows(
+    ton: int, npi: int, addr: str, country: str, expected: tuple[int, int, str] | None
+) -> None:
+    assert source_address(ton, npi, addr, country=country) == expected
