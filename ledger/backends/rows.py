@@ -54,7 +54,7 @@ MESSAGE_COLS = (
     " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at, owner"
 )
 RECEIPT_COLS = "id, system_id, message_id, pdu_body, created_at, claimed_by, claimed_until"
-TOKEN_COLS = "token_id, token_hash, owner, note, created_at, revoked_at"
+TOKEN_COLS = "token_id, token_hash, owner, note, created_at, revoked_at"  # noqa: S105 — column names
 #: A closed account is stored as 'disabled' with its closed_at (migration 0005).
 STATUS_EXPR = "CASE WHEN closed_at IS NULL THEN status ELSE 'closed' END"
 #: What a movement reads of an account (``AccountState``).
