@@ -58,7 +58,7 @@ def _weighted(pairs: list[tuple[str, int]]) -> list[str]:
 def rows(count: int, seed: int = 7) -> Iterator[tuple[Any, ...]]:
     """(message_id, system_id, key, dest, segments, cost, state, upstream_id, created_at),
     oldest first, spread evenly over DAYS."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 — seeded test data, reproducible on purpose
     prefixes, states = _weighted(PREFIXES), _weighted(STATES)
     start = END - timedelta(days=DAYS)
     step = timedelta(days=DAYS) / count
@@ -211,7 +211,7 @@ async def bench(kind: str, count: int, repeat: int) -> None:
         from ledger.models import NewAccount
 
         for sid in [BIG, *ACCOUNTS]:
-            await store.create_account(NewAccount(system_id=sid, password_hash="x"))
+            await store.create_account(NewAccount(system_id=sid, password_hash="x"))  # noqa: S106 — bench data
         t0 = time.perf_counter()
         if kind == "sqlite":
             await fill_sqlite(url, count, store)

@@ -43,7 +43,7 @@ def machine() -> dict[str, Any]:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    node = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10)
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10)  # noqa: S607 — node from PATH, as the interop peers run it
     return {
         "nproc": os.cpu_count(),
         "cpu": model,
@@ -178,7 +178,7 @@ class PySpy:
         # --gil: only the thread holding the GIL, i.e. what keeps the one core busy;
         # without it, threads blocked in SQLite (fsync) count as busy too.
         cmd += ["--gil"] if self.gil else []
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 — a command built here
         time.sleep(0.5)  # let it attach before the load starts
         return self.stop
 

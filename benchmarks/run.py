@@ -75,7 +75,7 @@ from tests.interop.peers import (  # noqa: E402 (needs the sys.path line above)
 )
 
 SYSTEM_ID = "smpp-bench"
-PASSWORD = "bench123"
+PASSWORD = "bench123"  # noqa: S105 — the bench account's, on a throw-away ledger
 DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 SCENARIOS = ("direct", "direct-dlr", "sqlite", "sqlite-dlr", "postgres", "postgres-dlr")
 #: Opt-in variants: the same with logging.level = "warning" (no per-message log lines), to

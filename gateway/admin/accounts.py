@@ -75,11 +75,17 @@ async def create_account(
     max_binds: int = DEFAULT_MAX_BINDS,
     throughput: int = 0,
     default_category: Category = Category.GENERAL,
+    normalise: bool = False,
+    allow_any: bool = False,
 ) -> CreatedAccount:
     """Create an active account with a zero balance; generate its password if none given.
 
-    Only the password's hash is stored. An empty ``allowed_ips`` refuses every bind.
+    Only the password's hash is stored. An empty ``allowed_ips`` refuses every bind; each
+    entry is checked as :func:`allow_ip` checks it (``normalise``, ``allow_any``).
     """
+    networks = [
+        inputs.allowlist_network(c, normalise=normalise, allow_any=allow_any) for c in allowed_ips
+    ]
     plain, password_hash = await new_password(password)
     account = await store.create_account(
         NewAccount(
@@ -87,7 +93,7 @@ async def create_account(
             password_hash=password_hash,
             owner=owner,
             contact_email=contact_email,
-            allowed_ips=tuple(allowed_ips),
+            allowed_ips=tuple(networks),
             senders=tuple(senders),
             max_binds=max_binds,
             throughput=throughput,
@@ -174,10 +180,27 @@ async def set_status(store: Store, system_id: str, status: AccountStatus) -> Acc
 
 
 @action
-async def allow_ip(store: Store, system_id: str, cidr: str, *, scope: Scope = ADMIN) -> Account:
-    """Add a network to the bind allowlist (a bare address means /32 or /128)."""
+async def allow_ip(
+    store: Store,
+    system_id: str,
+    cidr: str,
+    *,
+    normalise: bool = False,
+    allow_any: bool = False,
+    options: inputs.AllowlistOptions = inputs.CLI_OPTIONS,
+    scope: Scope = ADMIN,
+) -> Account:
+    """Add a network to the bind allowlist (a bare address means /32 or /128).
+
+    Host bits set need ``normalise``, a catch-all needs ``allow_any``
+    (:func:`gateway.admin.inputs.allowlist_network`); ``options`` names them in the
+    refusal as the caller's front end spells them.
+    """
+    network = inputs.allowlist_network(
+        cidr, normalise=normalise, allow_any=allow_any, options=options
+    )
     await check_visible(store, scope, system_id)
-    return await store.allow_ip(system_id, cidr)
+    return await store.allow_ip(system_id, network)
 
 
 @action

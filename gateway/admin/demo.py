@@ -15,7 +15,7 @@ from ledger.store import Store
 
 #: The demo account the README documents (its password is never logged).
 DEMO_SYSTEM_ID = "smpp-demo"
-DEMO_PASSWORD = "demo1234"
+DEMO_PASSWORD = "demo1234"  # noqa: S105 — the demo account's published password (README), not a secret
 DEMO_SENDER = "SMPPGW"
 DEMO_CREDITS = "1000"
 

@@ -5,10 +5,14 @@ both call the functions here, so ``12.5`` credits, ``5:MyShop`` or a password me
 same thing wherever they are typed. Each raises :class:`InvalidInput` with the message
 to show. What the ledger itself enforces stays the ledger's: a CIDR is checked by its
 ``normalise_cidr``, and a sender's TON and address by the store when it is registered.
+What an operator may add to an allowlist (no stray host bits, no unconfirmed catch-all)
+is decided here, by :func:`allowlist_network`, for every front end.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from gateway.admin.errors import InvalidInput, ledger_errors
@@ -34,6 +38,62 @@ def cidr(text: str) -> str:
     """``text`` in canonical CIDR form (a bare address means /32 or /128)."""
     with ledger_errors():
         return normalise_cidr(text)
+
+
+@dataclass(frozen=True, slots=True)
+class AllowlistOptions:
+    """How a front end spells the two confirmations :func:`allowlist_network` may ask for."""
+
+    normalise: str
+    any: str
+
+
+#: The command line's options (``account allow-ip``, ``account create --allow-ip``).
+CLI_OPTIONS = AllowlistOptions(normalise="--normalise", any="--any")
+#: The HTTP API's body fields (``POST /sms/{account}/ips``).
+API_OPTIONS = AllowlistOptions(normalise='"normalise": true', any='"any": true')
+
+
+def allowlist_network(
+    text: str,
+    *,
+    normalise: bool = False,
+    allow_any: bool = False,
+    options: AllowlistOptions = CLI_OPTIONS,
+) -> str:
+    """``text`` as a network to add to a bind allowlist, in canonical CIDR form.
+
+    A bare address means /32 or /128. An address with host bits set (``10.0.0.5/24``) is
+    refused with the network it would mean, unless ``normalise`` says to store that: it is
+    more often a typo for one host than a wish for the whole network. A catch-all
+    (``0.0.0.0/0``, ``::/0``: any address of its family) needs ``allow_any``: it turns the
+    account's first line of defence off.
+    """
+    network = cidr(text)  # InvalidInput for what is no address at all
+    try:
+        ipaddress.ip_network(text.strip(), strict=True)
+    except ValueError:
+        if not normalise:
+            raise InvalidInput(
+                f"{text.strip()} has host bits set: did you mean {network}?"
+                f" use {options.normalise} to store that"
+            ) from None
+    if is_catch_all(network) and not allow_any:
+        raise InvalidInput(
+            f"{network} allows binds from {catch_all_text(network)}: use {options.any} if"
+            " that is what you mean"
+        )
+    return network
+
+
+def is_catch_all(network: str) -> bool:
+    """True for a network that holds every address of its family (``/0``)."""
+    return ipaddress.ip_network(network, strict=False).prefixlen == 0
+
+
+def catch_all_text(network: str) -> str:
+    """What a catch-all network allows, in words: ``every IPv4 address``."""
+    return f"every IPv{ipaddress.ip_network(network, strict=False).version} address"
 
 
 def sender(ton: int, address: str, npi: int | None = None) -> Sender:

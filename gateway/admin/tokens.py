@@ -22,7 +22,7 @@ from ledger.models import ApiToken, NewApiToken
 from ledger.store import TokenStore
 
 #: Every token starts with this, so a leaked one is recognisable for what it is.
-TOKEN_PREFIX = "smppgw_"
+TOKEN_PREFIX = "smppgw_"  # noqa: S105 — a public marker every token starts with
 #: Random bytes in a token.
 TOKEN_BYTES = 32
 #: Attempts at a fresh token id (48 random bits: a clash is a curiosity, not a failure).

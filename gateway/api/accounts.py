@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from gateway import admin
 from gateway.admin import InvalidAmount, InvalidInput, inputs, views
@@ -51,6 +51,13 @@ class IpBody(_Body):
     """A network to allow binds from."""
 
     ip: str = Field(description="an address (/32 or /128) or a CIDR", examples=["203.0.113.0/24"])
+    normalise: StrictBool = Field(
+        default=False,
+        description="store an address with host bits set (10.0.0.5/24) as its network",
+    )
+    any: StrictBool = Field(
+        default=False, description="confirm a catch-all (0.0.0.0/0, ::/0): binds from anywhere"
+    )
 
 
 class SenderBody(_Body):
@@ -147,8 +154,20 @@ async def list_ips(ctx: Context, scope: TokenScope, account: AccountId) -> views
 async def allow_ip(
     ctx: Context, scope: TokenScope, account: AccountId, body: IpBody
 ) -> views.AllowlistView:
-    """Allow binds from a network (again: no change)."""
-    changed = await admin.allow_ip(ctx.store, account, inputs.cidr(body.ip), scope=scope)
+    """Allow binds from a network (again: no change).
+
+    An address with host bits set is refused (400, naming the network it would mean)
+    unless ``normalise``; a catch-all unless ``any``.
+    """
+    changed = await admin.allow_ip(
+        ctx.store,
+        account,
+        body.ip,
+        normalise=body.normalise,
+        allow_any=body.any,
+        options=inputs.API_OPTIONS,
+        scope=scope,
+    )
     return views.allowlist_view(changed)
 
 

@@ -52,6 +52,8 @@ async def account_create(store: Store, args: argparse.Namespace) -> Result:
         max_binds=args.max_binds,
         throughput=args.throughput,
         default_category=args.default_category,
+        normalise=args.normalise,
+        allow_any=args.allow_any,
     )
     account = created.account
     text = f"created account {account.system_id}\n{render.describe_account(account)}"
@@ -139,7 +141,10 @@ def _senders(account: Account) -> Result:
 
 async def account_allow_ip(store: Store, args: argparse.Namespace) -> Result:
     """``account allow-ip``."""
-    return _allowlist(await admin.allow_ip(store, args.system_id, args.cidr))
+    changed = await admin.allow_ip(
+        store, args.system_id, args.cidr, normalise=args.normalise, allow_any=args.allow_any
+    )
+    return _allowlist(changed)
 
 
 async def account_deny_ip(store: Store, args: argparse.Namespace) -> Result:

@@ -106,8 +106,13 @@ def _add_account(subcommands: Any, common: _Parser) -> None:
     p.add_argument("--contact", metavar="EMAIL", default="", help="contact e-mail address")
     # One value per flag, repeated: "nargs=+" would swallow a SYSTEM_ID written after it.
     p.add_argument(
-        "--allow-ip", metavar="CIDR", action="append", type=_cidr, help="bind allowlist (repeat)"
+        "--allow-ip",
+        metavar="CIDR",
+        action="append",
+        type=_address,
+        help="bind allowlist (repeat)",
     )
+    _allowlist_confirmations(p)
     p.add_argument(
         "--sender", metavar="TON:ADDR", action="append", type=_sender, help="source (repeat)"
     )
@@ -140,12 +145,15 @@ def _add_account(subcommands: Any, common: _Parser) -> None:
         help="region national numbers are read in (FR, GB ...), 'none' to clear",
     )
     _leaf(group, "list", commands.account_list, "list every account", common)
-    for name, handler, text in (
-        ("allow-ip", commands.account_allow_ip, "add a CIDR to the bind allowlist"),
-        ("deny-ip", commands.account_deny_ip, "remove a CIDR from the bind allowlist"),
-    ):
-        p = _account_leaf(group, name, handler, text, common)
-        p.add_argument("cidr", metavar="CIDR", type=_cidr)
+    p = _account_leaf(
+        group, "allow-ip", commands.account_allow_ip, "add a CIDR to the bind allowlist", common
+    )
+    p.add_argument("cidr", metavar="CIDR", type=_address)
+    _allowlist_confirmations(p)
+    p = _account_leaf(
+        group, "deny-ip", commands.account_deny_ip, "remove a CIDR from the bind allowlist", common
+    )
+    p.add_argument("cidr", metavar="CIDR", type=_cidr)
     p = _account_leaf(
         group, "password", commands.account_password, "set or regenerate the password", common
     )
@@ -161,6 +169,21 @@ def _add_account(subcommands: Any, common: _Parser) -> None:
         "--print",
         action="store_true",
         help="without [smtp]: print the new password once instead of mailing it",
+    )
+
+
+def _allowlist_confirmations(p: Any) -> None:
+    """The two confirmations an allowlist entry may need (gateway.admin.inputs)."""
+    p.add_argument(
+        "--normalise",
+        action="store_true",
+        help="store 10.0.0.5/24 as the network it means, 10.0.0.0/24",
+    )
+    p.add_argument(
+        "--any",
+        dest="allow_any",
+        action="store_true",
+        help="allow a catch-all, 0.0.0.0/0 or ::/0: binds from anywhere",
     )
 
 
@@ -266,6 +289,15 @@ def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
 
 _password = _checked(inputs.password)
 _cidr = _checked(inputs.cidr)
+
+
+def _address(text: str) -> str:
+    """An address or CIDR as typed (checked only for being one): whether its host bits or
+    a catch-all are accepted depends on --normalise and --any, so the service decides."""
+    _cidr(text)
+    return text
+
+
 _sender = _checked(inputs.parse_sender)
 _credits = _checked(inputs.credits)
 _credits_or_zero = _checked(inputs.credits_or_zero)

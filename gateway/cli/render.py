@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.admin.alerts import AlertSettings
+from gateway.admin.inputs import catch_all_text, is_catch_all
 from ledger.models import (
     CREDITS_SOURCE,
     Account,
@@ -110,9 +111,10 @@ def history(page: HistoryPage) -> str:
 
 
 def ips(a: Account) -> str:
-    """The allowlist, comma separated."""
+    """The allowlist, comma separated; a catch-all marked ``(ANY: every IPv4 address)``."""
     # An empty allowlist refuses every bind: say so rather than print nothing.
-    return ", ".join(a.allowed_ips) or "none (every bind is refused)"
+    shown = [f"{c} (ANY: {catch_all_text(c)})" if is_catch_all(c) else c for c in a.allowed_ips]
+    return ", ".join(shown) or "none (every bind is refused)"
 
 
 def senders(a: Account) -> str:

@@ -43,7 +43,7 @@ CREDITS = "credits"
 class MailKind(StrEnum):
     """Which mail it is; logged with every send, and stable for an outbox's rows."""
 
-    NEW_PASSWORD = "new_password"
+    NEW_PASSWORD = "new_password"  # noqa: S105 — the name of a kind of mail
     LOW_BALANCE = "low_balance"
     RECHARGE_FIRED = "recharge_fired"
     RECHARGE_CAPPED = "recharge_capped"

@@ -157,7 +157,7 @@ class UpstreamClient:
             if self._stopping:
                 break
             # Full jitter: many gateways restarting at once do not stampede the SMSC.
-            sleep = random.uniform(delay / 2, delay)
+            sleep = random.uniform(delay / 2, delay)  # noqa: S311 — jitter, not a secret
             self.log.info("upstream.reconnecting", in_s=round(sleep, 2))
             await asyncio.sleep(sleep)
             delay = min(delay * 2, self.config.reconnect_max_s)

@@ -57,7 +57,7 @@ MESSAGE_COLS = (
     " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at, owner"
 )
 RECEIPT_COLS = "id, system_id, message_id, pdu_body, created_at, claimed_by, claimed_until"
-TOKEN_COLS = "token_id, token_hash, owner, note, created_at, revoked_at"
+TOKEN_COLS = "token_id, token_hash, owner, note, created_at, revoked_at"  # noqa: S105 — column names
 ALERT_COLS = "system_id, category, threshold, armed, checked_through, updated_at"
 ALERT_STEP_COLS = "id, kind, idempotency_key, balance_after"
 ALERT_MAIL_COLS = (

@@ -66,7 +66,9 @@ async def test_ips(api: Api) -> None:
     h = api.as_shop
     listed = await api.http.get("/sms/smpp-shop/ips", headers=h)
     assert listed.json() == {"system_id": "smpp-shop", "allowed_ips": ["127.0.0.1/32"]}
-    added = await api.http.post("/sms/smpp-shop/ips", json={"ip": "203.0.113.7/24"}, headers=h)
+    added = await api.http.post(
+        "/sms/smpp-shop/ips", json={"ip": "203.0.113.7/24", "normalise": True}, headers=h
+    )
     assert added.status_code == 201
     assert added.json()["allowed_ips"] == ["127.0.0.1/32", "203.0.113.0/24"]
     removed = await api.http.delete("/sms/smpp-shop/ips", params={"ip": "127.0.0.1"}, headers=h)

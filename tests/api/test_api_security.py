@@ -11,7 +11,8 @@ import pytest
 import trustme
 from cryptography.hazmat.primitives import serialization
 
-from tests.api.conftest import api_config, running_api, seeded
+from tests.api.conftest import Api, api_config, running_api, seeded
+from tests.api.test_api_accounts import error
 
 PASSPHRASE = "correct horse"
 
@@ -55,3 +56,24 @@ async def test_a_wrong_passphrase_fails_the_start(tmp_path: Path) -> None:
         with pytest.raises(ssl.SSLError):
             async with running_api(config, s.store):
                 pass  # pragma: no cover - the start fails
+
+
+async def test_allowlist_input_host_bits_and_catch_alls(api: Api) -> None:
+    h = api.as_shop
+
+    async def post(body: dict[str, object]) -> httpx.Response:
+        return await api.http.post("/sms/smpp-shop/ips", json=body, headers=h)
+
+    assert error(await post({"ip": "10.0.0.5/24"}), 400, "invalid_input") == (
+        '10.0.0.5/24 has host bits set: did you mean 10.0.0.0/24? use "normalise": true'
+        " to store that"
+    )
+    assert error(await post({"ip": "::/0"}), 400, "invalid_input") == (
+        '::/0 allows binds from every IPv6 address: use "any": true if that is what you mean'
+    )
+    assert (await api.store.get_account("smpp-shop")).allowed_ips == ("127.0.0.1/32",)
+    assert (await post({"ip": "10.0.0.5/24", "normalise": True})).status_code == 201
+    assert (await post({"ip": "0.0.0.0/0", "any": True})).status_code == 201
+    assert error(await post({"ip": "::/0", "any": "yes"}), 400, "invalid_input")
+    listed = await api.http.get("/sms/smpp-shop/ips", headers=h)
+    assert listed.json()["allowed_ips"] == ["127.0.0.1/32", "10.0.0.0/24", "0.0.0.0/0"]
