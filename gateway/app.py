@@ -26,7 +26,7 @@ from typing import Any
 import structlog
 
 from gateway.admin.demo import ensure_demo_account
-from gateway.config import Config, UpstreamConfig
+from gateway.config import Config, UpstreamConfig, exposed_ledger_files, world_readable_secrets
 from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.forwarder import Forwarder
 from gateway.delivery.intake import ReceiptIntake
@@ -140,6 +140,12 @@ class Gateway:
     async def _start(self, stack: AsyncExitStack) -> Running:
         """Start every part in order, each entered on ``stack`` to be stopped in reverse."""
         c = self.config
+        exposed = world_readable_secrets(c)
+        if exposed is not None:
+            mode, keys = exposed
+            self.log.warning(
+                "config.secret_world_readable", path=str(c.source), mode=f"{mode:04o}", keys=keys
+            )
         store = await self._open_store(stack)
         tariff = Tariff.load(c.pricing.tariff)
         metrics = self.metrics
@@ -254,6 +260,10 @@ class Gateway:
             return self._given_store
         store = await open_store(self.config.ledger.url, limits=self.config.ledger.limits())
         stack.push_async_callback(store.close)
+        for path, mode in exposed_ledger_files(self.config.ledger.url):
+            self.log.warning(
+                "ledger.file_exposed", path=str(path), mode=f"{mode:04o}", expected="0600"
+            )
         applied = await store.upgrade()
         if applied:
             self.log.info("ledger.migrated", applied=applied)

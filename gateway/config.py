@@ -19,6 +19,13 @@ current directory is. ``default_config()`` has no file, so its relative paths re
 against the current directory. ``SMPPGW_LEDGER_URL``, when set, replaces ``ledger.url``
 (a relative SQLite path in it is resolved against the current directory: it comes from
 the shell, not from the file).
+
+Secrets (``upstream.password``, ``smtp.password``, ``api.tls_key_password``: the fields
+declared ``repr=False``) may be given inline, or as ``KEY_env = "VAR"`` (read from that
+environment variable) or ``KEY_file = "/path"`` (the file's text, one trailing newline
+dropped; relative to the config file): exactly one of the three. A secret is never
+echoed by an error, never in ``repr`` and never logged; ``Config.inline_secrets`` names
+those written in the file itself, so ``serve`` can warn when others may read it.
 """
 
 from __future__ import annotations
@@ -27,10 +34,11 @@ import difflib
 import json
 import math
 import os
+import stat
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -236,6 +244,9 @@ class ApiConfig:
     #: HTTPS: both or neither (PEM certificate chain and private key).
     tls_cert: Path | None = field(default=None, metadata=_FILE)
     tls_key: Path | None = field(default=None, metadata=_FILE)
+    #: The passphrase of an encrypted tls_key ("" = the key is not encrypted).
+    # repr=False: a secret (see "Secrets" in docs/configuration.md).
+    tls_key_password: str = field(default="", repr=False)
     #: ``/metrics`` without a token (Prometheus scrapes it); false: an admin token.
     metrics_public: bool = True
     #: Requests with a missing or bad token a client address may make per minute; past
@@ -256,6 +267,9 @@ class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     source: Path | None = None
+    #: The secrets written in the file itself (``"upstream.password"`` ...), not read from
+    #: the environment or a file of their own.
+    inline_secrets: tuple[str, ...] = ()
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -269,7 +283,8 @@ _SECTIONS: dict[str, type[Any]] = {
 def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) -> Config:
     """Read, validate and resolve the TOML file at ``path``.
 
-    ``env`` defaults to ``os.environ``; only ``SMPPGW_LEDGER_URL`` is read from it.
+    ``env`` defaults to ``os.environ``; ``SMPPGW_LEDGER_URL`` and the variables named by
+    ``*_env`` secret keys are read from it.
     Raises ConfigError (one line: file, key, problem).
     """
     where = str(path)
@@ -305,7 +320,8 @@ def _make(
     env: Mapping[str, str] | None,
     check_files: bool = True,
 ) -> Config:
-    ctx = _Context(where=where, base=base)
+    environ = env if env is not None else os.environ
+    ctx = _Context(where=where, base=base, env=environ)
     for name in data:
         if name not in _SECTIONS:
             raise ctx.error(name, f"unknown section{_suggest(name, _SECTIONS)}")
@@ -317,7 +333,9 @@ def _make(
         sections[name] = _build(cls, table, name, ctx)
     ledger = sections["ledger"]
     sections["ledger"] = replace(ledger, url=_resolve_ledger_url(ledger.url, ctx.base))
-    config = _apply_env(Config(**sections, source=source), env if env is not None else os.environ)
+    config = _apply_env(
+        Config(**sections, source=source, inline_secrets=tuple(ctx.inline)), environ
+    )
     _check_relations(config, ctx)
     if check_files:
         _check_files(config, ctx)
@@ -330,6 +348,9 @@ class _Context:
 
     where: str
     base: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    #: Filled by _build: the secrets given inline, as dotted keys.
+    inline: list[str] = field(default_factory=list)
 
     def error(self, key: str, problem: str) -> ConfigError:
         return ConfigError(f"{self.where}: {key}: {problem}")
@@ -339,23 +360,77 @@ def _build(cls: type[_T], table: dict[str, Any], section: str, ctx: _Context) ->
     """Instantiate dataclass ``cls`` from ``table``, checking every key against its hint."""
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    secrets = {name for name, f in known.items() if not f.repr}
+    # A secret's other spellings: "password_env", "password_file".
+    indirect = {f"{name}{suffix}": name for name in secrets for suffix in _SECRET_SOURCES}
     values: dict[str, Any] = {}
     for key, raw in table.items():
         dotted = f"{section}.{key}"
+        if key in indirect:
+            continue  # read below, once the inline form is known to be absent
         if key not in known:
-            raise ctx.error(dotted, f"unknown key{_suggest(key, known)}")
-        if not known[key].repr and not isinstance(raw, str):
+            raise ctx.error(dotted, f"unknown key{_suggest(key, [*known, *indirect])}")
+        if key in secrets and not isinstance(raw, str):
             # A secret (repr=False: a password) is never echoed, not even a mistyped one.
             raise ctx.error(dotted, "expected a string (the value is not shown)")
         value = _convert(raw, hints[key], dotted, ctx)
         _check_limits(value, known[key].metadata, dotted, ctx, shown=_show(raw))
         values[key] = value
+    for name in sorted(secrets):
+        given = [k for k in (name, *(f"{name}{x}" for x in _SECRET_SOURCES)) if k in table]
+        if len(given) > 1:
+            listed = ", ".join(f"{section}.{k}" for k in given)
+            raise ctx.error(f"{section}.{given[0]}", f"give only one of {listed}")
+        if not given:
+            continue
+        dotted = f"{section}.{given[0]}"
+        if given[0] == name:
+            if values[name]:
+                ctx.inline.append(dotted)
+            continue
+        values[name] = _read_secret(given[0][len(name) :], table[given[0]], dotted, ctx)
+        _check_limits(values[name], known[name].metadata, dotted, ctx, shown="(not shown)")
     for name, f in known.items():
         # Defaults go through path resolution too, so a default relative path is
         # relative to the config file like an explicit one.
         if name not in values and isinstance(f.default, Path):
             values[name] = _resolve(f.default, ctx.base)
     return cls(**values)
+
+
+#: The key suffixes that name where a secret is, instead of the secret itself.
+_SECRET_SOURCES = ("_env", "_file")
+
+
+def _read_secret(source: str, raw: Any, key: str, ctx: _Context) -> str:
+    """The secret named by ``KEY_env = "VAR"`` or ``KEY_file = "PATH"`` (``source``).
+
+    Errors name the variable or the file, never what was read.
+    """
+    if not isinstance(raw, str) or not raw:
+        what = "an environment variable name" if source == "_env" else "a file path"
+        raise ctx.error(key, f"expected {what} (a non-empty string), got {_show(raw)}")
+    if source == "_env":
+        value = ctx.env.get(raw)
+        if value is None:
+            raise ctx.error(key, f"environment variable {raw} is not set")
+        if not value:
+            raise ctx.error(key, f"environment variable {raw} is empty")
+        return value
+    path = _resolve(Path(raw), ctx.base)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ctx.error(key, f"file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise ctx.error(key, f"{path}: not UTF-8 text") from None
+    except OSError as e:
+        raise ctx.error(key, f"cannot read {path}: {e.strerror or e}") from None
+    # One trailing newline is the editor's or echo's, not the secret's.
+    value = text.removesuffix("\n").removesuffix("\r")
+    if not value:
+        raise ctx.error(key, f"{path} is empty")
+    return value
 
 
 def _convert(raw: Any, hint: Any, key: str, ctx: _Context) -> Any:
@@ -451,6 +526,8 @@ def _check_relations(config: Config, ctx: _Context) -> None:
     if (api.tls_cert is None) != (api.tls_key is None):
         given, missing = ("tls_cert", "tls_key") if api.tls_cert else ("tls_key", "tls_cert")
         raise ctx.error(f"api.{given}", f"needs api.{missing} too")
+    if api.tls_key_password and api.tls_key is None:
+        raise ctx.error("api.tls_key_password", "needs api.tls_key (the key it unlocks)")
     if upstream.reconnect_min_s > upstream.reconnect_max_s:
         raise ctx.error(
             "upstream.reconnect_min_s",
@@ -518,6 +595,31 @@ def sqlite_file(url: str) -> Path | None:
     return None if file in ("", ":memory:") else Path(file)
 
 
+def world_readable_secrets(config: Config) -> tuple[int, tuple[str, ...]] | None:
+    """``(mode, keys)`` when the config file holds secrets inline and anyone may read it.
+
+    None when it does not, or when the config has no file (defaults).
+    """
+    if config.source is None or not config.inline_secrets:
+        return None
+    try:
+        mode = stat.S_IMODE(config.source.stat().st_mode)
+    except OSError:
+        return None  # gone since it was read: nothing left to protect
+    return (mode, config.inline_secrets) if mode & stat.S_IROTH else None
+
+
+def exposed_ledger_files(url: str) -> list[tuple[Path, int]]:
+    """The files of a ``sqlite:///`` ledger (main, -wal, -shm) that others than their owner
+    may access, with their permission bits; empty for other backends and private files."""
+    file = sqlite_file(url)
+    if file is None:
+        return []
+    from ledger.backends.sqlite import exposed_files  # only SQLite ledgers have files
+
+    return exposed_files(file)
+
+
 # -- message helpers ----------------------------------------------------------------------
 def _show(value: Any) -> str:
     """A value as it would be written in TOML (strings quoted, booleans lower case)."""
@@ -531,7 +633,7 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-def _suggest(name: str, known: Mapping[str, Any]) -> str:
+def _suggest(name: str, known: Collection[str]) -> str:
     close = difflib.get_close_matches(name, list(known), n=1)
     hint = f'; did you mean "{close[0]}"?' if close else ""
     return f" (expected one of: {', '.join(known)}){hint}"

@@ -47,6 +47,7 @@ from ledger.errors import (
     LedgerUnavailable,
     LimitExceeded,
     OwnersDiffer,
+    SameAccount,
     TokenExists,
     UnknownAccount,
     UnknownMessage,
@@ -152,6 +153,25 @@ class KeyReused(Conflict):
     def __init__(self, key: str) -> None:
         super().__init__(f"key {key} was already used for a different operation")
         self.key = key
+
+
+class NotEnoughCredit(Conflict):
+    """A transfer (or manual debit) beyond the source's balance; nothing moved."""
+
+    code = "insufficient_credit"
+
+
+class SameAccountTransfer(Refused):
+    """A transfer whose source and target are one account."""
+
+    code = "same_account"
+
+
+class InvalidAmount(Refused):
+    """An amount of credits that no transfer can move: not above zero, or more than 3
+    decimals (front ends raise it for a well-typed amount; a mistyped one is invalid input)."""
+
+    code = "invalid_amount"
 
 
 class AccountInactive(Refused):
@@ -274,7 +294,7 @@ def admin_error(e: LedgerError) -> AdminError:
     if isinstance(e, UnknownMessage):
         return NotFound(_message(e))
     if isinstance(e, InsufficientCredit):
-        return Conflict(_message(e))
+        return NotEnoughCredit(_message(e))
     if isinstance(e, AccountClosed):
         return AccountInactive(f"{_message(e)} (a closed account stays closed)")
     if isinstance(e, AccountNotActive):
@@ -285,7 +305,9 @@ def admin_error(e: LedgerError) -> AdminError:
         return AmountLimit(_message(e))
     if isinstance(e, AccountNotEmpty):
         return AccountNotClosable(f"{_message(e)}: transfer or spend it before closing")
-    if isinstance(e, InvalidRequest):  # SameAccount, a bad cursor: the input is wrong
+    if isinstance(e, SameAccount):
+        return SameAccountTransfer(_message(e))
+    if isinstance(e, InvalidRequest):  # a bad cursor, a malformed request: the input is wrong
         return InvalidInput(_message(e))
     if isinstance(e, LedgerUnavailable):
         return Unavailable(_message(e), outcome_unknown=e.outcome_unknown)

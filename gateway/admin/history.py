@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gateway.admin.errors import InvalidInput, action
+from gateway.admin.scope import ADMIN, Scope, check_visible
 from ledger.models import HistoryPage, MessageState, PruneResult
 from ledger.store import Store
 
@@ -23,13 +24,15 @@ async def history(
     state: MessageState | None = None,
     limit: int = DEFAULT_HISTORY_LIMIT,
     before: str | None = None,
+    scope: Scope = ADMIN,
 ) -> HistoryPage:
     """A page of the account's messages, newest first.
 
     ``since`` is inclusive and ``until`` exclusive; ``dest_prefix`` keeps destinations
     starting with it, ``state`` one message state. ``before`` is the previous page's
-    ``next_before``, with the same filters.
+    ``next_before``, with the same filters. An account outside ``scope`` is unknown.
     """
+    await check_visible(store, scope, system_id)
     if since is not None and until is not None and since >= until:
         raise InvalidInput("since must be before until")
     return await store.history(

@@ -85,11 +85,31 @@ def moment(text: str) -> datetime:
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is not None:
+            parsed.astimezone(UTC)  # 0001-01-01T00:00+01:00 has no UTC time
+    except (ValueError, OverflowError):
         raise InvalidInput(
             f"not a date or time: {text!r} (e.g. 2024-05-01 or 2024-05-01T12:30:00+02:00)"
         ) from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+#: Longest idempotency key a client may give (the stored key adds its front end's prefix).
+MAX_CLIENT_KEY_LEN = 128
+
+
+def client_key(text: str) -> str:
+    """``text`` if it can be a client's idempotency key: 1 to 128 visible ASCII characters.
+
+    The key is stored with a prefix naming the front end and the operation
+    (``api:transfer:smpp-shop:<key>``), so one client's keys cannot replay another
+    operation's entries.
+    """
+    if not 1 <= len(text) <= MAX_CLIENT_KEY_LEN or not all("!" <= c <= "~" for c in text):
+        raise InvalidInput(
+            f"an idempotency key is 1 to {MAX_CLIENT_KEY_LEN} visible ASCII characters (no spaces)"
+        )
+    return text
 
 
 def destination_prefix(text: str) -> str:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from gateway import admin
-from gateway.admin import inputs, views
+from gateway.admin import InvalidAmount, InvalidInput, inputs, views
 from gateway.api.auth import TokenScope
 from gateway.api.context import Context
 from gateway.api.errors import responses
@@ -30,6 +30,15 @@ Credits = StrictStr | StrictInt | StrictFloat
 #: The errors any route naming an account may answer.
 _ACCOUNT_ERRORS = (400, 401, 404, 429, 503)
 _ANSWERS = responses(*_ACCOUNT_ERRORS)
+#: ``Idempotency-Key``: a retry with the same key and body answers the first result.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="1 to 128 visible ASCII characters; a retry with the same key and"
+        " body answers the first result and moves nothing more",
+    ),
+]
 
 
 class _Body(BaseModel):
@@ -50,6 +59,35 @@ class SenderBody(_Body):
     ton: StrictInt = Field(description="1 international, 3 short code, 5 alphanumeric")
     address: str = Field(examples=["MyShop"])
     npi: StrictInt | None = Field(default=None, description="default: from the TON")
+
+
+class AccountChangesBody(_Body):
+    """The settings to change; a field left out (or null) stays as it is.
+
+    ``contact_email`` and ``default_category`` are the owner's; ``owner``, ``throughput``
+    and ``max_binds`` need an admin token (403 otherwise), as for ``smppgw account set``.
+    """
+
+    contact_email: StrictStr | None = Field(default=None, examples=["ops@shop.example"])
+    default_category: StrictStr | None = Field(
+        default=None, description="verification, marketing or general"
+    )
+    owner: StrictStr | None = Field(default=None, description="admin tokens only")
+    throughput: StrictInt | None = Field(
+        default=None, description="messages per second, 0 = unlimited (admin tokens only)"
+    )
+    max_binds: StrictInt | None = Field(
+        default=None, description="simultaneous binds, at least 1 (admin tokens only)"
+    )
+
+
+class TransferBody(_Body):
+    """Credits to move from the account to another account of the same owner."""
+
+    credits: Credits = Field(description="credits, > 0, 3 decimals at most", examples=[12.5])
+    smsAccountTarget: StrictStr = Field(  # the operator's API names it so
+        description="the system_id receiving them", examples=["smpp-shop2"]
+    )
 
 
 class RechargeBody(_Body):
@@ -78,6 +116,25 @@ async def get_account(
     """Balance, status, contact, owner, auto-recharge, limits and current binds."""
     details = await admin.account_details(ctx.store, account, scope=scope)
     return views.account_details_view(details)
+
+
+@router.put("/{account}", responses=responses(*_ACCOUNT_ERRORS, 403))
+async def update_account(
+    ctx: Context, scope: TokenScope, account: AccountId, body: AccountChangesBody
+) -> views.AccountView:
+    """Change the settings given, in one transaction (``smppgw account set``)."""
+    category = None if body.default_category is None else inputs.category(body.default_category)
+    changed = await admin.update_account(
+        ctx.store,
+        account,
+        owner=body.owner,
+        contact_email=body.contact_email,
+        default_category=category,
+        throughput=body.throughput,
+        max_binds=body.max_binds,
+        scope=scope,
+    )
+    return views.account_view(changed)
 
 
 @router.get("/{account}/ips", responses=_ANSWERS)
@@ -145,6 +202,33 @@ async def reset_password(
     """
     reset = await admin.reset_password(ctx.store, account, ctx.mailer, scope=scope)
     return views.password_reset_view(reset)
+
+
+@router.post("/{account}/transferCredits", responses=responses(*_ACCOUNT_ERRORS, 409, 422))
+async def transfer_credits(
+    ctx: Context,
+    scope: TokenScope,
+    account: AccountId,
+    body: TransferBody,
+    idempotency_key: IdempotencyKey = None,
+) -> views.TransferView:
+    """Move credits to another account of the same owner: both sides or neither.
+
+    409 ``insufficient_credit`` beyond the balance, 409 ``idempotency_conflict`` for a
+    key used with another body; 422 for accounts of different owners, one account,
+    an inactive one, or an amount no transfer can move.
+    """
+    try:
+        amount = _credits(body.credits)
+    except InvalidInput as e:  # well typed but not an amount: the transfer rule refuses it
+        raise InvalidAmount(str(e)) from None
+    key = None
+    if idempotency_key is not None:
+        key = f"api:transfer:{account}:{inputs.client_key(idempotency_key)}"
+    moved = await admin.transfer(
+        ctx.store, account, body.smsAccountTarget, amount, key=key, origin="api", scope=scope
+    )
+    return views.transfer_view(moved)
 
 
 @router.get("/{account}/journal", responses=_ANSWERS)

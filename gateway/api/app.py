@@ -14,8 +14,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from gateway import __version__
-from gateway.api import accounts, errors, operations
+from gateway.api import accounts, errors, messages, operations
 from gateway.api.context import ApiContext
+from gateway.console import router as console_router
+from gateway.console import static_files
 
 TITLE = "smppgw management API"
 DESCRIPTION = (
@@ -39,7 +41,10 @@ def create_app(ctx: ApiContext | None) -> FastAPI:
     app.state.context = ctx
     errors.install(app)
     app.include_router(accounts.router)
+    app.include_router(messages.router)
     app.include_router(operations.router)
+    app.include_router(console_router)
+    app.mount("/console/static", static_files(), name="console-static")
     generate = app.openapi
 
     def described() -> dict[str, Any]:

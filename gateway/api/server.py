@@ -59,6 +59,7 @@ class ApiServer:
             access_log=False,
             ssl_certfile=_path(c.tls_cert),
             ssl_keyfile=_path(c.tls_key),
+            ssl_keyfile_password=c.tls_key_password or None,
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
             server_header=False,
         )

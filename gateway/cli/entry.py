@@ -14,7 +14,7 @@ from gateway.cli import runners
 from gateway.cli.commands import Handler, Result, tariff_show
 from gateway.cli.errors import EXIT_OK, PROG, describe_error
 from gateway.cli.parser import DEFAULT_CONFIG, build_parser
-from gateway.config import Config, default_config, load_config
+from gateway.config import Config, default_config, exposed_ledger_files, load_config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,6 +64,13 @@ async def _with_store(config: Config, handler: Handler, args: argparse.Namespace
         migrate_embedded=args.command != "db",
         limits=config.ledger.limits(),
     ) as store:
+        # stderr: a warning must not end up in the --json document a script parses.
+        for path, mode in exposed_ledger_files(config.ledger.url):
+            print(
+                f"{PROG}: warning: {path} is mode {mode:04o}; others may read the ledger"
+                f" (chmod 600 {path})",
+                file=sys.stderr,
+            )
         return await handler(store, args)
 
 

@@ -133,7 +133,7 @@ class ReceiptDispatcher:
                 self.log.info("receipt.not_acknowledged", message_id=message_id, reason=repr(e))
         if resp is not None and resp.command_status == CommandStatus.ESME_ROK:
             assert conn is not None
-            conn.log.info("receipt.relayed", message_id=message_id)
+            conn.log.debug("receipt.relayed", message_id=message_id)
             try:
                 await self._acks.submit(receipt_id)
             except LedgerError as e:

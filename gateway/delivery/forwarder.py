@@ -209,7 +209,7 @@ class Forwarder:
             self.forwarded_count += 1
             if self._flusher is None or self._flusher.done():
                 self._flusher = asyncio.get_running_loop().create_task(self._flush())
-            log.info("message.forwarded", upstream_id=resp.message_id)
+            log.debug("message.forwarded", upstream_id=resp.message_id)
         elif status in TEMPORARY and attempt < self.max_attempts:
             self._retry(message, attempt, log, reason=f"0x{status:x}", count_attempt=True)
         else:

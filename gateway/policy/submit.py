@@ -202,7 +202,8 @@ class Submitter:
             )
             return SubmitOutcome(status)
         self.metrics.submit_debited(q.cost, len(result.recharges))
-        log.info(
+        # Per message: counted by the metrics; the line is for following one message.
+        log.debug(
             "submit.debited",
             cost=milli_to_credits(q.cost),
             balance_after=milli_to_credits(result.balance_after),

@@ -46,14 +46,17 @@ class PduRejected:
 
 @dataclass(frozen=True, slots=True)
 class RequestRefused:
-    """A peer request the session answered itself with an error (wrong state, full).
+    """A peer request the session answered itself with an error (wrong state, full,
+    a sequence_number still pending).
 
-    ``error`` names role, state and PDU when the transition table refused it.
+    ``error`` names role, state and PDU when the transition table refused it; ``reason``
+    is a short code for the other refusals (``"duplicate_sequence"``), else empty.
     """
 
     pdu: Pdu
     status: CommandStatus
     error: RemoteProtocolError | None = field(default=None, compare=False)
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,12 @@ _RECEIVED, _SENT, _TIMED_OUT = Io.RECEIVED, Io.SENT, Io.TIMED_OUT
 _OK = CommandStatus.ESME_ROK
 #: Link-control requests do not count against the window.
 _WINDOW_EXEMPT = frozenset({C.ENQUIRE_LINK, C.UNBIND}) | BINDS
+#: What a request gets when its sequence_number is that of a peer request still
+#: unanswered (docs/protocol.md "Sequence numbers"): refused before the application sees
+#: it. ESME_RSYSERR, as for any answer whose request the client cannot tell apart.
+DUPLICATE_SEQUENCE_STATUS = CommandStatus.ESME_RSYSERR
+#: ``RequestRefused.reason`` of such a refusal.
+DUPLICATE_SEQUENCE = "duplicate_sequence"
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +248,14 @@ class Session:
             if not self._inbound_pending:
                 self._answer_peer_unbind(events, now)
             return
+        if pdu.sequence_number in self._inbound_pending:
+            # The peer reused the number of a request we have not answered yet. Handing
+            # it on would let the application act twice (two debits) on what can only
+            # get one answer the client can match: refuse it here, before anything else
+            # sees it. The earlier request goes on and gets its own answer.
+            self._queue(response_to(pdu, DUPLICATE_SEQUENCE_STATUS), now)
+            events.append(RequestRefused(pdu, DUPLICATE_SEQUENCE_STATUS, reason=DUPLICATE_SEQUENCE))
+            return
         if len(self._inbound_pending) >= self.config.max_inbound_pending:
             # Fed past the pause: refuse rather than queue without bound.
             self._queue(response_to(pdu, CommandStatus.ESME_RMSGQFUL), now)
@@ -411,4 +425,4 @@ class Session:
         return abandoned
 
 
-__all__ = ["Session", "SessionConfig"]
+__all__ = ["DUPLICATE_SEQUENCE", "DUPLICATE_SEQUENCE_STATUS", "Session", "SessionConfig"]

@@ -168,6 +168,15 @@ class SmppConnection(asyncio.Protocol):
                     status=f"0x{ev.error.status:x}",
                     reason=str(ev.error),
                 )
+            elif isinstance(ev, RequestRefused) and ev.reason == "duplicate_sequence":
+                # Its own event: the client reused a pending request's number, so an
+                # operator can tell a client bug from a gateway refusal at a glance.
+                self.log.warning(
+                    "pdu.duplicate_sequence",
+                    seq=ev.pdu.sequence_number,
+                    command=type(ev.pdu).__name__,
+                    status=f"0x{ev.status:x}",
+                )
             elif isinstance(ev, RequestRefused):
                 self.log.warning(
                     "pdu.refused",

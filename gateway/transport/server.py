@@ -11,6 +11,7 @@ connection, let alone the server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import uuid
 from collections.abc import Coroutine
@@ -29,6 +30,7 @@ from gateway.smpp import Bind as BindPdu
 from gateway.smpp import (
     CommandId,
     CommandStatus,
+    LocalProtocolError,
     Pdu,
     Role,
     Session,
@@ -111,7 +113,10 @@ class ClientHandler:
         if exc is not None:
             # A bug or an unexpected failure: answer so the client is not left waiting.
             conn.log.error("request.failed", seq=pdu.sequence_number, error=repr(exc))
-            conn.respond(response_to(pdu, CommandStatus.ESME_RSYSERR))
+            # If the failure came after the answer went out, the request is no longer
+            # pending and there is nothing left to answer; a done-callback must not raise.
+            with contextlib.suppress(LocalProtocolError):
+                conn.respond(response_to(pdu, CommandStatus.ESME_RSYSERR))
 
     def on_request(self, conn: SmppConnection, pdu: Pdu) -> None:
         """Binds and submits run as tasks: they wait on the ledger."""

@@ -13,13 +13,21 @@ Because every write takes the database's one write lock, the serialisation Postg
 needs row locks for (accounts, binds, claims, adoption) needs nothing more here, also
 when several processes open the same file. There is no NOTIFY: ``listen`` returns None
 and the gateway delivers receipts itself and sweeps.
+
+The file holds message bodies and password hashes, so it is created owner-only (0600)
+whatever the umask, and its ``-wal`` and ``-shm`` companions are kept so too (SQLite
+gives them the main file's mode when it creates them). A file that already exists keeps
+the mode its operator gave it: :func:`exposed_files` names the ones others may read, and
+the gateway and the CLI warn about them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
+import stat
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
@@ -37,6 +45,60 @@ T = TypeVar("T")
 
 #: How long a write waits for another process's write lock before giving up (seconds).
 _BUSY_TIMEOUT_S = 30.0
+#: The mode of a ledger file this module creates: read and write for its owner only.
+FILE_MODE: Final = 0o600
+#: The files SQLite keeps next to the database in WAL mode; they hold the same data.
+COMPANIONS: Final = ("-wal", "-shm")
+#: Permission bits that let anyone but the owner in (group and others, any access).
+_NOT_OWNER = stat.S_IRWXG | stat.S_IRWXO
+
+
+def ledger_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The database file and its WAL companions that exist now, main file first."""
+    main = Path(path)
+    every = [main, *(main.with_name(main.name + suffix) for suffix in COMPANIONS)]
+    return [p for p in every if p.exists()]
+
+
+def exposed_files(path: str | os.PathLike[str]) -> list[tuple[Path, int]]:
+    """Each ledger file (main, ``-wal``, ``-shm``) its group or others may access, with its
+    permission bits (``0o644``); empty when all are private."""
+    found = []
+    for p in ledger_files(path):
+        mode = stat.S_IMODE(p.stat().st_mode)
+        if mode & _NOT_OWNER:
+            found.append((p, mode))
+    return found
+
+
+def _create_private(path: str) -> None:
+    """Create the database file 0600 before SQLite opens it; an existing one is left be.
+
+    ``os.open``'s mode is narrowed by the umask, never widened, and the ``fchmod`` makes it
+    exactly 0600 even under an unusual umask. O_EXCL: only a file made here is changed.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
+
+
+def _tighten_companions(path: str) -> None:
+    """Make ``-wal``/``-shm`` 0600 when the main file is private and they are not.
+
+    SQLite creates them with the main file's mode, so this only corrects companions left
+    wider by an earlier version; a main file its operator opened up is left as it is.
+    """
+    files = ledger_files(path)
+    if not files or files[0] != Path(path) or stat.S_IMODE(files[0].stat().st_mode) & _NOT_OWNER:
+        return
+    for companion in files[1:]:
+        if stat.S_IMODE(companion.stat().st_mode) & _NOT_OWNER:
+            companion.chmod(FILE_MODE)
 
 
 def path_from_url(url: str) -> str:
@@ -162,7 +224,8 @@ class SqliteBackend:
         backend = cls(path)
         try:
             await asyncio.get_running_loop().run_in_executor(backend._executor, backend._connect)
-        except sqlite3.OperationalError as exc:
+        except (sqlite3.OperationalError, OSError) as exc:
+            # OSError: its folder or file could not be created (permissions, read-only disk).
             backend._executor.shutdown(wait=False)
             raise LedgerUnavailable(f"cannot open SQLite ledger {path}: {exc}") from exc
         except BaseException:
@@ -171,8 +234,10 @@ class SqliteBackend:
         return backend
 
     def _connect(self) -> None:
-        if self._path != ":memory:":
+        on_disk = self._path != ":memory:"
+        if on_disk:
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self._path)
         # isolation_level=None: no implicit transactions; this module says BEGIN itself.
         conn = sqlite3.connect(self._path, isolation_level=None, timeout=_BUSY_TIMEOUT_S)
         try:
@@ -182,6 +247,8 @@ class SqliteBackend:
                 raise LedgerUnavailable(f"SQLite refused WAL mode for {self._path} ({mode})")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
+            if on_disk:
+                _tighten_companions(self._path)
         except BaseException:
             conn.close()
             raise

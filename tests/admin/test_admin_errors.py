@@ -40,7 +40,7 @@ KINDS = (admin.InvalidInput, admin.NotFound, admin.Conflict, admin.Refused, admi
         ),
         (InvalidAccountData("bad CIDR"), admin.InvalidInput, "bad CIDR"),
         (UnknownMessage("m-1"), admin.NotFound, "m-1"),
-        (InsufficientCredit("balance 0 below 5"), admin.Conflict, "balance 0 below 5"),
+        (InsufficientCredit("balance 0 below 5"), admin.NotEnoughCredit, "balance 0 below 5"),
         (LedgerUnavailable("down"), admin.Unavailable, "down"),
         (MigrationError("0002 edited"), admin.Unavailable, "0002 edited"),
         (LedgerError(), admin.Refused, "LedgerError"),
@@ -71,7 +71,7 @@ KINDS = (admin.InvalidInput, admin.NotFound, admin.Conflict, admin.Refused, admi
             "account smpp-a still holds 7.5 credits and 2 packages:"
             " transfer or spend it before closing",
         ),
-        (SameAccount("to itself"), admin.InvalidInput, "to itself"),
+        (SameAccount("to itself"), admin.SameAccountTransfer, "to itself"),
         (InvalidRequest("bad cursor"), admin.InvalidInput, "bad cursor"),
     ],
 )

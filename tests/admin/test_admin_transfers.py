@@ -44,9 +44,9 @@ async def test_a_transfer_and_its_replay(store: Store) -> None:
     ("source", "target", "amount", "key", "kind", "message"),
     [
         ("smpp-a", "smpp-x", 1, None, admin.DifferentOwners, "do not belong to one owner"),
-        ("smpp-a", "smpp-a", 1, None, admin.InvalidInput, "cannot transfer from smpp-a to itself"),
+        ("smpp-a", "smpp-a", 1, None, admin.SameAccountTransfer, "to itself"),
         ("smpp-a", "smpp-z", 1, None, admin.AccountNotFound, "smpp-z: no such account"),
-        ("smpp-a", "smpp-b", 10_001, None, admin.Conflict, "has 10 credits, less than the 10.001"),
+        ("smpp-a", "smpp-b", 10_001, None, admin.NotEnoughCredit, "less than the 10.001"),
         ("smpp-a", "smpp-b", 1, "seed", admin.KeyReused, "key seed was already used"),
         ("smpp-a", "smpp-b", 0, None, admin.InvalidInput, "positive number"),
     ],

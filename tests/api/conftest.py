@@ -157,6 +157,7 @@ class LiveApi:
     shop_token: str
     gateway: Gateway
     loop: asyncio.AbstractEventLoop
+    store: Store
 
     def run(self, coro: Any) -> Any:
         """Run ``coro`` on the gateway's loop and wait for its result."""
@@ -184,7 +185,7 @@ def live_gateway(
 
     gw, store, (root, shop, _bank) = asyncio.run_coroutine_threadsafe(start(), loop).result(30)
     try:
-        yield LiveApi(base_url(gw), gw.endpoints.port, root, shop, gw, loop)
+        yield LiveApi(base_url(gw), gw.endpoints.port, root, shop, gw, loop, store)
     finally:
 
         async def stop() -> None:

@@ -263,6 +263,8 @@ def test_partial_frame_waits_for_the_rest() -> None:
     assert session.receive_data(frame[: HEADER_SIZE + 2], 0.0) == []
     events = session.receive_data(frame[HEADER_SIZE + 2 :] + frame[:3], 0.0)
     assert [type(e) for e in events] == [RequestReceived]
+    # Answer it first: the same number again while it is pending would be refused.
+    session.send(response_to(make_request(C.DELIVER_SM, 8)), 0.0)
     assert session.receive_data(frame[3:], 0.0) == events
 
 
