@@ -163,7 +163,7 @@ class Gateway:
             await stack.enter_async_context(
                 history_retention(store, c.ledger.history_retention_days)
             )
-        await stack.enter_async_context(_alerts(c, store, gateway_id))
+        await stack.enter_async_context(_alerts(c, store, gateway_id, metrics))
         simulator, upstream_config = await self._start_simulator(stack)
 
         registry = BindRegistry()
@@ -401,12 +401,16 @@ async def _sweep(store: Store, retention_days: int, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
-def _alerts(config: Config, store: Store, gateway_id: str) -> AbstractAsyncContextManager[Any]:
+def _alerts(
+    config: Config, store: Store, gateway_id: str, metrics: Metrics
+) -> AbstractAsyncContextManager[Any]:
     """The low-balance alert task: scans the ledger, mails through ``[smtp]`` if enabled."""
     from gateway.mail.alerts import AlertNotifier, alert_notifications
     from gateway.mail.sender import Mailer
 
-    notifier = AlertNotifier(store, Mailer.from_config(config), gateway_id=gateway_id)
+    notifier = AlertNotifier(
+        store, Mailer.from_config(config), gateway_id=gateway_id, count=metrics.alert_handled
+    )
     return alert_notifications(notifier, interval=ALERT_INTERVAL)
 
 

@@ -584,7 +584,8 @@ def tokens_view(tokens: Iterable[ApiToken]) -> TokensView:
 class AlertView(TypedDict):
     """A low-balance alert: ``category`` null watches the credit balance.
 
-    ``armed`` false: it fired and re-arms once the balance is back at ``below``.
+    ``armed`` false: the balance is below (it fired, or was below when set); it re-arms
+    once the balance is back at ``below`` or above.
     """
 
     category: str | None

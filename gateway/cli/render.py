@@ -138,7 +138,7 @@ def alert(a: BalanceAlert) -> str:
     """A low-balance alert in a sentence."""
     what = f"the {a.category} packages" if a.category else "the credit balance"
     below = milli_to_credits(a.threshold)
-    state = "armed" if a.armed else f"fired; re-arms when the balance is back at {below}"
+    state = "armed" if a.armed else f"disarmed until the balance is back at {below} or above"
     return f"mail the contact once when {what} falls below {below} ({state})"
 
 

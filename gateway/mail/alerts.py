@@ -22,7 +22,7 @@ alerts, and the mail goes out within one round (``interval``) of the crossing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -51,7 +51,10 @@ def retry_delay(attempts: int) -> float:
 
 
 class AlertNotifier:
-    """Scans for crossed alerts and mails them; ``mailer`` None: ``[smtp]`` is off."""
+    """Scans for crossed alerts and mails them; ``mailer`` None: ``[smtp]`` is off.
+
+    ``count`` is told each alert's outcome (``Metrics.alert_handled``).
+    """
 
     def __init__(
         self,
@@ -60,9 +63,12 @@ class AlertNotifier:
         *,
         gateway_id: str,
         lease: float = CLAIM_LEASE,
+        count: Callable[[str], None] | None = None,
         log: Any = None,
     ) -> None:
         self.store = store
+        #: Called with each alert's outcome (sent, unsent, rejected, deferred): metrics.
+        self.count = count or (lambda _outcome: None)
         self.mailer = mailer
         self.gateway_id = gateway_id
         self.lease = lease
@@ -89,6 +95,7 @@ class AlertNotifier:
             # Settled, so it is logged once and never mailed late, when the news is stale.
             await self.store.settle_alert_mail(alert.id, AlertOutcome.UNSENT, reason)
             self.log.warning("alert.unsent", reason=reason, **facts)
+            self.count(AlertOutcome.UNSENT.value)
             return
         mail = compose(
             LowBalance(
@@ -107,9 +114,11 @@ class AlertNotifier:
             if e.temporary:
                 delay = retry_delay(alert.attempts)
                 await self.store.defer_alert_mail(alert.id, delay, str(e))
+                self.count("deferred")
             else:
                 delay = None
                 await self.store.settle_alert_mail(alert.id, AlertOutcome.REJECTED, str(e))
+                self.count(AlertOutcome.REJECTED.value)
             self.log.warning(
                 "alert.failed",
                 to=alert.contact_email,
@@ -121,6 +130,7 @@ class AlertNotifier:
             return
         await self.store.settle_alert_mail(alert.id, AlertOutcome.SENT, message_id)
         self.log.info("alert.sent", to=alert.contact_email, **facts)
+        self.count(AlertOutcome.SENT.value)
 
 
 @asynccontextmanager

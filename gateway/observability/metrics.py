@@ -120,6 +120,13 @@ class Metrics:
         self.recharges = Counter(
             "smppgw_recharges", "auto-recharges fired by a debit of this gateway", registry=r
         )
+        self.alerts = Counter(
+            "smppgw_alerts",
+            "low-balance alerts this gateway handled, by outcome (sent, unsent, rejected,"
+            " deferred)",
+            ["outcome"],
+            registry=r,
+        )
         self.bound_sessions = Gauge(
             "smppgw_bound_sessions",
             "client sessions bound here, by bind type",
@@ -190,6 +197,10 @@ class Metrics:
     def refunded(self, amount: int) -> None:
         """A refund of ``amount`` milli-credits was written."""
         self.credits_refunded.inc(amount / MILLI)
+
+    def alert_handled(self, outcome: str) -> None:
+        """A low-balance alert was sent, left unsent, rejected, or deferred."""
+        self.alerts.labels(outcome).inc()
 
     def commit_observed(self, batch: int, seconds: float) -> None:
         """One group commit of ``batch`` debits took ``seconds``."""

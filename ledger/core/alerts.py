@@ -27,7 +27,7 @@ from ledger.backends import statements as sql
 from ledger.backends.base import Access, Execute, Fetch, Script, do
 from ledger.core.base import CoreBase
 from ledger.errors import InvalidRequest, UnknownAccount
-from ledger.models import AlertMail, AlertOutcome, BalanceAlert
+from ledger.models import AlertMail, AlertOutcome, BalanceAlert, EntryKind
 from ledger.rules.alerts import (
     alert_mail_key,
     armed_for,
@@ -37,8 +37,10 @@ from ledger.rules.alerts import (
 )
 from ledger.rules.validation import require_gateway_id
 
-#: Journal entries one alert's scan reads at most per transaction (the rest: next scan).
-SCAN_PAGE = 10_000
+#: Journal entries one scan transaction reads at most (the rest: the next transaction).
+SCAN_PAGE = 2_000
+#: Transactions one ``scan_alerts`` call runs at most.
+SCAN_TRANSACTIONS = 100
 #: Alerts one scan transaction takes at most.
 SCAN_ALERTS = 500
 
@@ -83,18 +85,29 @@ def _clear(system_id: str, category: str | None) -> Script[bool]:
     return deleted > 0
 
 
-def _scan(now: datetime, page: int) -> Script[int]:
-    """Scan the due alerts; the number of alerts queued."""
+def _scan(now: datetime, budget: int) -> Script[tuple[int, bool]]:
+    """Scan due alerts, reading at most ``budget`` journal entries in all.
+
+    Returns how many alerts were queued, and whether work is left (the budget ran out).
+    """
     due = yield from do(Fetch(sql.DUE_ALERTS, (SCAN_ALERTS,), rows.balance_alert))
-    queued = 0
+    queued, left = 0, budget
+    more = len(due) == SCAN_ALERTS
     for alert in due:
+        if left < 2:
+            more = True
+            break
+        limit = left
         entries = yield from do(
-            Fetch(sql.ALERT_STEPS, (alert.system_id, alert.checked_through, page), rows.alert_step)
+            Fetch(sql.ALERT_STEPS, (alert.system_id, alert.checked_through, limit), rows.alert_step)
         )
-        if len(entries) == page and len(entries) > 1:
-            # A full page may end with a debit whose recharge is on the next page: leave
-            # it for the next scan, so the pair is judged as one step.
-            entries = entries[:-1]
+        left -= len(entries)
+        if len(entries) == limit:
+            more = True
+            if entries[-1].kind is EntryKind.DEBIT:
+                # The page may end with a debit whose recharge is on the next one: leave
+                # it for the next transaction, so the pair is judged as one step.
+                entries = entries[:-1]
         steps = balance_steps(entries)
         through = entries[-1].entry_id if entries else alert.checked_through
         result = scan(alert.armed, alert.threshold, steps, through)
@@ -121,7 +134,7 @@ def _scan(now: datetime, page: int) -> Script[int]:
                 (alert.system_id, alert.category or "", result.armed, result.through),
             )
         )
-    return queued
+    return queued, more
 
 
 def _claim(gateway_id: str, now: datetime, until: datetime, limit: int) -> Script[list[AlertMail]]:
@@ -162,13 +175,23 @@ class AlertsCore(CoreBase):
     async def scan_alerts(self, *, page: int = SCAN_PAGE) -> int:
         """Walk the journal entries new since the last scan of every credit-balance alert.
 
-        One transaction: each crossing below a threshold disarms its alert and is queued
-        in the alert outbox (once, whichever gateway scans); a step back at or above it
-        re-arms. Returns how many were queued.
+        Each crossing below a threshold disarms its alert and is queued in the alert
+        outbox, in the transaction that records the alert's new state (once, whichever
+        gateway scans); a step back at or above it re-arms. Returns how many were
+        queued. Each transaction reads at most ``page`` entries, so a backlog is walked
+        in short transactions that debits interleave with (SQLite has one writer).
         """
         if page < 2:
             raise InvalidRequest(f"page must be at least 2, not {page}")
-        return await self._run(partial(_scan, self._now(), page), Access.TRANSACTION)
+        total = 0
+        # Bounded, so that accounts debited faster than a scan walks cannot keep one
+        # call going for ever; the next call goes on from the cursors.
+        for _ in range(SCAN_TRANSACTIONS):
+            queued, more = await self._run(partial(_scan, self._now(), page), Access.TRANSACTION)
+            total += queued
+            if not more:
+                break
+        return total
 
     async def claim_alert_mails(
         self, gateway_id: str, *, lease: float = 60.0, limit: int = 100

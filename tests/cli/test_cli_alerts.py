@@ -69,7 +69,7 @@ def test_set_show_clear(smppgw: Cli) -> None:
         True,
     )
     # Replacing it with a threshold above the balance: it starts disarmed.
-    assert "fired; re-arms when the balance is back at 200.5" in ok(
+    assert "disarmed until the balance is back at 200.5 or above" in ok(
         smppgw("alert", "set", "smpp-a", "--below", "200.5")
     )
     assert (

@@ -99,6 +99,10 @@ async def test_one_mail_per_crossing_and_another_after_a_credit(
                 await scanned(store)
                 assert len(smtp.received) == 2
                 check_mail(smtp, balance="4", index=1)
+                sent = gw.metrics.registry.get_sample_value(
+                    "smppgw_alerts_total", {"outcome": "sent"}
+                )
+                assert sent == 2
             assert await store.audit() == []
         finally:
             await store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.errors import InvalidAccountData, LimitExceeded, UnknownAccount
+from ledger.errors import InvalidAccountData, InvalidRequest, LimitExceeded, UnknownAccount
 from ledger.models import AlertOutcome, DebitStatus, RechargePolicy
 from ledger.store import Store
 from tests.ledger.conftest import StoreFactory
@@ -143,18 +143,34 @@ async def test_a_debit_rescued_by_its_recharge_does_not_fire(store: Store) -> No
     assert await fired(store) == [(5_000, 4_000)]
 
 
-async def test_a_full_page_is_walked_over_several_scans(store: Store) -> None:
+async def test_a_backlog_is_walked_in_short_transactions(store: Store) -> None:
     await make_account(store, balance=10_000)
     await store.set_alert("smpp-acme", 5_000)
     for i in range(7):  # 9, 8, ... 3: crosses at the 6th debit (4)
         await debit(store, f"d{i}", 1_000)
-    assert await store.scan_alerts(page=2) == 0
-    assert await store.scan_alerts(page=2) == 0
-    total = 0
-    for _ in range(10):
-        total += await store.scan_alerts(page=2)
-    assert total == 1
+    assert await store.scan_alerts(page=2) == 1
     assert await fired(store) == [(5_000, 4_000)]
+    [alert] = await store.alerts("smpp-acme")
+    [last] = await store.journal("smpp-acme", limit=1)
+    assert (alert.armed, alert.checked_through) == (False, last.id)
+    with pytest.raises(InvalidRequest):
+        await store.scan_alerts(page=1)
+
+
+@pytest.mark.parametrize("page", [2, 3, 4])
+async def test_a_page_never_splits_a_debit_from_its_recharge(store: Store, page: int) -> None:
+    await make_account(store, balance=10_000)
+    policy = RechargePolicy(threshold=5_000, amount=100_000, daily_cap=10)
+    await store.set_recharge("smpp-acme", policy)
+    await store.set_alert("smpp-acme", 5_000)
+    # Each leaves 4 credits and is recharged at once (104): never a step below 5.
+    await debit(store, "d1", 6_000)
+    for i in range(2, 6):
+        await debit(store, f"d{i}", 100_000)
+    assert await store.scan_alerts(page=page) == 0
+    [alert] = await store.alerts("smpp-acme")
+    [last] = await store.journal("smpp-acme", limit=1)
+    assert (alert.armed, alert.checked_through) == (True, last.id)
 
 
 async def test_two_gateways_scanning_queue_each_crossing_once(

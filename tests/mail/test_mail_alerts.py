@@ -102,7 +102,8 @@ async def test_a_temporary_failure_is_retried_later_and_sent_once(
 ) -> None:
     await crossed(store)
     smtp.options.rcpt_reply = "451 4.3.0 try again later"
-    notifier = AlertNotifier(store, mailer(smtp), gateway_id=GW_A)
+    outcomes: list[str] = []
+    notifier = AlertNotifier(store, mailer(smtp), gateway_id=GW_A, count=outcomes.append)
     with capture_logs() as logs:
         await notifier.run_once()
     [failed] = events(logs, "alert.failed")
@@ -115,6 +116,7 @@ async def test_a_temporary_failure_is_retried_later_and_sent_once(
     await other.run_once()  # any gateway may retry it
     await notifier.run_once()
     assert len(smtp.received) == 1
+    assert outcomes == ["deferred"]  # the other gateway counted the send
     [mail] = await store.alert_mail_outcomes(SID)
     assert mail[1] == "sent"
 
