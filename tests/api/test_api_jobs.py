@@ -81,6 +81,10 @@ async def test_a_job_is_priced_debited_and_forwarded_per_receiver(api: Api) -> N
         ids[0]: FRANCE,
         ids[1]: UK,
     }
+    # Counted as SMPP submits are: accepted, credits debited.
+    metrics = (await api.http.get("/metrics")).text
+    assert "smppgw_submits_accepted_total 2.0" in metrics
+    assert "smppgw_credits_debited_total 1.5" in metrics
     assert await api.store.audit() == []
 
 
