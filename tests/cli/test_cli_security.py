@@ -3,33 +3,16 @@ and allowlist input (host bits, catch-alls)."""
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from gateway import cli
-from gateway.config import LEDGER_URL_ENV
+from tests.cli.test_cli import Cli, Run, config_path, smppgw
 
-TARIFF = "prefix,country,credits\n33,FR,1.0\n"
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-Cli = Callable[..., Run]
+__all__ = ["config_path", "smppgw"]  # fixtures shared with test_cli
 
 
 @pytest.fixture(autouse=True)
@@ -39,28 +22,6 @@ def umask_022() -> Iterator[None]:
         yield
     finally:
         os.umask(previous)
-
-
-@pytest.fixture
-def config_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv(LEDGER_URL_ENV, raising=False)
-    (tmp_path / "tariff.csv").write_text(TARIFF)
-    path = tmp_path / "smppgw.toml"
-    path.write_text(f'[ledger]\nurl = "sqlite:///{tmp_path}/l.db"\n')
-    return path
-
-
-@pytest.fixture
-def smppgw(config_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """Run ``smppgw --config <tmp> ARGS...`` in-process; return status and output."""
-
-    def run(*argv: str) -> Run:
-        code = cli.main(["--config", str(config_path), *argv])
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.out + captured.err
-        return Run(code, captured.out, captured.err)
-
-    return run
 
 
 def refusal(result: Run, code: int) -> str:

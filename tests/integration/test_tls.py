@@ -8,6 +8,8 @@ import shutil
 import socket
 import ssl
 import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,8 @@ import smpplib.client
 import structlog
 import trustme
 
-from ledger import open_store
+from gateway.app import Gateway
+from ledger import Store, open_store
 from ledger.models import EntryKind
 from tests.integration.harness import (
     PASSWORD,
@@ -24,6 +27,23 @@ from tests.integration.harness import (
     make_account,
     running_gateway,
 )
+
+
+@asynccontextmanager
+async def _tls_gateway(
+    tmp_path: Path, cert_file: Path, key_file: Path
+) -> AsyncIterator[tuple[Gateway, Store]]:
+    """A gateway with its TLS listener on ``cert_file``/``key_file``, and account smpp-tls."""
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    store = await open_store(url)
+    await store.upgrade()
+    await make_account(store, "smpp-tls")
+    config = gateway_config(url, server={"tls_port": 0, "tls_cert": cert_file, "tls_key": key_file})
+    try:
+        async with running_gateway(config, store) as gw:
+            yield gw, store
+    finally:
+        await store.close()
 
 
 def _submit_over_tls(port: int, ctx: ssl.SSLContext) -> tuple[int, str]:
@@ -54,32 +74,16 @@ def _submit_over_tls(port: int, ctx: ssl.SSLContext) -> tuple[int, str]:
 
 async def test_tls_listener_serves_smpp(tmp_path: Path) -> None:
     ca = trustme.CA()
-    cert = ca.issue_cert("localhost", "127.0.0.1")
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_file))
-    cert.private_key_pem.write_to_path(str(key_file))
-    client_ctx = ssl.create_default_context()
-    ca.configure_trust(client_ctx)
-    # smpplib wraps its socket without server_hostname; the chain is still verified.
-    client_ctx.check_hostname = False
+    cert_file, key_file = _pair(ca, tmp_path)
+    client_ctx = _trusting(ca)
 
-    url = f"sqlite:///{tmp_path}/ledger.db"
-    store = await open_store(url)
-    await store.upgrade()
-    await make_account(store, "smpp-tls")
-    config = gateway_config(url, server={"tls_port": 0, "tls_cert": cert_file, "tls_key": key_file})
-    try:
-        async with running_gateway(config, store) as gw:
-            assert gw.endpoints is not None
-            assert gw.endpoints.tls_port
-            status, message_id = await in_thread(
-                _submit_over_tls, gw.endpoints.tls_port, client_ctx
-            )
+    async with _tls_gateway(tmp_path, cert_file, key_file) as (gw, store):
+        assert gw.endpoints is not None
+        assert gw.endpoints.tls_port
+        status, message_id = await in_thread(_submit_over_tls, gw.endpoints.tls_port, client_ctx)
         assert status == 0
         debits = [e for e in await store.journal("smpp-tls") if e.kind == EntryKind.DEBIT]
         assert [e.message_id for e in debits] == [message_id]
-    finally:
-        await store.close()
 
 
 def _pair(ca: trustme.CA, directory: Path) -> tuple[Path, Path]:
@@ -94,6 +98,7 @@ def _pair(ca: trustme.CA, directory: Path) -> tuple[Path, Path]:
 def _trusting(ca: trustme.CA) -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     ca.configure_trust(ctx)
+    # smpplib wraps its socket without server_hostname; the chain is still verified.
     ctx.check_hostname = False
     return ctx
 
@@ -125,94 +130,79 @@ async def test_sighup_reload_serves_a_renewed_certificate_without_dropping_sessi
 ) -> None:
     old_ca, new_ca = trustme.CA(), trustme.CA()
     cert_file, key_file = _pair(old_ca, tmp_path / "live")
-    url = f"sqlite:///{tmp_path}/ledger.db"
-    store = await open_store(url)
-    await store.upgrade()
-    await make_account(store, "smpp-tls")
-    config = gateway_config(url, server={"tls_port": 0, "tls_cert": cert_file, "tls_key": key_file})
-    try:
-        async with running_gateway(config, store) as gw:
-            port = gw.endpoints.tls_port
-            assert port
-            # A session bound before the renewal...
-            esme = smpplib.client.Client(
-                "localhost",
-                port,
-                timeout=5,
-                ssl_context=_trusting(old_ca),
-                allow_unknown_opt_params=True,
+    async with _tls_gateway(tmp_path, cert_file, key_file) as (gw, _store):
+        port = gw.endpoints.tls_port
+        assert port
+        # A session bound before the renewal...
+        esme = smpplib.client.Client(
+            "localhost",
+            port,
+            timeout=5,
+            ssl_context=_trusting(old_ca),
+            allow_unknown_opt_params=True,
+        )
+        await in_thread(esme.connect)
+        await in_thread(lambda: esme.bind_transceiver(system_id="smpp-tls", password=PASSWORD))
+        with pytest.raises(ssl.SSLError):
+            await in_thread(_handshake, port, _trusting(new_ca))
+
+        # A broken renewal (a key of another certificate) keeps the old pair serving.
+        other_cert, _ = _pair(new_ca, tmp_path / "other")
+        shutil.copy(other_cert, cert_file)
+        with structlog.testing.capture_logs() as logs:
+            gw.reload()
+        assert [e["event"] for e in logs] == ["tls.reload_failed"]
+        assert await in_thread(_handshake, port, _trusting(old_ca))
+
+        renewed_cert, renewed_key = _pair(new_ca, tmp_path / "renewed")
+        shutil.copy(renewed_cert, cert_file)
+        shutil.copy(renewed_key, key_file)
+        with structlog.testing.capture_logs() as logs:
+            gw.reload()
+        assert [e["event"] for e in logs] == ["tls.reloaded"]
+        assert await in_thread(_handshake, port, _trusting(new_ca))
+        with pytest.raises(ssl.SSLError):
+            await in_thread(_handshake, port, _trusting(old_ca))
+
+        # ...still bound and submitting on its old handshake.
+        sent: list[int] = []
+        esme.set_message_sent_handler(lambda pdu: sent.append(int(pdu.status)))
+        await in_thread(
+            lambda: esme.send_message(
+                source_addr_ton=5,
+                source_addr="SMPPGW",
+                dest_addr_ton=1,
+                dest_addr_npi=1,
+                destination_addr="33612345678",
+                short_message=b"after renewal",
             )
-            await in_thread(esme.connect)
-            await in_thread(lambda: esme.bind_transceiver(system_id="smpp-tls", password=PASSWORD))
-            with pytest.raises(ssl.SSLError):
-                await in_thread(_handshake, port, _trusting(new_ca))
-
-            # A broken renewal (a key of another certificate) keeps the old pair serving.
-            other_cert, _ = _pair(new_ca, tmp_path / "other")
-            shutil.copy(other_cert, cert_file)
-            with structlog.testing.capture_logs() as logs:
-                gw.reload()
-            assert [e["event"] for e in logs] == ["tls.reload_failed"]
-            assert await in_thread(_handshake, port, _trusting(old_ca))
-
-            renewed_cert, renewed_key = _pair(new_ca, tmp_path / "renewed")
-            shutil.copy(renewed_cert, cert_file)
-            shutil.copy(renewed_key, key_file)
-            with structlog.testing.capture_logs() as logs:
-                gw.reload()
-            assert [e["event"] for e in logs] == ["tls.reloaded"]
-            assert await in_thread(_handshake, port, _trusting(new_ca))
-            with pytest.raises(ssl.SSLError):
-                await in_thread(_handshake, port, _trusting(old_ca))
-
-            # ...still bound and submitting on its old handshake.
-            sent: list[int] = []
-            esme.set_message_sent_handler(lambda pdu: sent.append(int(pdu.status)))
-            await in_thread(
-                lambda: esme.send_message(
-                    source_addr_ton=5,
-                    source_addr="SMPPGW",
-                    dest_addr_ton=1,
-                    dest_addr_npi=1,
-                    destination_addr="33612345678",
-                    short_message=b"after renewal",
-                )
-            )
-            await in_thread(esme.read_once)
-            assert sent == [0]
-            await in_thread(esme.unbind)
-            await in_thread(esme.disconnect)
-            await _collect_refused_handshakes()
-    finally:
-        await store.close()
+        )
+        await in_thread(esme.read_once)
+        assert sent == [0]
+        await in_thread(esme.unbind)
+        await in_thread(esme.disconnect)
+        await _collect_refused_handshakes()
 
 
 async def test_tls_below_1_2_and_cbc_suites_are_refused(tmp_path: Path) -> None:
     ca = trustme.CA()
     cert_file, key_file = _pair(ca, tmp_path / "pair")
-    url = f"sqlite:///{tmp_path}/ledger.db"
-    store = await open_store(url)
-    await store.upgrade()
-    config = gateway_config(url, server={"tls_port": 0, "tls_cert": cert_file, "tls_key": key_file})
-    try:
-        async with running_gateway(config, store) as gw:
-            port = gw.endpoints.tls_port
-            assert port
-            old = _trusting(ca)
-            with warnings.catch_warnings():  # the client side must be allowed to try 1.1
-                warnings.simplefilter("ignore", DeprecationWarning)
-                old.minimum_version = ssl.TLSVersion.TLSv1
-                old.maximum_version = ssl.TLSVersion.TLSv1_1
-            old.set_ciphers("DEFAULT:@SECLEVEL=0")
-            with pytest.raises((ssl.SSLError, ConnectionError)):
-                await in_thread(_handshake, port, old)
-            # TLS 1.2 with a CBC suite (which Python's default server list still takes).
-            cbc = _trusting(ca)
-            cbc.maximum_version = ssl.TLSVersion.TLSv1_2
-            cbc.set_ciphers("ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256")
-            with pytest.raises(ssl.SSLError):
-                await in_thread(_handshake, port, cbc)
-            assert await in_thread(_handshake, port, _trusting(ca)) in ("TLSv1.2", "TLSv1.3")
-            await _collect_refused_handshakes()
-    finally:
-        await store.close()
+    async with _tls_gateway(tmp_path, cert_file, key_file) as (gw, _store):
+        port = gw.endpoints.tls_port
+        assert port
+        old = _trusting(ca)
+        with warnings.catch_warnings():  # the client side must be allowed to try 1.1
+            warnings.simplefilter("ignore", DeprecationWarning)
+            old.minimum_version = ssl.TLSVersion.TLSv1
+            old.maximum_version = ssl.TLSVersion.TLSv1_1
+        old.set_ciphers("DEFAULT:@SECLEVEL=0")
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            await in_thread(_handshake, port, old)
+        # TLS 1.2 with a CBC suite (which Python's default server list still takes).
+        cbc = _trusting(ca)
+        cbc.maximum_version = ssl.TLSVersion.TLSv1_2
+        cbc.set_ciphers("ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256")
+        with pytest.raises(ssl.SSLError):
+            await in_thread(_handshake, port, cbc)
+        assert await in_thread(_handshake, port, _trusting(ca)) in ("TLSv1.2", "TLSv1.3")
+        await _collect_refused_handshakes()
