@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from gateway import __version__
-from gateway.api import accounts, errors, messages, operations
+from gateway.api import accounts, alerts, errors, messages, operations
 from gateway.api.context import ApiContext
 from gateway.console import router as console_router
 from gateway.console import static_files
@@ -42,6 +42,7 @@ def create_app(ctx: ApiContext | None) -> FastAPI:
     app.state.context = ctx
     errors.install(app)
     app.include_router(accounts.router)
+    app.include_router(alerts.router)
     app.include_router(messages.router)
     app.include_router(operations.router)
     app.include_router(console_router)

@@ -33,7 +33,7 @@ from gateway.console.session import (
     logged_in,
     remember,
 )
-from ledger.models import MessageState, milli_to_credits
+from ledger.models import Category, MessageState, milli_to_credits
 
 _HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=_HERE / "templates")
@@ -124,7 +124,8 @@ async def accounts_page(request: Request, ctx: Context) -> Response:
 
 @router.get("/accounts/{account}", response_model=None)
 async def account_page(request: Request, ctx: Context, account: str) -> Response:
-    """One account: credentials, balance, allowed IPs, senders, auto-recharge, transfers."""
+    """One account: credentials, balance, auto-recharge, transfers, low-balance alerts,
+    allowed IPs, senders."""
     try:
         scope, secret = await logged_in(request, ctx)
     except LoginRequired:
@@ -132,6 +133,7 @@ async def account_page(request: Request, ctx: Context, account: str) -> Response
     try:
         details = await admin.account_details(ctx.store, account, scope=scope)
         shown = await admin.statement(ctx.store, account, limit=JOURNAL_ROWS, scope=scope)
+        alerts = await admin.show_alerts(ctx.store, account, scope=scope)
         siblings = [
             a
             for a in await admin.list_accounts(ctx.store, scope=scope)
@@ -145,6 +147,7 @@ async def account_page(request: Request, ctx: Context, account: str) -> Response
         details=details,
         account=details.account,
         entries=shown.entries,
+        alerts=alerts.alerts,
         siblings=siblings,
         scope=scope,
         csrf=form_token(secret),
@@ -264,6 +267,23 @@ async def _recharge_off(ctx: ApiContext, account: str, _f: dict[str, str], scope
     return "auto-recharge off"
 
 
+def _alert_category(f: dict[str, str]) -> Category | None:
+    """The form's category; empty: the credit balance."""
+    text = f.get("category", "")
+    return inputs.category(text) if text else None
+
+
+async def _set_alert(ctx: ApiContext, account: str, f: dict[str, str], scope: Scope) -> str:
+    below = inputs.credits(f.get("below", ""))
+    await admin.set_alert(ctx.store, account, below=below, category=_alert_category(f), scope=scope)
+    return f"an alert is mailed when the balance falls below {milli_to_credits(below)} credits"
+
+
+async def _clear_alert(ctx: ApiContext, account: str, f: dict[str, str], scope: Scope) -> str:
+    done = await admin.clear_alert(ctx.store, account, category=_alert_category(f), scope=scope)
+    return "alert cleared" if done.cleared else "there was no alert to clear"
+
+
 async def _transfer(ctx: ApiContext, account: str, f: dict[str, str], scope: Scope) -> str:
     target = f.get("target", "")
     amount = inputs.credits(f.get("credits", ""))
@@ -295,6 +315,8 @@ FORMS: dict[str, FormAction] = {
     "recharge": _set_recharge,
     "recharge/off": _recharge_off,
     "transfer": _transfer,
+    "alerts": _set_alert,
+    "alerts/clear": _clear_alert,
     "password": _reset_password,
 }
 

@@ -207,3 +207,41 @@ async def test_the_console_is_not_in_the_api_description(api: Api) -> None:
     assert not [p for p in paths if p.startswith("/console")]
     css = await api.http.get("/console/static/console.css")
     assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+
+
+async def test_alert_forms_set_show_and_clear_an_alert(api: Api) -> None:
+    await _login(api, api.shop_token)
+    page = (await api.http.get("/console/accounts/smpp-shop")).text
+    assert 'id="alerts"' in page and 'id="no-alert"' in page
+    csrf = _csrf(page)
+    r = await api.http.post(
+        "/console/accounts/smpp-shop/alerts", data={"csrf": csrf, "below": "12.5"}
+    )
+    assert r.status_code == 303 and "notice=" in r.headers["location"]
+    [alert] = await api.store.alerts("smpp-shop")
+    assert (alert.threshold, alert.armed, alert.category) == (12_500, True, None)
+    shown = (await api.http.get(r.headers["location"])).text
+    assert "falls below 12.5 credits" in shown  # the notice
+    assert 'id="no-alert"' not in shown and ">12.5<" in shown and "<td>armed</td>" in shown
+    # Refusals: nothing written, the action's message shown on the page.
+    for fields in ({"below": "0"}, {"below": "ten"}, {"below": "5", "category": "marketing"}):
+        r = await api.http.post("/console/accounts/smpp-shop/alerts", data={"csrf": csrf, **fields})
+        assert r.status_code == 303 and "error=" in r.headers["location"], fields
+        assert 'id="error"' in (await api.http.get(r.headers["location"])).text
+    assert await api.store.alerts("smpp-shop") == [alert]
+    # Another owner's account is not found, and its alerts are untouched.
+    r = await api.http.post(
+        "/console/accounts/smpp-bank/alerts", data={"csrf": csrf, "below": "50"}
+    )
+    assert r.status_code == 404
+    assert await api.store.alerts("smpp-bank") == []
+    r = await api.http.post(
+        "/console/accounts/smpp-shop/alerts/clear", data={"csrf": csrf, "category": ""}
+    )
+    assert "notice=alert+cleared" in r.headers["location"]
+    assert await api.store.alerts("smpp-shop") == []
+    r = await api.http.post(
+        "/console/accounts/smpp-shop/alerts/clear", data={"csrf": csrf, "category": ""}
+    )
+    assert "there+was+no+alert" in r.headers["location"]
+    assert 'id="no-alert"' in (await api.http.get("/console/accounts/smpp-shop")).text
