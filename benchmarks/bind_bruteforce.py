@@ -10,6 +10,10 @@ attack's duration and the gateway's CPU seconds.
 
     .venv/bin/python benchmarks/bind_bruteforce.py --attempts 1000
 
+``--storm N`` instead binds the real password N times from ``--attackers`` parallel
+connections (each a fresh connection, bound then closed) after one first bind: a
+reconnect storm of a client the gateway has verified before.
+
 Figures are for this machine at this moment (check ``uptime``); never assert on them.
 """
 
@@ -76,7 +80,7 @@ def _cli(config: Path, *args: str) -> None:
 
 
 def run(throttle: bool, opts: argparse.Namespace) -> dict[str, Any]:
-    """One gateway, one attack, one real client; the figures."""
+    """One gateway, one attack (or storm), one real client; the figures."""
     workdir = Path(tempfile.mkdtemp(prefix="bind-bruteforce-"))
     port = _free_port()
     config = workdir / "smppgw.toml"
@@ -105,6 +109,8 @@ def run(throttle: bool, opts: argparse.Namespace) -> dict[str, Any]:
                 break
             except OSError:
                 time.sleep(0.05)
+        if opts.storm:
+            return _storm(port, proc.pid, opts)
         cpu0 = cpu_seconds(proc.pid)
         statuses: Counter[int] = Counter()
         left = [opts.attempts]
@@ -165,6 +171,50 @@ def run(throttle: bool, opts: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _storm(port: int, pid: int, opts: argparse.Namespace) -> dict[str, Any]:
+    """``opts.storm`` binds with the right password, after a first one (verified)."""
+    first, first_s = _bind_once(port, "127.0.0.1", PASSWORD)
+    assert first == 0, f"first bind: 0x{first:x}"
+    cpu0 = cpu_seconds(pid)
+    left = [opts.storm]
+    lock = threading.Lock()
+    statuses: Counter[int] = Counter()
+    latencies: list[float] = []
+
+    def client() -> None:
+        while True:
+            with lock:
+                if left[0] == 0:
+                    return
+                left[0] -= 1
+            status, seconds = _bind_once(port, "127.0.0.1", PASSWORD)
+            with lock:
+                statuses[status] += 1
+                latencies.append(seconds * 1000)
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(opts.attackers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - t0
+    lat = sorted(latencies)
+    return {
+        "storm": opts.storm,
+        "parallel": opts.attackers,
+        "first_bind_ms": round(first_s * 1000, 1),
+        "wall_s": round(wall, 2),
+        "binds_per_s": round(opts.storm / wall),
+        "statuses": {f"0x{k:x}": v for k, v in statuses.items()},
+        "bind_ms": {
+            "p50": round(statistics.median(lat), 1),
+            "p99": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1),
+        },
+        "gateway_cpu_s": round(cpu_seconds(pid) - cpu0, 2),
+    }
+
+
 def main() -> int:
     """Run with throttling, then without; one JSON line each."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -173,7 +223,11 @@ def main() -> int:
     p.add_argument("--interval", type=float, default=1.0, help="seconds between real binds")
     p.add_argument("--min-s", type=float, default=10.0, help="least seconds the real client runs")
     p.add_argument("--only", choices=("on", "off"), help="run one of the two")
+    p.add_argument("--storm", type=int, default=0, help="reconnect storm of N binds instead")
     opts = p.parse_args()
+    if opts.storm:
+        print(json.dumps(run(True, opts)), flush=True)
+        return 0
     for throttle in (True, False):
         if opts.only and opts.only != ("on" if throttle else "off"):
             continue

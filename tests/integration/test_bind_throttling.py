@@ -48,7 +48,10 @@ def _binds(port: int, passwords: list[str]) -> tuple[list[Pdu], bool]:
             except OSError:
                 break
             while len(answers) < seq:
-                data = s.recv(65536)
+                try:
+                    data = s.recv(65536)
+                except ConnectionResetError:  # closed while our next bind was on its way
+                    return answers, True
                 if not data:
                     return answers, True
                 reader.feed(data)

@@ -131,3 +131,61 @@ async def test_quota_refusals_are_not_counted_as_failures(store: Store) -> None:
         assert policy.throttle.blocked_for("127.0.0.1", 2000.0) == 0.0
     finally:
         policy.close()
+
+
+async def test_a_verified_password_is_remembered_until_the_stored_hash_changes(
+    store: Store,
+) -> None:
+    from ledger.passwords import hash_password
+
+    policy = BindPolicy(store, gateway_id="gw1")
+    hashes: list[str] = []
+    verify = policy.authenticator._verify
+
+    async def counting(password: str, stored: str) -> bool:
+        hashes.append(password)
+        return await verify(password, stored)
+
+    policy.authenticator._verify = counting  # type: ignore[method-assign]
+    try:
+
+        async def bind(password: str, n: int) -> S:
+            decision = await policy.admit(
+                "smpp-a", password, "127.0.0.1", kind="tx", session_id=f"s{n}"
+            )
+            if decision.status == S.ESME_ROK:
+                await policy.release(f"s{n}")
+            return decision.status
+
+        assert await bind(PASSWORD, 1) == S.ESME_ROK
+        assert hashes == [PASSWORD]  # the first check is always scrypt
+        assert await bind(PASSWORD, 2) == S.ESME_ROK
+        assert hashes == [PASSWORD]  # a reconnect: no hash
+        # A wrong password is hashed, refused, and does not replace the verified one.
+        assert await bind("wrong", 3) == S.ESME_RINVPASWD
+        assert hashes == [PASSWORD, "wrong"]
+        assert await bind(PASSWORD, 4) == S.ESME_ROK
+        assert hashes == [PASSWORD, "wrong"]
+        # A password change forgets it: the old password is hashed and refused.
+        await store.set_password_hash("smpp-a", hash_password("new-pass1"))
+        assert await bind(PASSWORD, 5) == S.ESME_RINVPASWD
+        assert await bind("new-pass1", 6) == S.ESME_ROK
+        assert await bind("new-pass1", 7) == S.ESME_ROK
+        assert hashes == [PASSWORD, "wrong", PASSWORD, "new-pass1"]
+        # The allowlist and the status are still checked on every bind.
+        off = await policy.admit("smpp-a", "new-pass1", "192.0.2.1", kind="tx", session_id="s8")
+        assert off.status == S.ESME_RBINDFAIL
+    finally:
+        policy.close()
+
+
+def test_verified_binds_stay_bounded() -> None:
+    from gateway.policy.auth import VerifiedBinds
+
+    seen = VerifiedBinds(max_entries=3)
+    for i in range(10):
+        seen.remember(f"smpp-{i}", "h", "pw")
+    assert len(seen) == 3
+    assert seen.known("smpp-9", "h", "pw") and not seen.known("smpp-0", "h", "pw")
+    assert not seen.known("smpp-9", "other-hash", "pw")
+    assert not seen.known("smpp-9", "h", "pw2")
