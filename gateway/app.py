@@ -38,6 +38,7 @@ from gateway.policy.bind import BindPolicy
 from gateway.policy.ids import MessageIdGenerator
 from gateway.policy.submit import Submitter
 from gateway.policy.tariff import Tariff
+from gateway.policy.throttle import ThrottleSettings
 from gateway.simulator import UpstreamSimulator
 from gateway.smpp import State
 from gateway.transport.server import ServerServices, SmppServer
@@ -196,7 +197,12 @@ class Gateway:
 
         batcher = DebitBatcher(store, max_batch=c.ledger.batch_max, observe=metrics.commit_observed)
         stack.push_async_callback(batcher.close)
-        binds = BindPolicy(store, gateway_id=gateway_id)
+        throttle = ThrottleSettings(
+            max_failures=c.server.bind_max_failures,
+            window_s=c.server.bind_failure_window_s,
+            backoff_s=c.server.bind_backoff_s,
+        )
+        binds = BindPolicy(store, gateway_id=gateway_id, throttle=throttle)
         stack.callback(binds.close)
         submitter = Submitter(
             tariff,

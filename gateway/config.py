@@ -129,6 +129,12 @@ class ServerConfig:
     tls_port: int | None = field(default=None, metadata=_PORT)
     tls_cert: Path | None = field(default=None, metadata=_FILE)
     tls_key: Path | None = field(default=None, metadata=_FILE)
+    #: Failed binds (unknown system_id, wrong password, address not allowed, disabled)
+    #: from one client address within ``bind_failure_window_s`` that block it; 0 = off.
+    bind_max_failures: int = field(default=5, metadata=_limits(ge=0))
+    bind_failure_window_s: float = field(default=60.0, metadata=_POSITIVE)
+    #: How long a blocked address's binds get ESME_RBINDTHROTTLED without any hashing.
+    bind_backoff_s: float = field(default=60.0, metadata=_POSITIVE)
 
 
 @dataclass(frozen=True, slots=True)

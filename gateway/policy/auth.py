@@ -1,26 +1,34 @@
 """Bind authentication: who may bind, from where, with which password.
 
 Order of checks, and the status each refusal gets (the operator's documented behaviour):
-unknown system_id -> ESME_RINVSYSID; source address not on the account's allowlist ->
+unknown system_id -> ESME_RINVSYSID, without hashing anything (the status already says
+the account does not exist, so a dummy hash would hide nothing and only hand an attacker
+a lever on the hashing threads); source address not on the account's allowlist ->
 ESME_RBINDFAIL whatever the password (the password is not even checked, so an attacker
 off the list learns nothing about it); disabled account -> ESME_RBINDFAIL; wrong password
 -> ESME_RINVPASWD. scrypt runs in worker threads so a bind never stalls other sessions.
+
+A verified bind is remembered (``VerifiedBinds``): an HMAC-SHA256 of the password that
+passed, under a random key of this process, kept while the account's stored hash is the
+same. A client reconnecting with that password is checked in microseconds, so a restart
+or a network blip does not queue every customer behind scrypt. The stored hash is never
+weakened, the first check of a password is always scrypt, a wrong password is never
+remembered, and a password change (a new stored hash) forgets the old one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from gateway.smpp import CommandStatus
 from ledger import LedgerError, Store, UnknownAccount
 from ledger.models import Account, AccountStatus
-from ledger.passwords import hash_password, verify_password
-
-# Compared against when the system_id is unknown, so that "no such account" and "wrong
-# password" cost the same time and cannot be told apart by a stopwatch.
-_DUMMY_HASH = hash_password("-dummy-")
+from ledger.passwords import verify_password
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +38,44 @@ class BindDecision:
     status: CommandStatus
     reason: str
     account: Account | None = None
+    #: Close the connection once the answer is out (the client's address is throttled).
+    close: bool = False
+
+
+class VerifiedBinds:
+    """Passwords that passed scrypt, as HMACs under a per-process key, per account.
+
+    One entry per system_id (the last password verified), at most ``max_entries``; the
+    oldest goes first. Only as good as the process's memory is private: anyone who can
+    read it gets the key too, and could test guesses at HMAC speed rather than scrypt's.
+    """
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self.max_entries = max_entries
+        self._key = secrets.token_bytes(32)
+        self._seen: dict[str, tuple[str, bytes]] = {}
+
+    def _mac(self, system_id: str, password: str) -> bytes:
+        message = f"{system_id}\0{password}".encode("utf-8", "surrogateescape")
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def known(self, system_id: str, stored_hash: str, password: str) -> bool:
+        """True when ``password`` passed scrypt for this account while its stored hash
+        was ``stored_hash``."""
+        entry = self._seen.get(system_id)
+        if entry is None or entry[0] != stored_hash:
+            return False
+        return hmac.compare_digest(entry[1], self._mac(system_id, password))
+
+    def remember(self, system_id: str, stored_hash: str, password: str) -> None:
+        """``password`` just passed scrypt against ``stored_hash``."""
+        self._seen.pop(system_id, None)
+        while len(self._seen) >= self.max_entries:
+            del self._seen[next(iter(self._seen))]
+        self._seen[system_id] = (stored_hash, self._mac(system_id, password))
+
+    def __len__(self) -> int:
+        return len(self._seen)
 
 
 class Authenticator:
@@ -43,6 +89,7 @@ class Authenticator:
     def __init__(self, store: Store, *, hash_workers: int = 2) -> None:
         self.store = store
         self._pool = ThreadPoolExecutor(hash_workers, thread_name_prefix="smppgw-scrypt")
+        self.verified = VerifiedBinds()
 
     async def _verify(self, password: str, stored: str) -> bool:
         loop = asyncio.get_running_loop()
@@ -58,7 +105,6 @@ class Authenticator:
         try:
             account = await self.store.get_account(system_id)
         except UnknownAccount:
-            await self._verify(password, _DUMMY_HASH)
             return BindDecision(S.ESME_RINVSYSID, "unknown_system_id")
         except LedgerError:
             return BindDecision(S.ESME_RBINDFAIL, "ledger_unavailable")
@@ -66,6 +112,9 @@ class Authenticator:
             return BindDecision(S.ESME_RBINDFAIL, "ip_not_allowed", account)
         if account.status is not AccountStatus.ACTIVE:
             return BindDecision(S.ESME_RBINDFAIL, f"account_{account.status.value}", account)
+        if self.verified.known(account.system_id, account.password_hash, password):
+            return BindDecision(S.ESME_ROK, "ok", account)
         if not await self._verify(password, account.password_hash):
             return BindDecision(S.ESME_RINVPASWD, "bad_password", account)
+        self.verified.remember(account.system_id, account.password_hash, password)
         return BindDecision(S.ESME_ROK, "ok", account)

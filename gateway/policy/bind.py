@@ -9,35 +9,61 @@ ESME_RALYBND.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Literal
 
+import structlog
+
 from gateway.policy.auth import Authenticator, BindDecision
+from gateway.policy.throttle import BindThrottle, ThrottleSettings
 from gateway.smpp import CommandStatus
 from ledger import LedgerError, Store
 
 BindKind = Literal["tx", "rx", "trx"]
+#: What counts as a failed bind for throttling: the credentials or the address were
+#: wrong. The ledger being down or the quota being full are not the client's guesses.
+_FAILURES = frozenset(
+    {CommandStatus.ESME_RINVSYSID, CommandStatus.ESME_RINVPASWD, CommandStatus.ESME_RBINDFAIL}
+)
+_NOT_GUESSES = frozenset({"ledger_unavailable"})
 
 
 class BindPolicy:
     """Decides binds for one gateway: credentials first, then the account's quota."""
 
-    def __init__(self, store: Store, *, gateway_id: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        gateway_id: str,
+        throttle: ThrottleSettings | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
         self.gateway_id = gateway_id
         self.authenticator = Authenticator(store)
+        self.throttle = BindThrottle(throttle)
+        self._clock = clock
+        self._log = structlog.get_logger("smppgw.binds")
 
     async def admit(
         self, system_id: str, password: str, peer_ip: str, *, kind: BindKind, session_id: str
     ) -> BindDecision:
         """Authenticate, then take a bind slot for ``session_id``; never raises.
 
-        On ESME_ROK the slot is held until ``release(session_id)``.
+        A throttled address is refused (ESME_RBINDTHROTTLED, ``close``) before the ledger
+        is read or a password hashed. On ESME_ROK the slot is held until
+        ``release(session_id)``.
         """
+        blocked = self.throttle.blocked_for(peer_ip, self._clock())
+        if blocked > 0:
+            return BindDecision(CommandStatus.ESME_RBINDTHROTTLED, "throttled", close=True)
         decision = await self.authenticator.authenticate(system_id, password, peer_ip)
         account = decision.account
         if decision.status != CommandStatus.ESME_ROK or account is None:
-            return decision
+            return self._failed(decision, peer_ip)
         try:
             acquired = await self.store.acquire_bind(
                 account.system_id,
@@ -53,6 +79,22 @@ class BindPolicy:
         if not acquired:
             return replace(decision, status=CommandStatus.ESME_RALYBND, reason="max_binds_reached")
         return decision
+
+    def _failed(self, decision: BindDecision, peer_ip: str) -> BindDecision:
+        """Count a failed bind; the one that reaches the limit closes the connection."""
+        if decision.status not in _FAILURES or decision.reason in _NOT_GUESSES:
+            return decision
+        if not self.throttle.failed(peer_ip, self._clock()):
+            return decision
+        s = self.throttle.settings
+        self._log.warning(
+            "bind.throttled",
+            peer_ip=peer_ip,
+            failures=s.max_failures,
+            window_s=s.window_s,
+            backoff_s=s.backoff_s,
+        )
+        return replace(decision, close=True)
 
     async def release(self, session_id: str) -> None:
         """Give back the slot ``session_id`` held; raises LedgerError if the ledger is down."""

@@ -176,6 +176,9 @@ class ClientHandler:
         if decision.status != CommandStatus.ESME_ROK or account is None:
             log.warning("bind.refused", status=f"0x{decision.status:x}", reason=decision.reason)
             conn.respond(response_to(pdu, decision.status))
+            if decision.close:
+                # A throttled address: answer, then stop listening to it at all.
+                conn.close()
             return
         if conn.session.closed:
             # The client left while we asked the ledger: give the slot back.

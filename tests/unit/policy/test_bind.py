@@ -54,3 +54,138 @@ async def test_a_gateway_no_longer_registered_refuses_with_bindfail(
     await store.unregister_gateway("gw1")
     decision = await policy.admit("smpp-a", PASSWORD, "127.0.0.1", kind="tx", session_id="s1")
     assert (decision.status, decision.reason) == (S.ESME_RBINDFAIL, "ledger_down")
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_failed_binds_throttle_the_address_without_hashing(store: Store) -> None:
+    from gateway.policy.throttle import ThrottleSettings
+
+    clock = _Clock()
+    policy = BindPolicy(
+        store,
+        gateway_id="gw1",
+        throttle=ThrottleSettings(max_failures=3, window_s=60, backoff_s=30),
+        clock=clock,
+    )
+    hashes: list[str] = []
+    verify = policy.authenticator._verify
+
+    async def counting(password: str, stored: str) -> bool:
+        hashes.append(password)
+        return await verify(password, stored)
+
+    policy.authenticator._verify = counting  # type: ignore[method-assign]
+    try:
+        ip = "127.0.0.1"
+        # Unknown system_ids cost no hash at all, and count as failures.
+        unknown = await policy.admit("smpp-nobody", "x", ip, kind="tx", session_id="s0")
+        assert (unknown.status, unknown.close) == (S.ESME_RINVSYSID, False)
+        assert hashes == []
+        # An address off the allowlist costs no hash either.
+        off = await policy.admit("smpp-a", "x", "192.0.2.1", kind="tx", session_id="s0")
+        assert (off.status, off.reason, off.close) == (S.ESME_RBINDFAIL, "ip_not_allowed", False)
+        assert hashes == []
+        wrong = await policy.admit("smpp-a", "wrong", ip, kind="tx", session_id="s1")
+        assert (wrong.status, wrong.close) == (S.ESME_RINVPASWD, False)
+        third = await policy.admit("smpp-a", "wrong2", ip, kind="tx", session_id="s2")
+        assert (third.status, third.close) == (S.ESME_RINVPASWD, True)  # the limit: close
+        assert hashes == ["wrong", "wrong2"]
+        # Blocked: even the right password is refused, before the ledger or a hash.
+        blocked = await policy.admit("smpp-a", PASSWORD, ip, kind="tx", session_id="s3")
+        assert (blocked.status, blocked.reason, blocked.close) == (
+            S.ESME_RBINDTHROTTLED,
+            "throttled",
+            True,
+        )
+        assert blocked.account is None
+        assert hashes == ["wrong", "wrong2"]
+        # Another address is not affected.
+        other = await policy.admit("smpp-a", "wrong", "192.0.2.1", kind="tx", session_id="s4")
+        assert other.status == S.ESME_RBINDFAIL
+        # After the back-off the right password binds again.
+        clock.now += 31
+        ok = await policy.admit("smpp-a", PASSWORD, ip, kind="tx", session_id="s5")
+        assert ok.status == S.ESME_ROK
+    finally:
+        policy.close()
+
+
+async def test_quota_refusals_are_not_counted_as_failures(store: Store) -> None:
+    from gateway.policy.throttle import ThrottleSettings
+
+    policy = BindPolicy(
+        store, gateway_id="gw1", throttle=ThrottleSettings(max_failures=1), clock=_Clock()
+    )
+    try:
+        first = await policy.admit("smpp-a", PASSWORD, "127.0.0.1", kind="tx", session_id="s1")
+        assert first.status == S.ESME_ROK
+        over = await policy.admit("smpp-a", PASSWORD, "127.0.0.1", kind="tx", session_id="s2")
+        assert (over.status, over.close) == (S.ESME_RALYBND, False)
+        assert policy.throttle.blocked_for("127.0.0.1", 2000.0) == 0.0
+    finally:
+        policy.close()
+
+
+async def test_a_verified_password_is_remembered_until_the_stored_hash_changes(
+    store: Store,
+) -> None:
+    from ledger.passwords import hash_password
+
+    policy = BindPolicy(store, gateway_id="gw1")
+    hashes: list[str] = []
+    verify = policy.authenticator._verify
+
+    async def counting(password: str, stored: str) -> bool:
+        hashes.append(password)
+        return await verify(password, stored)
+
+    policy.authenticator._verify = counting  # type: ignore[method-assign]
+    try:
+
+        async def bind(password: str, n: int) -> S:
+            decision = await policy.admit(
+                "smpp-a", password, "127.0.0.1", kind="tx", session_id=f"s{n}"
+            )
+            if decision.status == S.ESME_ROK:
+                await policy.release(f"s{n}")
+            return decision.status
+
+        assert await bind(PASSWORD, 1) == S.ESME_ROK
+        assert hashes == [PASSWORD]  # the first check is always scrypt
+        assert await bind(PASSWORD, 2) == S.ESME_ROK
+        assert hashes == [PASSWORD]  # a reconnect: no hash
+        # A wrong password is hashed, refused, and does not replace the verified one.
+        assert await bind("wrong", 3) == S.ESME_RINVPASWD
+        assert hashes == [PASSWORD, "wrong"]
+        assert await bind(PASSWORD, 4) == S.ESME_ROK
+        assert hashes == [PASSWORD, "wrong"]
+        # A password change forgets it: the old password is hashed and refused.
+        await store.set_password_hash("smpp-a", hash_password("new-pass1"))
+        assert await bind(PASSWORD, 5) == S.ESME_RINVPASWD
+        assert await bind("new-pass1", 6) == S.ESME_ROK
+        assert await bind("new-pass1", 7) == S.ESME_ROK
+        assert hashes == [PASSWORD, "wrong", PASSWORD, "new-pass1"]
+        # The allowlist and the status are still checked on every bind.
+        off = await policy.admit("smpp-a", "new-pass1", "192.0.2.1", kind="tx", session_id="s8")
+        assert off.status == S.ESME_RBINDFAIL
+    finally:
+        policy.close()
+
+
+def test_verified_binds_stay_bounded() -> None:
+    from gateway.policy.auth import VerifiedBinds
+
+    seen = VerifiedBinds(max_entries=3)
+    for i in range(10):
+        seen.remember(f"smpp-{i}", "h", "pw")
+    assert len(seen) == 3
+    assert seen.known("smpp-9", "h", "pw") and not seen.known("smpp-0", "h", "pw")
+    assert not seen.known("smpp-9", "other-hash", "pw")
+    assert not seen.known("smpp-9", "h", "pw2")

@@ -1,0 +1,239 @@
+"""Brute force against a real client: wrong-password binds vs one honest bind a second.
+
+``--attempts`` wrong-password binds (default 1000) from ``--attackers`` parallel
+connections (default 16) on 127.0.0.1, each attempt a fresh connection, while a real
+client binds from 127.0.0.2 every ``--interval`` seconds until the attack is over (and for
+at least ``--min-s``). Run once with the shipped throttling and once with
+``bind_max_failures = 0`` (off) to see what it changes. Prints one JSON object per run:
+the real client's bind latencies (p50, p99, max, in ms), the attackers' statuses, the
+attack's duration and the gateway's CPU seconds.
+
+    .venv/bin/python benchmarks/bind_bruteforce.py --attempts 1000
+
+``--storm N`` instead binds the real password N times from ``--attackers`` parallel
+connections (each a fresh connection, bound then closed) after one first bind: a
+reconnect storm of a client the gateway has verified before.
+
+Figures are for this machine at this moment (check ``uptime``); never assert on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script: make the repository importable
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.measure import cpu_seconds  # noqa: E402
+from gateway.smpp import BindTransmitter, PduReader, decode, encode  # noqa: E402
+
+SYSTEM_ID = "smpp-bench"
+PASSWORD = "bench123"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _bind_once(port: int, source_ip: str, password: str) -> tuple[int, float]:
+    """One connection, one bind; (command_status or -1 if closed unanswered, seconds)."""
+    t0 = time.perf_counter()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(30)
+        s.bind((source_ip, 0))
+        s.connect(("127.0.0.1", port))
+        s.sendall(
+            encode(BindTransmitter(sequence_number=1, system_id=SYSTEM_ID, password=password))
+        )
+        reader = PduReader()
+        while True:
+            data = s.recv(4096)
+            if not data:
+                return -1, time.perf_counter() - t0
+            reader.feed(data)
+            frames = list(reader.frames())
+            if frames:
+                return decode(frames[0]).command_status, time.perf_counter() - t0
+
+
+def _cli(config: Path, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "gateway", "--config", str(config), *args],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=REPO,
+    )
+
+
+def run(throttle: bool, opts: argparse.Namespace) -> dict[str, Any]:
+    """One gateway, one attack (or storm), one real client; the figures."""
+    workdir = Path(tempfile.mkdtemp(prefix="bind-bruteforce-"))
+    port = _free_port()
+    config = workdir / "smppgw.toml"
+    config.write_text(
+        f'[server]\nhost = "127.0.0.1"\nport = {port}\n'
+        f"bind_max_failures = {5 if throttle else 0}\n"
+        f'[ledger]\nurl = "sqlite:///{workdir / "ledger.db"}"\n'
+        f'[pricing]\ntariff = "{REPO / "config" / "tariff.csv"}"\n'
+        '[simulator]\nport = 0\n[logging]\nlevel = "error"\n'
+    )
+    _cli(config, "db", "upgrade")
+    _cli(
+        config, "account", "create", SYSTEM_ID, "--password", PASSWORD,
+        "--allow-ip", "127.0.0.0/8", "--max-binds", "1000",
+    )  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "--config", str(config), "serve"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+    )
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        if opts.storm:
+            return _storm(port, proc.pid, opts)
+        cpu0 = cpu_seconds(proc.pid)
+        statuses: Counter[int] = Counter()
+        left = [opts.attempts]
+        lock = threading.Lock()
+        done = threading.Event()
+
+        def attacker() -> None:
+            while True:
+                with lock:
+                    if left[0] == 0:
+                        return
+                    left[0] -= 1
+                status, _ = _bind_once(port, "127.0.0.1", "wrong-pw")
+                with lock:
+                    statuses[status] += 1
+
+        latencies: list[float] = []
+        real_statuses: Counter[int] = Counter()
+
+        def real_client() -> None:
+            started = time.monotonic()
+            while not done.is_set() or time.monotonic() - started < opts.min_s:
+                status, seconds = _bind_once(port, "127.0.0.2", PASSWORD)
+                real_statuses[status] += 1
+                latencies.append(seconds * 1000)
+                time.sleep(opts.interval)
+
+        real = threading.Thread(target=real_client)
+        real.start()
+        t0 = time.monotonic()
+        threads = [threading.Thread(target=attacker) for _ in range(opts.attackers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        attack_s = time.monotonic() - t0
+        done.set()
+        real.join()
+        cpu = cpu_seconds(proc.pid) - cpu0
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    lat = sorted(latencies)
+    return {
+        "throttling": throttle,
+        "attempts": opts.attempts,
+        "attackers": opts.attackers,
+        "attack_s": round(attack_s, 2),
+        "attacker_statuses": {f"0x{k:x}" if k >= 0 else "closed": v for k, v in statuses.items()},
+        "real_binds": len(lat),
+        "real_statuses": {f"0x{k:x}": v for k, v in real_statuses.items()},
+        "real_bind_ms": {
+            "p50": round(statistics.median(lat), 1),
+            "p99": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1),
+            "max": round(lat[-1], 1),
+        },
+        "gateway_cpu_s": round(cpu, 2),
+    }
+
+
+def _storm(port: int, pid: int, opts: argparse.Namespace) -> dict[str, Any]:
+    """``opts.storm`` binds with the right password, after a first one (verified)."""
+    first, first_s = _bind_once(port, "127.0.0.1", PASSWORD)
+    assert first == 0, f"first bind: 0x{first:x}"
+    cpu0 = cpu_seconds(pid)
+    left = [opts.storm]
+    lock = threading.Lock()
+    statuses: Counter[int] = Counter()
+    latencies: list[float] = []
+
+    def client() -> None:
+        while True:
+            with lock:
+                if left[0] == 0:
+                    return
+                left[0] -= 1
+            status, seconds = _bind_once(port, "127.0.0.1", PASSWORD)
+            with lock:
+                statuses[status] += 1
+                latencies.append(seconds * 1000)
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(opts.attackers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - t0
+    lat = sorted(latencies)
+    return {
+        "storm": opts.storm,
+        "parallel": opts.attackers,
+        "first_bind_ms": round(first_s * 1000, 1),
+        "wall_s": round(wall, 2),
+        "binds_per_s": round(opts.storm / wall),
+        "statuses": {f"0x{k:x}": v for k, v in statuses.items()},
+        "bind_ms": {
+            "p50": round(statistics.median(lat), 1),
+            "p99": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1),
+        },
+        "gateway_cpu_s": round(cpu_seconds(pid) - cpu0, 2),
+    }
+
+
+def main() -> int:
+    """Run with throttling, then without; one JSON line each."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--attempts", type=int, default=1000)
+    p.add_argument("--attackers", type=int, default=16)
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between real binds")
+    p.add_argument("--min-s", type=float, default=10.0, help="least seconds the real client runs")
+    p.add_argument("--only", choices=("on", "off"), help="run one of the two")
+    p.add_argument("--storm", type=int, default=0, help="reconnect storm of N binds instead")
+    opts = p.parse_args()
+    if opts.storm:
+        print(json.dumps(run(True, opts)), flush=True)
+        return 0
+    for throttle in (True, False):
+        if opts.only and opts.only != ("on" if throttle else "off"):
+            continue
+        print(json.dumps(run(throttle, opts)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
