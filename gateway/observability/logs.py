@@ -63,6 +63,7 @@ EVENTS: dict[str, str] = {
     "api.started": "the management HTTP API listens",
     "gateway.stopping": "SIGINT or SIGTERM received; graceful stop begins",
     "gateway.stopped": "every part stopped; the process exits 0",
+    "session.evicted": "the account changed so the bound session may not stay; unbound",
     "tls.reloaded": "SIGHUP: the SMPP listener serves the certificate files' pair from now on",
     "tls.reload_failed": "SIGHUP: the certificate or key could not be loaded; the old pair serves",
     "ledger.migrated": "schema migrations applied at start",

@@ -25,6 +25,7 @@ from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.registry import BindRegistry
 from gateway.observability.metrics import Metrics
 from gateway.policy.bind import BindKind, BindPolicy
+from gateway.policy.follow import eviction_reason
 from gateway.policy.submit import Submitter
 from gateway.smpp import Bind as BindPdu
 from gateway.smpp import (
@@ -40,7 +41,7 @@ from gateway.smpp import (
 )
 from gateway.transport.connection import SmppConnection
 from gateway.transport.tls import reload_pair, server_context
-from ledger import LedgerError, Store
+from ledger import LedgerError, Store, UnknownAccount
 from ledger.models import Account
 
 _BIND_KIND: dict[int, BindKind] = {
@@ -50,6 +51,10 @@ _BIND_KIND: dict[int, BindKind] = {
 }
 #: Seconds a session trusts its copy of the account (senders) before re-reading it.
 ACCOUNT_REFRESH_S = 30.0
+#: Seconds between two reads of the bound accounts by the account watch (see
+#: ``SmppServer.follow_accounts``): how soon a disable, deny-ip or password change ends
+#: a session, on every gateway, and a sender change applies.
+ACCOUNT_FOLLOW_S = 1.0
 #: What we call ourselves in bind responses (≤ 15 chars).
 SERVER_SYSTEM_ID = "smppgw"
 #: Least inbound requests a session buffers before refusing, whatever the pause point.
@@ -98,7 +103,7 @@ class ClientHandler:
         self.account: Account | None = None
         #: This bind's row in the ledger's cross-gateway bind table.
         self.session_id = uuid.uuid4().hex
-        self._account_read_at = 0.0
+        self.account_read_at = 0.0
         self._refreshing = False
 
     def _spawn(self, conn: SmppConnection, pdu: Pdu, coro: Coroutine[Any, Any, None]) -> None:
@@ -146,13 +151,13 @@ class ClientHandler:
         reaches sessions bound before it (within ACCOUNT_REFRESH_S), at one ledger read
         per session per period rather than one per message."""
         loop = asyncio.get_running_loop()
-        if loop.time() - self._account_read_at < ACCOUNT_REFRESH_S or self._refreshing:
+        if loop.time() - self.account_read_at < ACCOUNT_REFRESH_S or self._refreshing:
             return
         assert self.account is not None
         self._refreshing = True
         try:
             self.account = await self.s.store.get_account(self.account.system_id)
-            self._account_read_at = loop.time()
+            self.account_read_at = loop.time()
         except LedgerError as e:
             # Keep the last known account; the debit itself still goes to the ledger.
             conn.log.warning("account.refresh_failed", error=repr(e))
@@ -185,7 +190,7 @@ class ClientHandler:
             await self.s.binds.release(self.session_id)
             return
         self.account = account
-        self._account_read_at = asyncio.get_running_loop().time()
+        self.account_read_at = asyncio.get_running_loop().time()
         self.s.registry.add(account.system_id, conn)
         conn.log = conn.log.bind(system_id=account.system_id)
         conn.context["account"] = account
@@ -224,6 +229,7 @@ class SmppServer:
         self._conns: set[SmppConnection] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
         self._tls: ssl.SSLContext | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     def _factory(self) -> SmppConnection:
         assert self.services is not None, "serve() wires the services before accepting"
@@ -270,10 +276,61 @@ class SmppServer:
         return int(server.sockets[0].getsockname()[1])
 
     async def serve(self, services: ServerServices) -> None:
-        """Start accepting on every listening socket."""
+        """Start accepting on every listening socket, and the account watch."""
         self.services = services
         for server in self._servers:
             await server.start_serving()
+        self._watch = asyncio.get_running_loop().create_task(self._follow_forever())
+
+    async def _follow_forever(self) -> None:
+        while True:
+            await asyncio.sleep(ACCOUNT_FOLLOW_S)
+            try:
+                await self.follow_accounts()
+            except LedgerError as e:
+                # The sessions keep their last known accounts; every debit still asks
+                # the ledger, so nothing is sold on stale data.
+                self.log.warning("account.refresh_failed", error=repr(e))
+
+    async def follow_accounts(self) -> int:
+        """Re-read the accounts of the bound sessions; end those that may no longer be.
+
+        Each distinct account is read once. A session whose account was disabled,
+        closed or deleted, whose address left the allowlist, or whose password changed
+        is unbound (``session.evicted``); the others take the account as it is now, so a
+        sender change applies from their next submit. Returns how many were ended.
+        """
+        assert self.services is not None
+        bound = [
+            (c, c.handler)
+            for c in list(self._conns)
+            if isinstance(c.handler, ClientHandler) and c.handler.account is not None
+        ]
+        fresh: dict[str, Account | None] = {}
+        for _, h in bound:
+            assert h.account is not None
+            sid = h.account.system_id
+            if sid not in fresh:
+                try:
+                    fresh[sid] = await self.services.store.get_account(sid)
+                except UnknownAccount:
+                    fresh[sid] = None
+        now = asyncio.get_running_loop().time()
+        ended = 0
+        for conn, h in bound:
+            assert h.account is not None
+            account = fresh[h.account.system_id]
+            reason = eviction_reason(h.account, account, conn.peer_host)
+            if reason is None:
+                assert account is not None
+                h.account, h.account_read_at = account, now
+                continue
+            ended += 1
+            conn.log.warning("session.evicted", reason=reason)
+            task = asyncio.get_running_loop().create_task(conn.unbind(timeout=2.0))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return ended
 
     async def stop(self, *, grace: float = 2.0) -> None:
         """Stop accepting, let in-flight requests finish, unbind every client.
@@ -283,6 +340,8 @@ class SmppServer:
         """
         for server in self._servers:
             server.close()
+        if self._watch is not None:
+            self._watch.cancel()
         for conn in list(self._conns):
             conn.hold()
         if self.tasks:

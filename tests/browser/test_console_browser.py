@@ -18,6 +18,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from ledger.models import credits_to_milli
@@ -70,6 +71,13 @@ def _screenshot(driver: WebDriver, name: str) -> Path:
     return path
 
 
+def _click_and_load(driver: WebDriver, by: str, value: str) -> None:
+    """Click what submits a form or follows a link, and wait for the next page."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(by, value).click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+
+
 def _text(driver: WebDriver, css: str) -> str:
     return str(driver.find_element(By.CSS_SELECTOR, css).text)
 
@@ -79,20 +87,20 @@ def test_log_in_transfer_and_allow_an_address(browser: WebDriver, live: LiveApi)
     # Not logged in: the console sends the browser to its log-in page.
     WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("/console/login"))
     browser.find_element(By.ID, "token").send_keys("wrong")
-    browser.find_element(By.ID, "login").click()
+    _click_and_load(browser, By.ID, "login")
     assert "unknown or revoked token" in _text(browser, "#error")
 
     browser.find_element(By.ID, "token").send_keys(live.shop_token)
-    browser.find_element(By.ID, "login").click()
+    _click_and_load(browser, By.ID, "login")
     rows = browser.find_elements(By.CSS_SELECTOR, "#accounts tbody tr")
     assert [r.find_element(By.TAG_NAME, "a").text for r in rows] == ["smpp-shop", "smpp-shop2"]
     assert _text(browser, '[data-account="smpp-shop"]') == "100"
 
-    browser.find_element(By.LINK_TEXT, "smpp-shop").click()
+    _click_and_load(browser, By.LINK_TEXT, "smpp-shop")
     assert _text(browser, "#balance") == "100"
     browser.find_element(By.ID, "transfer-credits").send_keys("12.5")
     Select(browser.find_element(By.ID, "transfer-target")).select_by_visible_text("smpp-shop2")
-    browser.find_element(By.ID, "transfer-send").click()
+    _click_and_load(browser, By.ID, "transfer-send")
     assert "12.5 credits sent to smpp-shop2" in _text(browser, "#notice")
     assert _text(browser, "#balance") == "87.5"
     first_entry = browser.find_element(By.CSS_SELECTOR, "#journal tbody tr").text
@@ -100,12 +108,12 @@ def test_log_in_transfer_and_allow_an_address(browser: WebDriver, live: LiveApi)
 
     # A refusal is shown and changes nothing.
     browser.find_element(By.ID, "transfer-credits").send_keys("1000")
-    browser.find_element(By.ID, "transfer-send").click()
+    _click_and_load(browser, By.ID, "transfer-send")
     assert _text(browser, "#error")
     assert _text(browser, "#balance") == "87.5"
 
     browser.find_element(By.ID, "ip-new").send_keys("198.51.100.0/24")
-    browser.find_element(By.CSS_SELECTOR, "#ip-form button").click()
+    _click_and_load(browser, By.CSS_SELECTOR, "#ip-form button")
     assert "198.51.100.0/24" in _text(browser, "#ips table")
     shot = _screenshot(browser, "console-account")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
@@ -117,9 +125,9 @@ def test_log_in_transfer_and_allow_an_address(browser: WebDriver, live: LiveApi)
     assert shop2.balance == credits_to_milli("112.5")
     assert "198.51.100.0/24" in shop.allowed_ips
 
-    browser.find_element(By.ID, "history-link").click()
+    _click_and_load(browser, By.ID, "history-link")
     assert "No messages." in _text(browser, "#history")
-    browser.find_element(By.CSS_SELECTOR, "header button").click()
+    _click_and_load(browser, By.CSS_SELECTOR, "header button")
     WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("/console/login"))
     browser.get(f"{live.url}/console/accounts/smpp-shop")
     assert browser.current_url.endswith("/console/login")
