@@ -9,42 +9,22 @@ number is refused with a log line carrying the address, TON and NPI.
 from __future__ import annotations
 
 import struct
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 import structlog
 
 from gateway.app import Gateway
 from gateway.smpp import CommandId, SubmitSm, decode
 from gateway.smpp import CommandStatus as S
-from ledger import Store, open_store
+from ledger import Store
 from ledger.models import AccountChanges, Sender
 from tests.integration.esme import Esme
 from tests.integration.harness import (
     PASSWORD,
-    gateway_config,
     in_thread,
     make_account,
-    running_gateway,
 )
 
 FR, UK = "33612345678", "447911123456"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await open_store(f"sqlite:///{tmp_path}/ledger.db")
-    await s.upgrade()
-    yield s
-    assert await s.audit() == [], "cached balances must equal journal sums"
-    await s.close()
-
-
-@pytest.fixture
-async def gw(store: Store, tmp_path: Path) -> AsyncIterator[Gateway]:
-    async with running_gateway(gateway_config(f"sqlite:///{tmp_path}/ledger.db"), store) as g:
-        yield g
 
 
 def _port(gw: Gateway) -> int:

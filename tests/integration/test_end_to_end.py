@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from gateway.smpp import (
     encode,
 )
 from gateway.smpp import CommandStatus as S
-from ledger import Store, open_store
+from ledger import Store
 from ledger.models import AccountStatus, EntryKind, MessageState, RechargePolicy, Sender
 from tests.integration.esme import Esme
 from tests.integration.harness import (
@@ -38,21 +37,6 @@ from tests.integration.harness import (
 )
 
 FR, UK, IN = "33612345678", "447911123456", "919876543210"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await open_store(f"sqlite:///{tmp_path}/ledger.db")
-    await s.upgrade()
-    yield s
-    assert await s.audit() == [], "cached balances must equal journal sums"
-    await s.close()
-
-
-@pytest.fixture
-async def gw(store: Store, tmp_path: Path) -> AsyncIterator[Gateway]:
-    async with running_gateway(gateway_config(f"sqlite:///{tmp_path}/ledger.db"), store) as g:
-        yield g
 
 
 def port(gw: Gateway) -> int:

@@ -9,15 +9,12 @@ receipts it in decimal, in the text only (no receipted_message_id TLV);
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from gateway.app import Gateway
 from gateway.simulator import UpstreamSimulator
 from gateway.smpp import CommandStatus as S
-from ledger import Store, open_store
+from ledger import Store
 from ledger.models import MessageState
 from ledger.rules.receipts import upstream_key
 from tests.integration.esme import Esme
@@ -30,15 +27,6 @@ from tests.integration.harness import (
 )
 
 MESSAGES = 30
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await open_store(f"sqlite:///{tmp_path}/ledger.db")
-    await s.upgrade()
-    yield s
-    assert await s.audit() == []
-    await s.close()
 
 
 async def _run(store: Store, tmp_path: Path, sim: UpstreamSimulator) -> None:

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import structlog
 
 from gateway.smpp import BindTransmitter, Pdu, PduReader, SubmitSm, SubmitSmResp, decode, encode
 from gateway.smpp import CommandStatus as S
-from ledger import Store, open_store
+from ledger import Store
 from ledger.models import EntryKind, MessageState
 from tests.integration.harness import (
     PASSWORD,
@@ -30,15 +28,6 @@ from tests.integration.harness import (
 )
 
 FR = "33612345678"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await open_store(f"sqlite:///{tmp_path}/ledger.db")
-    await s.upgrade()
-    yield s
-    assert await s.audit() == [], "cached balances must equal journal sums"
-    await s.close()
 
 
 def _submit(seq: int, text: bytes) -> SubmitSm:
