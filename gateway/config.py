@@ -135,6 +135,12 @@ class ServerConfig:
     bind_failure_window_s: float = field(default=60.0, metadata=_POSITIVE)
     #: How long a blocked address's binds get ESME_RBINDTHROTTLED without any hashing.
     bind_backoff_s: float = field(default=60.0, metadata=_POSITIVE)
+    #: Seconds a connection may stay unbound, whatever it sends (enquire_link included).
+    bind_timeout_s: float = field(default=30.0, metadata=_POSITIVE)
+    #: Client connections this gateway holds at once (both listeners), and from one
+    #: address; a connection beyond either is closed at once, before any PDU is read.
+    max_connections: int = field(default=10_000, metadata=_AT_LEAST_1)
+    max_connections_per_address: int = field(default=200, metadata=_AT_LEAST_1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,8 @@ EVENTS: dict[str, str] = {
     "api.started": "the management HTTP API listens",
     "gateway.stopping": "SIGINT or SIGTERM received; graceful stop begins",
     "gateway.stopped": "every part stopped; the process exits 0",
+    "connection.refused": "a connection beyond max_connections(_per_address) was closed at once",
+    "session.bind_deadline": "a connection still unbound after bind_timeout_s was closed",
     "session.evicted": "the account changed so the bound session may not stay; unbound",
     "tls.reloaded": "SIGHUP: the SMPP listener serves the certificate files' pair from now on",
     "tls.reload_failed": "SIGHUP: the certificate or key could not be loaded; the old pair serves",

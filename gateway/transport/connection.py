@@ -56,6 +56,9 @@ class ConnectionHandler(Protocol):
     def on_request(self, conn: SmppConnection, pdu: Pdu) -> None:
         """A request the application must answer with ``conn.respond(...)``."""
 
+    def on_connected(self, conn: SmppConnection) -> None:
+        """The transport is up (after the TLS handshake); ``conn.peer_host`` is known."""
+
     def on_bound(self, conn: SmppConnection) -> None:
         """The session is bound (we sent or received a successful bind response)."""
 
@@ -106,6 +109,7 @@ class SmppConnection(asyncio.Protocol):
             self.peer = f"{peername[0]}:{peername[1]}"
         self.log = self.log.bind(peer=self.peer)
         self._arm_timer()
+        self.handler.on_connected(self)
 
     def data_received(self, data: bytes) -> None:
         """Feed the session and act on its events."""

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import ssl
 import uuid
+from collections import Counter
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -96,7 +97,9 @@ class ClientHandler:
         services: ServerServices,
         tasks: set[asyncio.Task[Any]],
         conns: set[SmppConnection],
+        admission: Admission | None = None,
     ) -> None:
+        self.admission = admission
         self.s = services
         self.tasks = tasks
         self.conns = conns
@@ -133,12 +136,19 @@ class ClientHandler:
         else:  # pragma: no cover - the session table admits nothing else
             conn.respond(response_to(pdu, CommandStatus.ESME_RINVCMDID))
 
+    def on_connected(self, conn: SmppConnection) -> None:
+        """Admit the connection (caps, bind deadline) or close it at once."""
+        if self.admission is not None:
+            self.admission.admit(conn)
+
     def on_bound(self, conn: SmppConnection) -> None:
         """Nothing to do: _bind() acts once the response is queued."""
 
     def on_closed(self, conn: SmppConnection) -> None:
         """Forget the session."""
         self.conns.discard(conn)
+        if self.admission is not None:
+            self.admission.release(conn)
         if self.account is not None:
             self.s.registry.remove(self.account.system_id, conn)
             task = asyncio.get_running_loop().create_task(self._release_bind(conn))
@@ -211,6 +221,54 @@ class ClientHandler:
         )
 
 
+class Admission:
+    """Connection caps (in total, per client address) and the deadline to bind.
+
+    A connection beyond a cap is closed as soon as it is up, before any PDU is read
+    (``connection.refused``); one still unbound ``bind_timeout_s`` after it came up is
+    closed whatever it sent meanwhile (``session.bind_deadline``): an idle or
+    enquire_link-only connection cannot hold a slot.
+    """
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self._by_address: Counter[str] = Counter()
+        self._admitted: set[SmppConnection] = set()
+
+    @property
+    def connections(self) -> int:
+        """Connections admitted and not closed."""
+        return len(self._admitted)
+
+    def admit(self, conn: SmppConnection) -> None:
+        """Count ``conn`` in, or close it when a cap is reached."""
+        c = self.config
+        if len(self._admitted) >= c.max_connections:
+            reason = "max_connections"
+        elif self._by_address[conn.peer_host] >= c.max_connections_per_address:
+            reason = "max_connections_per_address"
+        else:
+            self._admitted.add(conn)
+            self._by_address[conn.peer_host] += 1
+            asyncio.get_running_loop().call_later(c.bind_timeout_s, self._deadline, conn)
+            return
+        conn.log.warning("connection.refused", reason=reason)
+        conn.close()
+
+    def release(self, conn: SmppConnection) -> None:
+        """``conn`` is gone: free its place."""
+        if conn in self._admitted:
+            self._admitted.discard(conn)
+            self._by_address[conn.peer_host] -= 1
+            if self._by_address[conn.peer_host] <= 0:
+                del self._by_address[conn.peer_host]
+
+    def _deadline(self, conn: SmppConnection) -> None:
+        if conn in self._admitted and not conn.session.state.is_bound:
+            conn.log.warning("session.bind_deadline", after_s=self.config.bind_timeout_s)
+            conn.close()
+
+
 class SmppServer:
     """Listens for ESMEs on TCP (and on TLS when ``tls_port`` is set).
 
@@ -230,12 +288,13 @@ class SmppServer:
         self.tasks: set[asyncio.Task[Any]] = set()
         self._tls: ssl.SSLContext | None = None
         self._watch: asyncio.Task[None] | None = None
+        self.admission = Admission(config)
 
     def _factory(self) -> SmppConnection:
         assert self.services is not None, "serve() wires the services before accepting"
         loop = asyncio.get_running_loop()
         session = Session(Role.SMSC, self.session_config, now=loop.time())
-        handler = ClientHandler(self.services, self.tasks, self._conns)
+        handler = ClientHandler(self.services, self.tasks, self._conns, self.admission)
         conn = SmppConnection(session, handler, self.log, pdu_count=self._pdu_count)
         self._conns.add(conn)
         return conn

@@ -57,6 +57,9 @@ class _UpstreamHandler:
         else:  # pragma: no cover - the session table admits nothing else
             conn.respond(response_to(pdu, CommandStatus.ESME_RINVCMDID))
 
+    def on_connected(self, conn: SmppConnection) -> None:
+        pass
+
     def on_bound(self, conn: SmppConnection) -> None:
         pass
 
