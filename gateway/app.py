@@ -169,7 +169,9 @@ class Gateway:
 
         registry = BindRegistry()
         metrics.watch(partial(_count_sessions, registry))
-        receipts = ReceiptDispatcher(store, registry, gateway_id=gateway_id)
+        receipts = ReceiptDispatcher(
+            store, registry, gateway_id=gateway_id, stuck_after=c.server.receiver_max_unanswered
+        )
         receipts.start()
         stack.push_async_callback(receipts.stop)
         stop_listening = await store.listen_receipts(receipts.on_notify)

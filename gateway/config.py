@@ -135,6 +135,9 @@ class ServerConfig:
     bind_failure_window_s: float = field(default=60.0, metadata=_POSITIVE)
     #: How long a blocked address's binds get ESME_RBINDTHROTTLED without any hashing.
     bind_backoff_s: float = field(default=60.0, metadata=_POSITIVE)
+    #: deliver_sm a receiver may leave unanswered (response_timeout_s each) in a row
+    #: before it is closed and its account's receipts go to its other receivers.
+    receiver_max_unanswered: int = field(default=3, metadata=_AT_LEAST_1)
     #: Seconds a connection may stay unbound, whatever it sends (enquire_link included).
     bind_timeout_s: float = field(default=30.0, metadata=_POSITIVE)
     #: Client connections this gateway holds at once (both listeners), and from one

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from typing import Any
 
 import structlog
@@ -22,7 +23,7 @@ import structlog
 from gateway.delivery.receipt_pdus import from_stored_body, stored_body
 from gateway.delivery.registry import BindRegistry
 from gateway.smpp import CommandStatus, DeliverSm, LocalProtocolError
-from gateway.transport.connection import ConnectionClosed, ResponseTimeout
+from gateway.transport.connection import ConnectionClosed, ResponseTimeout, SmppConnection
 from ledger import LedgerError, Store
 from ledger.batcher import GroupCommit
 from ledger.models import MessageState, NewReceipt
@@ -42,12 +43,18 @@ class ReceiptDispatcher:
         gateway_id: str,
         retry_interval: float = 5.0,
         lease: float = 60.0,
+        stuck_after: int = 3,
     ):
         self.store = store
         self.registry = registry
         self.gateway_id = gateway_id
         self.retry_interval = retry_interval
         self.lease = lease
+        #: Unanswered deliver_sm in a row after which a receiver is closed as stuck.
+        self.stuck_after = stuck_after
+        self._unanswered: weakref.WeakKeyDictionary[SmppConnection, int] = (
+            weakref.WeakKeyDictionary()
+        )
         self.log = structlog.get_logger("smppgw.receipts")
         self._tasks: set[asyncio.Task[None]] = set()
         self._adds: GroupCommit[NewReceipt, int] = GroupCommit(
@@ -127,10 +134,16 @@ class ReceiptDispatcher:
         if conn is not None:
             try:
                 resp = await conn.request(receipt)
-            except (ConnectionClosed, ResponseTimeout, LocalProtocolError) as e:
+            except ResponseTimeout as e:
+                self.log.info("receipt.not_acknowledged", message_id=message_id, reason=repr(e))
+                self._count_unanswered(conn)
+            except (ConnectionClosed, LocalProtocolError) as e:
                 # A session that began unbinding while we waited is ConnectionClosed;
                 # LocalProtocolError would be a session that takes no deliver_sm at all.
                 self.log.info("receipt.not_acknowledged", message_id=message_id, reason=repr(e))
+        if resp is not None:
+            assert conn is not None
+            self._unanswered.pop(conn, None)
         if resp is not None and resp.command_status == CommandStatus.ESME_ROK:
             assert conn is not None
             conn.log.debug("receipt.relayed", message_id=message_id)
@@ -153,6 +166,20 @@ class ReceiptDispatcher:
         with contextlib.suppress(LedgerError):  # if not, the lease expires by itself
             await self.store.release_receipts([receipt_id])
         return False
+
+    def _count_unanswered(self, conn: SmppConnection) -> None:
+        """One more deliver_sm ``conn`` left unanswered; close it when it is stuck.
+
+        A receiver that stops reading must not hold its account's receipts until the
+        inactivity timeout: after ``stuck_after`` unanswered in a row it is closed, its
+        receipts are released, and the account's other receivers (on any gateway) or
+        its next bind take them.
+        """
+        count = self._unanswered.get(conn, 0) + 1
+        self._unanswered[conn] = count
+        if count == self.stuck_after:
+            conn.log.warning("receiver.stuck", unanswered=count)
+            conn.abort()
 
     def start(self) -> None:
         """Sweep now and then: receipts whose notification was missed or claim expired."""

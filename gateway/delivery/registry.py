@@ -40,11 +40,17 @@ class BindRegistry:
         ]
 
     def pick_receiver(self, system_id: str) -> SmppConnection | None:
-        """One receiver, round-robin, so receipts spread over an account's sessions."""
+        """One receiver, round-robin, so receipts spread over an account's sessions.
+
+        Those with room in their window come first: a receiver that stopped answering
+        fills its window and stops being picked while the others can take receipts.
+        """
         conns = self.receivers(system_id)
         if not conns:
             return None
-        return conns[next(self._rr) % len(conns)]
+        free = [c for c in conns if c.session.window_available > 0]
+        pool = free or conns
+        return pool[next(self._rr) % len(pool)]
 
     def sessions_by_state(self) -> dict[State, int]:
         """How many registered connections are in each session state (metrics)."""

@@ -65,6 +65,7 @@ EVENTS: dict[str, str] = {
     "gateway.stopped": "every part stopped; the process exits 0",
     "connection.refused": "a connection beyond max_connections(_per_address) was closed at once",
     "session.bind_deadline": "a connection still unbound after bind_timeout_s was closed",
+    "receiver.stuck": "a receiver left deliver_sm unanswered too often and was closed",
     "session.evicted": "the account changed so the bound session may not stay; unbound",
     "tls.reloaded": "SIGHUP: the SMPP listener serves the certificate files' pair from now on",
     "tls.reload_failed": "SIGHUP: the certificate or key could not be loaded; the old pair serves",

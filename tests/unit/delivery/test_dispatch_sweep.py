@@ -46,6 +46,7 @@ class _Store:
 
 class _Session:
     state = State.BOUND_TRX
+    window_available = 10
 
 
 class _Receiver:
