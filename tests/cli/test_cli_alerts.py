@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway import cli
-from gateway.config import LEDGER_URL_ENV
-from tests.cli.test_cli import TARIFF, Run, refused
+from tests.cli.test_cli import Run, refused
+from tests.cli.test_cli_transfers import ledger_cli
 from tests.ledger.conftest import pg_session_schema, pg_url, store_url
 
 __all__ = ["pg_session_schema", "pg_url", "store_url"]
@@ -25,18 +24,7 @@ def smppgw(
     capsys: pytest.CaptureFixture[str],
 ) -> Cli:
     """``smppgw --config <tmp> ARGS...`` on each store, max_balance 5000 credits."""
-    monkeypatch.delenv(LEDGER_URL_ENV, raising=False)
-    (tmp_path / "tariff.csv").write_text(TARIFF)
-    config = tmp_path / "smppgw.toml"
-    config.write_text(f'[ledger]\nurl = "{store_url}"\nmax_credit = 1000\nmax_balance = 5000\n')
-
-    def run(*argv: str) -> Run:
-        code = cli.main(["--config", str(config), *argv])
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.out + captured.err
-        return Run(code, captured.out, captured.err)
-
-    assert run("db", "upgrade").code == 0
+    run = ledger_cli(store_url, tmp_path, monkeypatch, capsys)
     assert (
         run("account", "create", "smpp-a", "--password", "pw", "--contact", "ops@acme.example").code
         == 0

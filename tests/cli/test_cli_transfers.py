@@ -32,6 +32,16 @@ def smppgw(
     capsys: pytest.CaptureFixture[str],
 ) -> Cli:
     """``smppgw --config <tmp> ARGS...`` on each store, with small amount limits."""
+    return ledger_cli(store_url, tmp_path, monkeypatch, capsys)
+
+
+def ledger_cli(
+    store_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Cli:
+    """The CLI on ``store_url`` (schema upgraded), max_credit 1000, max_balance 5000."""
     monkeypatch.delenv(LEDGER_URL_ENV, raising=False)
     (tmp_path / "tariff.csv").write_text(TARIFF)
     config = tmp_path / "smppgw.toml"
