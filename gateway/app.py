@@ -204,7 +204,12 @@ class Gateway:
             window_s=c.server.bind_failure_window_s,
             backoff_s=c.server.bind_backoff_s,
         )
-        binds = BindPolicy(store, gateway_id=gateway_id, throttle=throttle)
+        binds = BindPolicy(
+            store,
+            gateway_id=gateway_id,
+            throttle=throttle,
+            uniform_refusals=c.server.uniform_bind_refusals,
+        )
         stack.callback(binds.close)
         submitter = Submitter(
             tariff,

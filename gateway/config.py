@@ -138,6 +138,11 @@ class ServerConfig:
     #: deliver_sm a receiver may leave unanswered (response_timeout_s each) in a row
     #: before it is closed and its account's receipts go to its other receivers.
     receiver_max_unanswered: int = field(default=3, metadata=_AT_LEAST_1)
+    #: Answer every refused credential (unknown system_id, wrong password, address not
+    #: allowed, disabled) with ESME_RBINDFAIL after one hash, so that neither the status
+    #: nor the time tells which: against account enumeration, at the cost of the spec's
+    #: distinct statuses and a hash per refusal.
+    uniform_bind_refusals: bool = False
     #: Seconds a connection may stay unbound, whatever it sends (enquire_link included).
     bind_timeout_s: float = field(default=30.0, metadata=_POSITIVE)
     #: Client connections this gateway holds at once (both listeners), and from one

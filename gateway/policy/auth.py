@@ -19,6 +19,7 @@ remembered, and a password change (a new stored hash) forgets the old one.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import secrets
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from gateway.smpp import CommandStatus
 from ledger import LedgerError, Store, UnknownAccount
 from ledger.models import Account, AccountStatus
-from ledger.passwords import verify_password
+from ledger.passwords import hash_password, verify_password
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,13 @@ class VerifiedBinds:
         return len(self._seen)
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash no password matches, checked so that a refusal costs what a wrong password
+    does (made on first use: a gateway with uniform refusals off never pays for it)."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
 class Authenticator:
     """Checks bind credentials against the ledger's accounts.
 
@@ -86,14 +94,30 @@ class Authenticator:
     ``hash_workers`` hashes (16 MiB each) run at once.
     """
 
-    def __init__(self, store: Store, *, hash_workers: int = 2) -> None:
+    def __init__(self, store: Store, *, hash_workers: int = 2, uniform: bool = False) -> None:
         self.store = store
+        #: ``[server] uniform_bind_refusals``: every refused credential gets ESME_RBINDFAIL
+        #: after one hash, so neither the status nor the time tells which check failed.
+        self.uniform = uniform
         self._pool = ThreadPoolExecutor(hash_workers, thread_name_prefix="smppgw-scrypt")
         self.verified = VerifiedBinds()
 
     async def _verify(self, password: str, stored: str) -> bool:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, verify_password, password, stored)
+
+    async def _refuse(
+        self, status: int, reason: str, password: str, account: Account | None = None
+    ) -> BindDecision:
+        """A refusal before the password check: as it is, or (uniform) hashed like one.
+
+        Uniform refusals cost the gateway a hash each; bind throttling bounds how many an
+        address can ask for.
+        """
+        if not self.uniform:
+            return BindDecision(CommandStatus(status), reason, account)
+        await self._verify(password, _dummy_hash())
+        return BindDecision(CommandStatus.ESME_RBINDFAIL, reason, account)
 
     def close(self) -> None:
         """Release the hashing threads."""
@@ -105,16 +129,18 @@ class Authenticator:
         try:
             account = await self.store.get_account(system_id)
         except UnknownAccount:
-            return BindDecision(S.ESME_RINVSYSID, "unknown_system_id")
+            return await self._refuse(S.ESME_RINVSYSID, "unknown_system_id", password)
         except LedgerError:
             return BindDecision(S.ESME_RBINDFAIL, "ledger_unavailable")
         if not account.allows_address(peer_ip):
-            return BindDecision(S.ESME_RBINDFAIL, "ip_not_allowed", account)
+            return await self._refuse(S.ESME_RBINDFAIL, "ip_not_allowed", password, account)
         if account.status is not AccountStatus.ACTIVE:
-            return BindDecision(S.ESME_RBINDFAIL, f"account_{account.status.value}", account)
+            reason = f"account_{account.status.value}"
+            return await self._refuse(S.ESME_RBINDFAIL, reason, password, account)
         if self.verified.known(account.system_id, account.password_hash, password):
             return BindDecision(S.ESME_ROK, "ok", account)
         if not await self._verify(password, account.password_hash):
-            return BindDecision(S.ESME_RINVPASWD, "bad_password", account)
+            status = S.ESME_RBINDFAIL if self.uniform else S.ESME_RINVPASWD
+            return BindDecision(status, "bad_password", account)
         self.verified.remember(account.system_id, account.password_hash, password)
         return BindDecision(S.ESME_ROK, "ok", account)

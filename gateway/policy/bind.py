@@ -40,10 +40,11 @@ class BindPolicy:
         gateway_id: str,
         throttle: ThrottleSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
+        uniform_refusals: bool = False,
     ) -> None:
         self.store = store
         self.gateway_id = gateway_id
-        self.authenticator = Authenticator(store)
+        self.authenticator = Authenticator(store, uniform=uniform_refusals)
         self.throttle = BindThrottle(throttle)
         self._clock = clock
         self._log = structlog.get_logger("smppgw.binds")
