@@ -189,8 +189,8 @@ class Submitter:
             log.info("submit.refused", status=f"0x{e.status:x}", reason=str(e))
             return SubmitOutcome(e.status, reason="pricing")
         message_id = self.ids.next()
-        # The price travels with the decision that follows (debited or refused): one
-        # info line per message on the hot path; the pricing step alone is debug.
+        # The price travels with the decision that follows (debited or refused), so that
+        # line alone says what the message was; the pricing step itself is debug.
         log = log.bind(
             message_id=message_id,
             destination=pdu.destination_addr,

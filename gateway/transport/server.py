@@ -50,8 +50,6 @@ _BIND_KIND: dict[int, BindKind] = {
     CommandId.BIND_RECEIVER: "rx",
     CommandId.BIND_TRANSCEIVER: "trx",
 }
-#: Seconds a session trusts its copy of the account (senders) before re-reading it.
-ACCOUNT_REFRESH_S = 30.0
 #: Seconds between two reads of the bound accounts by the account watch (see
 #: ``SmppServer.follow_accounts``): how soon a disable, deny-ip or password change ends
 #: a session, on every gateway, and a sender change applies.
@@ -106,8 +104,6 @@ class ClientHandler:
         self.account: Account | None = None
         #: This bind's row in the ledger's cross-gateway bind table.
         self.session_id = uuid.uuid4().hex
-        self.account_read_at = 0.0
-        self._refreshing = False
 
     def _spawn(self, conn: SmppConnection, pdu: Pdu, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -156,24 +152,6 @@ class ClientHandler:
             task.add_done_callback(self.tasks.discard)
         conn.log.info("session.closed")
 
-    async def _refresh_account(self, conn: SmppConnection) -> None:
-        """Re-read the account now and then, so an operator's change to its senders
-        reaches sessions bound before it (within ACCOUNT_REFRESH_S), at one ledger read
-        per session per period rather than one per message."""
-        loop = asyncio.get_running_loop()
-        if loop.time() - self.account_read_at < ACCOUNT_REFRESH_S or self._refreshing:
-            return
-        assert self.account is not None
-        self._refreshing = True
-        try:
-            self.account = await self.s.store.get_account(self.account.system_id)
-            self.account_read_at = loop.time()
-        except LedgerError as e:
-            # Keep the last known account; the debit itself still goes to the ledger.
-            conn.log.warning("account.refresh_failed", error=repr(e))
-        finally:
-            self._refreshing = False
-
     async def _release_bind(self, conn: SmppConnection) -> None:
         try:
             await self.s.binds.release(self.session_id)
@@ -200,7 +178,6 @@ class ClientHandler:
             await self.s.binds.release(self.session_id)
             return
         self.account = account
-        self.account_read_at = asyncio.get_running_loop().time()
         self.s.registry.add(account.system_id, conn)
         conn.log = conn.log.bind(system_id=account.system_id)
         conn.context["account"] = account
@@ -212,7 +189,6 @@ class ClientHandler:
     async def _submit(self, conn: SmppConnection, pdu: SubmitSm) -> None:
         assert self.account is not None  # the session only lets submit_sm in when bound
         log = conn.log.bind(seq=pdu.sequence_number)
-        await self._refresh_account(conn)
         outcome = await self.s.submitter.submit(self.account, pdu, log)
         conn.respond(
             response_to(pdu, outcome.status, message_id=outcome.message_id)
@@ -234,11 +210,6 @@ class Admission:
         self.config = config
         self._by_address: Counter[str] = Counter()
         self._admitted: set[SmppConnection] = set()
-
-    @property
-    def connections(self) -> int:
-        """Connections admitted and not closed."""
-        return len(self._admitted)
 
     def admit(self, conn: SmppConnection) -> None:
         """Count ``conn`` in, or close it when a cap is reached."""
@@ -374,7 +345,6 @@ class SmppServer:
                     fresh[sid] = await self.services.store.get_account(sid)
                 except UnknownAccount:
                     fresh[sid] = None
-        now = asyncio.get_running_loop().time()
         ended = 0
         for conn, h in bound:
             assert h.account is not None
@@ -382,7 +352,7 @@ class SmppServer:
             reason = eviction_reason(h.account, account, conn.peer_host)
             if reason is None:
                 assert account is not None
-                h.account, h.account_read_at = account, now
+                h.account = account
                 continue
             ended += 1
             conn.log.warning("session.evicted", reason=reason)

@@ -390,14 +390,15 @@ async def test_restart_forwards_what_was_accepted_but_not_sent(
 
 
 async def test_sender_removed_while_bound_is_refused_after_refresh(
-    gw: Gateway, store: Store, monkeypatch: pytest.MonkeyPatch
+    gw: Gateway, store: Store
 ) -> None:
     await make_account(store, "smpp-fresh", senders=(Sender(5, 0, "SMPPGW"), Sender(5, 0, "OTHER")))
     esme = await in_thread(Esme, port(gw))
     await in_thread(esme.bind, "tx", "smpp-fresh", PASSWORD)
     assert (await in_thread(esme.submit, b"hi", source="OTHER"))[0] == S.ESME_ROK
     await store.remove_sender("smpp-fresh", Sender(5, 0, "OTHER"))
-    monkeypatch.setattr("gateway.transport.server.ACCOUNT_REFRESH_S", 0.0)
+    assert gw.running is not None
+    assert await gw.running.server.follow_accounts() == 0  # the watch's round, now
     assert (await in_thread(esme.submit, b"hi", source="OTHER"))[0] == S.ESME_RINVSRCADR
     assert (await in_thread(esme.submit, b"hi", source="SMPPGW"))[0] == S.ESME_ROK
     await in_thread(esme.close)

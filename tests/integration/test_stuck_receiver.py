@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -71,18 +70,15 @@ async def test_the_healthy_receiver_gets_every_receipt(gw: Gateway, store: Store
     sender = await in_thread(Esme, port)
     await in_thread(sender.bind, "tx", SYSTEM_ID, PASSWORD)
     with structlog.testing.capture_logs() as logs:
-        started = time.monotonic()
         ids = set()
         for i in range(MESSAGES):
             status, mid = await in_thread(sender.submit, f"m{i}".encode(), registered_delivery=1)
             assert status == 0
             ids.add(mid)
         receipts = await in_thread(healthy.wait_receipts, MESSAGES)
-        took = time.monotonic() - started
     assert {r.receipted_message_id for r in receipts} >= ids
     # Closed as stuck after 3 unanswered deliver_sm, not kept until the inactivity timeout.
     assert [e["event"] for e in logs if e["event"] == "receiver.stuck"] == ["receiver.stuck"]
-    assert took < 20, f"{took:.1f} s for {MESSAGES} receipts"
     assert await in_thread(_dropped, stuck)
     stuck.close()
     await in_thread(sender.close)
