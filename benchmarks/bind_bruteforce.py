@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,17 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _run_threads(target: Callable[[], None], n: int) -> float:
+    """Run ``target`` in ``n`` threads at once; the seconds until all are done."""
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=target) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.monotonic() - t0
 
 
 def _bind_once(port: int, source_ip: str, password: str) -> tuple[int, float]:
@@ -140,13 +152,7 @@ def run(throttle: bool, opts: argparse.Namespace) -> dict[str, Any]:
 
         real = threading.Thread(target=real_client)
         real.start()
-        t0 = time.monotonic()
-        threads = [threading.Thread(target=attacker) for _ in range(opts.attackers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        attack_s = time.monotonic() - t0
+        attack_s = _run_threads(attacker, opts.attackers)
         done.set()
         real.join()
         cpu = cpu_seconds(proc.pid) - cpu0
@@ -192,13 +198,7 @@ def _storm(port: int, pid: int, opts: argparse.Namespace) -> dict[str, Any]:
                 statuses[status] += 1
                 latencies.append(seconds * 1000)
 
-    t0 = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(opts.attackers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.monotonic() - t0
+    wall = _run_threads(client, opts.attackers)
     lat = sorted(latencies)
     return {
         "storm": opts.storm,
