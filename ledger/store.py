@@ -68,6 +68,7 @@ from ledger.models import (
     NewAccount,
     NewApiToken,
     NewReceipt,
+    Package,
     PendingReceipt,
     PruneResult,
     RechargePolicy,
@@ -475,6 +476,39 @@ class AlertStore(Protocol):
         """(key, outcome) of every alert the account fired, oldest first."""
 
 
+class PackageStore(Protocol):
+    """Credit packages: purchase, the records, the expiry sweep (``ledger.rules.packages``)."""
+
+    async def buy_package(
+        self,
+        system_id: str,
+        category: str,
+        quantity: int,
+        *,
+        idempotency_key: str,
+        name: str = "",
+        validity_months: int = 12,
+    ) -> Package:
+        """Buy ``quantity`` messages of ``category``; replaying the key returns the first."""
+
+    async def package(self, package_id: str) -> Package:
+        """One package as of now; InvalidRequest for an unknown id."""
+
+    async def packages(
+        self, system_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
+    ) -> list[Package]:
+        """An account's packages, newest purchase first (keyset paging by ``before``)."""
+
+    async def package_totals(self, system_id: str) -> dict[str, int]:
+        """Milli-messages left in valid packages, per category."""
+
+    async def package_journal(self, package_id: str, *, limit: int = 100) -> list[JournalEntry]:
+        """A package's entries (milli-messages), newest first."""
+
+    async def expire_packages(self, *, limit: int = 200) -> list[tuple[str, int]]:
+        """Write off the remainders of expired packages; (package_id, amount) each."""
+
+
 class Store(
     Lifecycle,
     AccountStore,
@@ -486,6 +520,7 @@ class Store(
     TokenStore,
     HistoryStore,
     AlertStore,
+    PackageStore,
     Protocol,
 ):
     """Persistent ledger: every role. All methods are coroutines; none blocks the loop.

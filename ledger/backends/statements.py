@@ -177,11 +177,16 @@ AUDIT = Statement.both(
 WITH sums AS MATERIALIZED (
     SELECT system_id, counter_account, CAST(SUM(amount) AS BIGINT) AS total
     FROM journal GROUP BY system_id, counter_account
+), psums AS MATERIALIZED (
+    SELECT package_id, counter_account, CAST(SUM(amount) AS BIGINT) AS total
+    FROM package_journal GROUP BY package_id, counter_account
 ), own AS (
     SELECT system_id, CAST(SUM(total) AS BIGINT) AS total FROM sums GROUP BY system_id
 ), named AS (
-    SELECT counter_account AS name, CAST(-SUM(total) AS BIGINT) AS total
-    FROM sums GROUP BY counter_account
+    SELECT name, CAST(-SUM(total) AS BIGINT) AS total
+    FROM (SELECT counter_account AS name, total FROM sums
+          UNION ALL SELECT counter_account, total FROM psums) x
+    GROUP BY name
 )
 SELECT 'balance' AS kind, a.system_id AS name, NULL AS counter, a.balance AS balance,
        COALESCE(o.total, 0) AS total
@@ -196,9 +201,20 @@ WHERE h.balance <> COALESCE(n.total, 0)
 UNION ALL
 SELECT 'zero_sum', '', NULL, t.total, 0
 FROM (SELECT CAST((SELECT COALESCE(SUM(balance), 0) FROM accounts)
+                  + (SELECT COALESCE(SUM(remaining), 0) FROM packages)
                   + (SELECT COALESCE(SUM(balance), 0) FROM house_accounts) AS BIGINT)
              AS total) t
 WHERE t.total <> 0
+UNION ALL
+SELECT 'package', p.package_id, NULL, p.remaining, COALESCE(q.total, 0)
+FROM packages p
+LEFT JOIN (SELECT package_id, CAST(SUM(total) AS BIGINT) AS total FROM psums
+           GROUP BY package_id) q ON q.package_id = p.package_id
+WHERE p.remaining <> COALESCE(q.total, 0)
+UNION ALL
+SELECT 'counter', p.package_id, p.counter_account, p.total, 0
+FROM psums p
+WHERE NOT EXISTS (SELECT 1 FROM house_accounts y WHERE y.name = p.counter_account)
 UNION ALL
 SELECT 'pair', s.system_id, s.counter_account, s.total, -COALESCE(r.total, 0)
 FROM sums s JOIN accounts c ON c.system_id = s.counter_account
@@ -416,6 +432,10 @@ PRUNE_PICK = Statement.each(
 #: What references a message, deleted before it (in this order). A table that refers to
 #: messages (a package's record of what a message drew) adds its statement here.
 PRUNE_DEPENDENTS = (
+    Statement.each(
+        postgres="DELETE FROM message_draws WHERE message_id = ANY($1::text[])",
+        sqlite="DELETE FROM message_draws WHERE message_id IN (SELECT value FROM json_each($1))",
+    ),
     Statement.each(
         postgres="DELETE FROM receipts WHERE message_id = ANY($1::text[])",
         sqlite="DELETE FROM receipts WHERE message_id IN (SELECT value FROM json_each($1))",

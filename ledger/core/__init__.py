@@ -14,11 +14,19 @@ from ledger.core.gateways import GatewaysCore
 from ledger.core.history import HistoryCore
 from ledger.core.money import MoneyCore
 from ledger.core.outbox import OutboxCore
+from ledger.core.packages import PackagesCore
 from ledger.core.tokens import TokensCore
 
 
 class Ledger(
-    AccountsCore, GatewaysCore, MoneyCore, OutboxCore, TokensCore, HistoryCore, AlertsCore
+    AccountsCore,
+    GatewaysCore,
+    PackagesCore,
+    MoneyCore,
+    OutboxCore,
+    TokensCore,
+    HistoryCore,
+    AlertsCore,
 ):
     """``ledger.store.Store`` over one backend: ``Ledger(backend, clock=...)``.
 
