@@ -45,6 +45,7 @@ from gateway.transport.server import ServerServices, SmppServer
 from gateway.transport.upstream import UpstreamClient
 from ledger import LedgerError, Store, open_store
 from ledger.batcher import DebitBatcher
+from ledger.money import milli_to_credits
 
 #: Seconds between heartbeats; the ledger drops a gateway's binds after 30 s of silence.
 HEARTBEAT_INTERVAL = 5.0
@@ -165,6 +166,7 @@ class Gateway:
                 history_retention(store, c.ledger.history_retention_days)
             )
         await stack.enter_async_context(_alerts(c, store, gateway_id, metrics))
+        await stack.enter_async_context(package_expiry(store, interval=c.packages.sweep_interval_s))
         simulator, upstream_config = await self._start_simulator(stack)
 
         registry = BindRegistry()
@@ -220,6 +222,7 @@ class Gateway:
             destination_check=c.pricing.destination_check,
             max_parts=c.pricing.max_parts,
             metrics=metrics,
+            service_types=c.packages.service_types,
         )
         await server.serve(
             ServerServices(
@@ -410,6 +413,39 @@ async def _sweep(store: Store, retention_days: int, interval: float) -> None:
                     messages=pruned.messages,
                     receipts=pruned.receipts,
                     before=pruned.cutoff.isoformat(),
+                )
+        await asyncio.sleep(interval)
+
+
+@asynccontextmanager
+async def package_expiry(store: Store, *, interval: float) -> AsyncIterator[None]:
+    """Write off expired credit packages now and every ``interval`` seconds until exit.
+
+    Every gateway on one ledger may sweep: a package is written off once (its key), and
+    a sweep that finds nothing costs one index probe.
+    """
+    task = asyncio.get_running_loop().create_task(_expire(store, interval))
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _expire(store: Store, interval: float) -> None:
+    log = structlog.get_logger("smppgw")
+    while True:
+        try:
+            done = await store.expire_packages()
+        except LedgerError as e:
+            log.warning("package.expiry_failed", error=repr(e))
+        else:
+            for system_id, package_id, amount in done:
+                log.info(
+                    "package.expired",
+                    system_id=system_id,
+                    package_id=package_id,
+                    messages_written_off=milli_to_credits(amount),
                 )
         await asyncio.sleep(interval)
 

@@ -505,8 +505,8 @@ class PackageStore(Protocol):
     async def package_journal(self, package_id: str, *, limit: int = 100) -> list[JournalEntry]:
         """A package's entries (milli-messages), newest first."""
 
-    async def expire_packages(self, *, limit: int = 200) -> list[tuple[str, int]]:
-        """Write off the remainders of expired packages; (package_id, amount) each."""
+    async def expire_packages(self, *, limit: int = 200) -> list[tuple[str, str, int]]:
+        """Write off the remainders of expired packages; (system_id, package_id, amount)."""
 
 
 class Store(

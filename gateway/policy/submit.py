@@ -8,6 +8,7 @@ batcher, and the message is handed to the forwarder only after its transaction c
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ from ledger.models import (
     OutboundMessage,
     milli_to_credits,
 )
+from ledger.rules.packages import map_service_type
 
 S = CommandStatus
 #: Attempts to learn a debit's fate after a COMMIT whose outcome is unknown (0.1-0.8 s).
@@ -106,6 +108,7 @@ class Submitter:
         destination_check: str = "valid",
         max_parts: int = 6,
         metrics: Metrics | None = None,
+        service_types: Mapping[str, str] | None = None,
     ) -> None:
         self.tariff = tariff
         self.batcher = batcher
@@ -115,6 +118,8 @@ class Submitter:
         self.destination_check = destination_check
         self.max_parts = max_parts
         self.metrics = metrics or Metrics()
+        #: ``[packages] service_types``: which category a service_type's messages have.
+        self.service_types = dict(service_types or {})
 
     def check(self, account: Account, pdu: SubmitSm) -> SubmitSm | Refusal:
         """The PDU with its addresses in the form the gateway uses (international
@@ -161,13 +166,21 @@ class Submitter:
         raise AssertionError("unreachable")
 
     async def submit(
-        self, account: Account, pdu: SubmitSm, log: Any, *, key: str | None = None
+        self,
+        account: Account,
+        pdu: SubmitSm,
+        log: Any,
+        *,
+        key: str | None = None,
+        category: str = "",
     ) -> SubmitOutcome:
         """Decide one submit_sm; the ledger is written before this returns ESME_ROK.
 
         ``key`` is the debit's idempotency key when the caller has one of its own (the
         HTTP API's ``Idempotency-Key``); without it each message is its own debit
         (``submit:<message_id>``). A key debited before answers the first message again.
+        ``category`` (credit packages) is the caller's; without it the service_type's
+        (``[packages] service_types``), else the account's default, decided by the ledger.
         """
         checked = self.check(account, pdu)
         if isinstance(checked, Refusal):
@@ -208,6 +221,7 @@ class Submitter:
             registered_delivery=pdu.registered_delivery,
             pdu_body=pdu.body(),
             owner=self.gateway_id,
+            category=category or map_service_type(pdu.service_type, self.service_types),
         )
         started = asyncio.get_running_loop().time()
         try:

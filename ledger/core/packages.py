@@ -129,12 +129,12 @@ class PackagesCore(MoneyCore):
             Fetch(psql.PACKAGE_JOURNAL, (package_id, limit), rows.package_entry)
         )
 
-    async def expire_packages(self, *, limit: int = SWEEP_ACCOUNTS) -> list[tuple[str, int]]:
+    async def expire_packages(self, *, limit: int = SWEEP_ACCOUNTS) -> list[tuple[str, str, int]]:
         """Write off what is left of every package expired now, one transaction per
-        account, each remainder by its own entry; (package_id, amount) written off."""
+        account, each remainder by its own entry; (system_id, package_id, amount) each."""
         now = self._now()
         holders = await self._read(Fetch(psql.EXPIRED_HOLDERS, (now, limit), rows.first))
-        done: list[tuple[str, int]] = []
+        done: list[tuple[str, str, int]] = []
         for system_id in holders:
             done.extend(await self.move(ExpireRequest(system_id)))
         return done

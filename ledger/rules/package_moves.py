@@ -167,12 +167,12 @@ class PurchaseRequest:
 
 
 @dataclass(slots=True)
-class ExpiryPlan(Plan[list[tuple[str, int]]]):
-    """The write-offs of one account's expired packages: (package_id, amount) each."""
+class ExpiryPlan(Plan[list[tuple[str, str, int]]]):
+    """The write-offs of one account's expired packages: (system_id, package_id, amount)."""
 
-    written_off: list[tuple[str, int]] | None = None
+    written_off: list[tuple[str, str, int]] | None = None
 
-    def resolve(self, entry_ids: Sequence[int], created_at: datetime) -> list[tuple[str, int]]:
+    def resolve(self, entry_ids: Sequence[int], created_at: datetime) -> list[tuple[str, str, int]]:
         """Each package written off now, with the remainder it lost."""
         return list(self.written_off or [])
 
@@ -211,7 +211,7 @@ class ExpireRequest:
             )
             plan.packages[p.package_id] = after
             assert plan.written_off is not None
-            plan.written_off.append((p.package_id, remainder))
+            plan.written_off.append((p.system_id, p.package_id, remainder))
         return plan
 
 

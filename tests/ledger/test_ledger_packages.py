@@ -183,7 +183,7 @@ async def test_expiry_is_exact_and_the_write_off_is_the_remainder(
     assert (await store.package(p.package_id)).status is PackageStatus.EXPIRED
     assert await debit(store, "at") is DebitStatus.OK
     assert (await store.get_account("smpp-acme")).balance == 9_000  # credits paid
-    assert await store.expire_packages() == [(p.package_id, 99 * M)]
+    assert await store.expire_packages() == [("smpp-acme", p.package_id, 99 * M)]
     assert await store.expire_packages() == []  # once
     latest = (await store.package_journal(p.package_id))[0]
     assert (latest.kind, latest.amount, latest.balance_after) == (EntryKind.WRITE_OFF, -99 * M, 0)
@@ -214,7 +214,9 @@ async def test_a_refund_goes_back_where_it_was_drawn(store: Store, clock: FakeCl
     assert kinds == [(EntryKind.WRITE_OFF, -3 * M), (EntryKind.REFUND, 3 * M)]
     assert (await remaining(store))["g"] == 97 * M
     swept = await store.expire_packages()
-    assert sorted(swept) == sorted([(p.package_id, 97 * M), (x.package_id, 100 * M)])
+    assert sorted(swept) == sorted(
+        [("smpp-acme", p.package_id, 97 * M), ("smpp-acme", x.package_id, 100 * M)]
+    )
 
 
 async def test_an_account_without_packages_debits_as_before(store: Store) -> None:
