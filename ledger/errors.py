@@ -33,6 +33,10 @@ class UnknownMessage(LedgerError):
     """No message has this message_id."""
 
 
+class UnknownPackage(LedgerError):
+    """No credit package has this id."""
+
+
 class InsufficientCredit(LedgerError):
     """A transfer or manual debit would make a balance negative."""
 

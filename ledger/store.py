@@ -492,7 +492,7 @@ class PackageStore(Protocol):
         """Buy ``quantity`` messages of ``category``; replaying the key returns the first."""
 
     async def package(self, package_id: str) -> Package:
-        """One package as of now; InvalidRequest for an unknown id."""
+        """One package as of now; UnknownPackage for an unknown id."""
 
     async def packages(
         self, system_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None

@@ -59,6 +59,7 @@ from gateway.admin.errors import (
     NotAuthenticated,
     NotEnoughCredit,
     NotFound,
+    PackageNotFound,
     PasswordNotChanged,
     PasswordNotShown,
     RechargeAmountNotAllowed,
@@ -68,6 +69,14 @@ from gateway.admin.errors import (
     Unavailable,
 )
 from gateway.admin.history import DEFAULT_HISTORY_LIMIT, history, prune_history
+from gateway.admin.packages import (
+    DEFAULT_PACKAGE_LIMIT,
+    PackageDetails,
+    PackageListing,
+    buy_package,
+    list_packages,
+    show_package,
+)
 from gateway.admin.password_reset import PasswordReset, reset_password
 from gateway.admin.recharge import recharge_off, set_recharge
 from gateway.admin.schema import SchemaUpgrade, open_ledger, upgrade_schema
@@ -87,6 +96,7 @@ __all__ = [
     "ADMIN",
     "DEFAULT_HISTORY_LIMIT",
     "DEFAULT_MAX_BINDS",
+    "DEFAULT_PACKAGE_LIMIT",
     "DEFAULT_STATEMENT_LIMIT",
     "AccountDetails",
     "AccountInactive",
@@ -113,6 +123,9 @@ __all__ = [
     "NotAuthenticated",
     "NotEnoughCredit",
     "NotFound",
+    "PackageDetails",
+    "PackageListing",
+    "PackageNotFound",
     "PasswordChange",
     "PasswordNotChanged",
     "PasswordNotShown",
@@ -131,6 +144,7 @@ __all__ = [
     "add_sender",
     "allow_ip",
     "authenticate",
+    "buy_package",
     "clear_alert",
     "close_account",
     "create_account",
@@ -138,6 +152,7 @@ __all__ = [
     "deny_ip",
     "history",
     "list_accounts",
+    "list_packages",
     "list_tokens",
     "open_ledger",
     "prune_history",
@@ -152,6 +167,7 @@ __all__ = [
     "set_status",
     "show_account",
     "show_alerts",
+    "show_package",
     "show_tariff",
     "statement",
     "transfer",

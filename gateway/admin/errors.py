@@ -51,6 +51,7 @@ from ledger.errors import (
     TokenExists,
     UnknownAccount,
     UnknownMessage,
+    UnknownPackage,
     UnknownToken,
 )
 from ledger.migrate import MigrationError
@@ -123,6 +124,12 @@ class TokenNotFound(NotFound):
     def __init__(self, token_id: str) -> None:
         super().__init__(f"token {token_id}: no such token")
         self.token_id = token_id
+
+
+class PackageNotFound(NotFound):
+    """No credit package has this id (or it is another owner's)."""
+
+    code = "package_not_found"
 
 
 class AccountNotFound(NotFound):
@@ -293,6 +300,8 @@ def admin_error(e: LedgerError) -> AdminError:
         return Conflict(f"token {e}: already exists")
     if isinstance(e, UnknownMessage):
         return NotFound(_message(e))
+    if isinstance(e, UnknownPackage):
+        return PackageNotFound(_message(e))
     if isinstance(e, InsufficientCredit):
         return NotEnoughCredit(_message(e))
     if isinstance(e, AccountClosed):

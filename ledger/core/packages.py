@@ -14,7 +14,7 @@ from ledger.backends import package_sql as psql
 from ledger.backends import rows
 from ledger.backends.base import Fetch
 from ledger.core.money import MoneyCore
-from ledger.errors import InvalidRequest, UnknownAccount
+from ledger.errors import InvalidRequest, UnknownAccount, UnknownPackage
 from ledger.models import Category, JournalEntry, Package
 from ledger.rules.package_moves import ExpireRequest, PurchaseRequest
 from ledger.rules.packages import (
@@ -92,10 +92,10 @@ class PackagesCore(MoneyCore):
         return await self.package(package_id)
 
     async def package(self, package_id: str) -> Package:
-        """One package as of now. Raises InvalidRequest for an unknown id."""
+        """One package as of now. Raises UnknownPackage."""
         found = await self._read(Fetch(psql.PACKAGE, (package_id,), rows.package_row))
         if not found:
-            raise InvalidRequest(f"no package {package_id!r}")
+            raise UnknownPackage(f"package {package_id}: no such package")
         state, name = found[0]
         return _package(state, name, self._now())
 
