@@ -274,6 +274,7 @@ class Gateway:
             upstream_ready=lambda: simulated or upstream.bound,
             # HTTP sends go through the very submit path SMPP submits take.
             submitter=submitter,
+            package_validity_months=c.packages.validity_months,
         )
         api = ApiServer(c.api, create_app(ctx))
         port = await api.start()

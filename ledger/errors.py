@@ -132,6 +132,11 @@ class SameAccount(InvalidRequest):
     """A transfer whose source and target are one account."""
 
 
+class InvalidPurchase(InvalidRequest):
+    """A package purchase no rule allows: a quantity not in units of 100 (at least 100,
+    at most the largest purchase), or a name too long."""
+
+
 class RefundRequired(InvalidRequest):
     """REJECTED is only reached through ``refund()``: a rejection gives the money back."""
 

@@ -42,6 +42,7 @@ from ledger.errors import (
     IdempotencyConflict,
     InsufficientCredit,
     InvalidAccountData,
+    InvalidPurchase,
     InvalidRequest,
     LedgerError,
     LedgerUnavailable,
@@ -124,6 +125,12 @@ class TokenNotFound(NotFound):
     def __init__(self, token_id: str) -> None:
         super().__init__(f"token {token_id}: no such token")
         self.token_id = token_id
+
+
+class PurchaseRefused(Refused):
+    """A package purchase the rules refuse: the quantity (units of 100) or the name."""
+
+    code = "purchase_refused"
 
 
 class PackageNotFound(NotFound):
@@ -314,6 +321,8 @@ def admin_error(e: LedgerError) -> AdminError:
         return AmountLimit(_message(e))
     if isinstance(e, AccountNotEmpty):
         return AccountNotClosable(f"{_message(e)}: transfer or spend it before closing")
+    if isinstance(e, InvalidPurchase):
+        return PurchaseRefused(_message(e))
     if isinstance(e, SameAccount):
         return SameAccountTransfer(_message(e))
     if isinstance(e, InvalidRequest):  # a bad cursor, a malformed request: the input is wrong

@@ -118,12 +118,22 @@ async def list_packages(
 
 
 @action
-async def show_package(store: Store, package_id: str, *, scope: Scope = ADMIN) -> PackageDetails:
-    """One package with its entries; another owner's is unknown, as if it did not exist."""
+async def show_package(
+    store: Store, package_id: str, *, system_id: str | None = None, scope: Scope = ADMIN
+) -> PackageDetails:
+    """One package with its entries; another owner's is unknown, as if it did not exist.
+
+    ``system_id``: the account the caller names it under (an API path): that account
+    must be visible (else AccountNotFound) and hold the package (else PackageNotFound).
+    """
+    if system_id is not None:
+        await check_visible(store, scope, system_id)
     package = await store.package(package_id)
     try:
         await check_visible(store, scope, package.system_id)
     except AccountNotFound:
         raise PackageNotFound(f"package {package_id}: no such package") from None
+    if system_id is not None and package.system_id != system_id:
+        raise PackageNotFound(f"package {package_id}: no such package")
     entries = await store.package_journal(package_id, limit=PACKAGE_JOURNAL_LIMIT)
     return PackageDetails(package, tuple(entries))

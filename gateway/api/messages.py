@@ -50,6 +50,11 @@ class JobBody(BaseModel):
     receipt: StrictBool = Field(
         default=False, description="ask the upstream for a delivery receipt"
     )
+    category: StrictStr | None = Field(
+        default=None,
+        description="credit packages: verification, marketing or general; default: the"
+        " account's default category",
+    )
 
 
 @router.get("/{account}/outgoing", responses=responses(400, 401, 404, 429, 503))
@@ -111,6 +116,7 @@ async def send(
         message=body.message,
         coding=body.coding,
         receipt=body.receipt,
+        category=body.category,
     )
     key = None if idempotency_key is None else inputs.client_key(idempotency_key)
     result = await send_job(ctx.store, ctx.submitter, account, job, key=key, scope=scope)

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ledger.errors import InvalidRequest
+from ledger.errors import InvalidPurchase, InvalidRequest
 from ledger.models import CREDITS_SOURCE, Category, PackageStatus
 
 #: Milli-messages in one package message.
@@ -121,23 +121,23 @@ def parse_category(value: str) -> Category:
 def validate_purchase(category: str, quantity: int, name: str) -> tuple[Category, int]:
     """The category and the total in milli-messages of a purchase of ``quantity`` messages.
 
-    Refused (InvalidRequest): an unknown category, a quantity that is not a whole
-    multiple of 100 of at least 100 (nor above :data:`MAX_PURCHASE`), a name longer than
-    :data:`MAX_NAME_LEN` or with control characters.
+    Refused: an unknown category (InvalidRequest); InvalidPurchase for a quantity that
+    is not a whole multiple of 100 of at least 100 (nor above :data:`MAX_PURCHASE`), a
+    name longer than :data:`MAX_NAME_LEN` or with control characters.
     """
     cat = parse_category(category)
     if not isinstance(quantity, int) or isinstance(quantity, bool):
-        raise InvalidRequest(f"a quantity is a whole number of messages, not {quantity!r}")
+        raise InvalidPurchase(f"a quantity is a whole number of messages, not {quantity!r}")
     if quantity < PURCHASE_UNIT:
-        raise InvalidRequest(f"packages hold at least {PURCHASE_UNIT} messages, not {quantity}")
+        raise InvalidPurchase(f"packages hold at least {PURCHASE_UNIT} messages, not {quantity}")
     if quantity % PURCHASE_UNIT:
-        raise InvalidRequest(
+        raise InvalidPurchase(
             f"packages are bought in units of {PURCHASE_UNIT} messages, not {quantity}"
         )
     if quantity > MAX_PURCHASE:
-        raise InvalidRequest(f"one purchase buys at most {MAX_PURCHASE} messages, not {quantity}")
+        raise InvalidPurchase(f"one purchase buys at most {MAX_PURCHASE} messages, not {quantity}")
     if len(name) > MAX_NAME_LEN or any(not ch.isprintable() for ch in name):
-        raise InvalidRequest(f"a package name is at most {MAX_NAME_LEN} printable characters")
+        raise InvalidPurchase(f"a package name is at most {MAX_NAME_LEN} printable characters")
     return cat, quantity * MESSAGE
 
 
