@@ -109,8 +109,12 @@ CLOSE_ACCOUNT = Statement.both(
 )
 # What an account still holds, one (what, amount) row each; closing needs all zero.
 # Tables that hold value for an account (credit packages) add their row here.
+# What an account holds, by kind: its credits, and its credit packages still usable at
+# $2 (an expired one is the sweep's to write off, and holds nothing for the customer).
 ACCOUNT_HOLDINGS = Statement.both(
     "SELECT 'credits' AS what, balance AS amount FROM accounts WHERE system_id = $1"
+    " UNION ALL SELECT 'packages', COUNT(*) FROM packages"
+    " WHERE system_id = $1 AND remaining > 0 AND expires_at > $2"
 )
 ACCOUNT_EXISTS = Statement.both("SELECT 1 FROM accounts WHERE system_id = $1")
 

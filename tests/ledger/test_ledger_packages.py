@@ -12,9 +12,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ledger.errors import AccountClosed, IdempotencyConflict, InvalidRequest, UnknownAccount
+from ledger.errors import (
+    AccountClosed,
+    AccountNotEmpty,
+    IdempotencyConflict,
+    InvalidRequest,
+    UnknownAccount,
+)
 from ledger.models import (
     CREDITS_SOURCE,
+    AccountStatus,
     Category,
     DebitRequest,
     DebitStatus,
@@ -239,3 +246,16 @@ async def test_not_enough_anywhere_refuses_the_whole_message(store: Store) -> No
     assert await debit(store, "big", segments=102) is DebitStatus.INSUFFICIENT_CREDIT
     assert (await remaining(store))["g"] == 100 * M
     assert (await store.get_account("smpp-acme")).balance == 1_000
+
+
+async def test_an_account_with_a_usable_package_does_not_close(
+    store: Store, clock: FakeClock
+) -> None:
+    await make_account(store)
+    p = await store.buy_package("smpp-acme", "general", 100, idempotency_key="g", name="g")
+    with pytest.raises(AccountNotEmpty, match="1 packages"):
+        await store.close_account("smpp-acme")
+    clock.set(p.expires_at)  # expired: nothing usable is left, whether swept or not
+    closed = await store.close_account("smpp-acme")
+    assert closed.status is AccountStatus.CLOSED
+    await store.expire_packages()
