@@ -41,6 +41,7 @@ from gateway.smpp import (
     response_to,
 )
 from gateway.transport.connection import SmppConnection
+from gateway.transport.proxied import ProxiedListener, bind_socket, networks
 from gateway.transport.tls import reload_pair, server_context
 from ledger import LedgerError, Store, UnknownAccount
 from ledger.models import Account
@@ -260,13 +261,18 @@ class SmppServer:
         self._tls: ssl.SSLContext | None = None
         self._watch: asyncio.Task[None] | None = None
         self.admission = Admission(config)
+        self._proxied: list[ProxiedListener] = []
 
-    def _factory(self) -> SmppConnection:
+    def _factory(
+        self, client: tuple[str, int] | None = None, via: str | None = None
+    ) -> SmppConnection:
         assert self.services is not None, "serve() wires the services before accepting"
         loop = asyncio.get_running_loop()
         session = Session(Role.SMSC, self.session_config, now=loop.time())
         handler = ClientHandler(self.services, self.tasks, self._conns, self.admission)
-        conn = SmppConnection(session, handler, self.log, pdu_count=self._pdu_count)
+        conn = SmppConnection(
+            session, handler, self.log, pdu_count=self._pdu_count, client=client, via=via
+        )
         self._conns.add(conn)
         return conn
 
@@ -279,7 +285,7 @@ class SmppServer:
         port = await self._listen(c.host, c.port)
         if c.tls_port is None or c.tls_cert is None or c.tls_key is None:
             return port, None
-        self._tls = server_context(c.tls_cert, c.tls_key)
+        self._tls = server_context(c.tls_cert, c.tls_key, client_ca=c.tls_client_ca)
         return port, await self._listen(c.host, c.tls_port, ssl_context=self._tls)
 
     def reload_tls(self) -> bool:
@@ -298,6 +304,19 @@ class SmppServer:
     async def _listen(
         self, host: str, port: int, *, ssl_context: ssl.SSLContext | None = None
     ) -> int:
+        if self.config.proxy_protocol_from:
+            # Behind balancers: accept by ourselves, PROXY header before anything else.
+            listener = ProxiedListener(
+                bind_socket(host, port),
+                self._factory,
+                trusted=networks(self.config.proxy_protocol_from),
+                header_timeout=self.config.proxy_header_timeout_s,
+                first_octet_timeout=self.config.bind_timeout_s,
+                ssl_context=ssl_context,
+                log=self.log,
+            )
+            self._proxied.append(listener)
+            return listener.port
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
             self._factory, host, port, ssl=ssl_context, start_serving=False
@@ -310,6 +329,8 @@ class SmppServer:
         self.services = services
         for server in self._servers:
             await server.start_serving()
+        for listener in self._proxied:
+            listener.start()
         self._watch = asyncio.get_running_loop().create_task(self._follow_forever())
 
     async def _follow_forever(self) -> None:
@@ -369,6 +390,8 @@ class SmppServer:
         """
         for server in self._servers:
             server.close()
+        for listener in self._proxied:
+            await listener.close()
         if self._watch is not None:
             self._watch.cancel()
         for conn in list(self._conns):
@@ -385,3 +408,5 @@ class SmppServer:
         for server in self._servers:
             server.close()
             await server.wait_closed()
+        for listener in self._proxied:
+            await listener.close()

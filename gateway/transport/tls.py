@@ -18,12 +18,20 @@ from pathlib import Path
 TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!SHA1"
 
 
-def server_context(cert: Path, key: Path) -> ssl.SSLContext:
-    """A server context serving ``cert`` (a PEM chain) with ``key``."""
+def server_context(cert: Path, key: Path, *, client_ca: Path | None = None) -> ssl.SSLContext:
+    """A server context serving ``cert`` (a PEM chain) with ``key``.
+
+    With ``client_ca`` it asks clients for a certificate issued under those CAs; one is
+    optional (``CERT_OPTIONAL``): an account decides whether it needs one (its pinned
+    fingerprint), and a certificate shown must verify or the handshake fails.
+    """
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_ciphers(TLS12_CIPHERS)
     ctx.load_cert_chain(cert, key)
+    if client_ca is not None:
+        ctx.load_verify_locations(cafile=client_ca)
+        ctx.verify_mode = ssl.CERT_OPTIONAL
     return ctx
 
 
