@@ -100,6 +100,7 @@ SET_CONTACT = Statement.both("UPDATE accounts SET contact_email = $2 WHERE syste
 SET_DEFAULT_CATEGORY = Statement.both(
     "UPDATE accounts SET default_category = $2 WHERE system_id = $1"
 )
+SET_CLIENT_CERT = Statement.both("UPDATE accounts SET client_cert_sha256 = $2 WHERE system_id = $1")
 SET_DEFAULT_COUNTRY = Statement.both(
     "UPDATE accounts SET default_country = $2 WHERE system_id = $1"
 )
