@@ -164,7 +164,12 @@ class ClientHandler:
         kind = _BIND_KIND[pdu.command_id]
         log = conn.log.bind(system_id=pdu.system_id, seq=pdu.sequence_number, bind=kind)
         decision = await self.s.binds.admit(
-            pdu.system_id, pdu.password, conn.peer_host, kind=kind, session_id=self.session_id
+            pdu.system_id,
+            pdu.password,
+            conn.peer_host,
+            kind=kind,
+            session_id=self.session_id,
+            client_cert=conn.client_cert_sha256,
         )
         account = decision.account
         if decision.status != CommandStatus.ESME_ROK or account is None:
@@ -370,7 +375,7 @@ class SmppServer:
         for conn, h in bound:
             assert h.account is not None
             account = fresh[h.account.system_id]
-            reason = eviction_reason(h.account, account, conn.peer_host)
+            reason = eviction_reason(h.account, account, conn.peer_host, conn.client_cert_sha256)
             if reason is None:
                 assert account is not None
                 h.account = account
