@@ -1,7 +1,8 @@
 """``PUT /sms/{account}``: what ``smppgw account set`` changes, over real HTTP.
 
 An owner token may change the contact, the default category and the pinned client
-certificate; the owner, throughput and max binds are the operator's (403 for an owner token, nothing changed).
+certificate; the owner, throughput and max binds are the operator's (403 for an owner
+token, nothing changed).
 """
 
 from __future__ import annotations
