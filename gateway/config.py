@@ -581,6 +581,8 @@ def _check_relations(config: Config, ctx: _Context) -> None:
     server, upstream = config.server, config.upstream
     if server.tls_port is not None and (server.tls_cert is None or server.tls_key is None):
         raise ctx.error("server.tls_port", "needs server.tls_cert and server.tls_key")
+    if server.tls_client_ca is not None and server.tls_port is None:
+        raise ctx.error("server.tls_client_ca", "needs server.tls_port (the TLS listener)")
     api = config.api
     if (api.tls_cert is None) != (api.tls_key is None):
         given, missing = ("tls_cert", "tls_key") if api.tls_cert else ("tls_key", "tls_cert")
