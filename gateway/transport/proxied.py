@@ -131,6 +131,7 @@ class ProxiedListener:
         first_octet_timeout: float,
         ssl_context: ssl.SSLContext | None,
         log: Any,
+        max_pending: int = 10_000,
     ) -> None:
         self.sock = sock
         self.factory = factory
@@ -139,6 +140,10 @@ class ProxiedListener:
         self.first_octet_timeout = first_octet_timeout
         self.ssl_context = ssl_context
         self.log = log
+        #: Connections at most waiting for their header or first octets; more are closed
+        #: at once, so a flood of silent connections cannot pile up (each is bounded by a
+        #: deadline too).
+        self.max_pending = max_pending
         self._accepting: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -174,14 +179,19 @@ class ProxiedListener:
                 self.log.warning("connection.accept_failed", error=repr(e))
                 await asyncio.sleep(0.1)
                 continue
+            if len(self._pending) >= self.max_pending:
+                self.log.warning(
+                    "connection.refused", peer=_peer(address), reason="max_pending_headers"
+                )
+                conn.close()
+                continue
             task = loop.create_task(self._open(conn, address))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
 
     async def _open(self, sock: socket.socket, address: Any) -> None:
         loop = asyncio.get_running_loop()
-        host, port = str(address[0]), int(address[1])
-        peer = f"{host}:{port}"
+        host, peer = str(address[0]), _peer(address)
         log = self.log.bind(peer=peer)
         handed_over = False
         try:
@@ -231,6 +241,10 @@ class ProxiedListener:
             log.warning("proxy.untrusted_header", reason="not in server.proxy_protocol_from")
             return False
         return True
+
+
+def _peer(address: Any) -> str:
+    return f"{address[0]}:{address[1]}"
 
 
 def networks(items: Collection[str]) -> tuple[Network, ...]:

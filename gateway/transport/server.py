@@ -319,6 +319,7 @@ class SmppServer:
                 first_octet_timeout=self.config.bind_timeout_s,
                 ssl_context=ssl_context,
                 log=self.log,
+                max_pending=self.config.max_connections,
             )
             self._proxied.append(listener)
             return listener.port

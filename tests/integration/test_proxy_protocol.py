@@ -255,3 +255,25 @@ async def test_throttling_blocks_the_real_client_only(proxied: Gateway) -> None:
         assert await in_thread(_through_proxy, port, v2("192.0.2.8", 44003)) == 0
     (blocked,) = events(logs, "bind.throttled")
     assert blocked["peer_ip"] == "192.0.2.7"
+
+
+async def test_silent_connections_before_their_header_are_capped(
+    store: Store, tmp_path: Path
+) -> None:
+    config = gateway_config(
+        f"sqlite:///{tmp_path}/ledger.db",
+        server={"proxy_protocol_from": ("127.0.0.1/32",), "max_connections": 2},
+    )
+    async with running_gateway(config, store) as gw:
+        port = gw.endpoints.port
+        with structlog.testing.capture_logs() as logs:
+            silent = [await in_thread(_connect, port) for _ in range(2)]
+            extra = await in_thread(_connect, port)
+            assert await in_thread(_closed, extra)  # at once: no header deadline waited
+            for s in silent:
+                s.sendall(v2("192.0.2.7"))  # late, but in time: they go on
+            assert await in_thread(_bind, silent[0]) != -1
+        for s in (*silent, extra):
+            s.close()
+    refused = events(logs, "connection.refused")
+    assert [e["reason"] for e in refused] == ["max_pending_headers"]
