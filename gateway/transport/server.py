@@ -41,7 +41,7 @@ from gateway.smpp import (
     response_to,
 )
 from gateway.transport.connection import SmppConnection
-from gateway.transport.proxied import ProxiedListener, bind_socket, networks
+from gateway.transport.proxied import ProxiedListener, bind_sockets, networks
 from gateway.transport.tls import reload_pair, server_context
 from ledger import LedgerError, Store, UnknownAccount
 from ledger.models import Account
@@ -311,18 +311,21 @@ class SmppServer:
     ) -> int:
         if self.config.proxy_protocol_from:
             # Behind balancers: accept by ourselves, PROXY header before anything else.
-            listener = ProxiedListener(
-                bind_socket(host, port),
-                self._factory,
-                trusted=networks(self.config.proxy_protocol_from),
-                header_timeout=self.config.proxy_header_timeout_s,
-                first_octet_timeout=self.config.bind_timeout_s,
-                ssl_context=ssl_context,
-                log=self.log,
-                max_pending=self.config.max_connections,
-            )
-            self._proxied.append(listener)
-            return listener.port
+            listeners = [
+                ProxiedListener(
+                    sock,
+                    self._factory,
+                    trusted=networks(self.config.proxy_protocol_from),
+                    header_timeout=self.config.proxy_header_timeout_s,
+                    first_octet_timeout=self.config.bind_timeout_s,
+                    ssl_context=ssl_context,
+                    log=self.log,
+                    max_pending=self.config.max_connections,
+                )
+                for sock in bind_sockets(host, port)
+            ]
+            self._proxied.extend(listeners)
+            return listeners[0].port
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
             self._factory, host, port, ssl=ssl_context, start_serving=False
