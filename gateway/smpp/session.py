@@ -43,7 +43,7 @@ from gateway.smpp.events import (
     Unbound,
     UnsolicitedResponse,
 )
-from gateway.smpp.pdus import EnquireLink, Pdu
+from gateway.smpp.pdus import NO_RESPONSE, EnquireLink, GenericNack, Pdu
 from gateway.smpp.reader import PduReader
 from gateway.smpp.states import (
     BINDS,
@@ -59,7 +59,7 @@ C = CommandId
 _RECEIVED, _SENT, _TIMED_OUT = Io.RECEIVED, Io.SENT, Io.TIMED_OUT
 _OK = CommandStatus.ESME_ROK
 #: Link-control requests do not count against the window.
-_WINDOW_EXEMPT = frozenset({C.ENQUIRE_LINK, C.UNBIND}) | BINDS
+_WINDOW_EXEMPT = frozenset({C.ENQUIRE_LINK, C.UNBIND, C.OUTBIND, C.ALERT_NOTIFICATION}) | BINDS
 #: What a request gets when its sequence_number is that of a peer request still
 #: unanswered (docs/protocol.md "Sequence numbers"): refused before the application sees
 #: it. ESME_RSYSERR, as for any answer whose request the client cannot tell apart.
@@ -234,8 +234,19 @@ class Session:
             err = RemoteProtocolError(
                 self.role, self._state, cid, pdu.sequence_number, refusal_status(self._state, cid)
             )
-            self._queue(response_to(pdu, err.status), now)
+            # outbind and alert_notification have no response: generic_nack says no.
+            answer = (
+                GenericNack(sequence_number=pdu.sequence_number, command_status=err.status)
+                if cid in NO_RESPONSE
+                else response_to(pdu, err.status)
+            )
+            self._queue(answer, now)
             events.append(RequestRefused(pdu, err.status, err))
+            return
+        if cid in NO_RESPONSE:
+            # Nothing to answer, so nothing pending: the application only hears of it.
+            self._enter(new)
+            events.append(RequestReceived(pdu))
             return
         if cid == C.ENQUIRE_LINK:
             self._queue(response_to(pdu), now)
@@ -327,6 +338,11 @@ class Session:
             )
         if pdu.sequence_number == 0:
             pdu = with_sequence(pdu, self._next_seq())
+        if cid in NO_RESPONSE:
+            # No response will come (outbind, alert_notification): nothing to await.
+            self._enter(new)
+            self._queue(pdu, now)
+            return pdu
         self._outstanding[pdu.sequence_number] = (pdu, now + self.config.response_timeout)
         self._enter(new)
         self._queue(pdu, now)

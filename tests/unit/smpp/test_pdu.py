@@ -25,6 +25,7 @@ from gateway.smpp import (
     BindTransmitterResp,
     CommandId,
     CommandStatus,
+    DataSmResp,
     DeliverSm,
     DeliverSmResp,
     EnquireLink,
@@ -32,6 +33,8 @@ from gateway.smpp import (
     GenericNack,
     Pdu,
     PduError,
+    QuerySmResp,
+    SubmitMultiResp,
     SubmitSm,
     SubmitSmResp,
     Tag,
@@ -518,22 +521,36 @@ def _bad_cases() -> list[Bad]:
         ),
         # Unknown or unsupported command_id, request or response: generic_nack.
         b("unknown_request", header(16, 0x00000099, 0, 5), S.ESME_RINVCMDID, GenericNack),
-        b("query_sm", header(16, CommandId.QUERY_SM, 0, 5), S.ESME_RINVCMDID, GenericNack),
-        b("submit_multi", header(16, CommandId.SUBMIT_MULTI, 0, 5), S.ESME_RINVCMDID, GenericNack),
-        b("data_sm", header(16, CommandId.DATA_SM, 0, 5), S.ESME_RINVCMDID, GenericNack),
-        b("outbind", header(16, CommandId.OUTBIND, 0, 5), S.ESME_RINVCMDID, GenericNack),
+        # The other SMPP 3.4 operations decode: a header alone is a truncated body.
+        b("query_sm", header(16, CommandId.QUERY_SM, 0, 5), S.ESME_RINVCMDLEN, QuerySmResp),
         b(
-            "query_sm_resp",
-            header(16, CommandId.QUERY_SM_RESP, 0, 5),
-            S.ESME_RINVCMDID,
-            GenericNack,
+            "submit_multi",
+            header(16, CommandId.SUBMIT_MULTI, 0, 5),
+            S.ESME_RINVCMDLEN,
+            SubmitMultiResp,
+        ),
+        b("data_sm", header(16, CommandId.DATA_SM, 0, 5), S.ESME_RINVCMDLEN, DataSmResp),
+        # outbind has no response: its errors are generic_nack.
+        b("outbind", header(16, CommandId.OUTBIND, 0, 5), S.ESME_RINVCMDLEN, GenericNack),
+        b(
+            "submit_multi_dest_flag_3",
+            header(22, CommandId.SUBMIT_MULTI, 0, 5) + b"\0\0\0\0\x01\x03",
+            S.ESME_RINVDESTFLAG,
+            SubmitMultiResp,
         ),
         b(
-            "data_sm_resp",
-            header(17, CommandId.DATA_SM_RESP, 0, 5) + b"\0",
-            S.ESME_RINVCMDID,
-            GenericNack,
+            "submit_multi_255_dests",
+            header(21, CommandId.SUBMIT_MULTI, 0, 5) + b"\0\0\0\0\xff",
+            S.ESME_RINVNUMDESTS,
+            SubmitMultiResp,
         ),
+        b(
+            "submit_multi_dl_name_too_long",
+            header(43, CommandId.SUBMIT_MULTI, 0, 5) + b"\0\0\0\0\x01\x02" + b"L" * 21,
+            S.ESME_RINVDLNAME,
+            SubmitMultiResp,
+        ),
+        b("unknown_request_0x104", header(16, 0x00000104, 0, 5), S.ESME_RINVCMDID, GenericNack),
         b("unknown_response", header(16, 0x80000099, 0, 5), S.ESME_RINVCMDID, GenericNack),
         b("all_ones", header(16, 0xFFFFFFFF, 0, 5), S.ESME_RINVCMDID, GenericNack),
     ]
@@ -557,7 +574,10 @@ def test_malformed_body(case: Bad) -> None:
     # The answer goes on the wire as the header alone (deliver_sm_resp: plus its empty
     # message_id), with the request's command_id | 0x80000000 unless it is a generic_nack.
     answer_id = 0x80000000 if case.answer is GenericNack else command_id | 0x80000000
-    body = b"\0" if case.answer is DeliverSmResp else b""
+    # submit_multi_resp and query_sm_resp keep their (empty) fields too: smpplib reads them.
+    body = {DeliverSmResp: b"\0", SubmitMultiResp: b"\0\0", QuerySmResp: b"\0\0\0\0"}.get(
+        case.answer, b""
+    )
     assert encode(answer) == header(16 + len(body), answer_id, case.status, seq) + body
 
 

@@ -123,8 +123,8 @@ def test_frame_of_exactly_max_pdu_size_is_accepted() -> None:
 @pytest.mark.parametrize("role", [ESME, SMSC])
 @pytest.mark.parametrize(
     "command_id",
-    [0x00000003, 0x00000103, 0x0000000B, 0x00000099, 0x7FFFFFFF],
-    ids=["query_sm", "data_sm", "outbind", "0x99", "0x7fffffff"],
+    [0x00000010, 0x00000104, 0x0000000A, 0x00000099, 0x7FFFFFFF],
+    ids=["0x10", "0x104", "0x0a", "0x99", "0x7fffffff"],
 )
 def test_unknown_command_id_gets_generic_nack_and_the_session_goes_on(
     role: Role, command_id: int
@@ -143,8 +143,8 @@ def test_unknown_command_id_gets_generic_nack_and_the_session_goes_on(
 
 def test_unknown_response_id_gets_no_answer() -> None:
     session = session_in(ESME, TRX)
-    events = session.receive_data(header(HEADER_SIZE, 0x80000103, 5), 1.0)
-    assert summary(events) == [("rejected", S.ESME_RINVCMDID, 0x80000103, 5, None)]
+    events = session.receive_data(header(HEADER_SIZE, 0x80000104, 5), 1.0)
+    assert summary(events) == [("rejected", S.ESME_RINVCMDID, 0x80000104, 5, None)]
     assert session.data_to_send() == b""
     assert session.state is TRX
 
@@ -204,7 +204,7 @@ def _conversation() -> bytes:
     parts = [
         encode(make_request(C.SUBMIT_SM, 1)),
         encode(make_request(C.ENQUIRE_LINK, 2)),
-        header(HEADER_SIZE, 0x00000103, 3),
+        header(HEADER_SIZE, 0x00000104, 3),
         header(HEADER_SIZE + len(truncated), C.SUBMIT_SM, 4) + truncated,
         encode(SubmitSmResp(sequence_number=400)),
         encode(make_request(C.SUBMIT_SM, 5)),
