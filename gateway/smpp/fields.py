@@ -68,7 +68,7 @@ class Kind(Enum):
 
 
 #: The counted lists: their pull and push functions.
-_LISTS = {
+_LISTS: dict[Kind, tuple[Callable[..., tuple[Any, int]], Callable[[Any, int], bytes]]] = {
     Kind.DEST_ADDRESSES: (pull_dest_addresses, push_dest_addresses),
     Kind.UNSUCCESS_SMES: (pull_unsuccess_smes, push_unsuccess_smes),
 }
