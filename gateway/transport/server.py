@@ -27,19 +27,27 @@ from gateway.delivery.registry import BindRegistry
 from gateway.observability.metrics import Metrics
 from gateway.policy.bind import BindKind, BindPolicy
 from gateway.policy.follow import eviction_reason
+from gateway.policy.messages import MessageOperations
+from gateway.policy.multi import MultiSubmitter
 from gateway.policy.submit import Submitter
-from gateway.smpp import Bind as BindPdu
 from gateway.smpp import (
+    NO_RESPONSE,
+    CancelSm,
     CommandId,
     CommandStatus,
+    DataSm,
     LocalProtocolError,
     Pdu,
+    QuerySm,
+    ReplaceSm,
     Role,
     Session,
     SessionConfig,
+    SubmitMulti,
     SubmitSm,
     response_to,
 )
+from gateway.smpp import Bind as BindPdu
 from gateway.transport.connection import SmppConnection
 from gateway.transport.tls import reload_pair, server_context
 from ledger import LedgerError, Store, UnknownAccount
@@ -85,6 +93,10 @@ class ServerServices:
     submitter: Submitter
     registry: BindRegistry
     receipts: ReceiptDispatcher
+    #: query_sm, cancel_sm, replace_sm (None: answered ESME_RINVCMDID).
+    messages: MessageOperations | None = None
+    #: submit_multi and data_sm (None: answered ESME_RINVCMDID).
+    multi: MultiSubmitter | None = None
 
 
 class ClientHandler:
@@ -129,8 +141,12 @@ class ClientHandler:
             self._spawn(conn, pdu, self._submit(conn, pdu))
         elif isinstance(pdu, BindPdu):
             self._spawn(conn, pdu, self._bind(conn, pdu))
-        else:  # pragma: no cover - the session table admits nothing else
+        elif pdu.command_id in NO_RESPONSE:  # pragma: no cover - the table refuses them
+            conn.log.warning("pdu.ignored", command=type(pdu).__name__)
+        elif self.s.messages is None or self.s.multi is None:
             conn.respond(response_to(pdu, CommandStatus.ESME_RINVCMDID))
+        else:
+            self._spawn(conn, pdu, self._operation(conn, pdu))
 
     def on_connected(self, conn: SmppConnection) -> None:
         """Admit the connection (caps, bind deadline) or close it at once."""
@@ -195,6 +211,46 @@ class ClientHandler:
             if outcome.message_id
             else response_to(pdu, outcome.status)
         )
+
+    async def _operation(self, conn: SmppConnection, pdu: Pdu) -> None:
+        """submit_multi, data_sm, query_sm, cancel_sm, replace_sm (TX/TRX only, by the
+        session table)."""
+        assert self.account is not None
+        assert self.s.messages is not None
+        assert self.s.multi is not None
+        log = conn.log.bind(seq=pdu.sequence_number, command=type(pdu).__name__)
+        if isinstance(pdu, SubmitMulti):
+            m = await self.s.multi.submit_multi(self.account, pdu, log)
+            conn.respond(
+                response_to(pdu, m.status, message_id=m.message_id, unsuccess_smes=m.unsuccess)
+            )
+        elif isinstance(pdu, DataSm):
+            outcome = await self.s.multi.data_sm(self.account, pdu, log)
+            conn.respond(
+                response_to(pdu, outcome.status, message_id=outcome.message_id)
+                if outcome.message_id
+                else response_to(pdu, outcome.status)
+            )
+        elif isinstance(pdu, QuerySm):
+            q = await self.s.messages.query(self.account, pdu, log)
+            if q.status != CommandStatus.ESME_ROK:
+                conn.respond(response_to(pdu, q.status, message_id=pdu.message_id))
+            else:
+                conn.respond(
+                    response_to(
+                        pdu,
+                        message_id=pdu.message_id,
+                        final_date=q.final_date,
+                        message_state=q.message_state,
+                        error_code=q.error_code,
+                    )
+                )
+        elif isinstance(pdu, CancelSm):
+            conn.respond(response_to(pdu, await self.s.messages.cancel(self.account, pdu, log)))
+        elif isinstance(pdu, ReplaceSm):
+            conn.respond(response_to(pdu, await self.s.messages.replace(self.account, pdu, log)))
+        else:  # pragma: no cover - the session table admits nothing else
+            conn.respond(response_to(pdu, CommandStatus.ESME_RINVCMDID))
 
 
 class Admission:
