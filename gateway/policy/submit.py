@@ -20,8 +20,9 @@ from gateway.policy.addresses import (
     international_number,
     source_address,
 )
+from gateway.policy.concat import ConcatError, ConcatTracker, concat_part
 from gateway.policy.ids import MessageIdGenerator
-from gateway.policy.pricing import PricingError, quote
+from gateway.policy.pricing import PricingError, Quote, quote
 from gateway.policy.smpp_time import format_absolute, parse_time
 from gateway.policy.tariff import Tariff
 from gateway.smpp import CommandStatus, SubmitSm
@@ -158,6 +159,8 @@ class Submitter:
         self.max_parts = max_parts
         self.metrics = metrics or Metrics()
         self.clock = clock
+        #: What the unfinished long messages declared (a total that changes is refused).
+        self.concat = ConcatTracker()
 
     def check(self, account: Account, pdu: SubmitSm) -> SubmitSm | Refusal:
         """The PDU with its addresses in the form the gateway uses (international
@@ -186,6 +189,10 @@ class Submitter:
                     schedule_delivery_time=checked_times[0],
                     validity_period=checked_times[1],
                 )
+        try:
+            concat_part(pdu)
+        except ConcatError as e:
+            return Refusal(e.status, "concatenation", {"why": str(e)})
         src = (pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr)
         source = source_address(*src, country=account.default_country)
         if source is None:
@@ -252,6 +259,28 @@ class Submitter:
             self.metrics.submit_refused("pricing", e.status)
             log.info("submit.refused", status=f"0x{e.status:x}", reason=str(e))
             return SubmitOutcome(e.status, reason="pricing")
+        part = concat_part(pdu)  # checked already: this reads it again
+        if part is not None:
+            try:
+                self.concat.check(
+                    account.system_id, pdu.destination_addr, part, asyncio.get_running_loop().time()
+                )
+            except ConcatError as e:
+                self.metrics.submit_refused("concatenation", e.status)
+                log.info(
+                    "submit.refused", status=f"0x{e.status:x}", reason="concatenation", why=str(e)
+                )
+                return SubmitOutcome(e.status, reason="concatenation")
+        outcome = await self._priced(account, pdu, q, log, key)
+        if part is not None and outcome.status != S.ESME_ROK:
+            # Not charged, not sent: the client may send this part again.
+            self.concat.forget(account.system_id, pdu.destination_addr, part)
+        return outcome
+
+    async def _priced(
+        self, account: Account, pdu: SubmitSm, q: Quote, log: Any, key: str | None
+    ) -> SubmitOutcome:
+        """Debit a checked, priced submit_sm; hand it to the forwarder once committed."""
         message_id = self.ids.next()
         # The price travels with the decision that follows (debited or refused), so that
         # line alone says what the message was; the pricing step itself is debug.
