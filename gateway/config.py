@@ -60,6 +60,7 @@ _T = TypeVar("_T")
 DestinationCheck = Literal["valid", "possible", "prefix"]
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 LogFormat = Literal["json", "console"]
+WindowMode = Literal["throttle", "backpressure"]
 #: Final states a simulated delivery receipt may report (SMPP 3.4 Appendix B).
 ReceiptStat = Literal["DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD"]
 #: How the SMTP connection is protected: not at all, upgraded with STARTTLS, or TLS from
@@ -149,6 +150,19 @@ class ServerConfig:
     #: address; a connection beyond either is closed at once, before any PDU is read.
     max_connections: int = field(default=10_000, metadata=_AT_LEAST_1)
     max_connections_per_address: int = field(default=200, metadata=_AT_LEAST_1)
+    #: Octets a session may hold undecoded (received) or unsent (written, the client not
+    #: reading); beyond either the session is closed (``session.buffer_full``).
+    max_session_buffer: int = field(default=1_048_576, metadata=_limits(ge=65_536))
+    #: submit_sm (and data_sm, submit_multi) one account may have in progress at once on
+    #: this gateway, all its sessions together; 0 = no limit. Beyond it:
+    #: ``account_window_mode``.
+    account_submit_window: int = field(default=0, metadata=_limits(ge=0))
+    #: "throttle": answer ESME_RTHROTTLED at once; "backpressure": hold the request until
+    #: a slot frees (the session's reading pauses as its unanswered requests pile up).
+    account_window_mode: WindowMode = "throttle"
+    #: A bound session older than this is unbound cleanly (unbind, then close); the
+    #: client binds again. 0 = never.
+    max_session_age_s: float = field(default=86_400.0, metadata=_limits(ge=0))
 
 
 @dataclass(frozen=True, slots=True)

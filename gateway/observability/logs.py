@@ -115,6 +115,8 @@ EVENTS: dict[str, str] = {
     "message.lookup_failed": "the ledger could not be read for query_sm, cancel_sm or replace_sm",
     "submit_multi.refused": "a submit_multi was refused with `status`; nothing was debited",
     "submit_multi.debited": "a submit_multi's accepted destinations, debited in one transaction",
+    "session.max_age": "a session reached max_session_age_s and is unbound cleanly",
+    "session.buffer_full": "a client does not read our answers: too many octets unsent, dropped",
     "pdu.ignored": "a PDU without a response reached the application and was dropped",
     "upstream.ignored": "the upstream sent outbind or alert_notification; not used",
 }

@@ -87,6 +87,9 @@ class SessionConfig:
     inactivity_timeout: float = 150.0
     #: send enquire_link after this long without sending anything (0 = never).
     enquire_link_interval: float = 0.0
+    #: octets received and not yet decoded (a client sending on while its reading is
+    #: paused) beyond which the session is closed.
+    max_buffered: int = 1 << 20
 
 
 class Session:
@@ -208,6 +211,13 @@ class Session:
                     break
         except PduError as err:  # framing lost: answer, then the transport must close
             self._reject(err, events, now)
+        if self._reader.buffered > self.config.max_buffered and not self.closed:
+            # The shell pauses reading while paused, so only a client that pushes on
+            # regardless gets here: drop it rather than hold its octets without bound.
+            self._enter(self._rows[LINK_DOWN])
+            events.append(
+                MustClose(f"over {self.config.max_buffered} octets received and not decoded")
+            )
         return events
 
     def _reject(self, err: PduError, events: list[Event], now: float) -> None:

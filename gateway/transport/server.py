@@ -50,6 +50,7 @@ from gateway.smpp import (
 from gateway.smpp import Bind as BindPdu
 from gateway.transport.connection import SmppConnection
 from gateway.transport.tls import reload_pair, server_context
+from gateway.transport.window import AccountWindow
 from ledger import LedgerError, Store, UnknownAccount
 from ledger.models import Account
 
@@ -81,6 +82,7 @@ def client_session_config(config: ServerConfig) -> SessionConfig:
         max_inbound_pending=max(MIN_INBOUND_PENDING, 16 * config.max_submit_inflight),
         response_timeout=config.response_timeout_s,
         inactivity_timeout=config.inactivity_timeout_s,
+        max_buffered=config.max_session_buffer,
     )
 
 
@@ -108,8 +110,12 @@ class ClientHandler:
         tasks: set[asyncio.Task[Any]],
         conns: set[SmppConnection],
         admission: Admission | None = None,
+        window: AccountWindow | None = None,
+        max_session_age_s: float = 0.0,
     ) -> None:
         self.admission = admission
+        self.window = window
+        self.max_session_age_s = max_session_age_s
         self.s = services
         self.tasks = tasks
         self.conns = conns
@@ -137,7 +143,9 @@ class ClientHandler:
 
     def on_request(self, conn: SmppConnection, pdu: Pdu) -> None:
         """Binds and submits run as tasks: they wait on the ledger."""
-        if isinstance(pdu, SubmitSm):
+        if isinstance(pdu, SubmitSm | SubmitMulti | DataSm) and self.window is not None:
+            self._spawn(conn, pdu, self._windowed(conn, pdu))
+        elif isinstance(pdu, SubmitSm):
             self._spawn(conn, pdu, self._submit(conn, pdu))
         elif isinstance(pdu, BindPdu):
             self._spawn(conn, pdu, self._bind(conn, pdu))
@@ -199,8 +207,42 @@ class ClientHandler:
         conn.context["account"] = account
         conn.respond(response_to(pdu, system_id=SERVER_SYSTEM_ID))
         log.info("bind.accepted")
+        if self.max_session_age_s > 0:
+            asyncio.get_running_loop().call_later(self.max_session_age_s, self._too_old, conn)
         if kind != "tx":
             self.s.receipts.receiver_bound(account.system_id)
+
+    async def _windowed(self, conn: SmppConnection, pdu: Pdu) -> None:
+        """A submit inside the account's submit window (``gateway.transport.window``)."""
+        assert self.window is not None
+        assert self.account is not None
+        system_id = self.account.system_id
+        if not await self.window.acquire(system_id):
+            conn.log.info(
+                "submit.refused",
+                seq=pdu.sequence_number,
+                status=f"0x{CommandStatus.ESME_RTHROTTLED:x}",
+                reason="account_window",
+                in_progress=self.window.in_use(system_id),
+            )
+            conn.respond(response_to(pdu, CommandStatus.ESME_RTHROTTLED))
+            return
+        try:
+            if isinstance(pdu, SubmitSm):
+                await self._submit(conn, pdu)
+            else:
+                await self._operation(conn, pdu)
+        finally:
+            self.window.release(system_id)
+
+    def _too_old(self, conn: SmppConnection) -> None:
+        """``max_session_age_s`` reached: unbind cleanly; the client binds again."""
+        if conn.closed.is_set() or conn.session.closed:
+            return
+        conn.log.info("session.max_age", after_s=self.max_session_age_s)
+        task = asyncio.get_running_loop().create_task(conn.unbind(timeout=2.0))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def _submit(self, conn: SmppConnection, pdu: SubmitSm) -> None:
         assert self.account is not None  # the session only lets submit_sm in when bound
@@ -316,12 +358,27 @@ class SmppServer:
         self._tls: ssl.SSLContext | None = None
         self._watch: asyncio.Task[None] | None = None
         self.admission = Admission(config)
+        self.window = (
+            AccountWindow(
+                config.account_submit_window,
+                backpressure=config.account_window_mode == "backpressure",
+            )
+            if config.account_submit_window > 0
+            else None
+        )
 
     def _factory(self) -> SmppConnection:
         assert self.services is not None, "serve() wires the services before accepting"
         loop = asyncio.get_running_loop()
         session = Session(Role.SMSC, self.session_config, now=loop.time())
-        handler = ClientHandler(self.services, self.tasks, self._conns, self.admission)
+        handler = ClientHandler(
+            self.services,
+            self.tasks,
+            self._conns,
+            self.admission,
+            self.window,
+            self.config.max_session_age_s,
+        )
         conn = SmppConnection(session, handler, self.log, pdu_count=self._pdu_count)
         self._conns.add(conn)
         return conn

@@ -285,6 +285,20 @@ def test_reading_pauses_at_the_threshold_and_resumes_from_the_buffer() -> None:
     assert pair.smsc.inbound_pending == 3
 
 
+def test_a_client_sending_on_while_paused_is_closed_beyond_max_buffered() -> None:
+    pair = SessionPair(smsc_config=SessionConfig(inbound_pause_at=1, max_buffered=1000))
+    pair.bind(TX)
+    submits = b"".join(encode(make_request(C.SUBMIT_SM, seq)) for seq in range(10, 30))
+    events = pair.smsc.receive_data(submits[:900], 0.0)
+    # Paused after the first; what is left fits the buffer, so the session waits.
+    assert [type(e) for e in events] == [RequestReceived]
+    assert not pair.smsc.closed
+    events = pair.smsc.receive_data(submits[900:], 0.0)
+    assert [type(e) for e in events] == [MustClose]
+    assert pair.smsc.closed
+    assert "octets" in events[0].reason  # type: ignore[union-attr]
+
+
 def test_peer_unbind_waits_for_the_answers_still_owed() -> None:
     pair = SessionPair()
     pair.bind(TX)
