@@ -116,6 +116,7 @@ class ClientHandler:
         self.admission = admission
         self.window = window
         self.max_session_age_s = max_session_age_s
+        self._age_timer: asyncio.TimerHandle | None = None
         self.s = services
         self.tasks = tasks
         self.conns = conns
@@ -167,6 +168,8 @@ class ClientHandler:
     def on_closed(self, conn: SmppConnection) -> None:
         """Forget the session."""
         self.conns.discard(conn)
+        if self._age_timer is not None:
+            self._age_timer.cancel()  # or the loop would hold the connection for a day
         if self.admission is not None:
             self.admission.release(conn)
         if self.account is not None:
@@ -208,7 +211,9 @@ class ClientHandler:
         conn.respond(response_to(pdu, system_id=SERVER_SYSTEM_ID))
         log.info("bind.accepted")
         if self.max_session_age_s > 0:
-            asyncio.get_running_loop().call_later(self.max_session_age_s, self._too_old, conn)
+            self._age_timer = asyncio.get_running_loop().call_later(
+                self.max_session_age_s, self._too_old, conn
+            )
         if kind != "tx":
             self.s.receipts.receiver_bound(account.system_id)
 
