@@ -414,3 +414,23 @@ async def test_replace_beyond_the_balance_is_refused(gw: Gateway, store: Store) 
     assert await gw.forwarder.drain(5)
     assert gw.simulator.stats.submitted_messages == [b"one part"]
     await in_thread(esme.close)
+
+
+async def test_registered_delivery_0_1_2_are_honoured(gw: Gateway, store: Store) -> None:
+    await make_account(store, "smpp-regdel", credits="10")
+    esme = await in_thread(Esme, _port(gw))
+    assert await in_thread(esme.bind, "trx", "smpp-regdel", PASSWORD) == S.ESME_ROK
+    ids = {}
+    for rd in (0, 2, 1):
+        status, ids[rd] = await in_thread(esme.submit, b"receipt?", registered_delivery=rd)
+        assert status == S.ESME_ROK
+    # Only the message that asked for every final outcome gets a receipt: it was delivered.
+    [receipt] = await in_thread(esme.wait_receipts, 1)
+    assert receipt.receipted_message_id == ids[1]
+    assert await gw.forwarder.drain(5)
+    assert (await store.get_message(ids[1])).state is MessageState.DELIVERED
+    for rd in (0, 2):
+        assert (await store.get_message(ids[rd])).state is MessageState.FORWARDED
+        assert (await store.get_message(ids[rd])).registered_delivery == rd
+    assert await store.pending_receipts("smpp-regdel") == []
+    await in_thread(esme.close)
