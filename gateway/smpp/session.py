@@ -112,6 +112,8 @@ class Session:
         #: the peer's unbind, answered once every request it sent before is answered
         self._peer_unbind: Pdu | None = None
         self._holding = False
+        #: framing lost with answers still owed: close once they are out (the reason).
+        self._close_when_answered: str | None = None
         self._last_received = now
         self._last_sent = now
 
@@ -231,8 +233,16 @@ class Session:
             self._queue(answer, now)
         events.append(PduRejected(err, answer))
         if err.fatal:
+            reason = f"framing lost: {err}"
+            if self._inbound_pending:
+                # Requests read before the framing went are being decided (a submit being
+                # debited): their answers go out first, then the link closes. Closing now
+                # would charge what the client can never see answered.
+                self._holding = True
+                self._close_when_answered = reason
+                return
             self._enter(self._rows[LINK_DOWN])
-            events.append(MustClose(f"framing lost: {err}"))
+            events.append(MustClose(reason))
 
     def _dispatch(self, pdu: Pdu, events: list[Event], now: float) -> None:
         cid = pdu.command_id
@@ -385,6 +395,9 @@ class Session:
             self._last_received = now
         if self._peer_unbind is not None and not self._inbound_pending:
             self._answer_peer_unbind(self._events, now)
+        elif self._close_when_answered is not None and not self._inbound_pending:
+            self._enter(self._rows[LINK_DOWN])
+            self._events.append(MustClose(self._close_when_answered))
 
     def _queue(self, pdu: Pdu, now: float) -> None:
         self._out.append(encode(pdu))

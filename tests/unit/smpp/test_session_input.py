@@ -299,6 +299,27 @@ def test_a_client_sending_on_while_paused_is_closed_beyond_max_buffered() -> Non
     assert "octets" in events[0].reason  # type: ignore[union-attr]
 
 
+def test_framing_lost_with_answers_owed_closes_once_they_are_out() -> None:
+    pair = SessionPair()
+    pair.bind(TX)
+    submit = make_request(C.SUBMIT_SM, 5)
+    garbage = struct.pack(">IIII", 7, 0, 0, 6)  # command_length 7: the framing is lost
+    pair.smsc.take_events()  # the Bound of the bind
+    events = pair.smsc.receive_data(encode(submit) + garbage, 0.0)
+    # The submit goes on (it may be being debited): no close yet, nothing more read.
+    assert [type(e) for e in events] == [RequestReceived, PduRejected]
+    assert not pair.smsc.closed
+    assert pair.smsc.reading_paused
+    pair.smsc.send(response_to(submit, message_id="m1"), 1.0)
+    assert [type(e) for e in pair.smsc.take_events()] == [MustClose]
+    assert pair.smsc.closed
+    answers = parse(pair.smsc.data_to_send())
+    assert [(type(a).__name__, a.sequence_number) for a in answers] == [
+        ("GenericNack", 6),
+        ("SubmitSmResp", 5),
+    ]
+
+
 def test_peer_unbind_waits_for_the_answers_still_owed() -> None:
     pair = SessionPair()
     pair.bind(TX)
