@@ -7,8 +7,9 @@ gateway keeps no lists) is listed in ``unsuccess_smes`` with its status, and the
 are debited together through the ledger's ``debit_all``: **one transaction, all of them
 or none** (the whole submit_multi is then refused with the debit's status: not enough
 credit for every destination is ESME_RNOCREDIT, nothing charged). Each destination is
-its own message with its own id (receipts and query_sm name it); the response carries the
-first one's. A refusal of the message itself (its source, content, times) refuses the
+its own message with its own id: the response carries ``M``, the first accepted
+destination's; the next ones are ``M.1``, ``M.2`` ... in the order of ``dest_addresses``
+(receipts and query_sm name them so). A refusal of the message itself (its source, content, times) refuses the
 whole submit_multi with that status.
 
 data_sm (§4.7) on a TX or TRX bind is a submit_sm whose content is its message_payload
@@ -138,6 +139,7 @@ class MultiSubmitter:
             return self._refused(log, Refusal(S.ESME_RINVNUMDESTS, "no_destination"))
         unsuccess: list[UnsuccessSme] = []
         messages: list[OutboundMessage] = []
+        base = sub.ids.next()
         for dest in pdu.dest_addresses:
             if dest.dest_flag == DISTRIBUTION_LIST:
                 unsuccess.append(UnsuccessSme(0, 0, dest.address, S.ESME_RINVDLNAME))
@@ -157,7 +159,7 @@ class MultiSubmitter:
                 continue
             messages.append(
                 OutboundMessage(
-                    message_id=sub.ids.next(),
+                    message_id=f"{base}.{len(messages)}" if messages else base,
                     system_id=account.system_id,
                     source_addr=checked.source_addr,
                     destination_addr=checked.destination_addr,

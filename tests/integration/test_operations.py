@@ -101,6 +101,8 @@ async def test_submit_multi_debits_every_valid_destination_and_lists_the_others(
     assert await _balance(store, "smpp-multi") == 10_000 - 1_500
     first = await store.get_message(resp.message_id)
     assert (first.destination_addr, first.cost) == (FR, 1000)
+    second = await store.get_message(f"{resp.message_id}.1")
+    assert (second.destination_addr, second.cost) == (UK, 500)
     await in_thread(esme.close)
 
 
