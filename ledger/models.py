@@ -522,13 +522,25 @@ class BalanceAlert:
     updated_at: datetime
 
 
+class NoticeKind(StrEnum):
+    """What a row of the alert outbox tells the account holder (migration 0010)."""
+
+    LOW_BALANCE = "low_balance"  # a balance fell below its alert threshold
+    RECHARGE_FIRED = "recharge_fired"  # auto-recharge credited the account
+    RECHARGE_CAPPED = "recharge_capped"  # a recharge was due but the daily cap was used up
+
+
 @dataclass(frozen=True, slots=True)
 class AlertMail:
-    """A fired alert waiting in the alert outbox for its mail (or settled).
+    """A fired alert or recharge notice waiting in the alert outbox for its mail (or settled).
 
-    ``key`` is stable for the crossing (the firing journal entry's), so a resend carries
+    ``key`` is stable for the event (a crossing: the firing journal entry's; a recharge:
+    its journal key; a capped recharge: the account and UTC day), so a resend carries
     the same Message-ID; ``contact_email`` is the account's contact when it was claimed;
-    ``attempts`` counts claims, this one included.
+    ``attempts`` counts claims, this one included. For a recharge notice ``balance`` is
+    the balance after the debit (and the recharge), ``threshold`` the recharge's,
+    ``amount`` its amount, ``recharges_today`` the recharges counted today and
+    ``daily_cap`` the policy's cap.
     """
 
     id: int
@@ -541,6 +553,10 @@ class AlertMail:
     created_at: datetime
     contact_email: str
     attempts: int
+    kind: NoticeKind = NoticeKind.LOW_BALANCE
+    amount: int = 0
+    recharges_today: int = 0
+    daily_cap: int = 0
 
 
 class AlertOutcome(StrEnum):

@@ -32,6 +32,7 @@ from ledger.models import (
     JournalEntry,
     MessageRecord,
     MessageState,
+    NoticeKind,
     PendingReceipt,
     RechargePolicy,
     Sender,
@@ -62,7 +63,8 @@ ALERT_COLS = "system_id, category, threshold, armed, checked_through, updated_at
 ALERT_STEP_COLS = "id, kind, idempotency_key, balance_after"
 ALERT_MAIL_COLS = (
     "o.id, o.mail_key, o.system_id, o.category, o.threshold, o.balance, o.entry_id,"
-    " o.created_at, o.attempts, a.contact_email"
+    " o.created_at, o.attempts, a.contact_email, o.kind, o.amount, o.recharges_today,"
+    " o.daily_cap"
 )
 #: A closed account is stored as 'disabled' with its closed_at (migration 0005).
 STATUS_EXPR = "CASE WHEN closed_at IS NULL THEN status ELSE 'closed' END"
@@ -369,4 +371,8 @@ def alert_mail(row: Row, d: Decoder) -> AlertMail:
         created_at=d.time(row["created_at"]),
         contact_email=row["contact_email"],
         attempts=row["attempts"],
+        kind=NoticeKind(row["kind"]),
+        amount=row["amount"],
+        recharges_today=row["recharges_today"],
+        daily_cap=row["daily_cap"],
     )

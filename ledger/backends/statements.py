@@ -469,6 +469,12 @@ INSERT_ALERT_MAIL = Statement.both(
     "INSERT INTO alert_outbox (mail_key, system_id, category, threshold, balance, entry_id,"
     " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (mail_key) DO NOTHING"
 )
+# A recharge notice (migration 0010), queued by the debit transaction that decided it.
+INSERT_NOTICE = Statement.both(
+    "INSERT INTO alert_outbox (mail_key, system_id, threshold, balance, entry_id, created_at,"
+    " kind, amount, recharges_today, daily_cap) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+    " $10) ON CONFLICT (mail_key) DO NOTHING"
+)
 # Take unsettled alert mails: unclaimed, claim run out, or claimed by this gateway
 # itself (a restart under the same id takes its own back at once). Oldest first.
 _CLAIMABLE = (
