@@ -243,9 +243,9 @@ def check_recharges(before: Books, requests: list[DebitRequest], plan: Plan[obje
         sid, cost = req.message.system_id, req.message.cost
         if r.status is DebitStatus.INSUFFICIENT_CREDIT and sid in before.accounts:
             policy = before.accounts[sid].policy
-            if policy is not None and used[sid] >= policy.daily_cap:
-                if balance[sid] + policy.amount >= cost:
-                    capped.add(sid)
+            due = policy is not None and balance[sid] + policy.amount >= cost
+            if due and policy is not None and used[sid] >= policy.daily_cap:
+                capped.add(sid)
         if r.status is not DebitStatus.OK:
             continue
         policy = before.accounts[sid].policy
