@@ -13,8 +13,8 @@ import trustme
 
 from gateway.api.openapi import render
 from gateway.app import Gateway
-from tests.api.conftest import Api, api_config, base_url, mail_settings, running_api, seeded
 from ledger.passwords import verify_password
+from tests.api.conftest import Api, api_config, base_url, mail_settings, running_api, seeded
 from tests.api.test_api_accounts import error
 from tests.cli.test_cli_reset_password import mailed_password
 from tests.integration.harness import REPO
