@@ -565,3 +565,35 @@ class AlertOutcome(StrEnum):
     SENT = "sent"  # the SMTP server accepted the mail
     UNSENT = "unsent"  # no mail: [smtp] off, or no contact address (logged alert.unsent)
     REJECTED = "rejected"  # the SMTP server refused it for good
+
+
+class CallbackOutcome(StrEnum):
+    """How a receipt callback was settled."""
+
+    SENT = "sent"  # the URL answered 2xx
+    FAILED = "failed"  # every attempt failed; given up
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptCallback:
+    """A message sent over HTTP whose final outcome is to be POSTed to ``url``.
+
+    ``state`` and the message's facts are read with the callback, so a POST says what
+    the message became: ``receipt_at`` is when its final receipt arrived (None for a
+    message the upstream refused). ``attempts`` counts claims, this one included.
+    ``outcome`` is None while it is still to be sent.
+    """
+
+    id: int
+    message_id: str
+    system_id: str
+    url: str
+    created_at: datetime
+    attempts: int
+    state: MessageState
+    destination_addr: str
+    source_addr: str
+    upstream_id: str | None
+    receipt_at: datetime | None
+    outcome: CallbackOutcome | None = None
+    detail: str = ""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from urllib.parse import urlsplit
 
 from gateway.admin.errors import InvalidInput, ledger_errors
 from ledger.models import MAX_PASSWORD_LEN, Category, Sender, credits_to_milli
@@ -178,3 +179,37 @@ def destination_prefix(text: str) -> str:
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 20:
         raise InvalidInput(f"a destination prefix is up to 20 digits, e.g. 33 or +336: {text!r}")
     return digits
+
+
+#: Longest callback URL accepted (what browsers and servers commonly handle).
+MAX_URL = 2048
+
+
+def callback_url(text: str) -> str:
+    """``text`` if it is an absolute http(s) URL a receipt can be POSTed to.
+
+    No user or password in it (it is stored and logged as it is), no fragment.
+    """
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # ValueError for a port out of range
+    except ValueError:
+        parts, port = None, None
+    if (
+        parts is None
+        or len(text) > MAX_URL
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not text.isascii()
+        or not text.isprintable()
+        or " " in text
+    ):
+        raise InvalidInput(
+            f"callback_url: an absolute http:// or https:// URL of at most {MAX_URL} characters"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise InvalidInput("callback_url: no user or password in the URL (it is stored as given)")
+    if parts.fragment:
+        raise InvalidInput("callback_url: no #fragment (it is never sent to a server)")
+    del port
+    return text

@@ -50,6 +50,13 @@ class JobBody(BaseModel):
     receipt: StrictBool = Field(
         default=False, description="ask the upstream for a delivery receipt"
     )
+    callback_url: StrictStr | None = Field(
+        default=None,
+        max_length=inputs.MAX_URL,
+        description="POST each sent message's final outcome (its receipt) here, retried"
+        " with backoff until a 2xx answer; implies receipt",
+        examples=["https://example.com/smppgw/receipts"],
+    )
 
 
 @router.get("/{account}/outgoing", responses=responses(400, 401, 404, 429, 503))
@@ -102,8 +109,9 @@ async def send(
 
     Each receiver is sent (message id, segments, cost) or refused (the SMPP status and
     reason), in the order given. With ``Idempotency-Key`` a retry answers the first
-    message ids and charges nothing more (``Idempotent-Replayed: true``). 503 when this
-    API serves without the gateway's submit path.
+    message ids and charges nothing more (``Idempotent-Replayed: true``). With
+    ``callback_url`` each sent message's final outcome is POSTed there (JSON, see
+    docs/api.md). 503 when this API serves without the gateway's submit path.
     """
     job = Job(
         sender=body.sender,
@@ -111,6 +119,7 @@ async def send(
         message=body.message,
         coding=body.coding,
         receipt=body.receipt,
+        callback_url=None if body.callback_url is None else inputs.callback_url(body.callback_url),
     )
     key = None if idempotency_key is None else inputs.client_key(idempotency_key)
     result = await send_job(ctx.store, ctx.submitter, account, job, key=key, scope=scope)

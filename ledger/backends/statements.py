@@ -23,6 +23,7 @@ from ledger.backends.rows import (
     ALERT_MAIL_COLS,
     ALERT_STEP_COLS,
     BIND_COLS,
+    CALLBACK_COLS,
     HISTORY_COLS,
     JOURNAL_COLS,
     MESSAGE_COLS,
@@ -420,6 +421,11 @@ PRUNE_DEPENDENTS = (
         postgres="DELETE FROM receipts WHERE message_id = ANY($1::text[])",
         sqlite="DELETE FROM receipts WHERE message_id IN (SELECT value FROM json_each($1))",
     ),
+    Statement.each(
+        postgres="DELETE FROM receipt_callbacks WHERE message_id = ANY($1::text[])",
+        sqlite="DELETE FROM receipt_callbacks WHERE message_id IN"
+        " (SELECT value FROM json_each($1))",
+    ),
 )
 PRUNE_MESSAGES = Statement.each(
     postgres="DELETE FROM messages WHERE message_id = ANY($1::text[])",
@@ -509,4 +515,45 @@ UNSETTLED_ALERT_MAILS = Statement.both(
 )
 ALERT_MAIL_OUTCOMES = Statement.both(
     "SELECT mail_key, outcome FROM alert_outbox WHERE system_id = $1 ORDER BY id"
+)
+
+# -- receipt callbacks of HTTP jobs (migration 0010) ---------------------------------------------
+
+ADD_CALLBACK = Statement.both(
+    "INSERT INTO receipt_callbacks (message_id, system_id, url, created_at)"
+    " VALUES ($1, $2, $3, $4) ON CONFLICT (message_id) DO NOTHING"
+)
+# Due: unsettled, its message final, and unclaimed, claim run out, or our own. Oldest first.
+_CALLBACKS_DUE = (
+    "SELECT c.id FROM receipt_callbacks c JOIN messages m ON m.message_id = c.message_id"
+    " WHERE c.done_at IS NULL AND m.state IN ('delivered', 'failed', 'rejected')"
+    " AND (c.claimed_until IS NULL OR c.claimed_until <= $2 OR c.claimed_by = $1)"
+    " ORDER BY c.id LIMIT $4"
+)
+CLAIM_CALLBACKS = Statement.each(
+    postgres="UPDATE receipt_callbacks SET claimed_by = $1, claimed_until = $3,"
+    f" attempts = attempts + 1 WHERE id IN ({_CALLBACKS_DUE} FOR UPDATE OF c SKIP LOCKED)"
+    " RETURNING id",
+    sqlite="UPDATE receipt_callbacks SET claimed_by = $1, claimed_until = $3,"
+    f" attempts = attempts + 1 WHERE id IN ({_CALLBACKS_DUE}) RETURNING id",
+)
+CALLBACKS_BY_ID = Statement.each(
+    postgres=f"SELECT {CALLBACK_COLS} FROM receipt_callbacks c JOIN messages m"
+    " ON m.message_id = c.message_id WHERE c.id = ANY($1::bigint[]) ORDER BY c.id",
+    sqlite=f"SELECT {CALLBACK_COLS} FROM receipt_callbacks c JOIN messages m"
+    " ON m.message_id = c.message_id WHERE c.id IN (SELECT value FROM json_each($1))"
+    " ORDER BY c.id",
+)
+SETTLE_CALLBACK = Statement.both(
+    "UPDATE receipt_callbacks SET done_at = $2, outcome = $3, detail = $4,"
+    " claimed_until = NULL WHERE id = $1 AND done_at IS NULL"
+)
+# A failed attempt: claimable again by any gateway at ``$2``, saying why.
+DEFER_CALLBACK = Statement.both(
+    "UPDATE receipt_callbacks SET claimed_until = $2, claimed_by = NULL, detail = $3"
+    " WHERE id = $1 AND done_at IS NULL"
+)
+CALLBACKS_OF = Statement.both(
+    f"SELECT {CALLBACK_COLS} FROM receipt_callbacks c JOIN messages m"
+    " ON m.message_id = c.message_id WHERE c.system_id = $1 ORDER BY c.id LIMIT $2"
 )
