@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 # Money lives in ledger.money; these names stay importable from here, where callers
@@ -597,3 +597,16 @@ class ReceiptCallback:
     receipt_at: datetime | None
     outcome: CallbackOutcome | None = None
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DailyUsage:
+    """One UTC day of an account's sending: messages accepted, and what they cost.
+
+    ``cost`` (milli-credits) leaves out the messages the upstream refused, which were
+    refunded; ``messages`` counts every message accepted that day.
+    """
+
+    day: date
+    messages: int
+    cost: int

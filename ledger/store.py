@@ -59,6 +59,7 @@ from ledger.models import (
     BalanceAlert,
     BindRecord,
     CallbackOutcome,
+    DailyUsage,
     DebitRequest,
     DebitResult,
     EntryKind,
@@ -428,6 +429,10 @@ class HistoryStore(Protocol):
 
         ACCEPTED messages (not yet forwarded) and every journal row are kept.
         """
+
+    async def daily_usage(self, system_id: str, *, days: int = 30) -> list[DailyUsage]:
+        """Messages and their cost (refunded ones left out) per UTC day, the last
+        ``days`` days, oldest first, every day present. Raises UnknownAccount."""
 
 
 class AlertStore(Protocol):

@@ -82,9 +82,11 @@ from gateway.admin.tokens import (
     revoke_token,
     scope_of,
 )
+from gateway.admin.usage import CHART_DAYS, daily_usage
 
 __all__ = [
     "ADMIN",
+    "CHART_DAYS",
     "DEFAULT_HISTORY_LIMIT",
     "DEFAULT_MAX_BINDS",
     "DEFAULT_STATEMENT_LIMIT",
@@ -135,6 +137,7 @@ __all__ = [
     "close_account",
     "create_account",
     "create_token",
+    "daily_usage",
     "deny_ip",
     "history",
     "list_accounts",

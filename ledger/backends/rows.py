@@ -27,6 +27,7 @@ from ledger.models import (
     BindRecord,
     CallbackOutcome,
     Category,
+    DailyUsage,
     DrawnFrom,
     EntryKind,
     HistoryItem,
@@ -404,4 +405,13 @@ def receipt_callback(row: Row, d: Decoder) -> ReceiptCallback:
         receipt_at=d.time(receipt_at) if receipt_at is not None else None,
         outcome=CallbackOutcome(outcome) if outcome is not None else None,
         detail=row["detail"],
+    )
+
+
+def daily_usage(row: Row, d: Decoder) -> DailyUsage:
+    """A DAILY_USAGE row (its UTC day, its messages, their cost)."""
+    return DailyUsage(
+        day=d.day(row["day"]),
+        messages=row["messages"],
+        cost=row["cost"],
     )

@@ -432,6 +432,17 @@ PRUNE_MESSAGES = Statement.each(
     sqlite="DELETE FROM messages WHERE message_id IN (SELECT value FROM json_each($1))",
 )
 
+# Per UTC day from $2: messages, and the cost of those not refunded (REJECTED).
+DAILY_USAGE = Statement.each(
+    postgres="SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COUNT(*) AS messages,"
+    " COALESCE(SUM(cost) FILTER (WHERE state <> 'rejected'), 0) AS cost FROM messages"
+    " WHERE system_id = $1 AND created_at >= $2 GROUP BY 1 ORDER BY 1",
+    # Stored times are UTC ISO 8601 text: the first ten characters are the UTC day.
+    sqlite="SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS messages,"
+    " COALESCE(SUM(CASE WHEN state <> 'rejected' THEN cost END), 0) AS cost FROM messages"
+    " WHERE system_id = $1 AND created_at >= $2 GROUP BY 1 ORDER BY 1",
+)
+
 # -- low-balance alerts (migration 0007) ---------------------------------------------------------
 
 # The alert's key: "no category" (the credit balance) is '' here, as in balance_alerts_key.
