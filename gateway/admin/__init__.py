@@ -69,6 +69,7 @@ from gateway.admin.errors import (
 )
 from gateway.admin.history import DEFAULT_HISTORY_LIMIT, history, prune_history
 from gateway.admin.password_reset import PasswordReset, reset_password
+from gateway.admin.prices import show_prices
 from gateway.admin.recharge import recharge_off, set_recharge
 from gateway.admin.schema import SchemaUpgrade, open_ledger, upgrade_schema
 from gateway.admin.scope import ADMIN, Scope, visible_account
@@ -155,6 +156,7 @@ __all__ = [
     "set_status",
     "show_account",
     "show_alerts",
+    "show_prices",
     "show_tariff",
     "statement",
     "transfer",
