@@ -7,7 +7,8 @@ what they cost to buy (``gateway/policy/price_list.py``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypedDict
+
+from typing_extensions import TypedDict
 
 from gateway.admin.errors import NotFound, Unavailable
 from gateway.policy.price_list import PackPrice, PriceList, PriceListError, load_price_list

@@ -1,4 +1,4 @@
-"""``/sms/{account}/outgoing`` and ``/sms/{account}/jobs``: an account's messages.
+"""``/sms/{account}/outgoing``, ``/usage`` and ``/jobs``: an account's messages.
 
 ``outgoing`` is the history of ``smppgw history`` (:func:`gateway.admin.history`) with
 the same filters and cursor; ``jobs`` sends over HTTP through the gateway's own submit
@@ -16,12 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from gateway import admin
 from gateway.admin import inputs, views
 from gateway.admin.jobs import MAX_RECEIVERS, MAX_TEXT, Job, send_job
+from gateway.admin.usage import CHART_DAYS, UsageView, usage_view
 from gateway.api.accounts import AccountId, IdempotencyKey
 from gateway.api.auth import TokenScope
 from gateway.api.context import Context
 from gateway.api.errors import responses
 from ledger.models import MessageState
 from ledger.rules.history import MAX_PAGE
+from ledger.rules.usage import MAX_USAGE_DAYS
 
 router = APIRouter(prefix="/sms", tags=["messages"])
 
@@ -94,6 +96,21 @@ async def outgoing(
         scope=scope,
     )
     return views.history_page_view(page)
+
+
+@router.get("/{account}/usage", responses=responses(400, 401, 404, 429, 503))
+async def usage(
+    ctx: Context,
+    scope: TokenScope,
+    account: AccountId,
+    days: Annotated[
+        int, Query(ge=1, le=MAX_USAGE_DAYS, description="how many UTC days, today included")
+    ] = CHART_DAYS,
+) -> UsageView:
+    """Messages and credits per UTC day, oldest first, every day present (the console's
+    chart). Credits leave out the messages the upstream refused (refunded)."""
+    found = await admin.daily_usage(ctx.store, account, days=days, scope=scope)
+    return usage_view(account, found)
 
 
 @router.post("/{account}/jobs", responses=responses(400, 401, 404, 409, 429, 503))
