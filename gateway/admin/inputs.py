@@ -15,10 +15,10 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from urllib.parse import urlsplit
 
 from gateway.admin.errors import InvalidInput, ledger_errors
 from ledger.models import MAX_PASSWORD_LEN, Category, Sender, credits_to_milli
