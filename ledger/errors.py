@@ -37,6 +37,16 @@ class UnknownPackage(LedgerError):
     """No credit package has this id."""
 
 
+class MessageNotAccepted(LedgerError):
+    """The message has left the ACCEPTED state (forwarded, rejected ...): it can no
+    longer be replaced."""
+
+
+class PackagePaidMessage(MessageNotAccepted):
+    """The message drew on a credit package: its price cannot be changed (replaced),
+    because its draws are in messages, not credits; it may still be refunded."""
+
+
 class InsufficientCredit(LedgerError):
     """A transfer or manual debit would make a balance negative."""
 

@@ -60,6 +60,8 @@ class Job:
     ``receipt`` asks the upstream for a delivery receipt (its state shows in the history).
     ``category`` (credit packages): verification, marketing or general; None: the
     account's default category.
+    ``callback_url`` (checked by ``inputs.callback_url``) is where each sent message's
+    final outcome is POSTed (``gateway.delivery.callbacks``); it implies ``receipt``.
     """
 
     sender: str
@@ -68,6 +70,7 @@ class Job:
     coding: str | None = None
     receipt: bool = False
     category: str | None = None
+    callback_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +176,8 @@ async def send_job(
             receiver=r,
             data_coding=data_coding,
             content=content,
-            receipt=job.receipt,
+            # Without a receipt the outcome would never be final: a callback asks for one.
+            receipt=job.receipt or job.callback_url is not None,
         )
         for r in receivers
     ]
@@ -192,6 +196,12 @@ async def send_job(
     )
     if key is not None and any(o.reason == "idempotency_conflict" for o in outcomes):
         raise KeyReused(key)
+    if job.callback_url is not None:
+        # Before the answer: every message the client is told of has its callback. A
+        # crash before this point leaves the client without an answer, and its retry
+        # (same Idempotency-Key: same messages) registers them; a replay keeps the first.
+        sent = [o.message_id for o in outcomes if o.status == CommandStatus.ESME_ROK]
+        await store.add_callbacks(system_id, job.callback_url, sent)
     return JobResult(
         system_id,
         tuple(

@@ -35,6 +35,7 @@ from ledger.rules.idempotency import (
     recharge_fingerprint,
     recharge_key,
 )
+from ledger.rules.notices import capped_notice, fired_notice
 from ledger.rules.packages import (
     Consumption,
     Draw,
@@ -52,7 +53,7 @@ from ledger.rules.planning import (
     PlannedMessage,
     draw_key,
 )
-from ledger.rules.recharge import decide_debit, recharge_note, recharges_used, utc_day
+from ledger.rules.recharge import capped, decide_debit, recharge_note, recharges_used, utc_day
 from ledger.rules.throughput import TOKEN, available_tokens, refilled_at
 from ledger.rules.validation import validate_request
 
@@ -230,6 +231,8 @@ def plan_debits(requests: Sequence[DebitRequest], loaded: Loaded, now: datetime)
             plan.results.append(
                 PlannedResult(DebitStatus.INSUFFICIENT_CREDIT, msg.message_id, current)
             )
+            if capped(state.balance, credit_cost, state.policy, used):
+                _notify_capped(plan, state, today, used)
             continue
         if state.throughput > 0:
             # Last check on purpose: THROTTLED means "accepted, were it not for the rate".
@@ -265,6 +268,10 @@ def plan_debits(requests: Sequence[DebitRequest], loaded: Loaded, now: datetime)
             _draw(plan, packages, consumption, key, fp, msg.message_id, first=not credit_cost)
         if decision.recharge_after:
             recharge_index = _recharge(plan, state, rkey, used, today, credit_cost, False)
+        if recharge_index is not None:
+            plan.notices.append(fired_notice(state, rkey, recharge_index))
+        elif credit_cost and capped(state.balance + credit_cost, credit_cost, state.policy, used):
+            _notify_capped(plan, state, today, used)
         plan.messages.append(PlannedMessage(key, msg))
         batch_message_ids.add(msg.message_id)
         # balance_after is the balance once this debit and its recharge are both done.
@@ -277,6 +284,13 @@ def plan_debits(requests: Sequence[DebitRequest], loaded: Loaded, now: datetime)
             planned[rkey] = (plan.entries[recharge_index].fingerprint, None)
         plan.accounts[state.system_id] = state
     return plan
+
+
+def _notify_capped(plan: DebitPlan, state: AccountState, today: date, used: int) -> None:
+    """Queue the day's capped-recharge notice of ``state``'s account, once per batch."""
+    notice = capped_notice(state, today, used)
+    if all(n.key != notice.key for n in plan.notices):
+        plan.notices.append(notice)
 
 
 def _consumption(

@@ -47,6 +47,7 @@ from ledger.rules.idempotency import (
     credit_fingerprint,
 )
 from ledger.rules.limits import LedgerLimits, check_balance, check_credit
+from ledger.rules.notices import PlannedNotice
 from ledger.rules.packages import Draw, PackageState
 
 R_co = TypeVar("R_co", covariant=True)
@@ -239,6 +240,9 @@ class Plan(Generic[R_co]):
     draws: list[tuple[str, tuple[Draw, ...]]] = field(default_factory=list)
     #: The package entries' ids once written (set by the money script).
     package_entry_ids: list[int] = field(default_factory=list)
+    #: Mails to queue in the alert outbox (``ledger.rules.notices``); written even when
+    #: nothing else is (a debit the daily cap refused), not counted in :attr:`writes`.
+    notices: list[PlannedNotice] = field(default_factory=list)
 
     @property
     def writes(self) -> bool:

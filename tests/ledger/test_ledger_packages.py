@@ -17,6 +17,7 @@ from ledger.errors import (
     AccountNotEmpty,
     IdempotencyConflict,
     InvalidRequest,
+    PackagePaidMessage,
     UnknownAccount,
 )
 from ledger.models import (
@@ -259,3 +260,20 @@ async def test_an_account_with_a_usable_package_does_not_close(
     closed = await store.close_account("smpp-acme")
     assert closed.status is AccountStatus.CLOSED
     await store.expire_packages()
+
+
+async def test_a_package_paid_message_is_not_repriced(store: Store) -> None:
+    await make_account(store, balance=10_000)
+    await store.buy_package("smpp-acme", "general", 100, idempotency_key="g", name="g")
+    assert await debit(store, "d1") is DebitStatus.OK
+    with pytest.raises(PackagePaidMessage):
+        await store.reprice(
+            "m-d1",
+            new_cost=2_000,
+            pdu_body=b"new",
+            segments=2,
+            registered_delivery=0,
+            idempotency_key="r1",
+        )
+    assert (await remaining(store))["g"] == 99 * M
+    assert (await store.get_account("smpp-acme")).balance == 10_000
