@@ -225,19 +225,6 @@ class RechargeAmountNotAllowed(Refused):
         self.allowed = allowed
 
 
-class CategoryAlertsUnavailable(Refused):
-    """An alert on a credit-package category: there are no package balances to watch yet."""
-
-    code = "category_alerts_unavailable"
-
-    def __init__(self, category: str) -> None:
-        super().__init__(
-            f"alerts on the {category} category need credit packages, which this version"
-            " does not have: only the credit balance can be watched (leave out --category)"
-        )
-        self.category = category
-
-
 class PasswordNotChanged(Refused):
     """A password reset refused before anything changed; ``reason`` says why."""
 

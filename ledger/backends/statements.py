@@ -506,6 +506,35 @@ DUE_ALERTS = Statement.each(
     " (SELECT 1 FROM journal j WHERE j.system_id = a.system_id AND j.id > a.checked_through)"
     " ORDER BY system_id LIMIT $1",
 )
+# -- alerts on a credit-package category: its balance is the remaining of the account's
+# packages of that category, stepped by their package journal entries (milli-messages).
+_CATEGORY_ENTRIES = (
+    "FROM package_journal j JOIN packages p ON p.package_id = j.package_id"
+    " WHERE p.system_id = $1 AND p.category = $2"
+)
+# The category's remaining now and its newest package entry (0: none).
+CATEGORY_START = Statement.both(
+    "SELECT COALESCE((SELECT SUM(remaining) FROM packages WHERE system_id = $1"
+    " AND category = $2), 0) AS balance,"
+    f" COALESCE((SELECT max(j.id) {_CATEGORY_ENTRIES}), 0) AS last_id"
+)
+# What the category's entries after $3 added up to (the balance before them is now's
+# minus that), and a page of them in order.
+CATEGORY_AFTER = Statement.both(
+    f"SELECT COALESCE(SUM(j.amount), 0) {_CATEGORY_ENTRIES} AND j.id > $3"
+)
+CATEGORY_STEPS = Statement.both(
+    f"SELECT j.id, j.amount {_CATEGORY_ENTRIES} AND j.id > $3 ORDER BY j.id LIMIT $4"
+)
+_CATEGORY_DUE = (
+    f"SELECT {ALERT_COLS} FROM balance_alerts a WHERE category IS NOT NULL AND EXISTS"
+    " (SELECT 1 FROM package_journal j JOIN packages p ON p.package_id = j.package_id"
+    " WHERE p.system_id = a.system_id AND p.category = a.category"
+    " AND j.id > a.checked_through) ORDER BY system_id, category LIMIT $1"
+)
+DUE_CATEGORY_ALERTS = Statement.each(
+    postgres=_CATEGORY_DUE + " FOR UPDATE OF a SKIP LOCKED", sqlite=_CATEGORY_DUE
+)
 ALERT_STEPS = Statement.both(
     f"SELECT {ALERT_STEP_COLS} FROM journal WHERE system_id = $1 AND id > $2 ORDER BY id LIMIT $3"
 )

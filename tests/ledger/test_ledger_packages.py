@@ -277,3 +277,33 @@ async def test_a_package_paid_message_is_not_repriced(store: Store) -> None:
         )
     assert (await remaining(store))["g"] == 99 * M
     assert (await store.get_account("smpp-acme")).balance == 10_000
+
+
+async def test_an_alert_on_a_category_fires_once_per_crossing(store: Store) -> None:
+    await make_account(store, balance=10_000)
+    # Set before any package: nothing is held, so it starts disarmed.
+    alert = await store.set_alert("smpp-acme", 50 * M, category="verification")
+    assert alert.armed is False
+    await store.buy_package("smpp-acme", "verification", 100, idempotency_key="v1")
+    await store.buy_package("smpp-acme", "marketing", 100, idempotency_key="m1")
+    assert await store.scan_alerts() == 0  # 100 left: re-armed, nothing fired
+    for i in range(50):  # down to 50: at the threshold, not below
+        assert await debit(store, f"a{i}", category="verification") is DebitStatus.OK
+    assert await store.scan_alerts() == 0
+    assert await debit(store, "cross", category="verification") is DebitStatus.OK  # 49
+    for i in range(5):  # hovering below: nothing more
+        assert await debit(store, f"b{i}", category="verification") is DebitStatus.OK
+    # Marketing messages move another category's balance: not this alert.
+    assert await debit(store, "mk", category="marketing") is DebitStatus.OK
+    assert await store.scan_alerts() == 1
+    [mail] = await store.unsettled_alert_mails()
+    assert (mail.category, mail.threshold, mail.balance) == ("verification", 50 * M, 49 * M)
+    assert await store.scan_alerts() == 0
+    # Back above (a new package), then below again: a second alert.
+    await store.buy_package("smpp-acme", "verification", 100, idempotency_key="v2")
+    assert await store.scan_alerts() == 0
+    assert (await store.alerts("smpp-acme"))[0].armed is True
+    for i in range(100):
+        assert await debit(store, f"c{i}", category="verification") is DebitStatus.OK
+    assert await store.scan_alerts() == 1
+    assert len(await store.unsettled_alert_mails()) == 2
