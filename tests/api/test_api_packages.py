@@ -3,12 +3,17 @@ package; scoping; refusals that change nothing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.api.conftest import Api
+from gateway.config import PackagesConfig
+from tests.api.conftest import Api, api_config, running_api, seeded
 from tests.api.test_api_accounts import FOREIGN, JSON, error, snapshot
+from tests.integration.esme import Esme
+from tests.integration.harness import PASSWORD, in_thread
 
 PATH = "/sms/smpp-shop/packages"
 
@@ -158,3 +163,32 @@ async def test_packages_need_a_token(api: Api) -> None:
         answer = await api.http.request(method, PATH, json={"category": "general", "quantity": 100})
         error(answer, 401, "not_authenticated")
     assert await api.store.packages("smpp-shop") == []
+
+
+async def test_an_smpp_service_type_maps_to_its_category(tmp_path: Path) -> None:
+    """Over a real socket: service_type OTP is a verification message ([packages]
+    service_types); one without a mapped service_type has the account's default."""
+    async with seeded(tmp_path) as s:
+        config = replace(
+            api_config(s.url), packages=PackagesConfig(service_types={"OTP": "verification"})
+        )
+        await s.store.buy_package("smpp-shop", "verification", 100, idempotency_key="v")
+        async with running_api(config, s.store) as gw:
+
+            def over_smpp() -> list[int]:
+                esme = Esme(gw.endpoints.port)
+                try:
+                    assert esme.bind("tx", "smpp-shop", PASSWORD) == 0
+                    return [
+                        esme.submit(b"code 1234", service_type="OTP")[0],
+                        esme.submit(b"code 5678", service_type="otp")[0],
+                        esme.submit(b"news", service_type="CMT")[0],
+                    ]
+                finally:
+                    esme.close()
+
+            assert await in_thread(over_smpp) == [0, 0, 0]
+        totals = await s.store.package_totals("smpp-shop")
+        assert totals["verification"] == 98_000  # the two OTP messages
+        assert (await s.store.get_account("smpp-shop")).balance == 100_000 - 1_000  # CMT
+        assert await s.store.audit() == []
