@@ -36,6 +36,8 @@ from gateway.observability.logs import configure_logging
 from gateway.observability.metrics import Metrics
 from gateway.policy.bind import BindPolicy
 from gateway.policy.ids import MessageIdGenerator
+from gateway.policy.messages import MessageOperations
+from gateway.policy.multi import MultiSubmitter
 from gateway.policy.submit import Submitter
 from gateway.policy.tariff import Tariff
 from gateway.policy.throttle import ThrottleSettings
@@ -233,6 +235,8 @@ class Gateway:
                 submitter=submitter,
                 registry=registry,
                 receipts=receipts,
+                messages=MessageOperations(submitter, store, forwarder, gateway_id=gateway_id),
+                multi=MultiSubmitter(submitter, store),
             )
         )
         stack.push_async_callback(server.stop)

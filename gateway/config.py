@@ -61,6 +61,7 @@ _T = TypeVar("_T")
 DestinationCheck = Literal["valid", "possible", "prefix"]
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 LogFormat = Literal["json", "console"]
+WindowMode = Literal["throttle", "backpressure"]
 #: Final states a simulated delivery receipt may report (SMPP 3.4 Appendix B).
 ReceiptStat = Literal["DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD"]
 #: How the SMTP connection is protected: not at all, upgraded with STARTTLS, or TLS from
@@ -165,6 +166,19 @@ class ServerConfig:
     #: the listener asks every client for a certificate (optional: binds for accounts
     #: without a pinned certificate go on without one); unset, it asks for none.
     tls_client_ca: Path | None = field(default=None, metadata=_FILE)
+    #: Octets a session may hold undecoded (received) or unsent (written, the client not
+    #: reading); beyond either the session is closed (``session.buffer_full``).
+    max_session_buffer: int = field(default=1_048_576, metadata=_limits(ge=65_536))
+    #: submit_sm (and data_sm, submit_multi) one account may have in progress at once on
+    #: this gateway, all its sessions together; 0 = no limit. Beyond it:
+    #: ``account_window_mode``.
+    account_submit_window: int = field(default=0, metadata=_limits(ge=0))
+    #: "throttle": answer ESME_RTHROTTLED at once; "backpressure": hold the request until
+    #: a slot frees (the session's reading pauses as its unanswered requests pile up).
+    account_window_mode: WindowMode = "throttle"
+    #: A bound session older than this is unbound cleanly (unbind, then close); the
+    #: client binds again. 0 = never.
+    max_session_age_s: float = field(default=86_400.0, metadata=_limits(ge=0))
 
 
 @dataclass(frozen=True, slots=True)

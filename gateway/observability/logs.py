@@ -110,6 +110,20 @@ EVENTS: dict[str, str] = {
     "alert.unsent": "a low-balance alert fired but was not mailed ([smtp] off, no contact)",
     "alert.failed": "a low-balance alert mail failed; retried later when `temporary`",
     "alert.scan_failed": "the low-balance alert task could not reach the ledger",
+    "query.refused": "a query_sm was answered with an error `status`",
+    "cancel.refused": "a cancel_sm was answered with an error `status`",
+    "cancel.failed": "a cancel_sm could not refund (ledger); the message is forwarded as it was",
+    "message.cancelled": "a message not yet forwarded was cancelled (cancel_sm) and refunded",
+    "replace.refused": "a replace_sm was answered with an error `status`",
+    "replace.failed": "replace_sm not recorded (ledger); the message goes out as it was",
+    "message.replaced": "replace_sm gave a message not yet forwarded new content, repriced",
+    "message.lookup_failed": "the ledger could not be read for query_sm, cancel_sm or replace_sm",
+    "submit_multi.refused": "a submit_multi was refused with `status`; nothing was debited",
+    "submit_multi.debited": "a submit_multi's accepted destinations, debited in one transaction",
+    "session.max_age": "a session reached max_session_age_s and is unbound cleanly",
+    "session.buffer_full": "a client does not read our answers: too many octets unsent, dropped",
+    "pdu.ignored": "a PDU without a response reached the application and was dropped",
+    "upstream.ignored": "the upstream sent outbind or alert_notification; not used",
 }
 
 

@@ -353,6 +353,12 @@ class SmppConnection(asyncio.Protocol):
         data = self.session.data_to_send()
         if data and self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
+            limit = self.session.config.max_buffered
+            if self.transport.get_write_buffer_size() > limit:
+                # The peer does not read what we answer (a flood of enquire_link, say):
+                # our answers would pile up without bound.
+                self.log.warning("session.buffer_full", unsent=limit, direction="out")
+                self.transport.abort()
 
     def _close_after_flush(self, reason: str) -> None:
         if self._closing:
