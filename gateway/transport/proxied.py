@@ -146,9 +146,9 @@ class ProxiedListener:
         self.first_octet_timeout = first_octet_timeout
         self.ssl_context = ssl_context
         self.log = log
-        #: Connections at most waiting for their header or first octets; more are closed
-        #: at once, so a flood of silent connections cannot pile up (each is bounded by a
-        #: deadline too).
+        #: Most connections waiting at once for their header, first octets or TLS
+        #: handshake; more are closed at once, so a flood of silent connections cannot
+        #: pile up (each is bounded by a deadline too).
         self.max_pending = max_pending
         self._accepting: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
@@ -157,11 +157,6 @@ class ProxiedListener:
     def port(self) -> int:
         """The port listened on (useful with port 0)."""
         return int(self.sock.getsockname()[1])
-
-    @property
-    def pending(self) -> int:
-        """Connections accepted whose header (or first octets) are still awaited."""
-        return len(self._pending)
 
     def start(self) -> None:
         """Start accepting."""
