@@ -21,6 +21,7 @@ import asyncio
 import ipaddress
 import socket
 import ssl
+from collections import Counter
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -138,6 +139,7 @@ class ProxiedListener:
         ssl_context: ssl.SSLContext | None,
         log: Any,
         max_pending: int = 10_000,
+        max_pending_per_address: int = 200,
     ) -> None:
         self.sock = sock
         self.factory = factory
@@ -150,6 +152,10 @@ class ProxiedListener:
         #: handshake; more are closed at once, so a flood of silent connections cannot
         #: pile up (each is bounded by a deadline too).
         self.max_pending = max_pending
+        #: The same for one direct (untrusted) client address: a balancer's connections
+        #: all share its address, so it is not counted.
+        self.max_pending_per_address = max_pending_per_address
+        self._pending_by_address: Counter[str] = Counter()
         self._accepting: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -180,21 +186,32 @@ class ProxiedListener:
                 self.log.warning("connection.accept_failed", error=repr(e))
                 await asyncio.sleep(0.1)
                 continue
-            if len(self._pending) >= self.max_pending:
-                self.log.warning(
-                    "connection.refused", peer=_peer(address), reason="max_pending_headers"
-                )
+            reason = self._room_for(str(address[0]))
+            if reason is not None:
+                self.log.warning("connection.refused", peer=_peer(address), reason=reason)
                 conn.close()
                 continue
             task = loop.create_task(self._open(conn, address))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
 
+    def _room_for(self, host: str) -> str | None:
+        """Why a new connection from ``host`` may not wait for its first octets, or None."""
+        if len(self._pending) >= self.max_pending:
+            return "max_pending_headers"
+        if (
+            not trusted_proxy(host, self.trusted)
+            and self._pending_by_address[host] >= self.max_pending_per_address
+        ):
+            return "max_connections_per_address"
+        return None
+
     async def _open(self, sock: socket.socket, address: Any) -> None:
         loop = asyncio.get_running_loop()
         host, peer = str(address[0]), _peer(address)
         log = self.log.bind(peer=peer)
         handed_over = False
+        self._pending_by_address[host] += 1
         try:
             sock.setblocking(False)
             client: tuple[str, int] | None = None
@@ -214,6 +231,9 @@ class ProxiedListener:
             # A TLS handshake that failed, or a client gone while we read.
             log.info("connection.failed", error=repr(e))
         finally:
+            self._pending_by_address[host] -= 1
+            if self._pending_by_address[host] <= 0:
+                del self._pending_by_address[host]
             if not handed_over:
                 sock.close()
 

@@ -314,3 +314,31 @@ async def test_an_ipv6_client_through_an_ipv4_balancer(proxied: Gateway, store: 
         assert await in_thread(bind_v6, "2001:db8:8::9") != 0
     assert [e["peer"] for e in events(logs, "bind.accepted")] == ["2001:db8:7::9:45000"]
     assert events(logs, "bind.refused")[0]["reason"] == "ip_not_allowed"
+
+
+async def test_silent_direct_clients_are_capped_per_address(store: Store, tmp_path: Path) -> None:
+    config = gateway_config(
+        f"sqlite:///{tmp_path}/ledger.db",
+        server={"proxy_protocol_from": ("127.0.0.1/32",), "max_connections_per_address": 1},
+    )
+    async with running_gateway(config, store) as gw:
+        port = gw.endpoints.port
+        with structlog.testing.capture_logs() as logs:
+            first = await in_thread(_connect, port, "127.0.0.3")
+            second = await in_thread(_connect, port, "127.0.0.3")
+            assert await in_thread(_closed, second)
+            other = await in_thread(_connect, port, "127.0.0.4")  # another address: room
+            proxied = [await in_thread(_connect, port) for _ in range(2)]  # the balancer
+            for s in proxied:
+                s.sendall(v2("192.0.2.7"))
+            assert await in_thread(_bind, other) != -1
+            assert await in_thread(_bind, first) != -1
+        for s in (first, second, other, *proxied):
+            s.close()
+    refused = events(logs, "connection.refused")
+    assert [(e["reason"], e["peer"].split(":")[0]) for e in refused] == [
+        ("max_connections_per_address", "127.0.0.3"),
+        # The balancer's two connections are the same client's: the second goes at
+        # admission, by the client address the header named.
+        ("max_connections_per_address", "192.0.2.7"),
+    ]
