@@ -172,6 +172,7 @@ class Gateway:
                 history_retention(store, c.ledger.history_retention_days)
             )
         await stack.enter_async_context(_alerts(c, store, gateway_id, metrics))
+        await stack.enter_async_context(_callbacks(store, gateway_id, metrics))
         simulator, upstream_config = await self._start_simulator(stack)
 
         registry = BindRegistry()
@@ -455,6 +456,14 @@ def _alerts(
         store, Mailer.from_config(config), gateway_id=gateway_id, count=metrics.alert_handled
     )
     return alert_notifications(notifier, interval=ALERT_INTERVAL)
+
+
+def _callbacks(store: Store, gateway_id: str, metrics: Metrics) -> AbstractAsyncContextManager[Any]:
+    """The receipt-callback task: POSTs final outcomes of HTTP jobs to their URLs."""
+    from gateway.delivery.callbacks import CallbackPoster, callback_posting
+
+    poster = CallbackPoster(store, gateway_id=gateway_id, count=metrics.callback_handled)
+    return callback_posting(poster)
 
 
 async def _drain_and_stop(forwarder: Forwarder) -> None:

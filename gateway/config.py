@@ -214,6 +214,8 @@ class PricingConfig:
     destination_check: DestinationCheck = "valid"
     #: Most segments of one concatenated message.
     max_parts: int = field(default=6, metadata=_limits(ge=1, le=255))
+    #: What packs of credits cost (CSV, ``gateway/policy/price_list.py``); optional.
+    price_list: Path | None = field(default=None, metadata=_FILE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,8 @@ from ledger.models import (
     Backlog,
     BalanceAlert,
     BindRecord,
+    CallbackOutcome,
+    DailyUsage,
     DebitRequest,
     DebitResult,
     EntryKind,
@@ -70,6 +72,7 @@ from ledger.models import (
     NewReceipt,
     PendingReceipt,
     PruneResult,
+    ReceiptCallback,
     RechargePolicy,
     Sender,
     TransferResult,
@@ -449,6 +452,10 @@ class HistoryStore(Protocol):
         ACCEPTED messages (not yet forwarded) and every journal row are kept.
         """
 
+    async def daily_usage(self, system_id: str, *, days: int = 30) -> list[DailyUsage]:
+        """Messages and their cost (refunded ones left out) per UTC day, the last
+        ``days`` days, oldest first, every day present. Raises UnknownAccount."""
+
 
 class AlertStore(Protocol):
     """Low-balance alerts: their settings, the scan that fires them, their mail outbox."""
@@ -497,6 +504,29 @@ class AlertStore(Protocol):
         """(key, outcome) of every alert the account fired, oldest first."""
 
 
+class CallbackStore(Protocol):
+    """Receipt callbacks of messages sent over HTTP (``ledger.core.callbacks``)."""
+
+    async def add_callbacks(self, system_id: str, url: str, message_ids: Sequence[str]) -> None:
+        """Register ``url`` as each message's receipt callback (a message keeps its first)."""
+
+    async def claim_callbacks(
+        self, gateway_id: str, *, lease: float = 60.0, limit: int = 100
+    ) -> list[ReceiptCallback]:
+        """Claim due callbacks (message final) for ``lease`` s: unclaimed, run out, or ours."""
+
+    async def settle_callback(
+        self, callback_id: int, outcome: CallbackOutcome, detail: str = ""
+    ) -> None:
+        """The callback is done: POSTed, or given up."""
+
+    async def defer_callback(self, callback_id: int, retry_after: float, detail: str) -> None:
+        """An attempt failed: claimable again ``retry_after`` seconds from now."""
+
+    async def callbacks(self, system_id: str, *, limit: int = 1000) -> list[ReceiptCallback]:
+        """The account's callbacks, settled or not, oldest first."""
+
+
 class Store(
     Lifecycle,
     AccountStore,
@@ -508,6 +538,7 @@ class Store(
     TokenStore,
     HistoryStore,
     AlertStore,
+    CallbackStore,
     Protocol,
 ):
     """Persistent ledger: every role. All methods are coroutines; none blocks the loop.

@@ -15,6 +15,7 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -210,3 +211,35 @@ def pem_fingerprint(path: str) -> str:
             f"{path} is not a PEM certificate (-----BEGIN CERTIFICATE-----)"
         ) from None
     return cert.fingerprint(hashes.SHA256()).hex()
+#: Longest callback URL accepted (what browsers and servers commonly handle).
+MAX_URL = 2048
+
+
+def callback_url(text: str) -> str:
+    """``text`` if it is an absolute http(s) URL a receipt can be POSTed to.
+
+    No user or password in it (it is stored and logged as it is), no fragment.
+    """
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # ValueError for a port out of range
+    except ValueError:
+        parts, port = None, None
+    if (
+        parts is None
+        or len(text) > MAX_URL
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not text.isascii()
+        or not text.isprintable()
+        or " " in text
+    ):
+        raise InvalidInput(
+            f"callback_url: an absolute http:// or https:// URL of at most {MAX_URL} characters"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise InvalidInput("callback_url: no user or password in the URL (it is stored as given)")
+    if parts.fragment:
+        raise InvalidInput("callback_url: no #fragment (it is never sent to a server)")
+    del port
+    return text

@@ -257,6 +257,11 @@ def _add_tariff(subcommands: Any, common: _Parser) -> None:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--prefix", metavar="P", help="only prefixes starting with P")
     which.add_argument("--number", metavar="MSISDN", help="the rate a number is charged")
+    group.add_parser(
+        "packs",
+        help="what packs of credits cost, per credit (pricing.price_list)",
+        parents=[common],
+    )
 
 
 def _add_token(subcommands: Any, common: _Parser) -> None:

@@ -106,7 +106,7 @@ EVENTS: dict[str, str] = {
     "ledger.file_exposed": "a SQLite ledger file is readable by others than its owner",
     "mail.sent": "the SMTP server accepted a mail to an account holder",
     "mail.failed": "a mail to an account holder was not sent; `temporary` says if a retry may",
-    "alert.sent": "a low-balance alert was mailed to the account's contact",
+    "alert.sent": "a low-balance alert or recharge notice was mailed to the account's contact",
     "alert.unsent": "a low-balance alert fired but was not mailed ([smtp] off, no contact)",
     "alert.failed": "a low-balance alert mail failed; retried later when `temporary`",
     "alert.scan_failed": "the low-balance alert task could not reach the ledger",
@@ -124,6 +124,10 @@ EVENTS: dict[str, str] = {
     "session.buffer_full": "a client does not read our answers: too many octets unsent, dropped",
     "pdu.ignored": "a PDU without a response reached the application and was dropped",
     "upstream.ignored": "the upstream sent outbind or alert_notification; not used",
+    "callback.sent": "a receipt callback of an HTTP job was POSTed and answered 2xx",
+    "callback.failed": "a receipt callback POST failed; retried after `retry_in_s`",
+    "callback.abandoned": "a receipt callback failed its last attempt and was given up",
+    "callback.round_failed": "the receipt callback task could not reach the ledger",
 }
 
 
