@@ -18,6 +18,7 @@ connection starts on the client's first octet and knows the client's real addres
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import ssl
@@ -191,9 +192,23 @@ class ProxiedListener:
                 self.log.warning("connection.refused", peer=_peer(address), reason=reason)
                 conn.close()
                 continue
+            # Counted here, not when the task starts: several connections may be
+            # accepted before the first task runs.
+            host = str(address[0])
+            self._pending_by_address[host] += 1
             task = loop.create_task(self._open(conn, address))
             self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+            task.add_done_callback(functools.partial(self._done, conn, host))
+
+    def _done(self, sock: socket.socket, host: str, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        if task.cancelled():
+            # Cancelled (at close) maybe before it ran at all, so before its own
+            # ``finally``: the socket is ours to close (a second close is a no-op).
+            sock.close()
+        self._pending_by_address[host] -= 1
+        if self._pending_by_address[host] <= 0:
+            del self._pending_by_address[host]
 
     def _room_for(self, host: str) -> str | None:
         """Why a new connection from ``host`` may not wait for its first octets, or None."""
@@ -211,7 +226,6 @@ class ProxiedListener:
         host, peer = str(address[0]), _peer(address)
         log = self.log.bind(peer=peer)
         handed_over = False
-        self._pending_by_address[host] += 1
         try:
             sock.setblocking(False)
             client: tuple[str, int] | None = None
@@ -231,9 +245,6 @@ class ProxiedListener:
             # A TLS handshake that failed, or a client gone while we read.
             log.info("connection.failed", error=repr(e))
         finally:
-            self._pending_by_address[host] -= 1
-            if self._pending_by_address[host] <= 0:
-                del self._pending_by_address[host]
             if not handed_over:
                 sock.close()
 

@@ -321,20 +321,26 @@ async def test_silent_direct_clients_are_capped_per_address(store: Store, tmp_pa
         f"sqlite:///{tmp_path}/ledger.db",
         server={"proxy_protocol_from": ("127.0.0.1/32",), "max_connections_per_address": 1},
     )
+    held: list[socket.socket] = []
     async with running_gateway(config, store) as gw:
         port = gw.endpoints.port
-        with structlog.testing.capture_logs() as logs:
-            first = await in_thread(_connect, port, "127.0.0.3")
-            second = await in_thread(_connect, port, "127.0.0.3")
-            assert await in_thread(_closed, second)
-            other = await in_thread(_connect, port, "127.0.0.4")  # another address: room
-            proxied = [await in_thread(_connect, port) for _ in range(2)]  # the balancer
-            for s in proxied:
-                s.sendall(v2("192.0.2.7"))
-            assert await in_thread(_bind, other) != -1
-            assert await in_thread(_bind, first) != -1
-        for s in (first, second, other, *proxied):
-            s.close()
+        try:
+            with structlog.testing.capture_logs() as logs:
+                first = await in_thread(_connect, port, "127.0.0.3")
+                second = await in_thread(_connect, port, "127.0.0.3")
+                held += [first, second]
+                assert await in_thread(_closed, second)
+                other = await in_thread(_connect, port, "127.0.0.4")  # another address
+                held.append(other)
+                proxied = [await in_thread(_connect, port) for _ in range(2)]  # the balancer
+                held += proxied
+                for s in proxied:
+                    s.sendall(v2("192.0.2.7"))
+                assert await in_thread(_bind, other) != -1
+                assert await in_thread(_bind, first) != -1
+        finally:
+            for s in held:
+                s.close()
     refused = events(logs, "connection.refused")
     assert [(e["reason"], e["peer"].split(":")[0]) for e in refused] == [
         ("max_connections_per_address", "127.0.0.3"),
