@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -36,6 +36,8 @@ from gateway.observability.logs import configure_logging
 from gateway.observability.metrics import Metrics
 from gateway.policy.bind import BindPolicy
 from gateway.policy.ids import MessageIdGenerator
+from gateway.policy.messages import MessageOperations
+from gateway.policy.multi import MultiSubmitter
 from gateway.policy.submit import Submitter
 from gateway.policy.tariff import Tariff
 from gateway.policy.throttle import ThrottleSettings
@@ -45,6 +47,9 @@ from gateway.transport.server import ServerServices, SmppServer
 from gateway.transport.upstream import UpstreamClient
 from ledger import LedgerError, Store, open_store
 from ledger.batcher import DebitBatcher
+
+if TYPE_CHECKING:  # the API (FastAPI, uvicorn) loads only when enabled
+    from gateway.api.server import ApiServer
 
 #: Seconds between heartbeats; the ledger drops a gateway's binds after 30 s of silence.
 HEARTBEAT_INTERVAL = 5.0
@@ -82,6 +87,8 @@ class Running:
     simulator: UpstreamSimulator | None
     metrics: Metrics
     server: SmppServer
+    #: The management API's HTTP server; None when ``[api]`` is not enabled.
+    api: ApiServer | None = None
 
 
 class Gateway:
@@ -229,19 +236,21 @@ class Gateway:
                 submitter=submitter,
                 registry=registry,
                 receipts=receipts,
+                messages=MessageOperations(submitter, store, forwarder, gateway_id=gateway_id),
+                multi=MultiSubmitter(submitter, store),
             )
         )
         stack.push_async_callback(server.stop)
-        api_port = await self._start_api(stack, store, upstream, simulator is not None, submitter)
+        api = await self._start_api(stack, store, upstream, simulator is not None, submitter)
         endpoints = Endpoints(
             port=port,
             tls_port=tls_port,
             upstream=f"{upstream_config.host}:{upstream_config.port}",
             simulator_port=simulator.port if simulator else None,
-            api_port=api_port,
+            api_port=api.port if api is not None else None,
         )
         return Running(
-            store, gateway_id, endpoints, upstream, forwarder, simulator, metrics, server
+            store, gateway_id, endpoints, upstream, forwarder, simulator, metrics, server, api
         )
 
     async def _start_api(
@@ -251,8 +260,8 @@ class Gateway:
         upstream: UpstreamClient,
         simulated: bool,
         submitter: Submitter,
-    ) -> int | None:
-        """Serve the management API if ``[api]`` enables it; its port, or None."""
+    ) -> ApiServer | None:
+        """Serve the management API if ``[api]`` enables it; its server, or None."""
         c = self.config
         if not c.api.enabled:
             return None
@@ -277,7 +286,7 @@ class Gateway:
         port = await api.start()
         stack.push_async_callback(api.stop)
         self.log.info("api.started", host=c.api.host, port=port, scheme=api.scheme)
-        return port
+        return api
 
     async def _open_store(self, stack: AsyncExitStack) -> Store:
         """The caller's store, or ``ledger.url`` opened, migrated, and closed last."""
@@ -312,19 +321,40 @@ class Gateway:
         return simulator, replace(c.upstream, host=c.simulator.host, port=simulator.port)
 
     def reload(self) -> None:
-        """What SIGHUP does: load the SMPP listener's TLS certificate and key again.
+        """What SIGHUP does: load the TLS certificates and keys again, the SMPP
+        listener's and the API's (each on its own: one failing leaves the other).
 
-        Bound sessions keep going; a pair that cannot be loaded is logged and the old
-        one keeps serving.
+        Bound sessions and open HTTP connections keep going; a pair that cannot be
+        loaded is logged and the old one keeps serving.
         """
-        c = self.config.server
+        running = self._running()
+        c = self.config
         try:
-            reloaded = self._running().server.reload_tls()
+            if running.server.reload_tls():
+                self.log.info(
+                    "tls.reloaded",
+                    listener="smpp",
+                    cert=str(c.server.tls_cert),
+                    tls_port=running.endpoints.tls_port,
+                )
         except (OSError, ssl.SSLError) as e:
-            self.log.error("tls.reload_failed", cert=str(c.tls_cert), error=repr(e))
+            self.log.error(
+                "tls.reload_failed", listener="smpp", cert=str(c.server.tls_cert), error=repr(e)
+            )
+        if running.api is None:
             return
-        if reloaded:
-            self.log.info("tls.reloaded", cert=str(c.tls_cert), tls_port=self.endpoints.tls_port)
+        try:
+            if running.api.reload_tls():
+                self.log.info(
+                    "tls.reloaded",
+                    listener="api",
+                    cert=str(c.api.tls_cert),
+                    api_port=running.endpoints.api_port,
+                )
+        except (OSError, ssl.SSLError) as e:
+            self.log.error(
+                "tls.reload_failed", listener="api", cert=str(c.api.tls_cert), error=repr(e)
+            )
 
     async def stop(self) -> None:
         """Stop accepting, finish in-flight submits, stop forwarding, close the ledger."""

@@ -9,6 +9,7 @@ account for a transfer), so all balances together always sum to zero.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -132,6 +133,9 @@ class Account:
     closed_at: datetime | None = None
     #: ISO 3166-1 alpha-2 region that national numbers (TON 2) are read in; "" = none.
     default_country: str = ""
+    #: SHA-256 (64 lowercase hex digits) of the TLS client certificate its binds must
+    #: present; "" = none pinned (any client, with or without a certificate).
+    client_cert_sha256: str = ""
 
     def allows_address(self, ip: str) -> bool:
         """True when ``ip`` (v4 or v6, as the socket reports it) is on the allowlist."""
@@ -142,6 +146,17 @@ class Account:
         if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
             addr = addr.ipv4_mapped
         return any(addr in ipaddress.ip_network(c) for c in self.allowed_ips)
+
+    def client_cert_refusal(self, presented: str | None) -> str | None:
+        """Why a bind showing ``presented`` (a certificate's SHA-256, lowercase hex, or
+        None for no certificate) is refused by the account's pin; None when it may go on."""
+        if not self.client_cert_sha256:
+            return None
+        if presented is None:
+            return "client_cert_missing"
+        if not hmac.compare_digest(presented, self.client_cert_sha256):
+            return "client_cert_mismatch"
+        return None
 
     def may_send_from(self, ton: int, npi: int, address: str) -> bool:
         """True when (ton, npi, address) is one of the registered senders."""
@@ -395,6 +410,8 @@ class AccountChanges:
     max_binds: int | None = None
     #: ISO 3166-1 alpha-2 region for national numbers; "" clears it.
     default_country: str | None = None
+    #: SHA-256 of the client certificate to pin (hex, colons allowed); "" unpins.
+    client_cert_sha256: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -408,6 +425,7 @@ class AccountChanges:
                 self.throughput,
                 self.max_binds,
                 self.default_country,
+                self.client_cert_sha256,
             )
         )
 

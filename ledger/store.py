@@ -78,6 +78,7 @@ from ledger.models import (
     TransferResult,
 )
 from ledger.rules.limits import LedgerLimits
+from ledger.rules.multi import RepriceResult
 
 if TYPE_CHECKING:
     from ledger.backends.base import Backend
@@ -225,6 +226,27 @@ class DebitStore(Protocol):
         been above it, one recharge is credited (journaled before the debit is checked
         when the balance alone would not cover it), within the daily cap.
         """
+
+    async def debit_all(self, requests: Sequence[DebitRequest]) -> list[DebitResult]:
+        """Debit every request or none (submit_multi): one transaction, one result each.
+
+        Decided as ``debit_batch`` decides; unless every result is OK (or every one a
+        replay, DUPLICATE), nothing at all is written.
+        """
+
+    async def reprice(
+        self,
+        message_id: str,
+        *,
+        new_cost: int,
+        pdu_body: bytes,
+        segments: int,
+        registered_delivery: int,
+        idempotency_key: str,
+    ) -> RepriceResult:
+        """replace_sm: refund an ACCEPTED message's cost, debit ``new_cost``, store its
+        new body, in one transaction. Raises UnknownMessage, MessageNotAccepted,
+        AccountNotActive, InsufficientCredit; a replayed key returns the first result."""
 
 
 class MoneyStore(Protocol):

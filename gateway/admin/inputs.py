@@ -14,7 +14,11 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from gateway.admin.errors import InvalidInput, ledger_errors
 from ledger.models import MAX_PASSWORD_LEN, Category, Sender, credits_to_milli
@@ -181,6 +185,32 @@ def destination_prefix(text: str) -> str:
     return digits
 
 
+def client_cert_fingerprint(text: str) -> str:
+    """A pin as typed: a SHA-256 fingerprint (hex, colons allowed; the ledger checks it),
+    or ``none`` for no pin ("")."""
+    return "" if text.strip().lower() == "none" else text
+
+
+def pem_fingerprint(path: str) -> str:
+    """The SHA-256 fingerprint (lowercase hex) of the first certificate in PEM file ``path``.
+
+    What a TLS handshake shows the gateway is the DER form of that certificate, so this
+    is the hash the bind compares with. The file is the client's certificate (public),
+    never its key: a file with a private key in it is refused rather than read on.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise InvalidInput(f"cannot read {path}: {e.strerror or e}") from None
+    if b"PRIVATE KEY-----" in data:
+        raise InvalidInput(f"{path} holds a private key: give the certificate only")
+    try:
+        cert = x509.load_pem_x509_certificate(data)
+    except ValueError:
+        raise InvalidInput(
+            f"{path} is not a PEM certificate (-----BEGIN CERTIFICATE-----)"
+        ) from None
+    return cert.fingerprint(hashes.SHA256()).hex()
 #: Longest callback URL accepted (what browsers and servers commonly handle).
 MAX_URL = 2048
 

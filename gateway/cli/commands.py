@@ -80,6 +80,7 @@ async def account_set(store: Store, args: argparse.Namespace) -> Result:
         throughput=args.throughput,
         max_binds=args.max_binds,
         default_country=args.default_country,
+        client_cert_sha256=args.client_cert_sha256,
     )
     text = f"updated account {account.system_id}\n{render.describe_account(account)}"
     return Result(views.account_view(account), text)

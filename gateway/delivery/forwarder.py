@@ -17,11 +17,17 @@ upstream's submit_sm_resp and our record of it resends that message.
 Within one run a message is sent once, however it arrives: the submit path's ``enqueue``
 and the sweeps bring the same rows in any order, and ``custody.Custody`` tells which
 hand-over is new.
+
+cancel_sm and replace_sm take a message back with ``withdraw`` while it has never been
+handed to the upstream link (queued, or waiting for the link to come up): its worker
+then skips it. ``restore`` puts it back (a replaced message with its new body, or the
+old one when the ledger could not record the change); ``cancelled`` ends it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from typing import Any, Protocol
 
 import structlog
@@ -45,11 +51,19 @@ TEMPORARY = frozenset(
 )
 
 
+#: Most cancelled messages whose withdrawal marks are kept (oldest dropped first).
+MAX_WITHDRAWN = 100_000
+
+
 class Upstream(Protocol):
     """What the forwarder needs of the upstream link."""
 
     async def submit(self, body: bytes) -> SubmitSmResp:
         """Send one submit_sm body; raises ConnectionClosed / ResponseTimeout."""
+        ...
+
+    async def wait_bound(self) -> None:
+        """Return once a bound link is up."""
         ...
 
 
@@ -99,6 +113,12 @@ class Forwarder:
         self._busy = 0
         self._custody = Custody()
         self.forwarded_count = 0
+        #: held messages handed to the upstream at least once in this run: never withdrawn.
+        self._handed: set[str] = set()
+        #: withdrawn messages whose queue entry (or waiting worker) must skip them.
+        self._withdrawn: dict[str, None] = {}
+        #: restored messages -> the version to send (older entries are skipped).
+        self._versions: dict[str, OutboundMessage] = {}
 
     @property
     def backlog(self) -> int:
@@ -114,6 +134,48 @@ class Forwarder:
         """Forward a message whose debit has committed (once, if a sweep brought it too)."""
         if self._custody.take(message.message_id):
             self._queue.put_nowait((message, 1))
+
+    def withdraw(self, message_id: str) -> bool:
+        """Take back a held message never handed to the upstream; True if it will not be
+        sent (until ``restore``). False: already sent, being sent, or not held here."""
+        if message_id not in self._custody or message_id in self._handed:
+            return False
+        if message_id in self._withdrawn:
+            return False  # another cancel or replace holds it already
+        self._withdrawn[message_id] = None
+        return True
+
+    def restore(self, message: OutboundMessage) -> None:
+        """Send ``message`` (a withdrawn one, maybe with a new body) after all."""
+        self._withdrawn.pop(message.message_id, None)
+        # Only this version goes out: the entry withdrawn (queued, or with a worker
+        # waiting for the link) is skipped when it comes up.
+        self._versions[message.message_id] = message
+        self._queue.put_nowait((message, 1))
+
+    def cancelled(self, message_id: str) -> None:
+        """A withdrawn message was refunded: it is done and never sent by this run."""
+        self._custody.settle((message_id,), asyncio.get_running_loop().time())
+        self._versions.pop(message_id, None)
+        # The mark stays (its entry may still be queued), bounded: a cancelled message
+        # is REJECTED in the ledger, so no sweep brings it back once its entry is gone.
+        while len(self._withdrawn) > MAX_WITHDRAWN:
+            del self._withdrawn[next(iter(self._withdrawn))]
+
+    def _skip(self, message: OutboundMessage) -> bool:
+        """True for a withdrawn message, or an older version of a restored one."""
+        mid = message.message_id
+        if mid in self._withdrawn:
+            return True
+        current = self._versions.get(mid)
+        return current is not None and current is not message
+
+    def _done_with(self, message_ids: Collection[str]) -> None:
+        """Outcomes recorded: forget what withdrawal kept about these messages."""
+        self._handed.difference_update(message_ids)
+        if self._versions:
+            for mid in message_ids:
+                self._versions.pop(mid, None)
 
     async def recover(self, *, limit: int = 10**9) -> int:
         """Adopt what the ledger holds for us (or orphaned) and queue what is new to us.
@@ -192,11 +254,17 @@ class Forwarder:
             except Exception as e:  # a bug must not kill the worker; the row is durable
                 self.log.error("forward.failed", message_id=message.message_id, error=repr(e))
                 self._custody.let_go(message.message_id)  # the next adoption sweep retries it
+                self._handed.discard(message.message_id)
             finally:
                 self._busy -= 1
 
     async def _forward(self, message: OutboundMessage, attempt: int) -> None:
         log = self.log.bind(message_id=message.message_id, system_id=message.system_id)
+        # Withdrawable until handed to a bound link: wait for one, then decide at once.
+        await self.upstream.wait_bound()
+        if self._skip(message):
+            return
+        self._handed.add(message.message_id)
         try:
             resp = await self.upstream.submit(message.pdu_body)
         except (ConnectionClosed, ResponseTimeout) as e:
@@ -221,8 +289,10 @@ class Forwarder:
                 # takes it again, and the upstream's refusal is met again, then refunded.
                 log.error("message.refund_failed", error=repr(e))
                 self._custody.let_go(message.message_id)
+                self._handed.discard(message.message_id)
                 return
             self._custody.settle((message.message_id,), asyncio.get_running_loop().time())
+            self._done_with((message.message_id,))
             self.metrics.refunded(entry.amount)
             log.info(
                 "message.refunded",
@@ -269,3 +339,4 @@ class Forwarder:
                 await asyncio.sleep(1.0)
                 continue
             self._custody.settle([mid for mid, _ in items], asyncio.get_running_loop().time())
+            self._done_with([mid for mid, _ in items])

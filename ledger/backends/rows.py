@@ -234,6 +234,7 @@ def account(row: Row, d: Decoder) -> Account:
         default_category=Category(row["default_category"]),
         closed_at=d.time(closed_at) if closed_at is not None else None,
         default_country=row["default_country"],
+        client_cert_sha256=row["client_cert_sha256"],
     )
 
 

@@ -101,6 +101,7 @@ SET_CONTACT = Statement.both("UPDATE accounts SET contact_email = $2 WHERE syste
 SET_DEFAULT_CATEGORY = Statement.both(
     "UPDATE accounts SET default_category = $2 WHERE system_id = $1"
 )
+SET_CLIENT_CERT = Statement.both("UPDATE accounts SET client_cert_sha256 = $2 WHERE system_id = $1")
 SET_DEFAULT_COUNTRY = Statement.both(
     "UPDATE accounts SET default_country = $2 WHERE system_id = $1"
 )
@@ -245,6 +246,11 @@ MARK_FORWARDED = Statement.each(
     "  FROM json_each($1) i JOIN json_each($2) j ON j.key = i.key"
     "  JOIN json_each($4) k ON k.key = i.key) AS u"
     " WHERE messages.message_id = u.message_id RETURNING messages.message_id",
+)
+# replace_sm: a message still ACCEPTED (not yet forwarded) takes its new body and price.
+REPLACE_MESSAGE = Statement.both(
+    "UPDATE messages SET pdu_body = $2, cost = $3, segments = $4, registered_delivery = $5,"
+    " updated_at = $6 WHERE message_id = $1 AND state = 'accepted'"
 )
 SET_MESSAGE_STATE = Statement.both(
     "UPDATE messages SET state = $2, updated_at = $3 WHERE message_id = $1"
