@@ -211,6 +211,8 @@ def pem_fingerprint(path: str) -> str:
             f"{path} is not a PEM certificate (-----BEGIN CERTIFICATE-----)"
         ) from None
     return cert.fingerprint(hashes.SHA256()).hex()
+
+
 #: Longest callback URL accepted (what browsers and servers commonly handle).
 MAX_URL = 2048
 
