@@ -260,7 +260,9 @@ SET_MESSAGE_STATE = Statement.both(
 BACKLOG = Statement.both(
     "SELECT (SELECT count(*) FROM messages WHERE state = 'accepted') AS unforwarded,"
     " (SELECT min(created_at) FROM messages WHERE state = 'accepted') AS oldest,"
-    " (SELECT count(*) FROM receipts WHERE delivered_at IS NULL) AS receipts"
+    " (SELECT count(*) FROM receipts WHERE delivered_at IS NULL) AS receipts,"
+    " (SELECT count(*) FROM alert_outbox WHERE done_at IS NULL) AS mails,"
+    " (SELECT count(*) FROM receipt_callbacks WHERE done_at IS NULL) AS callbacks"
 )
 
 # -- API tokens ----------------------------------------------------------------------------------
