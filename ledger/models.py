@@ -81,6 +81,11 @@ class HouseAccount(StrEnum):
     PACKAGES = "house:packages"
 
 
+#: The name of the upstream of a configuration with one ``[upstream]`` table, and of the
+#: messages forwarded before upstreams had names (migration 0012).
+DEFAULT_UPSTREAM = "default"
+
+
 class MessageState(StrEnum):
     """Lifecycle of a message row (the outbox)."""
 
@@ -229,6 +234,8 @@ class MessageRecord:
     created_at: datetime
     updated_at: datetime
     owner: str | None = None
+    #: The upstream (``[[upstreams]]`` name) that accepted it; None until forwarded.
+    upstream: str | None = None
 
     def outbound(self, owner: str) -> OutboundMessage:
         """The message to forward again, now held by ``owner``."""

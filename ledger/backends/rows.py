@@ -54,7 +54,8 @@ JOURNAL_COLS = (
 )
 MESSAGE_COLS = (
     "message_id, system_id, source_addr, destination_addr, segments, cost,"
-    " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at, owner"
+    " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at, owner,"
+    " upstream"
 )
 RECEIPT_COLS = "id, system_id, message_id, pdu_body, created_at, claimed_by, claimed_until"
 TOKEN_COLS = "token_id, token_hash, owner, note, created_at, revoked_at"  # noqa: S105 — column names
@@ -158,6 +159,7 @@ def message(row: Row, d: Decoder) -> MessageRecord:
         created_at=d.time(row["created_at"]),
         updated_at=d.time(row["updated_at"]),
         owner=row["owner"],
+        upstream=row["upstream"],
     )
 
 

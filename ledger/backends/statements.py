@@ -221,24 +221,24 @@ UNFORWARDED = Statement.each(
     postgres=f"SELECT {MESSAGE_COLS} FROM messages WHERE state = 'accepted' ORDER BY seq LIMIT $1",
     sqlite=f"SELECT {MESSAGE_COLS} FROM messages WHERE state = 'accepted' ORDER BY rowid LIMIT $1",
 )
-# By the upstream's id as matched (ledger.rules.receipts.upstream_key); the newest, if an
-# upstream reused an id.
+# By the upstream's id as matched (ledger.rules.receipts.upstream_key) from one upstream
+# (by name; $2 NULL: from any); the newest, if an upstream reused an id.
 BY_UPSTREAM_KEY = Statement.each(
     postgres=f"SELECT {MESSAGE_COLS} FROM messages WHERE upstream_key = $1"
-    " ORDER BY seq DESC LIMIT 1",
+    " AND ($2::text IS NULL OR upstream = $2::text) ORDER BY seq DESC LIMIT 1",
     sqlite=f"SELECT {MESSAGE_COLS} FROM messages WHERE upstream_key = $1"
-    " ORDER BY rowid DESC LIMIT 1",
+    " AND ($2 IS NULL OR upstream = $2) ORDER BY rowid DESC LIMIT 1",
 )
 # A message already past FORWARDED (refunded, delivered) keeps its state but gets the
-# upstream id. The ids of the messages found come back.
+# upstream id. $5 is the upstream's name. The ids of the messages found come back.
 MARK_FORWARDED = Statement.each(
     postgres="UPDATE messages AS m SET upstream_id = u.upstream_id,"
-    " upstream_key = u.upstream_key, updated_at = $3,"
+    " upstream_key = u.upstream_key, upstream = $5, updated_at = $3,"
     " state = CASE WHEN m.state = 'accepted' THEN 'forwarded' ELSE m.state END"
     " FROM unnest($1::text[], $2::text[], $4::text[]) AS u(message_id, upstream_id, upstream_key)"
     " WHERE m.message_id = u.message_id RETURNING m.message_id",
     sqlite="UPDATE messages SET upstream_id = u.upstream_id, upstream_key = u.upstream_key,"
-    " updated_at = $3,"
+    " upstream = $5, updated_at = $3,"
     " state = CASE WHEN state = 'accepted' THEN 'forwarded' ELSE state END"
     " FROM (SELECT i.value AS message_id, j.value AS upstream_id, k.value AS upstream_key"
     "  FROM json_each($1) i JOIN json_each($2) j ON j.key = i.key"
