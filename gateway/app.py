@@ -27,11 +27,21 @@ from typing import Any
 import structlog
 
 from gateway.admin.demo import ensure_demo_account
-from gateway.config import Config, UpstreamConfig, exposed_ledger_files, world_readable_secrets
+from gateway.config import (
+    Config,
+    ConfigError,
+    UpstreamConfig,
+    exposed_ledger_files,
+    load_config,
+    world_readable_secrets,
+)
+from gateway.config_delivery import links
 from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.forwarder import Forwarder
 from gateway.delivery.intake import ReceiptIntake
+from gateway.delivery.links import UpstreamLinks
 from gateway.delivery.registry import BindRegistry
+from gateway.delivery.routing import Route, RouteTable
 from gateway.observability.logs import configure_logging
 from gateway.observability.metrics import Metrics
 from gateway.policy.bind import BindPolicy
@@ -42,7 +52,6 @@ from gateway.policy.throttle import ThrottleSettings
 from gateway.simulator import UpstreamSimulator
 from gateway.smpp import State
 from gateway.transport.server import ServerServices, SmppServer
-from gateway.transport.upstream import UpstreamClient
 from ledger import LedgerError, Store, open_store
 from ledger.batcher import DebitBatcher
 
@@ -64,6 +73,7 @@ class Endpoints:
 
     port: int
     tls_port: int | None
+    #: The upstreams, as "name=host:port" joined by ", ".
     upstream: str
     simulator_port: int | None
     #: The management API's port; None when ``[api]`` is not enabled.
@@ -77,11 +87,12 @@ class Running:
     store: Store
     gateway_id: str
     endpoints: Endpoints
-    upstream: UpstreamClient
+    upstream: UpstreamLinks
     forwarder: Forwarder
     simulator: UpstreamSimulator | None
     metrics: Metrics
     server: SmppServer
+    submitter: Submitter
 
 
 class Gateway:
@@ -103,8 +114,8 @@ class Gateway:
         return self._running().endpoints
 
     @property
-    def upstream(self) -> UpstreamClient:
-        """The link to the upstream SMSC."""
+    def upstream(self) -> UpstreamLinks:
+        """The links to the upstream SMSCs."""
         return self._running().upstream
 
     @property
@@ -165,7 +176,7 @@ class Gateway:
                 history_retention(store, c.ledger.history_retention_days)
             )
         await stack.enter_async_context(_alerts(c, store, gateway_id, metrics))
-        simulator, upstream_config = await self._start_simulator(stack)
+        simulator, upstream_configs = await self._start_simulator(stack)
 
         registry = BindRegistry()
         metrics.watch(partial(_count_sessions, registry))
@@ -177,10 +188,13 @@ class Gateway:
         stop_listening = await store.listen_receipts(receipts.on_notify)
         if stop_listening is not None:
             stack.push_async_callback(stop_listening)
-        intake = ReceiptIntake(store, receipts)
+        intake = ReceiptIntake(store, receipts, undelivered_refund=c.delivery.undelivered_refund)
 
-        upstream = UpstreamClient(
-            upstream_config, intake.on_upstream_deliver, pdu_count=metrics.pdu_counter("upstream")
+        upstream = UpstreamLinks.connect(
+            upstream_configs,
+            lambda name: partial(intake.on_upstream_deliver, upstream=name),
+            delivery=c.delivery,
+            pdu_count=metrics.pdu_counter("upstream"),
         )
         upstream.start()
         stack.push_async_callback(upstream.stop)
@@ -190,7 +204,10 @@ class Gateway:
             upstream,
             intake,
             gateway_id=gateway_id,
-            workers=c.upstream.window,
+            routes=route_table(c, upstream.names),
+            delivery=c.delivery,
+            # One worker per window slot of every bind: each upstream can be kept full.
+            workers=sum(u.window * u.binds for u in upstream_configs),
             metrics=metrics,
         )
         await forwarder.recover()
@@ -235,19 +252,19 @@ class Gateway:
         endpoints = Endpoints(
             port=port,
             tls_port=tls_port,
-            upstream=f"{upstream_config.host}:{upstream_config.port}",
+            upstream=", ".join(f"{u.name}={u.host}:{u.port}" for u in upstream_configs),
             simulator_port=simulator.port if simulator else None,
             api_port=api_port,
         )
         return Running(
-            store, gateway_id, endpoints, upstream, forwarder, simulator, metrics, server
+            store, gateway_id, endpoints, upstream, forwarder, simulator, metrics, server, submitter
         )
 
     async def _start_api(
         self,
         stack: AsyncExitStack,
         store: Store,
-        upstream: UpstreamClient,
+        upstream: UpstreamLinks,
         simulated: bool,
         submitter: Submitter,
     ) -> int | None:
@@ -268,7 +285,7 @@ class Gateway:
             metrics=self.metrics,
             limiter=FailureLimiter(c.api.auth_failures_per_minute),
             mailer=Mailer.from_config(c),
-            upstream_ready=lambda: simulated or upstream.bound,
+            upstream_ready=lambda: simulated or upstream.any_live,
             # HTTP sends go through the very submit path SMPP submits take.
             submitter=submitter,
         )
@@ -295,11 +312,15 @@ class Gateway:
 
     async def _start_simulator(
         self, stack: AsyncExitStack
-    ) -> tuple[UpstreamSimulator | None, UpstreamConfig]:
-        """Start the built-in SMSC if configured; returns it and the upstream to bind to."""
+    ) -> tuple[UpstreamSimulator | None, list[UpstreamConfig]]:
+        """Start the built-in SMSC if configured; returns it and the upstreams to bind to.
+
+        The simulator stands in for ``[upstream]`` (the configuration refuses it with
+        ``[[upstreams]]``).
+        """
         c = self.config
         if not c.simulator.enabled:
-            return None, c.upstream
+            return None, c.links()
         simulator = UpstreamSimulator.from_config(c.simulator)
         await simulator.start()
         stack.push_async_callback(simulator.stop)
@@ -308,14 +329,22 @@ class Gateway:
             port=simulator.port,
             note="built-in upstream SMSC simulator: no message reaches a handset",
         )
-        return simulator, replace(c.upstream, host=c.simulator.host, port=simulator.port)
+        [default] = links(c.upstream, ())
+        return simulator, [replace(default, host=c.simulator.host, port=simulator.port)]
 
     def reload(self) -> None:
-        """What SIGHUP does: load the SMPP listener's TLS certificate and key again.
+        """What SIGHUP does: the routes, the tariff, the log level and the TLS pair again.
 
-        Bound sessions keep going; a pair that cannot be loaded is logged and the old
-        one keeps serving.
+        The config file is read again (a gateway started from a file); its
+        ``[[routes]]``, ``pricing.tariff`` and ``[logging]`` replace those in use, for
+        the next message. Bound sessions keep going. A file that does not load, routes
+        naming an upstream this gateway is not connected to (upstreams change with a
+        restart), or a tariff that does not load leave everything as it was, logged as
+        ``config.reload_failed``. Then the SMPP listener's TLS certificate and key are
+        loaded again; a pair that cannot be loaded is logged and the old one keeps
+        serving.
         """
+        self._reload_config()
         c = self.config.server
         try:
             reloaded = self._running().server.reload_tls()
@@ -324,6 +353,28 @@ class Gateway:
             return
         if reloaded:
             self.log.info("tls.reloaded", cert=str(c.tls_cert), tls_port=self.endpoints.tls_port)
+
+    def _reload_config(self) -> None:
+        running = self._running()
+        source = self.config.source
+        if source is None:
+            return  # built in code (tests, embedding): nothing to read again
+        try:
+            fresh = load_config(source)
+            table = route_table(fresh, running.upstream.names)
+            tariff = Tariff.load(fresh.pricing.tariff)
+        except (ConfigError, ValueError, OSError) as e:
+            self.log.error("config.reload_failed", path=str(source), error=str(e))
+            return
+        running.forwarder.routes = table
+        running.submitter.tariff = tariff
+        configure_logging(fresh.logging.level, fresh.logging.format)
+        self.config = replace(
+            self.config, routes=fresh.routes, pricing=fresh.pricing, logging=fresh.logging
+        )
+        self.log.info(
+            "config.reloaded", path=str(source), routes=len(fresh.routes), level=fresh.logging.level
+        )
 
     async def stop(self) -> None:
         """Stop accepting, finish in-flight submits, stop forwarding, close the ledger."""
@@ -373,10 +424,26 @@ def _count_sessions(registry: BindRegistry, metrics: Metrics) -> None:
         metrics.bound_sessions.labels(kind).set(counts.get(state, 0))
 
 
-def _upstream_state(upstream: UpstreamClient, metrics: Metrics) -> None:
-    """Probe: the upstream link and the window it uses."""
-    metrics.upstream_bound.set(1 if upstream.bound else 0)
-    metrics.upstream_window.set(upstream.window_in_use)
+def _upstream_state(upstreams: UpstreamLinks, metrics: Metrics) -> None:
+    """Probe: each upstream's binds up and the window it uses."""
+    for link in upstreams:
+        metrics.upstream_bound.labels(link.name).set(sum(c.bound for c in link.clients))
+        metrics.upstream_window.labels(link.name).set(link.window_in_use)
+
+
+def route_table(config: Config, upstreams: tuple[str, ...]) -> RouteTable:
+    """The routing rule's table for ``config``'s ``[[routes]]`` over these upstreams.
+
+    Raises ValueError when a route names an upstream that is not among them.
+    """
+    routes = [
+        Route(r.prefix, r.upstreams, account=r.account, category=r.category) for r in config.routes
+    ]
+    for r in routes:
+        unknown = [name for name in r.upstreams if name not in upstreams]
+        if unknown:
+            raise ValueError(f"route {r.prefix or '(any)'}: no upstream is named {unknown[0]!r}")
+    return RouteTable(routes, upstreams)
 
 
 @asynccontextmanager

@@ -44,13 +44,10 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from gateway.config_delivery import (
-    DeliveryConfig,
-    RouteConfig,
-    UpstreamConfig,
-    check_delivery,
-    links,
-)
+from gateway.config_delivery import DeliveryConfig as DeliveryConfig
+from gateway.config_delivery import RouteConfig as RouteConfig
+from gateway.config_delivery import UpstreamConfig as UpstreamConfig
+from gateway.config_delivery import check_delivery, links
 from gateway.config_fields import (
     AT_LEAST_1,
     CREDIT_LIMIT,
