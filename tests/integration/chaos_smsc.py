@@ -12,7 +12,8 @@ It behaves as awkward SMSCs do, each habit switchable:
 - ``stop()`` / ``start()``: goes away and comes back on the same port.
 
 It records every submit_sm it receives (time, destination, text), duplicates included,
-so tests can check the rate and count what was sent twice.
+so tests can check the rate and count what was sent twice. Like a real SMSC it keeps the
+receipts it could not deliver and sends them again on the next bind.
 """
 
 from __future__ import annotations
@@ -66,12 +67,16 @@ class ChaosSmsc:
     dlr_delay: float = 0.02
     received: list[Received] = field(default_factory=list)
     receipts_acked: int = 0
+    #: status -> submit_sm_resp actually written with it (a drop cancels the held ones).
+    answered: Counter[int] = field(default_factory=Counter)
     binds: int = 0
     _server: asyncio.Server | None = None
     _conns: set[SmppConnection] = field(default_factory=set)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _count: int = 0
+    #: receipt id -> the submit_sm it reports, until the gateway acknowledges it.
+    _undelivered: dict[str, SubmitSm] = field(default_factory=dict)
 
     async def start(self) -> ChaosSmsc:
         """Listen (again, on the same port after a stop)."""
@@ -137,6 +142,7 @@ class ChaosSmsc:
         self.received.append(Received(loop.time(), pdu.destination_addr, pdu.short_message, status))
         if self.resp_delay:
             await asyncio.sleep(self.resp_delay)
+        self.answered[status] += 1
         if status != CommandStatus.ESME_ROK:
             conn.respond(response_to(pdu, status))
             return
@@ -144,8 +150,14 @@ class ChaosSmsc:
         msg_id = f"{n:08X}" if self.hex_ids else f"{self.name}-{n}"
         conn.respond(response_to(pdu, message_id=msg_id))
         if pdu.registered_delivery & 0x03:
+            receipt_id = str(n) if self.hex_ids else msg_id
+            self._undelivered[receipt_id] = pdu
             await asyncio.sleep(self.dlr_delay)
-            await self._receipt(conn, pdu, str(n) if self.hex_ids else msg_id)
+            await self._receipt(conn, pdu, receipt_id)
+
+    def _resend_receipts(self, conn: SmppConnection) -> None:
+        for receipt_id, submit in list(self._undelivered.items()):
+            self._spawn(self._receipt(conn, submit, receipt_id))
 
     async def _receipt(self, conn: SmppConnection, submit: SubmitSm, receipt_id: str) -> None:
         receipt = receipt_pdu(
@@ -160,7 +172,9 @@ class ChaosSmsc:
             receipt = replace(receipt, tlvs=kept)
         with contextlib.suppress(ConnectionClosed, ResponseTimeout):
             resp = await conn.request(receipt)
-            if resp.command_status == CommandStatus.ESME_ROK:
+            if resp.command_status == CommandStatus.ESME_ROK and self._undelivered.pop(
+                receipt_id, None
+            ):
                 self.receipts_acked += 1
 
 
@@ -182,6 +196,7 @@ class _Handler:
 
     def on_bound(self, conn: SmppConnection) -> None:
         self.smsc._conns.add(conn)
+        self.smsc._resend_receipts(conn)
 
     def on_closed(self, conn: SmppConnection) -> None:
         self.smsc._conns.discard(conn)
