@@ -32,6 +32,8 @@ from ledger.models import (
     JournalEntry,
     MessageRecord,
     MessageState,
+    MoRoute,
+    PendingMo,
     PendingReceipt,
     RechargePolicy,
     Sender,
@@ -58,6 +60,10 @@ MESSAGE_COLS = (
     " upstream"
 )
 RECEIPT_COLS = "id, system_id, message_id, pdu_body, created_at, claimed_by, claimed_until"
+MO_COLS = (
+    "id, system_id, upstream, source_addr, destination_addr, pdu_body, created_at,"
+    " claimed_by, claimed_until"
+)
 TOKEN_COLS = "token_id, token_hash, owner, note, created_at, revoked_at"  # noqa: S105 — column names
 ALERT_COLS = "system_id, category, threshold, armed, checked_through, updated_at"
 ALERT_STEP_COLS = "id, kind, idempotency_key, balance_after"
@@ -372,3 +378,24 @@ def alert_mail(row: Row, d: Decoder) -> AlertMail:
         contact_email=row["contact_email"],
         attempts=row["attempts"],
     )
+
+
+def mo(row: Row, d: Decoder) -> PendingMo:
+    """An MO row (MO_COLS)."""
+    until = row["claimed_until"]
+    return PendingMo(
+        id=row["id"],
+        system_id=row["system_id"],
+        upstream=row["upstream"],
+        source_addr=row["source_addr"],
+        destination_addr=row["destination_addr"],
+        pdu_body=bytes(row["pdu_body"]),
+        created_at=d.time(row["created_at"]),
+        claimed_by=row["claimed_by"],
+        claimed_until=d.time(until) if until is not None else None,
+    )
+
+
+def mo_route(row: Row, _d: Decoder) -> MoRoute:
+    """An MO route row (kind, value, system_id)."""
+    return MoRoute(kind=row["kind"], value=row["value"], system_id=row["system_id"])

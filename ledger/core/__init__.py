@@ -12,13 +12,21 @@ from ledger.core.accounts import AccountsCore
 from ledger.core.alerts import AlertsCore
 from ledger.core.gateways import GatewaysCore
 from ledger.core.history import HistoryCore
+from ledger.core.mo import MoCore
 from ledger.core.money import MoneyCore
 from ledger.core.outbox import OutboxCore
 from ledger.core.tokens import TokensCore
 
 
 class Ledger(
-    AccountsCore, GatewaysCore, MoneyCore, OutboxCore, TokensCore, HistoryCore, AlertsCore
+    AccountsCore,
+    GatewaysCore,
+    MoneyCore,
+    OutboxCore,
+    TokensCore,
+    HistoryCore,
+    AlertsCore,
+    MoCore,
 ):
     """``ledger.store.Store`` over one backend: ``Ledger(backend, clock=...)``.
 

@@ -140,7 +140,7 @@ def _migration_0012_update(store_url: str) -> str:
     import ledger
 
     dialect = "sqlite" if store_url.startswith("sqlite:") else "postgresql"
-    path = Path(ledger.__file__).parent / "migrations" / dialect / "0012_upstream_name.sql"
+    path = Path(ledger.__file__).parent / "migrations" / dialect / "0012_upstreams_and_mo.sql"
     sql = path.read_text()
     start = sql.index("UPDATE messages")
     update = sql[start : sql.index(";", start)]
