@@ -40,6 +40,7 @@ from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.forwarder import Forwarder
 from gateway.delivery.intake import ReceiptIntake
 from gateway.delivery.links import UpstreamLinks
+from gateway.delivery.mo import MoDispatcher, MoIntake
 from gateway.delivery.registry import BindRegistry
 from gateway.delivery.routing import Route, RouteTable
 from gateway.observability.logs import configure_logging
@@ -188,7 +189,21 @@ class Gateway:
         stop_listening = await store.listen_receipts(receipts.on_notify)
         if stop_listening is not None:
             stack.push_async_callback(stop_listening)
-        intake = ReceiptIntake(store, receipts, undelivered_refund=c.delivery.undelivered_refund)
+        mo = MoDispatcher(
+            store,
+            registry,
+            gateway_id=gateway_id,
+            max_age=c.delivery.mo_max_age_s,
+            stuck_after=c.server.receiver_max_unanswered,
+        )
+        mo.start()
+        stack.push_async_callback(mo.stop)
+        intake = ReceiptIntake(
+            store,
+            receipts,
+            undelivered_refund=c.delivery.undelivered_refund,
+            mo=MoIntake(store, mo),
+        )
 
         upstream = UpstreamLinks.connect(
             upstream_configs,
@@ -245,6 +260,7 @@ class Gateway:
                 submitter=submitter,
                 registry=registry,
                 receipts=receipts,
+                mo=mo,
             )
         )
         stack.push_async_callback(server.stop)

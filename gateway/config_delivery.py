@@ -9,7 +9,7 @@ Tables of ``gateway.config`` (validated by its generic validator):
 - ``[[routes]]``: destination prefix (and optionally account, category) -> an ordered
   list of upstream names; the rule that reads them is ``gateway.delivery.routing``.
 - ``[delivery]``: validity limit, the refund policy for undelivered messages, how long
-  a throttled link pauses.
+  a throttled link pauses, how long an MO waits for its account's receiver.
 
 ``check_delivery`` holds the rules that involve several of these at once.
 """
@@ -83,6 +83,9 @@ class DeliveryConfig:
     #: to ``throttle_pause_max_s``, and reset by the next accepted submit.
     throttle_pause_s: float = field(default=0.5, metadata=POSITIVE)
     throttle_pause_max_s: float = field(default=10.0, metadata=POSITIVE)
+    #: An MO (message from a handset) no receiver of its account took within this many
+    #: seconds is not delivered any more (it stays in the ledger).
+    mo_max_age_s: float = field(default=604_800.0, metadata=POSITIVE)
 
 
 def links(upstream: UpstreamConfig, upstreams: Sequence[UpstreamConfig]) -> list[UpstreamConfig]:

@@ -68,6 +68,7 @@ from gateway.admin.errors import (
     Unavailable,
 )
 from gateway.admin.history import DEFAULT_HISTORY_LIMIT, history, prune_history
+from gateway.admin.mo import add_mo_route, mo_routes, remove_mo_route
 from gateway.admin.password_reset import PasswordReset, reset_password
 from gateway.admin.recharge import recharge_off, set_recharge
 from gateway.admin.schema import SchemaUpgrade, open_ledger, upgrade_schema
@@ -128,6 +129,7 @@ __all__ = [
     "Unavailable",
     "account_details",
     "add_credit",
+    "add_mo_route",
     "add_sender",
     "allow_ip",
     "authenticate",
@@ -139,9 +141,11 @@ __all__ = [
     "history",
     "list_accounts",
     "list_tokens",
+    "mo_routes",
     "open_ledger",
     "prune_history",
     "recharge_off",
+    "remove_mo_route",
     "remove_sender",
     "reset_password",
     "revoke_token",

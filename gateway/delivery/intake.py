@@ -28,6 +28,7 @@ from collections import OrderedDict
 import structlog
 
 from gateway.delivery.dispatch import ReceiptDispatcher
+from gateway.delivery.mo import MoIntake
 from gateway.delivery.receipt_pdus import (
     Address,
     client_receipt,
@@ -62,9 +63,12 @@ class ReceiptIntake:
         cache_size: int = 200_000,
         unmatched_grace: float = UNMATCHED_GRACE_S,
         undelivered_refund: bool = False,
+        mo: MoIntake | None = None,
     ) -> None:
         self.store = store
         self.dispatcher = dispatcher
+        #: Where MOs go (None: acknowledged and dropped, ``mo.dropped``).
+        self.mo = mo
         self.undelivered_refund = undelivered_refund
         self.log = structlog.get_logger("smppgw.receipts")
         #: (upstream name, upstream_key(upstream id)) -> (our message id, system_id).
@@ -107,8 +111,10 @@ class ReceiptIntake:
         """Handle a deliver_sm from the upstream named ``upstream``; returns the
         deliver_sm_resp status."""
         if not pdu.is_receipt:
-            # Mobile-originated messages are not part of the product yet; acknowledge so
-            # the upstream does not retry for days, and say so in the log.
+            if self.mo is not None:
+                return await self.mo.on_mo(pdu, upstream)
+            # No MO handling wired (tests of receipts alone): acknowledge so the
+            # upstream does not retry for days, and say so in the log.
             self.log.warning("mo.dropped", source=pdu.source_addr)
             return CommandStatus.ESME_ROK
         receipt = read_upstream_receipt(pdu)

@@ -85,6 +85,8 @@ class ServerServices:
     submitter: Submitter
     registry: BindRegistry
     receipts: ReceiptDispatcher
+    #: Messages from handsets, pushed to receivers like receipts (None: not wired).
+    mo: ReceiptDispatcher | None = None
 
 
 class ClientHandler:
@@ -185,6 +187,8 @@ class ClientHandler:
         log.info("bind.accepted")
         if kind != "tx":
             self.s.receipts.receiver_bound(account.system_id)
+            if self.s.mo is not None:
+                self.s.mo.receiver_bound(account.system_id)
 
     async def _submit(self, conn: SmppConnection, pdu: SubmitSm) -> None:
         assert self.account is not None  # the session only lets submit_sm in when bound

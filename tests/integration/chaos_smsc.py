@@ -31,6 +31,7 @@ from gateway.delivery.receipt_pdus import Address, receipt_pdu
 from gateway.smpp import (
     CommandId,
     CommandStatus,
+    DeliverSm,
     Pdu,
     Role,
     Session,
@@ -106,6 +107,23 @@ class ChaosSmsc:
         for c in list(self._conns):
             c.abort()
         self._conns.clear()
+
+    async def send_mo(self, source: str, destination: str, text: bytes) -> int:
+        """Send a message from a handset (deliver_sm, esm_class 0) on a bound link; the
+        status the gateway answered it with."""
+        conn = next(iter(self._conns))
+        mo = DeliverSm(
+            sequence_number=0,
+            source_addr_ton=1,
+            source_addr_npi=1,
+            source_addr=source,
+            dest_addr_ton=1,
+            dest_addr_npi=1,
+            destination_addr=destination,
+            short_message=text,
+        )
+        resp = await conn.request(mo)
+        return resp.command_status
 
     # -- what the tests read ----------------------------------------------------------------
     def accepted_texts(self) -> Counter[bytes]:
