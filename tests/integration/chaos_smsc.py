@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import ssl
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -66,8 +67,14 @@ class ChaosSmsc:
     reject_prefixes: tuple[str, ...] = ()
     resp_delay: float = 0.0
     dlr_delay: float = 0.02
+    #: The stat of every receipt (DELIVRD, UNDELIV, ...).
+    dlr_stat: str = "DELIVRD"
     received: list[Received] = field(default_factory=list)
     receipts_acked: int = 0
+    #: Serve TLS with this context (None: plain TCP).
+    tls: ssl.SSLContext | None = None
+    #: TCP connections accepted (TLS handshakes that failed included).
+    connections: int = 0
     #: status -> submit_sm_resp actually written with it (a drop cancels the held ones).
     answered: Counter[int] = field(default_factory=Counter)
     binds: int = 0
@@ -85,10 +92,11 @@ class ChaosSmsc:
         log = structlog.get_logger("tests.chaos").bind(smsc=self.name)
 
         def factory() -> SmppConnection:
+            self.connections += 1
             session = Session(Role.SMSC, SessionConfig(window=100), now=loop.time())
             return SmppConnection(session, _Handler(self), log)
 
-        self._server = await loop.create_server(factory, "127.0.0.1", self.port)
+        self._server = await loop.create_server(factory, "127.0.0.1", self.port, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -180,7 +188,7 @@ class ChaosSmsc:
     async def _receipt(self, conn: SmppConnection, submit: SubmitSm, receipt_id: str) -> None:
         receipt = receipt_pdu(
             receipt_id,
-            "DELIVRD",
+            self.dlr_stat,
             source=Address(submit.dest_addr_ton, submit.dest_addr_npi, submit.destination_addr),
             destination=Address(submit.source_addr_ton, submit.source_addr_npi, submit.source_addr),
             text=submit.short_message[:20].decode("latin-1"),

@@ -15,6 +15,8 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from gateway.smpp import CommandStatus as S
 from ledger import Store
 from ledger.models import EntryKind, MessageState
@@ -199,3 +201,48 @@ async def test_an_upstream_rate_is_never_exceeded(store: Store, tmp_path: Path) 
     finally:
         await smsc.stop()
     assert smsc.max_in_any_second() <= rate + 1  # the bucket's one token of burst
+
+
+@pytest.mark.parametrize("refund", [False, True])
+async def test_undelivered_after_acceptance_follows_the_policy(
+    store: Store, tmp_path: Path, refund: bool
+) -> None:
+    smsc = await ChaosSmsc("undeliv", dlr_stat="UNDELIV").start()
+    config = gateway_config(
+        f"sqlite:///{tmp_path}/ledger.db",
+        simulator={"enabled": False},
+        upstream={"port": smsc.port, "system_id": "gw"},
+        delivery={"undelivered_refund": refund},
+    )
+    await make_account(store, "smpp-undeliv", credits="100")
+    initial = (await store.get_account("smpp-undeliv")).balance
+    try:
+        async with running_gateway(config, store) as gw:
+            esme = await in_thread(Esme, gw.endpoints.port)
+            await in_thread(esme.bind, "trx", "smpp-undeliv", PASSWORD)
+            status, mid = await in_thread(esme.submit, b"gone", registered_delivery=1)
+            assert status == S.ESME_ROK
+            [receipt] = await in_thread(esme.wait_receipts, 1)
+            await in_thread(esme.close)
+            cost = (await store.get_message(mid)).cost
+            if refund:  # the refund follows the receipt: wait for it, bounded
+                await until_refunded(store, mid)
+    finally:
+        await smsc.stop()
+    assert receipt.receipted_message_id == mid
+    assert "stat:UNDELIV" in receipt.text  # relayed as it came, either way
+    record = await store.get_message(mid)
+    balance = (await store.get_account("smpp-undeliv")).balance
+    if refund:
+        assert record.state == MessageState.REJECTED and balance == initial
+    else:  # the default: the upstream charged us, so the client is charged too
+        assert record.state == MessageState.FAILED and balance == initial - cost
+
+
+async def until_refunded(store: Store, message_id: str) -> None:
+    for _ in range(250):
+        journal = await store.journal("smpp-undeliv", limit=10)
+        if any(e.kind == EntryKind.REFUND and e.message_id == message_id for e in journal):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{message_id} was not refunded")
