@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -47,6 +47,8 @@ from gateway.observability.logs import configure_logging
 from gateway.observability.metrics import Metrics
 from gateway.policy.bind import BindPolicy
 from gateway.policy.ids import MessageIdGenerator
+from gateway.policy.messages import MessageOperations
+from gateway.policy.multi import MultiSubmitter
 from gateway.policy.submit import Submitter
 from gateway.policy.tariff import Tariff
 from gateway.policy.throttle import ThrottleSettings
@@ -55,6 +57,9 @@ from gateway.smpp import State
 from gateway.transport.server import ServerServices, SmppServer
 from ledger import LedgerError, Store, open_store
 from ledger.batcher import DebitBatcher
+
+if TYPE_CHECKING:  # the API (FastAPI, uvicorn) loads only when enabled
+    from gateway.api.server import ApiServer
 
 #: Seconds between heartbeats; the ledger drops a gateway's binds after 30 s of silence.
 HEARTBEAT_INTERVAL = 5.0
@@ -94,6 +99,8 @@ class Running:
     metrics: Metrics
     server: SmppServer
     submitter: Submitter
+    #: The management API's HTTP server; None when ``[api]`` is not enabled.
+    api: ApiServer | None = None
 
 
 class Gateway:
@@ -177,6 +184,7 @@ class Gateway:
                 history_retention(store, c.ledger.history_retention_days)
             )
         await stack.enter_async_context(_alerts(c, store, gateway_id, metrics))
+        await stack.enter_async_context(_callbacks(store, gateway_id, metrics))
         simulator, upstream_configs = await self._start_simulator(stack)
 
         registry = BindRegistry()
@@ -261,19 +269,30 @@ class Gateway:
                 registry=registry,
                 receipts=receipts,
                 mo=mo,
+                messages=MessageOperations(submitter, store, forwarder, gateway_id=gateway_id),
+                multi=MultiSubmitter(submitter, store),
             )
         )
         stack.push_async_callback(server.stop)
-        api_port = await self._start_api(stack, store, upstream, simulator is not None, submitter)
+        api = await self._start_api(stack, store, upstream, simulator is not None, submitter)
         endpoints = Endpoints(
             port=port,
             tls_port=tls_port,
             upstream=", ".join(f"{u.name}={u.host}:{u.port}" for u in upstream_configs),
             simulator_port=simulator.port if simulator else None,
-            api_port=api_port,
+            api_port=api.port if api is not None else None,
         )
         return Running(
-            store, gateway_id, endpoints, upstream, forwarder, simulator, metrics, server, submitter
+            store,
+            gateway_id,
+            endpoints,
+            upstream,
+            forwarder,
+            simulator,
+            metrics,
+            server,
+            submitter,
+            api,
         )
 
     async def _start_api(
@@ -283,8 +302,8 @@ class Gateway:
         upstream: UpstreamLinks,
         simulated: bool,
         submitter: Submitter,
-    ) -> int | None:
-        """Serve the management API if ``[api]`` enables it; its port, or None."""
+    ) -> ApiServer | None:
+        """Serve the management API if ``[api]`` enables it; its server, or None."""
         c = self.config
         if not c.api.enabled:
             return None
@@ -309,7 +328,7 @@ class Gateway:
         port = await api.start()
         stack.push_async_callback(api.stop)
         self.log.info("api.started", host=c.api.host, port=port, scheme=api.scheme)
-        return port
+        return api
 
     async def _open_store(self, stack: AsyncExitStack) -> Store:
         """The caller's store, or ``ledger.url`` opened, migrated, and closed last."""
@@ -349,26 +368,47 @@ class Gateway:
         return simulator, [replace(default, host=c.simulator.host, port=simulator.port)]
 
     def reload(self) -> None:
-        """What SIGHUP does: the routes, the tariff, the log level and the TLS pair again.
+        """What SIGHUP does: the routes, the tariff, the log level and the TLS pairs again.
 
         The config file is read again (a gateway started from a file); its
         ``[[routes]]``, ``pricing.tariff`` and ``[logging]`` replace those in use, for
         the next message. Bound sessions keep going. A file that does not load, routes
         naming an upstream this gateway is not connected to (upstreams change with a
         restart), or a tariff that does not load leave everything as it was, logged as
-        ``config.reload_failed``. Then the SMPP listener's TLS certificate and key are
-        loaded again; a pair that cannot be loaded is logged and the old one keeps
-        serving.
+        ``config.reload_failed``. Then the TLS certificates and keys are loaded again,
+        the SMPP listener's and the API's (each on its own: one failing leaves the
+        other); open connections keep going, and a pair that cannot be loaded is logged
+        while the old one keeps serving.
         """
         self._reload_config()
-        c = self.config.server
+        running = self._running()
+        c = self.config
         try:
-            reloaded = self._running().server.reload_tls()
+            if running.server.reload_tls():
+                self.log.info(
+                    "tls.reloaded",
+                    listener="smpp",
+                    cert=str(c.server.tls_cert),
+                    tls_port=running.endpoints.tls_port,
+                )
         except (OSError, ssl.SSLError) as e:
-            self.log.error("tls.reload_failed", cert=str(c.tls_cert), error=repr(e))
+            self.log.error(
+                "tls.reload_failed", listener="smpp", cert=str(c.server.tls_cert), error=repr(e)
+            )
+        if running.api is None:
             return
-        if reloaded:
-            self.log.info("tls.reloaded", cert=str(c.tls_cert), tls_port=self.endpoints.tls_port)
+        try:
+            if running.api.reload_tls():
+                self.log.info(
+                    "tls.reloaded",
+                    listener="api",
+                    cert=str(c.api.tls_cert),
+                    api_port=running.endpoints.api_port,
+                )
+        except (OSError, ssl.SSLError) as e:
+            self.log.error(
+                "tls.reload_failed", listener="api", cert=str(c.api.tls_cert), error=repr(e)
+            )
 
     def _reload_config(self) -> None:
         running = self._running()
@@ -508,6 +548,14 @@ def _alerts(
         store, Mailer.from_config(config), gateway_id=gateway_id, count=metrics.alert_handled
     )
     return alert_notifications(notifier, interval=ALERT_INTERVAL)
+
+
+def _callbacks(store: Store, gateway_id: str, metrics: Metrics) -> AbstractAsyncContextManager[Any]:
+    """The receipt-callback task: POSTs final outcomes of HTTP jobs to their URLs."""
+    from gateway.delivery.callbacks import CallbackPoster, callback_posting
+
+    poster = CallbackPoster(store, gateway_id=gateway_id, count=metrics.callback_handled)
+    return callback_posting(poster)
 
 
 async def _drain_and_stop(forwarder: Forwarder) -> None:

@@ -32,6 +32,7 @@ those written in the file itself, so ``serve`` can warn when others may read it.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 import math
 import os
@@ -73,6 +74,7 @@ _T = TypeVar("_T")
 DestinationCheck = Literal["valid", "possible", "prefix"]
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 LogFormat = Literal["json", "console"]
+WindowMode = Literal["throttle", "backpressure"]
 #: Final states a simulated delivery receipt may report (SMPP 3.4 Appendix B).
 ReceiptStat = Literal["DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD"]
 #: How the SMTP connection is protected: not at all, upgraded with STARTTLS, or TLS from
@@ -133,6 +135,30 @@ class ServerConfig:
     #: address; a connection beyond either is closed at once, before any PDU is read.
     max_connections: int = field(default=10_000, metadata=_AT_LEAST_1)
     max_connections_per_address: int = field(default=200, metadata=_AT_LEAST_1)
+    #: Networks of the load balancers that send a PROXY protocol header (v1 or v2) first
+    #: on both listeners. A connection from one of them must start with a header, whose
+    #: client address then stands for the connection everywhere; a header from any
+    #: other address closes the connection. Empty: no PROXY protocol.
+    proxy_protocol_from: tuple[str, ...] = field(default=(), metadata=_limits(networks=True))
+    #: Seconds a trusted balancer has to send its whole PROXY header.
+    proxy_header_timeout_s: float = field(default=5.0, metadata=_POSITIVE)
+    #: CA certificates (PEM) the TLS listener checks client certificates against. Set,
+    #: the listener asks every client for a certificate (optional: binds for accounts
+    #: without a pinned certificate go on without one); unset, it asks for none.
+    tls_client_ca: Path | None = field(default=None, metadata=_FILE)
+    #: Octets a session may hold undecoded (received) or unsent (written, the client not
+    #: reading); beyond either the session is closed (``session.buffer_full``).
+    max_session_buffer: int = field(default=1_048_576, metadata=_limits(ge=65_536))
+    #: submit_sm (and data_sm, submit_multi) one account may have in progress at once on
+    #: this gateway, all its sessions together; 0 = no limit. Beyond it:
+    #: ``account_window_mode``.
+    account_submit_window: int = field(default=0, metadata=_limits(ge=0))
+    #: "throttle": answer ESME_RTHROTTLED at once; "backpressure": hold the request until
+    #: a slot frees (the session's reading pauses as its unanswered requests pile up).
+    account_window_mode: WindowMode = "throttle"
+    #: A bound session older than this is unbound cleanly (unbind, then close); the
+    #: client binds again. 0 = never.
+    max_session_age_s: float = field(default=86_400.0, metadata=_limits(ge=0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +194,8 @@ class PricingConfig:
     destination_check: DestinationCheck = "valid"
     #: Most segments of one concatenated message.
     max_parts: int = field(default=6, metadata=_limits(ge=1, le=255))
+    #: What packs of credits cost (CSV, ``gateway/policy/price_list.py``); optional.
+    price_list: Path | None = field(default=None, metadata=_FILE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,9 +505,11 @@ def _convert(raw: Any, hint: Any, key: str, ctx: _Context) -> Any:
             raise ctx.error(key, f"expected a string, got {_show(raw)}")
         return raw
     if origin is tuple:
-        (item, _) = typing.get_args(hint)  # tuple[X, ...]: a TOML array of X
-        if not isinstance(raw, list):
-            raise ctx.error(key, f"expected an array, got {_show(raw)}")
+        # ``tuple[X, ...]``: a TOML array of X.
+        (item, _) = typing.get_args(hint)
+        if not isinstance(raw, list) or (item is str and not all(isinstance(x, str) for x in raw)):
+            what = "an array of strings" if item is str else "an array"
+            raise ctx.error(key, f"expected {what}, got {_show(raw)}")
         return tuple(_convert(r, item, key, ctx) for r in raw)
     if hint is Path:
         if not isinstance(raw, str) or not raw:
@@ -504,6 +534,24 @@ def _check_limits(
         problem = _address_problem(value)
         if problem:
             raise ctx.error(key, f"{problem}: {shown}")
+    if meta.get("networks"):
+        for item in value:
+            problem = _network_problem(item)
+            if problem:
+                raise ctx.error(key, problem)
+
+
+def _network_problem(value: str) -> str:
+    """Why ``value`` is not one IP network without host bits, or ""."""
+    try:
+        ipaddress.ip_network(value)
+    except ValueError:
+        try:
+            loose = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            return f"not an IP network: {_show(value)}"
+        return f"{_show(value)} has host bits set (did you mean {loose}?)"
+    return ""
 
 
 #: Characters no bare address (RFC 5322 addr-spec, unquoted) contains.
@@ -542,6 +590,8 @@ def _check_relations(config: Config, ctx: _Context) -> None:
     server = config.server
     if server.tls_port is not None and (server.tls_cert is None or server.tls_key is None):
         raise ctx.error("server.tls_port", "needs server.tls_cert and server.tls_key")
+    if server.tls_client_ca is not None and server.tls_port is None:
+        raise ctx.error("server.tls_client_ca", "needs server.tls_port (the TLS listener)")
     api = config.api
     if (api.tls_cert is None) != (api.tls_key is None):
         given, missing = ("tls_cert", "tls_key") if api.tls_cert else ("tls_key", "tls_cert")

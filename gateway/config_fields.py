@@ -21,10 +21,13 @@ def limits(
     max_len: int | None = None,
     must_exist: bool = False,
     email: bool = False,
+    networks: bool = False,
 ) -> dict[str, Any]:
     """Field metadata: the limits the generic validator enforces on that field.
 
     ``email``: a non-empty value must be one e-mail address (``local@domain``).
+    ``networks``: every item is an IP network (``10.0.0.0/8``, ``2001:db8::/32``) or one
+    address, without host bits.
     """
     meta = {
         "ge": ge,
@@ -33,6 +36,7 @@ def limits(
         "max_len": max_len,
         "must_exist": must_exist,
         "email": email,
+        "networks": networks,
     }
     return {k: v for k, v in meta.items() if v is not None and v is not False}
 

@@ -33,6 +33,11 @@ class UnknownMessage(LedgerError):
     """No message has this message_id."""
 
 
+class MessageNotAccepted(LedgerError):
+    """The message has left the ACCEPTED state (forwarded, rejected ...): it can no
+    longer be replaced."""
+
+
 class InsufficientCredit(LedgerError):
     """A transfer or manual debit would make a balance negative."""
 

@@ -59,6 +59,8 @@ from ledger.models import (
     Backlog,
     BalanceAlert,
     BindRecord,
+    CallbackOutcome,
+    DailyUsage,
     DebitRequest,
     DebitResult,
     EntryKind,
@@ -74,11 +76,13 @@ from ledger.models import (
     PendingMo,
     PendingReceipt,
     PruneResult,
+    ReceiptCallback,
     RechargePolicy,
     Sender,
     TransferResult,
 )
 from ledger.rules.limits import LedgerLimits
+from ledger.rules.multi import RepriceResult
 
 if TYPE_CHECKING:
     from ledger.backends.base import Backend
@@ -226,6 +230,27 @@ class DebitStore(Protocol):
         been above it, one recharge is credited (journaled before the debit is checked
         when the balance alone would not cover it), within the daily cap.
         """
+
+    async def debit_all(self, requests: Sequence[DebitRequest]) -> list[DebitResult]:
+        """Debit every request or none (submit_multi): one transaction, one result each.
+
+        Decided as ``debit_batch`` decides; unless every result is OK (or every one a
+        replay, DUPLICATE), nothing at all is written.
+        """
+
+    async def reprice(
+        self,
+        message_id: str,
+        *,
+        new_cost: int,
+        pdu_body: bytes,
+        segments: int,
+        registered_delivery: int,
+        idempotency_key: str,
+    ) -> RepriceResult:
+        """replace_sm: refund an ACCEPTED message's cost, debit ``new_cost``, store its
+        new body, in one transaction. Raises UnknownMessage, MessageNotAccepted,
+        AccountNotActive, InsufficientCredit; a replayed key returns the first result."""
 
 
 class MoneyStore(Protocol):
@@ -436,6 +461,10 @@ class HistoryStore(Protocol):
         ACCEPTED messages (not yet forwarded) and every journal row are kept.
         """
 
+    async def daily_usage(self, system_id: str, *, days: int = 30) -> list[DailyUsage]:
+        """Messages and their cost (refunded ones left out) per UTC day, the last
+        ``days`` days, oldest first, every day present. Raises UnknownAccount."""
+
 
 class AlertStore(Protocol):
     """Low-balance alerts: their settings, the scan that fires them, their mail outbox."""
@@ -528,6 +557,29 @@ class MoStore(Protocol):
         """MOs not yet acknowledged, oldest first (tests, operators)."""
 
 
+class CallbackStore(Protocol):
+    """Receipt callbacks of messages sent over HTTP (``ledger.core.callbacks``)."""
+
+    async def add_callbacks(self, system_id: str, url: str, message_ids: Sequence[str]) -> None:
+        """Register ``url`` as each message's receipt callback (a message keeps its first)."""
+
+    async def claim_callbacks(
+        self, gateway_id: str, *, lease: float = 60.0, limit: int = 100
+    ) -> list[ReceiptCallback]:
+        """Claim due callbacks (message final) for ``lease`` s: unclaimed, run out, or ours."""
+
+    async def settle_callback(
+        self, callback_id: int, outcome: CallbackOutcome, detail: str = ""
+    ) -> None:
+        """The callback is done: POSTed, or given up."""
+
+    async def defer_callback(self, callback_id: int, retry_after: float, detail: str) -> None:
+        """An attempt failed: claimable again ``retry_after`` seconds from now."""
+
+    async def callbacks(self, system_id: str, *, limit: int = 1000) -> list[ReceiptCallback]:
+        """The account's callbacks, settled or not, oldest first."""
+
+
 class Store(
     Lifecycle,
     AccountStore,
@@ -540,6 +592,7 @@ class Store(
     HistoryStore,
     AlertStore,
     MoStore,
+    CallbackStore,
     Protocol,
 ):
     """Persistent ledger: every role. All methods are coroutines; none blocks the loop.

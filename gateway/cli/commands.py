@@ -80,6 +80,7 @@ async def account_set(store: Store, args: argparse.Namespace) -> Result:
         throughput=args.throughput,
         max_binds=args.max_binds,
         default_country=args.default_country,
+        client_cert_sha256=args.client_cert_sha256,
     )
     text = f"updated account {account.system_id}\n{render.describe_account(account)}"
     return Result(views.account_view(account), text)
@@ -375,3 +376,16 @@ def tariff_show(tariff: str | Path, args: argparse.Namespace) -> Result:
     rows = [[r.prefix, r.country, milli_to_credits(r.milli)] for r in shown.rates]
     text = render.table(["PREFIX", "COUNTRY", "CREDITS"], rows, right={2}) if rows else "no rates"
     return Result(views.tariff_view(shown), text)
+
+
+def tariff_packs(price_list: str | Path | None) -> Result:
+    """``tariff packs`` (reads ``[pricing] price_list``, not the ledger)."""
+    from gateway.admin.prices import price_list_view
+
+    prices = admin.show_prices(price_list)
+    rows = [
+        [str(p.credits), f"{p.price} {p.currency}", f"{p.per_credit} {p.currency}"]
+        for p in prices.packs
+    ]
+    text = render.table(["CREDITS", "PRICE", "PER CREDIT"], rows, right={0, 1, 2})
+    return Result(price_list_view(prices), text)

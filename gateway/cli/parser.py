@@ -145,6 +145,20 @@ def _add_account(subcommands: Any, common: _Parser) -> None:
         type=_country,
         help="region national numbers are read in (FR, GB ...), 'none' to clear",
     )
+    pin = p.add_mutually_exclusive_group()
+    pin.add_argument(
+        "--client-cert-sha256",
+        metavar="HEX",
+        type=inputs.client_cert_fingerprint,
+        help="pin the TLS client certificate binds must show (SHA-256), 'none' to unpin",
+    )
+    pin.add_argument(
+        "--client-cert-pem",
+        metavar="FILE",
+        dest="client_cert_sha256",
+        type=_pem_fingerprint,
+        help="pin the certificate in this PEM file (the client's certificate, not its key)",
+    )
     _leaf(group, "list", commands.account_list, "list every account", common)
     p = _account_leaf(
         group, "allow-ip", commands.account_allow_ip, "add a CIDR to the bind allowlist", common
@@ -259,6 +273,11 @@ def _add_tariff(subcommands: Any, common: _Parser) -> None:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--prefix", metavar="P", help="only prefixes starting with P")
     which.add_argument("--number", metavar="MSISDN", help="the rate a number is charged")
+    group.add_parser(
+        "packs",
+        help="what packs of credits cost, per credit (pricing.price_list)",
+        parents=[common],
+    )
 
 
 def _add_token(subcommands: Any, common: _Parser) -> None:
@@ -304,6 +323,7 @@ def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
 
 
 _password = _checked(inputs.password)
+_pem_fingerprint = _checked(inputs.pem_fingerprint)
 _cidr = _checked(inputs.cidr)
 
 

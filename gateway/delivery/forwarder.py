@@ -24,11 +24,17 @@ upstream's submit_sm_resp and our record of it resends that message.
 Within one run a message is sent once, however it arrives: the submit path's ``enqueue``
 and the sweeps bring the same rows in any order, and ``custody.Custody`` tells which
 hand-over is new.
+
+cancel_sm and replace_sm take a message back with ``withdraw`` while it has never been
+handed to an upstream link (queued, parked, or waiting for a retry): its worker then
+skips it. ``restore`` puts it back (a replaced message with its new body, or the old one
+when the ledger could not record the change); ``cancelled`` ends it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -55,6 +61,10 @@ TEMPORARY = frozenset(
         CommandStatus.ESME_RUNKNOWNERR,
     }
 )
+
+
+#: Most cancelled messages whose withdrawal marks are kept (oldest dropped first).
+MAX_WITHDRAWN = 100_000
 
 
 class Link(Protocol):
@@ -182,6 +192,12 @@ class Forwarder:
         self._custody = Custody()
         self.forwarded_count = 0
         self.resend_count = 0
+        #: held messages handed to the upstream at least once in this run: never withdrawn.
+        self._handed: set[str] = set()
+        #: withdrawn messages whose queue entry (or waiting worker) must skip them.
+        self._withdrawn: dict[str, None] = {}
+        #: restored messages -> the version to send (older entries are skipped).
+        self._versions: dict[str, OutboundMessage] = {}
 
     @property
     def backlog(self) -> int:
@@ -197,6 +213,48 @@ class Forwarder:
         """Forward a message whose debit has committed (once, if a sweep brought it too)."""
         if self._custody.take(message.message_id):
             self._queue.put_nowait(self._item(message, datetime.now(UTC)))
+
+    def withdraw(self, message_id: str) -> bool:
+        """Take back a held message never handed to an upstream; True if it will not be
+        sent (until ``restore``). False: already sent, being sent, or not held here."""
+        if message_id not in self._custody or message_id in self._handed:
+            return False
+        if message_id in self._withdrawn:
+            return False  # another cancel or replace holds it already
+        self._withdrawn[message_id] = None
+        return True
+
+    def restore(self, message: OutboundMessage) -> None:
+        """Send ``message`` (a withdrawn one, maybe with a new body) after all."""
+        self._withdrawn.pop(message.message_id, None)
+        # Only this version goes out: the entry withdrawn (queued, parked, or waiting
+        # for a retry) is skipped when its turn comes.
+        self._versions[message.message_id] = message
+        self._queue.put_nowait(self._item(message, datetime.now(UTC)))
+
+    def cancelled(self, message_id: str) -> None:
+        """A withdrawn message was refunded: it is done and never sent by this run."""
+        self._custody.settle((message_id,), asyncio.get_running_loop().time())
+        self._versions.pop(message_id, None)
+        # The mark stays (its entry may still be queued), bounded: a cancelled message
+        # is REJECTED in the ledger, so no sweep brings it back once its entry is gone.
+        while len(self._withdrawn) > MAX_WITHDRAWN:
+            del self._withdrawn[next(iter(self._withdrawn))]
+
+    def _skip(self, message: OutboundMessage) -> bool:
+        """True for a withdrawn message, or an older version of a restored one."""
+        mid = message.message_id
+        if mid in self._withdrawn:
+            return True
+        current = self._versions.get(mid)
+        return current is not None and current is not message
+
+    def _done_with(self, message_ids: Collection[str]) -> None:
+        """Outcomes recorded: forget what withdrawal kept about these messages."""
+        self._handed.difference_update(message_ids)
+        if self._versions:
+            for mid in message_ids:
+                self._versions.pop(mid, None)
 
     def _item(self, message: OutboundMessage, accepted_at: datetime) -> _Item:
         if accepted_at.tzinfo is None:
@@ -286,12 +344,15 @@ class Forwarder:
                 mid = item.message.message_id
                 self.log.error("forward.failed", message_id=mid, error=repr(e))
                 self._custody.let_go(mid)  # the next adoption sweep retries it
+                self._handed.discard(mid)
             finally:
                 self._busy -= 1
 
     async def _forward(self, item: _Item) -> None:
         message = item.message
         log = self.log.bind(message_id=message.message_id, system_id=message.system_id)
+        if self._skip(message):
+            return  # withdrawn by cancel_sm / replace_sm, or an older version of it
         if datetime.now(UTC) >= item.expires_at:
             await self._expire(item, log)
             return
@@ -300,11 +361,15 @@ class Forwarder:
             self._parked.append(item)  # no upstream of its route is up: _unpark watches
             return
         link = self.links[name]
+        # Withdrawable until handed to a live link: decided here, with no wait between.
+        self._handed.add(message.message_id)
         try:
             resp = await link.submit(message.pdu_body)
         except NotSent:
             # The link went down first: another upstream, or parked. Not at once: the
-            # link may not have noticed yet, and a worker must not spin on it.
+            # link may not have noticed yet, and a worker must not spin on it. Never
+            # written, so still withdrawable.
+            self._handed.discard(message.message_id)
             self._later(item, NOT_SENT_PAUSE_S)
             return
         except (ConnectionClosed, ResponseTimeout) as e:
@@ -383,8 +448,10 @@ class Forwarder:
             # takes it again, and meets the same outcome again, then refunds it.
             log.error("message.refund_failed", error=repr(e))
             self._custody.let_go(message.message_id)
+            self._handed.discard(message.message_id)
             return False
         self._custody.settle((message.message_id,), asyncio.get_running_loop().time())
+        self._done_with((message.message_id,))
         self.metrics.refunded(entry.amount)
         log.info(
             "message.refunded",
@@ -442,3 +509,4 @@ class Forwarder:
                 await asyncio.sleep(1.0)
                 continue
             self._custody.settle([mid for mid, _ in items], asyncio.get_running_loop().time())
+            self._done_with([mid for mid, _ in items])

@@ -137,6 +137,13 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.callbacks = Counter(
+            "smppgw_callbacks",
+            "receipt callbacks of HTTP jobs this gateway POSTed, by outcome (sent, deferred,"
+            " failed: given up)",
+            ["outcome"],
+            registry=r,
+        )
         self.bound_sessions = Gauge(
             "smppgw_bound_sessions",
             "client sessions bound here, by bind type",
@@ -240,6 +247,10 @@ class Metrics:
     def alert_handled(self, outcome: str) -> None:
         """A low-balance alert was sent, left unsent, rejected, or deferred."""
         self.alerts.labels(outcome).inc()
+
+    def callback_handled(self, outcome: str) -> None:
+        """A receipt callback was POSTed, deferred after a failed attempt, or given up."""
+        self.callbacks.labels(outcome).inc()
 
     def commit_observed(self, batch: int, seconds: float) -> None:
         """One group commit of ``batch`` debits took ``seconds``."""

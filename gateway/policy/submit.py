@@ -8,7 +8,9 @@ batcher, and the message is handed to the forwarder only after its transaction c
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from gateway.observability.metrics import Metrics
@@ -18,8 +20,10 @@ from gateway.policy.addresses import (
     international_number,
     source_address,
 )
+from gateway.policy.concat import ConcatError, ConcatTracker, concat_part
 from gateway.policy.ids import MessageIdGenerator
-from gateway.policy.pricing import PricingError, quote
+from gateway.policy.pricing import PricingError, Quote, quote
+from gateway.policy.smpp_time import format_absolute, parse_time
 from gateway.policy.tariff import Tariff
 from gateway.smpp import CommandStatus, SubmitSm
 from ledger import InvalidRequest, LedgerError, LedgerUnavailable
@@ -45,8 +49,46 @@ HANDOVER_WINDOW_S = 60.0
 
 #: esm_class bits 2-5 give the message type; an ESME may only submit the default type.
 _ESM_TYPE_MASK = 0x3C
+#: registered_delivery bits 1-0 (SMPP 3.4 §5.2.17): 0 none, 1 final outcome, 2 failure
+#: only; 3 is reserved.
+_RECEIPT_BITS = 0x03
+_RECEIPT_RESERVED = 0x03
 
-_DEBIT_STATUS: dict[DebitStatus, CommandStatus] = {
+
+def utc_now() -> datetime:
+    """The default clock of the time fields."""
+    return datetime.now(UTC)
+
+
+def check_times(schedule: str, validity: str, now: datetime) -> tuple[str, str] | Refusal:
+    """schedule_delivery_time and validity_period as forwarded (relative ones made
+    absolute UTC, so a delayed forward does not restart them), or the refusal:
+    ESME_RINVSCHED for a malformed schedule or one after the expiry, ESME_RINVEXPIRY for
+    a malformed validity period or one already over."""
+    try:
+        at = parse_time(schedule, now)
+    except ValueError as e:
+        return Refusal(
+            S.ESME_RINVSCHED, "schedule_delivery_time", {"value": schedule, "why": str(e)}
+        )
+    try:
+        until = parse_time(validity, now)
+    except ValueError as e:
+        return Refusal(S.ESME_RINVEXPIRY, "validity_period", {"value": validity, "why": str(e)})
+    if until is not None and until <= now:
+        return Refusal(S.ESME_RINVEXPIRY, "validity_period", {"value": validity, "why": "past"})
+    if at is not None and until is not None and at >= until:
+        return Refusal(
+            S.ESME_RINVSCHED, "schedule_delivery_time", {"value": schedule, "why": "after expiry"}
+        )
+    if schedule.endswith("R") and at is not None:
+        schedule = format_absolute(at)
+    if validity.endswith("R") and until is not None:
+        validity = format_absolute(until)
+    return schedule, validity
+
+
+DEBIT_STATUS: dict[DebitStatus, CommandStatus] = {
     DebitStatus.INSUFFICIENT_CREDIT: S.ESME_RNOCREDIT,
     DebitStatus.UNKNOWN_ACCOUNT: S.ESME_RSUBMITFAIL,
     DebitStatus.ACCOUNT_DISABLED: S.ESME_RSUBMITFAIL,
@@ -106,6 +148,7 @@ class Submitter:
         destination_check: str = "valid",
         max_parts: int = 6,
         metrics: Metrics | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.tariff = tariff
         self.batcher = batcher
@@ -115,6 +158,9 @@ class Submitter:
         self.destination_check = destination_check
         self.max_parts = max_parts
         self.metrics = metrics or Metrics()
+        self.clock = clock
+        #: What the unfinished long messages declared (a total that changes is refused).
+        self.concat = ConcatTracker()
 
     def check(self, account: Account, pdu: SubmitSm) -> SubmitSm | Refusal:
         """The PDU with its addresses in the form the gateway uses (international
@@ -122,6 +168,31 @@ class Submitter:
         account may not send it."""
         if pdu.esm_class & _ESM_TYPE_MASK:
             return Refusal(S.ESME_RINVESMCLASS, "esm_class_not_default_type")
+        if pdu.registered_delivery & _RECEIPT_BITS == _RECEIPT_RESERVED:
+            return Refusal(
+                S.ESME_RINVREGDLVFLG, "registered_delivery", {"value": pdu.registered_delivery}
+            )
+        if pdu.replace_if_present_flag > 1:
+            return Refusal(
+                S.ESME_RINVREPFLAG,
+                "replace_if_present_flag",
+                {"value": pdu.replace_if_present_flag},
+            )
+        times = (pdu.schedule_delivery_time, pdu.validity_period)
+        if times != ("", ""):
+            checked_times = check_times(*times, self.clock())
+            if isinstance(checked_times, Refusal):
+                return checked_times
+            if checked_times != times:
+                pdu = replace(
+                    pdu,
+                    schedule_delivery_time=checked_times[0],
+                    validity_period=checked_times[1],
+                )
+        try:
+            concat_part(pdu)
+        except ConcatError as e:
+            return Refusal(e.status, "concatenation", {"why": str(e)})
         src = (pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr)
         source = source_address(*src, country=account.default_country)
         if source is None:
@@ -188,6 +259,28 @@ class Submitter:
             self.metrics.submit_refused("pricing", e.status)
             log.info("submit.refused", status=f"0x{e.status:x}", reason=str(e))
             return SubmitOutcome(e.status, reason="pricing")
+        part = concat_part(pdu)  # checked already: this reads it again
+        if part is not None:
+            try:
+                self.concat.check(
+                    account.system_id, pdu.destination_addr, part, asyncio.get_running_loop().time()
+                )
+            except ConcatError as e:
+                self.metrics.submit_refused("concatenation", e.status)
+                log.info(
+                    "submit.refused", status=f"0x{e.status:x}", reason="concatenation", why=str(e)
+                )
+                return SubmitOutcome(e.status, reason="concatenation")
+        outcome = await self._priced(account, pdu, q, log, key)
+        if part is not None and outcome.status != S.ESME_ROK:
+            # Not charged, not sent: the client may send this part again.
+            self.concat.forget(account.system_id, pdu.destination_addr, part)
+        return outcome
+
+    async def _priced(
+        self, account: Account, pdu: SubmitSm, q: Quote, log: Any, key: str | None
+    ) -> SubmitOutcome:
+        """Debit a checked, priced submit_sm; hand it to the forwarder once committed."""
         message_id = self.ids.next()
         # The price travels with the decision that follows (debited or refused), so that
         # line alone says what the message was; the pricing step itself is debug.
@@ -249,7 +342,7 @@ class Submitter:
                 S.ESME_ROK, result.message_id, segments=q.segments, cost=q.cost, replayed=True
             )
         if not debited:
-            status = _DEBIT_STATUS.get(result.status, S.ESME_RSUBMITFAIL)
+            status = DEBIT_STATUS.get(result.status, S.ESME_RSUBMITFAIL)
             self.metrics.submit_refused(result.status.value, status)
             log.info(
                 "submit.refused",

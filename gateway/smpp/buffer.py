@@ -82,6 +82,126 @@ def pull_sized_octets(data: bytes, pos: int, end: int, limit: Limit) -> tuple[by
     return data[pos:stop], stop
 
 
+@dataclass(frozen=True, slots=True)
+class DestAddress:
+    """One dest_address of a submit_multi (SMPP 3.4 §4.5.1.1).
+
+    ``dest_flag`` 1 is an SME address (``dest_addr_ton``, ``dest_addr_npi``,
+    ``address``); 2 a distribution list, whose name is ``address`` (TON/NPI unused, 0).
+    """
+
+    dest_flag: int = 1
+    dest_addr_ton: int = 0
+    dest_addr_npi: int = 0
+    address: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UnsuccessSme:
+    """One unsuccess_sme of a submit_multi_resp (§4.5.2): an address the SMSC refused
+    and the command_status (``error_status_code``) it refused it with."""
+
+    dest_addr_ton: int = 0
+    dest_addr_npi: int = 0
+    address: str = ""
+    error_status_code: int = 0
+
+
+#: dest_flag values (§5.2.25).
+SME_ADDRESS = 1
+DISTRIBUTION_LIST = 2
+#: (maximum count, status when over it, field name, maximum address length NUL included,
+#: status of an address over it) of a counted list.
+ListLimit = tuple[int, CommandStatus, str, int, CommandStatus]
+_U32 = struct.Struct(">I")
+
+
+def pull_dest_addresses(
+    data: bytes, pos: int, end: int, limit: ListLimit
+) -> tuple[tuple[DestAddress, ...], int]:
+    """number_of_dests, then that many dest_address (§4.5.1): SME addresses (flag 1) and
+    distribution list names (flag 2). Another flag is ESME_RINVDESTFLAG; a count over
+    the limit ESME_RINVNUMDESTS; a name too long ESME_RINVDLNAME."""
+    max_count, status, name, max_length, addr_status = limit
+    if pos >= end:
+        raise BufferReadError
+    count = data[pos]
+    pos += 1
+    if count > max_count:
+        raise PduError(f"{name}: {count} destinations, at most {max_count}", status)
+    out: list[DestAddress] = []
+    for _ in range(count):
+        if pos >= end:
+            raise BufferReadError
+        flag = data[pos]
+        pos += 1
+        if flag == SME_ADDRESS:
+            if pos + 2 > end:
+                raise BufferReadError
+            ton, npi = data[pos], data[pos + 1]
+            address, pos = pull_cstring(data, pos + 2, end, (max_length, addr_status, name))
+            out.append(DestAddress(flag, ton, npi, address))
+        elif flag == DISTRIBUTION_LIST:
+            dl_name, pos = pull_cstring(
+                data, pos, end, (max_length, CommandStatus.ESME_RINVDLNAME, "dl_name")
+            )
+            out.append(DestAddress(flag, 0, 0, dl_name))
+        else:
+            raise PduError(f"dest_flag {flag}", CommandStatus.ESME_RINVDESTFLAG)
+    return tuple(out), pos
+
+
+def pull_unsuccess_smes(
+    data: bytes, pos: int, end: int, limit: ListLimit
+) -> tuple[tuple[UnsuccessSme, ...], int]:
+    """no_unsuccess, then that many unsuccess_sme (§4.5.2)."""
+    _max_count, _status, name, max_length, addr_status = limit
+    if pos >= end:
+        raise BufferReadError
+    count = data[pos]
+    pos += 1
+    out: list[UnsuccessSme] = []
+    for _ in range(count):
+        if pos + 2 > end:
+            raise BufferReadError
+        ton, npi = data[pos], data[pos + 1]
+        address, pos = pull_cstring(data, pos + 2, end, (max_length, addr_status, name))
+        if pos + 4 > end:
+            raise BufferReadError
+        (code,) = _U32.unpack_from(data, pos)
+        out.append(UnsuccessSme(ton, npi, address, code))
+        pos += 4
+    return tuple(out), pos
+
+
+def push_dest_addresses(items: tuple[DestAddress, ...], max_count: int) -> bytes:
+    """The write side of ``pull_dest_addresses`` (ValueError for what it would refuse)."""
+    if len(items) > max_count:
+        raise ValueError(f"dest_addresses: {len(items)} over {max_count}")
+    parts = [bytes((len(items),))]
+    for d in items:
+        if d.dest_flag == SME_ADDRESS:
+            parts.append(bytes((SME_ADDRESS, d.dest_addr_ton, d.dest_addr_npi)))
+        elif d.dest_flag == DISTRIBUTION_LIST:
+            parts.append(bytes((DISTRIBUTION_LIST,)))
+        else:
+            raise ValueError(f"dest_flag {d.dest_flag} is neither 1 nor 2: out of range")
+        parts.append(d.address.encode("latin-1") + b"\x00")
+    return b"".join(parts)
+
+
+def push_unsuccess_smes(items: tuple[UnsuccessSme, ...], max_count: int) -> bytes:
+    """The write side of ``pull_unsuccess_smes``."""
+    if len(items) > max_count:
+        raise ValueError(f"unsuccess_smes: {len(items)} over {max_count}")
+    parts = [bytes((len(items),))]
+    for u in items:
+        parts.append(bytes((u.dest_addr_ton, u.dest_addr_npi)))
+        parts.append(u.address.encode("latin-1") + b"\x00")
+        parts.append(_U32.pack(u.error_status_code))
+    return b"".join(parts)
+
+
 def pull_tlvs(data: bytes, pos: int, end: int) -> tuple[tuple[Tlv, ...], int]:
     """Every TLV up to ``end``, in order, unknown tags included (SMPP 3.4 §3.2.4).
 
@@ -124,12 +244,21 @@ def push_tlvs(tlvs: tuple[Tlv, ...]) -> bytes:
 
 
 __all__ = [
+    "DISTRIBUTION_LIST",
+    "SME_ADDRESS",
     "BufferReadError",
+    "DestAddress",
     "Limit",
+    "ListLimit",
     "Tlv",
+    "UnsuccessSme",
     "pull_cstring",
+    "pull_dest_addresses",
     "pull_sized_octets",
     "pull_tlvs",
     "pull_u8s",
+    "pull_unsuccess_smes",
+    "push_dest_addresses",
     "push_tlvs",
+    "push_unsuccess_smes",
 ]

@@ -32,10 +32,14 @@ from typing import Any
 
 from gateway.smpp.buffer import (
     pull_cstring,
+    pull_dest_addresses,
     pull_sized_octets,
     pull_tlvs,
     pull_u8s,
+    pull_unsuccess_smes,
+    push_dest_addresses,
     push_tlvs,
+    push_unsuccess_smes,
 )
 from gateway.smpp.constants import HEADER_SIZE, MAX_SHORT_MESSAGE, CommandStatus
 
@@ -45,6 +49,7 @@ _OPTIONAL = "smpp.optional_body"
 #: Fields every PDU has outside its body spec, set by the codec itself.
 _HEADER_FIELDS = ("sequence_number", "command_status")
 _CMDLEN = CommandStatus.ESME_RINVCMDLEN
+S_DST = CommandStatus.ESME_RINVDSTADR
 
 
 class Kind(Enum):
@@ -56,6 +61,17 @@ class Kind(Enum):
     SIZED_OCTETS = "one-octet length and octets"
     #: The whole body kept encoded (a stored submit_sm), written as it is, never decoded.
     RAW_BODY = "encoded body"
+    #: number_of_dests, then that many dest_address (submit_multi, §4.5.1).
+    DEST_ADDRESSES = "counted dest_address list"
+    #: no_unsuccess, then that many unsuccess_sme (submit_multi_resp, §4.5.2).
+    UNSUCCESS_SMES = "counted unsuccess_sme list"
+
+
+#: The counted lists: their pull and push functions.
+_LISTS: dict[Kind, tuple[Callable[..., tuple[Any, int]], Callable[[Any, int], bytes]]] = {
+    Kind.DEST_ADDRESSES: (pull_dest_addresses, push_dest_addresses),
+    Kind.UNSUCCESS_SMES: (pull_unsuccess_smes, push_unsuccess_smes),
+}
 
 
 #: How each kind is written in an encode template.
@@ -67,13 +83,16 @@ class FieldSpec:
     """One mandatory field: its name, kind, maximum length and status when out of bounds.
 
     ``max_length`` counts the NUL of a C-octet string, and the content octets (not the
-    length octet) of sized octets.
+    length octet) of sized octets; for a counted list it is the most items, and
+    ``item_length`` / ``item_status`` bound each item's address.
     """
 
     name: str
     kind: Kind
     max_length: int = 1
     status: CommandStatus = CommandStatus.ESME_RINVCMDLEN
+    item_length: int = 0
+    item_status: CommandStatus = CommandStatus.ESME_RINVCMDLEN
 
 
 def u8(default: int = 0) -> Any:
@@ -93,6 +112,19 @@ def sized_octets(
     return dataclasses.field(
         default=b"", metadata={_FIELD: (Kind.SIZED_OCTETS, max_length, status)}
     )
+
+
+def dest_addresses() -> Any:
+    """submit_multi's number_of_dests and dest_address list: at most 254 (§4.5.1), each
+    SME address at most 21 octets (ESME_RINVDSTADR), each list name 21 (ESME_RINVDLNAME)."""
+    meta = (Kind.DEST_ADDRESSES, 254, CommandStatus.ESME_RINVNUMDESTS, 21, S_DST)
+    return dataclasses.field(default=(), metadata={_FIELD: meta})
+
+
+def unsuccess_smes() -> Any:
+    """submit_multi_resp's no_unsuccess and unsuccess_sme list (§4.5.2)."""
+    meta = (Kind.UNSUCCESS_SMES, 255, _CMDLEN, 21, S_DST)
+    return dataclasses.field(default=(), metadata={_FIELD: meta})
 
 
 def raw_body() -> Any:
@@ -155,6 +187,11 @@ def compile_spec(cls: type[Any]) -> BodySpec:
     )
 
 
+def is_list(kind: Kind) -> bool:
+    """True for a counted list kind (its value is a tuple of items)."""
+    return kind in _LISTS
+
+
 # --- decode ------------------------------------------------------------------------------
 
 #: (pull function, its last argument, whether it yields several values)
@@ -174,6 +211,9 @@ def _steps(fields: tuple[FieldSpec, ...]) -> tuple[_Step, ...]:
         limit = (spec.max_length, spec.status, spec.name)
         if spec.kind is Kind.CSTRING:
             steps.append((pull_cstring, limit, False))
+        elif spec.kind in _LISTS:
+            list_limit = (*limit, spec.item_length, spec.item_status)
+            steps.append((_LISTS[spec.kind][0], list_limit, False))
         else:
             steps.append((pull_sized_octets, limit, False))
     if run:
@@ -241,7 +281,10 @@ def _values_getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
 
 
 def _encoder(fields: tuple[FieldSpec, ...], omitted_on_error: bool | None) -> Encoder:
-    encode = _body_encoder(fields)
+    if any(s.kind in _LISTS for s in fields):
+        encode = _list_encoder(fields)
+    else:
+        encode = _body_encoder(fields)
     if omitted_on_error is None:
         return encode
     values_of = _values_getter([s.name for s in fields])
@@ -254,6 +297,36 @@ def _encoder(fields: tuple[FieldSpec, ...], omitted_on_error: bool | None) -> En
         return encode(pdu)
 
     return encode_optional
+
+
+def _list_encoder(fields: tuple[FieldSpec, ...]) -> Encoder:
+    """Field by field, for the few PDUs with a counted list (submit_multi and its resp):
+    off the submit_sm path, so plain rather than one template."""
+    names = [s.name for s in fields]
+    values_of = _values_getter(names)
+
+    def encode(pdu: Any) -> bytes:
+        parts: list[bytes] = []
+        for spec, value in zip(fields, values_of(pdu), strict=True):
+            kind = spec.kind
+            if kind is Kind.U8:
+                try:
+                    parts.append(bytes((value,)))
+                except ValueError:
+                    raise ValueError(f"{spec.name}: a one-octet field out of range") from None
+            elif kind is Kind.CSTRING:
+                parts.append(value.encode("latin-1") + b"\x00")
+            elif kind is Kind.SIZED_OCTETS:
+                if len(value) > spec.max_length:
+                    raise ValueError(f"{spec.name} over {spec.max_length} octets")
+                parts.append(bytes((len(value),)) + value)
+            else:
+                parts.append(_LISTS[kind][1](value, spec.max_length))
+        tlvs = pdu.tlvs
+        body = b"".join(parts)
+        return body + push_tlvs(tlvs) if tlvs else body
+
+    return encode
 
 
 def _body_encoder(fields: tuple[FieldSpec, ...]) -> Encoder:
@@ -301,13 +374,17 @@ def _body_encoder(fields: tuple[FieldSpec, ...]) -> Encoder:
 
 
 __all__ = [
+    "S_DST",
     "BodySpec",
     "FieldSpec",
     "Kind",
     "compile_spec",
     "cstring",
+    "dest_addresses",
+    "is_list",
     "optional_body",
     "raw_body",
     "sized_octets",
     "u8",
+    "unsuccess_smes",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
-from gateway.smpp.buffer import Tlv
+from gateway.smpp.buffer import DestAddress, Tlv, UnsuccessSme
 from gateway.smpp.constants import (
     ESM_CLASS_DELIVERY_RECEIPT,
     ESM_CLASS_TYPE_MASK,
@@ -27,10 +27,12 @@ from gateway.smpp.fields import (
     BodySpec,
     compile_spec,
     cstring,
+    dest_addresses,
     optional_body,
     raw_body,
     sized_octets,
     u8,
+    unsuccess_smes,
 )
 
 S = CommandStatus
@@ -301,17 +303,192 @@ class EncodedSubmitSm(Pdu):
     encoded: bytes = raw_body()
 
 
+# --- the other SMPP 3.4 operations (§4.1.7, §4.5, §4.7-§4.10, §4.12) ---------------------
+
+
+@declare
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outbind(Pdu):
+    """outbind: an SMSC asks an ESME to bind to it (§4.1.7); no response PDU."""
+
+    command_id = CommandId.OUTBIND
+    system_id: str = cstring(16, S.ESME_RINVSYSID)
+    password: str = cstring(9, S.ESME_RINVPASWD)
+
+    def __repr__(self) -> str:
+        # Never let a password reach a log line through repr().
+        return f"Outbind(sequence_number={self.sequence_number}, system_id={self.system_id!r})"
+
+
+@declare
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitMulti(Pdu):
+    """submit_multi: one message to up to 254 SME addresses or distribution lists."""
+
+    command_id = CommandId.SUBMIT_MULTI
+    service_type: str = cstring(6, S.ESME_RINVSERTYP)
+    source_addr_ton: int = u8()
+    source_addr_npi: int = u8()
+    source_addr: str = cstring(21, S.ESME_RINVSRCADR)
+    dest_addresses: tuple[DestAddress, ...] = dest_addresses()
+    esm_class: int = u8()
+    protocol_id: int = u8()
+    priority_flag: int = u8()
+    schedule_delivery_time: str = cstring(17, S.ESME_RINVSCHED)
+    validity_period: str = cstring(17, S.ESME_RINVEXPIRY)
+    registered_delivery: int = u8()
+    replace_if_present_flag: int = u8()
+    data_coding: int = u8()
+    sm_default_msg_id: int = u8()
+    short_message: bytes = sized_octets()
+
+
+@declare
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitMultiResp(Pdu):
+    """submit_multi_resp: the message_id, and each destination refused with its status.
+
+    A header-only error response (as some SMSCs send) decodes too (``omit_body``).
+    """
+
+    command_id = CommandId.SUBMIT_MULTI_RESP
+    message_id: str = cstring(65, S.ESME_RINVMSGID)
+    unsuccess_smes: tuple[UnsuccessSme, ...] = unsuccess_smes()
+    omit_body: bool | None = optional_body(omitted_on_error=False)
+
+
+@declare
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataSm(Pdu):
+    """data_sm: a message whose content is in TLVs (message_payload), either way (§4.7)."""
+
+    command_id = CommandId.DATA_SM
+    service_type: str = cstring(6, S.ESME_RINVSERTYP)
+    source_addr_ton: int = u8()
+    source_addr_npi: int = u8()
+    source_addr: str = cstring(65, S.ESME_RINVSRCADR)
+    dest_addr_ton: int = u8()
+    dest_addr_npi: int = u8()
+    destination_addr: str = cstring(65, S.ESME_RINVDSTADR)
+    esm_class: int = u8()
+    registered_delivery: int = u8()
+    data_coding: int = u8()
+
+
+@declare
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataSmResp(MessageIdResp):
+    """data_sm_resp: the message_id (§4.7.2); no body on error, like submit_sm_resp."""
+
+    command_id = CommandId.DATA_SM_RESP
+
+
+@declare
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuerySm(Pdu):
+    """query_sm: the state of a message submitted earlier (§4.8.1)."""
+
+    command_id = CommandId.QUERY_SM
+    message_id: str = cstring(65, S.ESME_RINVMSGID)
+    source_addr_ton: int = u8()
+    source_addr_npi: int = u8()
+    source_addr: str = cstring(21, S.ESME_RINVSRCADR)
+
+
+@declare
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuerySmResp(Pdu):
+    """query_sm_resp: message_id, final_date, message_state, error_code (§4.8.2).
+
+    A header-only error response decodes too (``omit_body``).
+    """
+
+    command_id = CommandId.QUERY_SM_RESP
+    message_id: str = cstring(65, S.ESME_RINVMSGID)
+    final_date: str = cstring(17, S.ESME_RINVCMDLEN)
+    message_state: int = u8()
+    error_code: int = u8()
+    omit_body: bool | None = optional_body(omitted_on_error=False)
+
+
+@declare
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelSm(Pdu):
+    """cancel_sm: withdraw a message not yet delivered (§4.9.1)."""
+
+    command_id = CommandId.CANCEL_SM
+    service_type: str = cstring(6, S.ESME_RINVSERTYP)
+    message_id: str = cstring(65, S.ESME_RINVMSGID)
+    source_addr_ton: int = u8()
+    source_addr_npi: int = u8()
+    source_addr: str = cstring(21, S.ESME_RINVSRCADR)
+    dest_addr_ton: int = u8()
+    dest_addr_npi: int = u8()
+    destination_addr: str = cstring(21, S.ESME_RINVDSTADR)
+
+
+@declare
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelSmResp(Pdu):
+    """cancel_sm_resp (§4.9.2): header only."""
+
+    command_id = CommandId.CANCEL_SM_RESP
+
+
+@declare
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceSm(Pdu):
+    """replace_sm: new content (and times) for a message not yet delivered (§4.10.1)."""
+
+    command_id = CommandId.REPLACE_SM
+    message_id: str = cstring(65, S.ESME_RINVMSGID)
+    source_addr_ton: int = u8()
+    source_addr_npi: int = u8()
+    source_addr: str = cstring(21, S.ESME_RINVSRCADR)
+    schedule_delivery_time: str = cstring(17, S.ESME_RINVSCHED)
+    validity_period: str = cstring(17, S.ESME_RINVEXPIRY)
+    registered_delivery: int = u8()
+    sm_default_msg_id: int = u8()
+    short_message: bytes = sized_octets()
+
+
+@declare
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceSmResp(Pdu):
+    """replace_sm_resp (§4.10.2): header only."""
+
+    command_id = CommandId.REPLACE_SM_RESP
+
+
+@declare
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertNotification(Pdu):
+    """alert_notification: the SMSC tells an ESME an MS is available (§4.12); no response."""
+
+    command_id = CommandId.ALERT_NOTIFICATION
+    source_addr_ton: int = u8()
+    source_addr_npi: int = u8()
+    source_addr: str = cstring(65, S.ESME_RINVSRCADR)
+    esme_addr_ton: int = u8()
+    esme_addr_npi: int = u8()
+    esme_addr: str = cstring(65, S.ESME_RINVDSTADR)
+
+
 #: Request command_id -> the response class that answers it.
 RESPONSE_FOR: dict[int, type[Pdu]] = {
     cid: PDU_CLASSES[cid | RESPONSE_BIT]
     for cid in PDU_CLASSES
     if not cid & RESPONSE_BIT and cid | RESPONSE_BIT in PDU_CLASSES
 }
+#: Requests that have no response PDU at all (§4.1.7, §4.12): an error is generic_nack.
+NO_RESPONSE = frozenset({CommandId.OUTBIND, CommandId.ALERT_NOTIFICATION})
 
 
 __all__ = [
+    "NO_RESPONSE",
     "PDU_CLASSES",
     "RESPONSE_FOR",
+    "AlertNotification",
     "Bind",
     "BindReceiver",
     "BindReceiverResp",
@@ -320,19 +497,32 @@ __all__ = [
     "BindTransceiverResp",
     "BindTransmitter",
     "BindTransmitterResp",
+    "CancelSm",
+    "CancelSmResp",
+    "DataSm",
+    "DataSmResp",
     "DeliverSm",
     "DeliverSmResp",
+    "DestAddress",
     "EncodedSubmitSm",
     "EnquireLink",
     "EnquireLinkResp",
     "GenericNack",
     "MessageIdResp",
+    "Outbind",
     "Pdu",
+    "QuerySm",
+    "QuerySmResp",
+    "ReplaceSm",
+    "ReplaceSmResp",
     "ShortMessage",
+    "SubmitMulti",
+    "SubmitMultiResp",
     "SubmitSm",
     "SubmitSmResp",
     "Tlv",
     "Unbind",
     "UnbindResp",
+    "UnsuccessSme",
     "declare",
 ]

@@ -43,7 +43,7 @@ from gateway.smpp.events import (
     Unbound,
     UnsolicitedResponse,
 )
-from gateway.smpp.pdus import EnquireLink, Pdu
+from gateway.smpp.pdus import NO_RESPONSE, EnquireLink, GenericNack, Pdu
 from gateway.smpp.reader import PduReader
 from gateway.smpp.states import (
     BINDS,
@@ -59,7 +59,7 @@ C = CommandId
 _RECEIVED, _SENT, _TIMED_OUT = Io.RECEIVED, Io.SENT, Io.TIMED_OUT
 _OK = CommandStatus.ESME_ROK
 #: Link-control requests do not count against the window.
-_WINDOW_EXEMPT = frozenset({C.ENQUIRE_LINK, C.UNBIND}) | BINDS
+_WINDOW_EXEMPT = frozenset({C.ENQUIRE_LINK, C.UNBIND, C.OUTBIND, C.ALERT_NOTIFICATION}) | BINDS
 #: What a request gets when its sequence_number is that of a peer request still
 #: unanswered (docs/protocol.md "Sequence numbers"): refused before the application sees
 #: it. ESME_RSYSERR, as for any answer whose request the client cannot tell apart.
@@ -87,6 +87,9 @@ class SessionConfig:
     inactivity_timeout: float = 150.0
     #: send enquire_link after this long without sending anything (0 = never).
     enquire_link_interval: float = 0.0
+    #: octets received and not yet decoded (a client sending on while its reading is
+    #: paused) beyond which the session is closed.
+    max_buffered: int = 1 << 20
 
 
 class Session:
@@ -109,6 +112,8 @@ class Session:
         #: the peer's unbind, answered once every request it sent before is answered
         self._peer_unbind: Pdu | None = None
         self._holding = False
+        #: framing lost with answers still owed: close once they are out (the reason).
+        self._close_when_answered: str | None = None
         self._last_received = now
         self._last_sent = now
 
@@ -208,6 +213,13 @@ class Session:
                     break
         except PduError as err:  # framing lost: answer, then the transport must close
             self._reject(err, events, now)
+        if self._reader.buffered > self.config.max_buffered and not self.closed:
+            # The shell pauses reading while paused, so only a client that pushes on
+            # regardless gets here: drop it rather than hold its octets without bound.
+            self._enter(self._rows[LINK_DOWN])
+            events.append(
+                MustClose(f"over {self.config.max_buffered} octets received and not decoded")
+            )
         return events
 
     def _reject(self, err: PduError, events: list[Event], now: float) -> None:
@@ -221,8 +233,16 @@ class Session:
             self._queue(answer, now)
         events.append(PduRejected(err, answer))
         if err.fatal:
+            reason = f"framing lost: {err}"
+            if self._inbound_pending:
+                # Requests read before the framing went are being decided (a submit being
+                # debited): their answers go out first, then the link closes. Closing now
+                # would charge what the client can never see answered.
+                self._holding = True
+                self._close_when_answered = reason
+                return
             self._enter(self._rows[LINK_DOWN])
-            events.append(MustClose(f"framing lost: {err}"))
+            events.append(MustClose(reason))
 
     def _dispatch(self, pdu: Pdu, events: list[Event], now: float) -> None:
         cid = pdu.command_id
@@ -234,8 +254,19 @@ class Session:
             err = RemoteProtocolError(
                 self.role, self._state, cid, pdu.sequence_number, refusal_status(self._state, cid)
             )
-            self._queue(response_to(pdu, err.status), now)
+            # outbind and alert_notification have no response: generic_nack says no.
+            answer = (
+                GenericNack(sequence_number=pdu.sequence_number, command_status=err.status)
+                if cid in NO_RESPONSE
+                else response_to(pdu, err.status)
+            )
+            self._queue(answer, now)
             events.append(RequestRefused(pdu, err.status, err))
+            return
+        if cid in NO_RESPONSE:
+            # Nothing to answer, so nothing pending: the application only hears of it.
+            self._enter(new)
+            events.append(RequestReceived(pdu))
             return
         if cid == C.ENQUIRE_LINK:
             self._queue(response_to(pdu), now)
@@ -327,6 +358,11 @@ class Session:
             )
         if pdu.sequence_number == 0:
             pdu = with_sequence(pdu, self._next_seq())
+        if cid in NO_RESPONSE:
+            # No response will come (outbind, alert_notification): nothing to await.
+            self._enter(new)
+            self._queue(pdu, now)
+            return pdu
         self._outstanding[pdu.sequence_number] = (pdu, now + self.config.response_timeout)
         self._enter(new)
         self._queue(pdu, now)
@@ -359,6 +395,9 @@ class Session:
             self._last_received = now
         if self._peer_unbind is not None and not self._inbound_pending:
             self._answer_peer_unbind(self._events, now)
+        elif self._close_when_answered is not None and not self._inbound_pending:
+            self._enter(self._rows[LINK_DOWN])
+            self._events.append(MustClose(self._close_when_answered))
 
     def _queue(self, pdu: Pdu, now: float) -> None:
         self._out.append(encode(pdu))

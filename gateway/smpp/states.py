@@ -149,20 +149,46 @@ def _unbind() -> _Rows:
     return _merge(_peer_request(C.UNBIND, State.UNBINDING), _our_request(C.UNBIND, State.UNBINDING))
 
 
-def _submits(state: State, role: Role) -> _Rows:
-    """submit_sm, ESME to SMSC, on TX and TRX binds."""
+#: What an ESME sends an SMSC on a TX or TRX bind (SMPP 3.4 §2.3, §4.4-§4.10).
+ESME_OPERATIONS = (
+    C.SUBMIT_SM,
+    C.SUBMIT_MULTI,
+    C.DATA_SM,
+    C.QUERY_SM,
+    C.CANCEL_SM,
+    C.REPLACE_SM,
+)
+#: What an SMSC sends an ESME on an RX or TRX bind (data_sm goes both ways).
+SMSC_OPERATIONS = (C.DELIVER_SM, C.DATA_SM)
+
+
+def _esme_to_smsc(cid: int, state: State, role: Role) -> _Rows:
     if role is Role.SMSC:
-        return _merge(_peer_request(C.SUBMIT_SM, state), _we_answer(C.SUBMIT_SM, state, state))
-    return _merge(_our_request(C.SUBMIT_SM, state), _peer_answers(C.SUBMIT_SM, state, state, state))
+        return _merge(_peer_request(cid, state), _we_answer(cid, state, state))
+    return _merge(_our_request(cid, state), _peer_answers(cid, state, state, state))
+
+
+def _smsc_to_esme(cid: int, state: State, role: Role) -> _Rows:
+    if role is Role.SMSC:
+        return _merge(_our_request(cid, state), _peer_answers(cid, state, state, state))
+    return _merge(_peer_request(cid, state), _we_answer(cid, state, state))
+
+
+def _submits(state: State, role: Role) -> _Rows:
+    """submit_sm, submit_multi, data_sm, query_sm, cancel_sm, replace_sm: ESME to SMSC,
+    on TX and TRX binds."""
+    return _merge(*(_esme_to_smsc(cid, state, role) for cid in ESME_OPERATIONS))
 
 
 def _delivers(state: State, role: Role) -> _Rows:
-    """deliver_sm, SMSC to ESME, on RX and TRX binds."""
+    """deliver_sm and data_sm, SMSC to ESME, on RX and TRX binds; alert_notification
+    too, which has no response."""
+    rows = _merge(*(_smsc_to_esme(cid, state, role) for cid in SMSC_OPERATIONS))
     if role is Role.SMSC:
-        return _merge(
-            _our_request(C.DELIVER_SM, state), _peer_answers(C.DELIVER_SM, state, state, state)
-        )
-    return _merge(_peer_request(C.DELIVER_SM, state), _we_answer(C.DELIVER_SM, state, state))
+        rows.update(_our_request(C.ALERT_NOTIFICATION, state))
+    else:
+        rows.update(_peer_request(C.ALERT_NOTIFICATION, state))
+    return rows
 
 
 def _bind_rows(role: Role) -> tuple[_Rows, _Rows]:
@@ -183,15 +209,23 @@ def _in_flight(role: Role) -> _Rows:
     """While unbinding: requests already exchanged are still answered, both ways."""
     u = State.UNBINDING
     if role is Role.SMSC:
-        return _merge(_we_answer(C.SUBMIT_SM, u, u), _peer_answers(C.DELIVER_SM, u, u, u))
-    return _merge(_peer_answers(C.SUBMIT_SM, u, u, u), _we_answer(C.DELIVER_SM, u, u))
+        return _merge(
+            *(_we_answer(cid, u, u) for cid in ESME_OPERATIONS),
+            *(_peer_answers(cid, u, u, u) for cid in SMSC_OPERATIONS),
+        )
+    return _merge(
+        *(_peer_answers(cid, u, u, u) for cid in ESME_OPERATIONS),
+        *(_we_answer(cid, u, u) for cid in SMSC_OPERATIONS),
+    )
 
 
 def _table(role: Role) -> dict[State, _Rows]:
     start_bind, end_bind = _bind_rows(role)
     tx, rx, trx, u = State.BOUND_TX, State.BOUND_RX, State.BOUND_TRX, State.UNBINDING
+    # outbind (no response): an SMSC asks an ESME, not yet bound, to bind (§4.1.7).
+    outbind = (_our_request if role is Role.SMSC else _peer_request)(C.OUTBIND, State.OPEN)
     table = {
-        State.OPEN: _merge(start_bind, _link(State.OPEN, may_ping=True)),
+        State.OPEN: _merge(start_bind, _link(State.OPEN, may_ping=True), outbind),
         State.BINDING: _merge(end_bind, _link(State.BINDING, may_ping=False)),
         tx: _merge(_link(tx, may_ping=True), _unbind(), _submits(tx, role)),
         rx: _merge(_link(rx, may_ping=True), _unbind(), _delivers(rx, role)),
@@ -236,7 +270,9 @@ def refusal_status(state: State, command_id: int) -> CommandStatus:
 __all__ = [
     "BINDS",
     "BOUND_BY",
+    "ESME_OPERATIONS",
     "LINK_DOWN",
+    "SMSC_OPERATIONS",
     "TRANSITIONS",
     "Io",
     "Role",

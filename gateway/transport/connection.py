@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol, cast
@@ -80,8 +81,16 @@ class SmppConnection(asyncio.Protocol):
         log: Any | None = None,
         *,
         pdu_count: Callable[[str, int, int], None] | None = None,
+        client: tuple[str, int] | None = None,
+        via: str | None = None,
     ) -> None:
         self.session = session
+        #: The client's address from a PROXY header, standing for the socket's own.
+        self._client = client
+        #: The balancer's ``ip:port`` the connection came through (logged as ``proxy``).
+        self.via = via
+        #: SHA-256 (lowercase hex) of the client's TLS certificate, if it showed one.
+        self.client_cert_sha256: str | None = None
         self._count = pdu_count
         self.handler = handler
         self.log: Any = log or structlog.get_logger("smppgw.connection")
@@ -107,11 +116,17 @@ class SmppConnection(asyncio.Protocol):
         """Record the peer and start the session timers."""
         # uvloop's transports implement the interface without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
-        peername = transport.get_extra_info("peername")
+        peername = self._client or transport.get_extra_info("peername")
         if isinstance(peername, tuple):
             self.peer_host = str(peername[0])
             self.peer = f"{peername[0]}:{peername[1]}"
         self.log = self.log.bind(peer=self.peer)
+        if self.via is not None:
+            self.log = self.log.bind(proxy=self.via)
+        ssl_object = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if der:
+            self.client_cert_sha256 = hashlib.sha256(der).hexdigest()
         self._arm_timer()
         self.handler.on_connected(self)
 
@@ -342,6 +357,12 @@ class SmppConnection(asyncio.Protocol):
         data = self.session.data_to_send()
         if data and self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
+            limit = self.session.config.max_buffered
+            if self.transport.get_write_buffer_size() > limit:
+                # The peer does not read what we answer (a flood of enquire_link, say):
+                # our answers would pile up without bound.
+                self.log.warning("session.buffer_full", unsent=limit, direction="out")
+                self.transport.abort()
 
     def _close_after_flush(self, reason: str) -> None:
         if self._closing:

@@ -27,21 +27,31 @@ from gateway.delivery.registry import BindRegistry
 from gateway.observability.metrics import Metrics
 from gateway.policy.bind import BindKind, BindPolicy
 from gateway.policy.follow import eviction_reason
+from gateway.policy.messages import MessageOperations
+from gateway.policy.multi import MultiSubmitter
 from gateway.policy.submit import Submitter
-from gateway.smpp import Bind as BindPdu
 from gateway.smpp import (
+    NO_RESPONSE,
+    CancelSm,
     CommandId,
     CommandStatus,
+    DataSm,
     LocalProtocolError,
     Pdu,
+    QuerySm,
+    ReplaceSm,
     Role,
     Session,
     SessionConfig,
+    SubmitMulti,
     SubmitSm,
     response_to,
 )
+from gateway.smpp import Bind as BindPdu
 from gateway.transport.connection import SmppConnection
+from gateway.transport.proxied import ProxiedListener, bind_sockets, networks
 from gateway.transport.tls import reload_pair, server_context
+from gateway.transport.window import AccountWindow
 from ledger import LedgerError, Store, UnknownAccount
 from ledger.models import Account
 
@@ -73,6 +83,7 @@ def client_session_config(config: ServerConfig) -> SessionConfig:
         max_inbound_pending=max(MIN_INBOUND_PENDING, 16 * config.max_submit_inflight),
         response_timeout=config.response_timeout_s,
         inactivity_timeout=config.inactivity_timeout_s,
+        max_buffered=config.max_session_buffer,
     )
 
 
@@ -87,6 +98,10 @@ class ServerServices:
     receipts: ReceiptDispatcher
     #: Messages from handsets, pushed to receivers like receipts (None: not wired).
     mo: ReceiptDispatcher | None = None
+    #: query_sm, cancel_sm, replace_sm (None: answered ESME_RINVCMDID).
+    messages: MessageOperations | None = None
+    #: submit_multi and data_sm (None: answered ESME_RINVCMDID).
+    multi: MultiSubmitter | None = None
 
 
 class ClientHandler:
@@ -98,8 +113,13 @@ class ClientHandler:
         tasks: set[asyncio.Task[Any]],
         conns: set[SmppConnection],
         admission: Admission | None = None,
+        window: AccountWindow | None = None,
+        max_session_age_s: float = 0.0,
     ) -> None:
         self.admission = admission
+        self.window = window
+        self.max_session_age_s = max_session_age_s
+        self._age_timer: asyncio.TimerHandle | None = None
         self.s = services
         self.tasks = tasks
         self.conns = conns
@@ -127,12 +147,18 @@ class ClientHandler:
 
     def on_request(self, conn: SmppConnection, pdu: Pdu) -> None:
         """Binds and submits run as tasks: they wait on the ledger."""
-        if isinstance(pdu, SubmitSm):
+        if isinstance(pdu, SubmitSm | SubmitMulti | DataSm) and self.window is not None:
+            self._spawn(conn, pdu, self._windowed(conn, pdu))
+        elif isinstance(pdu, SubmitSm):
             self._spawn(conn, pdu, self._submit(conn, pdu))
         elif isinstance(pdu, BindPdu):
             self._spawn(conn, pdu, self._bind(conn, pdu))
-        else:  # pragma: no cover - the session table admits nothing else
+        elif pdu.command_id in NO_RESPONSE:  # pragma: no cover - the table refuses them
+            conn.log.warning("pdu.ignored", command=type(pdu).__name__)
+        elif self.s.messages is None or self.s.multi is None:
             conn.respond(response_to(pdu, CommandStatus.ESME_RINVCMDID))
+        else:
+            self._spawn(conn, pdu, self._operation(conn, pdu))
 
     def on_connected(self, conn: SmppConnection) -> None:
         """Admit the connection (caps, bind deadline) or close it at once."""
@@ -145,6 +171,8 @@ class ClientHandler:
     def on_closed(self, conn: SmppConnection) -> None:
         """Forget the session."""
         self.conns.discard(conn)
+        if self._age_timer is not None:
+            self._age_timer.cancel()  # or the loop would hold the connection for a day
         if self.admission is not None:
             self.admission.release(conn)
         if self.account is not None:
@@ -165,7 +193,12 @@ class ClientHandler:
         kind = _BIND_KIND[pdu.command_id]
         log = conn.log.bind(system_id=pdu.system_id, seq=pdu.sequence_number, bind=kind)
         decision = await self.s.binds.admit(
-            pdu.system_id, pdu.password, conn.peer_host, kind=kind, session_id=self.session_id
+            pdu.system_id,
+            pdu.password,
+            conn.peer_host,
+            kind=kind,
+            session_id=self.session_id,
+            client_cert=conn.client_cert_sha256,
         )
         account = decision.account
         if decision.status != CommandStatus.ESME_ROK or account is None:
@@ -185,10 +218,46 @@ class ClientHandler:
         conn.context["account"] = account
         conn.respond(response_to(pdu, system_id=SERVER_SYSTEM_ID))
         log.info("bind.accepted")
+        if self.max_session_age_s > 0:
+            self._age_timer = asyncio.get_running_loop().call_later(
+                self.max_session_age_s, self._too_old, conn
+            )
         if kind != "tx":
             self.s.receipts.receiver_bound(account.system_id)
             if self.s.mo is not None:
                 self.s.mo.receiver_bound(account.system_id)
+
+    async def _windowed(self, conn: SmppConnection, pdu: Pdu) -> None:
+        """A submit inside the account's submit window (``gateway.transport.window``)."""
+        assert self.window is not None
+        assert self.account is not None
+        system_id = self.account.system_id
+        if not await self.window.acquire(system_id):
+            conn.log.info(
+                "submit.refused",
+                seq=pdu.sequence_number,
+                status=f"0x{CommandStatus.ESME_RTHROTTLED:x}",
+                reason="account_window",
+                in_progress=self.window.in_use(system_id),
+            )
+            conn.respond(response_to(pdu, CommandStatus.ESME_RTHROTTLED))
+            return
+        try:
+            if isinstance(pdu, SubmitSm):
+                await self._submit(conn, pdu)
+            else:
+                await self._operation(conn, pdu)
+        finally:
+            self.window.release(system_id)
+
+    def _too_old(self, conn: SmppConnection) -> None:
+        """``max_session_age_s`` reached: unbind cleanly; the client binds again."""
+        if conn.closed.is_set() or conn.session.closed:
+            return
+        conn.log.info("session.max_age", after_s=self.max_session_age_s)
+        task = asyncio.get_running_loop().create_task(conn.unbind(timeout=2.0))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def _submit(self, conn: SmppConnection, pdu: SubmitSm) -> None:
         assert self.account is not None  # the session only lets submit_sm in when bound
@@ -199,6 +268,46 @@ class ClientHandler:
             if outcome.message_id
             else response_to(pdu, outcome.status)
         )
+
+    async def _operation(self, conn: SmppConnection, pdu: Pdu) -> None:
+        """submit_multi, data_sm, query_sm, cancel_sm, replace_sm (TX/TRX only, by the
+        session table)."""
+        assert self.account is not None
+        assert self.s.messages is not None
+        assert self.s.multi is not None
+        log = conn.log.bind(seq=pdu.sequence_number, command=type(pdu).__name__)
+        if isinstance(pdu, SubmitMulti):
+            m = await self.s.multi.submit_multi(self.account, pdu, log)
+            conn.respond(
+                response_to(pdu, m.status, message_id=m.message_id, unsuccess_smes=m.unsuccess)
+            )
+        elif isinstance(pdu, DataSm):
+            outcome = await self.s.multi.data_sm(self.account, pdu, log)
+            conn.respond(
+                response_to(pdu, outcome.status, message_id=outcome.message_id)
+                if outcome.message_id
+                else response_to(pdu, outcome.status)
+            )
+        elif isinstance(pdu, QuerySm):
+            q = await self.s.messages.query(self.account, pdu, log)
+            if q.status != CommandStatus.ESME_ROK:
+                conn.respond(response_to(pdu, q.status, message_id=pdu.message_id))
+            else:
+                conn.respond(
+                    response_to(
+                        pdu,
+                        message_id=pdu.message_id,
+                        final_date=q.final_date,
+                        message_state=q.message_state,
+                        error_code=q.error_code,
+                    )
+                )
+        elif isinstance(pdu, CancelSm):
+            conn.respond(response_to(pdu, await self.s.messages.cancel(self.account, pdu, log)))
+        elif isinstance(pdu, ReplaceSm):
+            conn.respond(response_to(pdu, await self.s.messages.replace(self.account, pdu, log)))
+        else:  # pragma: no cover - the session table admits nothing else
+            conn.respond(response_to(pdu, CommandStatus.ESME_RINVCMDID))
 
 
 class Admission:
@@ -264,13 +373,33 @@ class SmppServer:
         self._tls: ssl.SSLContext | None = None
         self._watch: asyncio.Task[None] | None = None
         self.admission = Admission(config)
+        self._proxied: list[ProxiedListener] = []
+        self.window = (
+            AccountWindow(
+                config.account_submit_window,
+                backpressure=config.account_window_mode == "backpressure",
+            )
+            if config.account_submit_window > 0
+            else None
+        )
 
-    def _factory(self) -> SmppConnection:
+    def _factory(
+        self, client: tuple[str, int] | None = None, via: str | None = None
+    ) -> SmppConnection:
         assert self.services is not None, "serve() wires the services before accepting"
         loop = asyncio.get_running_loop()
         session = Session(Role.SMSC, self.session_config, now=loop.time())
-        handler = ClientHandler(self.services, self.tasks, self._conns, self.admission)
-        conn = SmppConnection(session, handler, self.log, pdu_count=self._pdu_count)
+        handler = ClientHandler(
+            self.services,
+            self.tasks,
+            self._conns,
+            self.admission,
+            self.window,
+            self.config.max_session_age_s,
+        )
+        conn = SmppConnection(
+            session, handler, self.log, pdu_count=self._pdu_count, client=client, via=via
+        )
         self._conns.add(conn)
         return conn
 
@@ -283,7 +412,7 @@ class SmppServer:
         port = await self._listen(c.host, c.port)
         if c.tls_port is None or c.tls_cert is None or c.tls_key is None:
             return port, None
-        self._tls = server_context(c.tls_cert, c.tls_key)
+        self._tls = server_context(c.tls_cert, c.tls_key, client_ca=c.tls_client_ca)
         return port, await self._listen(c.host, c.tls_port, ssl_context=self._tls)
 
     def reload_tls(self) -> bool:
@@ -302,6 +431,23 @@ class SmppServer:
     async def _listen(
         self, host: str, port: int, *, ssl_context: ssl.SSLContext | None = None
     ) -> int:
+        if self.config.proxy_protocol_from:
+            # Behind balancers: accept by ourselves, PROXY header before anything else.
+            listeners = [
+                ProxiedListener(
+                    sock,
+                    self._factory,
+                    trusted=networks(self.config.proxy_protocol_from),
+                    header_timeout=self.config.proxy_header_timeout_s,
+                    first_octet_timeout=self.config.bind_timeout_s,
+                    ssl_context=ssl_context,
+                    log=self.log,
+                    max_pending=self.config.max_connections,
+                )
+                for sock in bind_sockets(host, port)
+            ]
+            self._proxied.extend(listeners)
+            return listeners[0].port
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
             self._factory, host, port, ssl=ssl_context, start_serving=False
@@ -314,6 +460,8 @@ class SmppServer:
         self.services = services
         for server in self._servers:
             await server.start_serving()
+        for listener in self._proxied:
+            listener.start()
         self._watch = asyncio.get_running_loop().create_task(self._follow_forever())
 
     async def _follow_forever(self) -> None:
@@ -353,7 +501,7 @@ class SmppServer:
         for conn, h in bound:
             assert h.account is not None
             account = fresh[h.account.system_id]
-            reason = eviction_reason(h.account, account, conn.peer_host)
+            reason = eviction_reason(h.account, account, conn.peer_host, conn.client_cert_sha256)
             if reason is None:
                 assert account is not None
                 h.account = account
@@ -373,6 +521,8 @@ class SmppServer:
         """
         for server in self._servers:
             server.close()
+        for listener in self._proxied:
+            await listener.close()
         if self._watch is not None:
             self._watch.cancel()
         for conn in list(self._conns):
@@ -389,3 +539,5 @@ class SmppServer:
         for server in self._servers:
             server.close()
             await server.wait_closed()
+        for listener in self._proxied:
+            await listener.close()

@@ -20,8 +20,10 @@ import structlog
 
 from gateway.config import UpstreamConfig
 from gateway.smpp import (
+    NO_RESPONSE,
     BindTransceiver,
     CommandStatus,
+    DataSm,
     DeliverSm,
     EncodedSubmitSm,
     Pdu,
@@ -65,6 +67,14 @@ class _UpstreamHandler:
     def on_request(self, conn: SmppConnection, pdu: Pdu) -> None:
         if isinstance(pdu, DeliverSm):
             self.client._spawn(self.client._deliver(conn, pdu))
+        elif pdu.command_id in NO_RESPONSE:
+            # outbind, alert_notification: nothing to answer, nothing the gateway uses.
+            conn.log.info("upstream.ignored", command=type(pdu).__name__)
+        elif isinstance(pdu, DataSm):
+            # Mobile-originated, like a deliver_sm that is not a receipt: not part of the
+            # product yet; acknowledged so the SMSC does not retry, and logged.
+            conn.log.warning("mo.dropped", source=pdu.source_addr, command="data_sm")
+            conn.respond(response_to(pdu))
         else:  # pragma: no cover - the session table admits nothing else
             conn.respond(response_to(pdu, CommandStatus.ESME_RINVCMDID))
 

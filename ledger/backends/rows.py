@@ -25,7 +25,9 @@ from ledger.models import (
     Backlog,
     BalanceAlert,
     BindRecord,
+    CallbackOutcome,
     Category,
+    DailyUsage,
     DrawnFrom,
     EntryKind,
     HistoryItem,
@@ -33,8 +35,10 @@ from ledger.models import (
     MessageRecord,
     MessageState,
     MoRoute,
+    NoticeKind,
     PendingMo,
     PendingReceipt,
+    ReceiptCallback,
     RechargePolicy,
     Sender,
 )
@@ -69,7 +73,14 @@ ALERT_COLS = "system_id, category, threshold, armed, checked_through, updated_at
 ALERT_STEP_COLS = "id, kind, idempotency_key, balance_after"
 ALERT_MAIL_COLS = (
     "o.id, o.mail_key, o.system_id, o.category, o.threshold, o.balance, o.entry_id,"
-    " o.created_at, o.attempts, a.contact_email"
+    " o.created_at, o.attempts, a.contact_email, o.kind, o.amount, o.recharges_today,"
+    " o.daily_cap"
+)
+CALLBACK_COLS = (
+    "c.id, c.message_id, c.system_id, c.url, c.created_at, c.attempts, c.outcome, c.detail,"
+    " m.state, m.destination_addr, m.source_addr, m.upstream_id,"
+    " (SELECT r.created_at FROM receipts r WHERE r.message_id = m.message_id"
+    "  ORDER BY r.id DESC LIMIT 1) AS receipt_at"
 )
 #: A closed account is stored as 'disabled' with its closed_at (migration 0005).
 STATUS_EXPR = "CASE WHEN closed_at IS NULL THEN status ELSE 'closed' END"
@@ -231,6 +242,7 @@ def account(row: Row, d: Decoder) -> Account:
         default_category=Category(row["default_category"]),
         closed_at=d.time(closed_at) if closed_at is not None else None,
         default_country=row["default_country"],
+        client_cert_sha256=row["client_cert_sha256"],
     )
 
 
@@ -377,6 +389,40 @@ def alert_mail(row: Row, d: Decoder) -> AlertMail:
         created_at=d.time(row["created_at"]),
         contact_email=row["contact_email"],
         attempts=row["attempts"],
+        kind=NoticeKind(row["kind"]),
+        amount=row["amount"],
+        recharges_today=row["recharges_today"],
+        daily_cap=row["daily_cap"],
+    )
+
+
+def receipt_callback(row: Row, d: Decoder) -> ReceiptCallback:
+    """A receipt_callbacks row with its message's facts (CALLBACK_COLS)."""
+    outcome = row["outcome"]
+    receipt_at = row["receipt_at"]
+    return ReceiptCallback(
+        id=row["id"],
+        message_id=row["message_id"],
+        system_id=row["system_id"],
+        url=row["url"],
+        created_at=d.time(row["created_at"]),
+        attempts=row["attempts"],
+        state=MessageState(row["state"]),
+        destination_addr=row["destination_addr"],
+        source_addr=row["source_addr"],
+        upstream_id=row["upstream_id"],
+        receipt_at=d.time(receipt_at) if receipt_at is not None else None,
+        outcome=CallbackOutcome(outcome) if outcome is not None else None,
+        detail=row["detail"],
+    )
+
+
+def daily_usage(row: Row, d: Decoder) -> DailyUsage:
+    """A DAILY_USAGE row (its UTC day, its messages, their cost)."""
+    return DailyUsage(
+        day=d.day(row["day"]),
+        messages=row["messages"],
+        cost=row["cost"],
     )
 
 

@@ -23,6 +23,7 @@ from ledger.backends.rows import (
     ALERT_MAIL_COLS,
     ALERT_STEP_COLS,
     BIND_COLS,
+    CALLBACK_COLS,
     HISTORY_COLS,
     JOURNAL_COLS,
     MESSAGE_COLS,
@@ -101,6 +102,7 @@ SET_CONTACT = Statement.both("UPDATE accounts SET contact_email = $2 WHERE syste
 SET_DEFAULT_CATEGORY = Statement.both(
     "UPDATE accounts SET default_category = $2 WHERE system_id = $1"
 )
+SET_CLIENT_CERT = Statement.both("UPDATE accounts SET client_cert_sha256 = $2 WHERE system_id = $1")
 SET_DEFAULT_COUNTRY = Statement.both(
     "UPDATE accounts SET default_country = $2 WHERE system_id = $1"
 )
@@ -245,6 +247,11 @@ MARK_FORWARDED = Statement.each(
     "  FROM json_each($1) i JOIN json_each($2) j ON j.key = i.key"
     "  JOIN json_each($4) k ON k.key = i.key) AS u"
     " WHERE messages.message_id = u.message_id RETURNING messages.message_id",
+)
+# replace_sm: a message still ACCEPTED (not yet forwarded) takes its new body and price.
+REPLACE_MESSAGE = Statement.both(
+    "UPDATE messages SET pdu_body = $2, cost = $3, segments = $4, registered_delivery = $5,"
+    " updated_at = $6 WHERE message_id = $1 AND state = 'accepted'"
 )
 SET_MESSAGE_STATE = Statement.both(
     "UPDATE messages SET state = $2, updated_at = $3 WHERE message_id = $1"
@@ -473,10 +480,26 @@ PRUNE_DEPENDENTS = (
         postgres="DELETE FROM receipts WHERE message_id = ANY($1::text[])",
         sqlite="DELETE FROM receipts WHERE message_id IN (SELECT value FROM json_each($1))",
     ),
+    Statement.each(
+        postgres="DELETE FROM receipt_callbacks WHERE message_id = ANY($1::text[])",
+        sqlite="DELETE FROM receipt_callbacks WHERE message_id IN"
+        " (SELECT value FROM json_each($1))",
+    ),
 )
 PRUNE_MESSAGES = Statement.each(
     postgres="DELETE FROM messages WHERE message_id = ANY($1::text[])",
     sqlite="DELETE FROM messages WHERE message_id IN (SELECT value FROM json_each($1))",
+)
+
+# Per UTC day from $2: messages, and the cost of those not refunded (REJECTED).
+DAILY_USAGE = Statement.each(
+    postgres="SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COUNT(*) AS messages,"
+    " COALESCE(SUM(cost) FILTER (WHERE state <> 'rejected'), 0) AS cost FROM messages"
+    " WHERE system_id = $1 AND created_at >= $2 GROUP BY 1 ORDER BY 1",
+    # Stored times are UTC ISO 8601 text: the first ten characters are the UTC day.
+    sqlite="SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS messages,"
+    " COALESCE(SUM(CASE WHEN state <> 'rejected' THEN cost END), 0) AS cost FROM messages"
+    " WHERE system_id = $1 AND created_at >= $2 GROUP BY 1 ORDER BY 1",
 )
 
 # -- low-balance alerts (migration 0007) ---------------------------------------------------------
@@ -522,6 +545,12 @@ INSERT_ALERT_MAIL = Statement.both(
     "INSERT INTO alert_outbox (mail_key, system_id, category, threshold, balance, entry_id,"
     " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (mail_key) DO NOTHING"
 )
+# A recharge notice (migration 0010), queued by the debit transaction that decided it.
+INSERT_NOTICE = Statement.both(
+    "INSERT INTO alert_outbox (mail_key, system_id, threshold, balance, entry_id, created_at,"
+    " kind, amount, recharges_today, daily_cap) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+    " $10) ON CONFLICT (mail_key) DO NOTHING"
+)
 # Take unsettled alert mails: unclaimed, claim run out, or claimed by this gateway
 # itself (a restart under the same id takes its own back at once). Oldest first.
 _CLAIMABLE = (
@@ -556,4 +585,45 @@ UNSETTLED_ALERT_MAILS = Statement.both(
 )
 ALERT_MAIL_OUTCOMES = Statement.both(
     "SELECT mail_key, outcome FROM alert_outbox WHERE system_id = $1 ORDER BY id"
+)
+
+# -- receipt callbacks of HTTP jobs (migration 0010) ---------------------------------------------
+
+ADD_CALLBACK = Statement.both(
+    "INSERT INTO receipt_callbacks (message_id, system_id, url, created_at)"
+    " VALUES ($1, $2, $3, $4) ON CONFLICT (message_id) DO NOTHING"
+)
+# Due: unsettled, its message final, and unclaimed, claim run out, or our own. Oldest first.
+_CALLBACKS_DUE = (
+    "SELECT c.id FROM receipt_callbacks c JOIN messages m ON m.message_id = c.message_id"
+    " WHERE c.done_at IS NULL AND m.state IN ('delivered', 'failed', 'rejected')"
+    " AND (c.claimed_until IS NULL OR c.claimed_until <= $2 OR c.claimed_by = $1)"
+    " ORDER BY c.id LIMIT $4"
+)
+CLAIM_CALLBACKS = Statement.each(
+    postgres="UPDATE receipt_callbacks SET claimed_by = $1, claimed_until = $3,"
+    f" attempts = attempts + 1 WHERE id IN ({_CALLBACKS_DUE} FOR UPDATE OF c SKIP LOCKED)"
+    " RETURNING id",
+    sqlite="UPDATE receipt_callbacks SET claimed_by = $1, claimed_until = $3,"
+    f" attempts = attempts + 1 WHERE id IN ({_CALLBACKS_DUE}) RETURNING id",
+)
+CALLBACKS_BY_ID = Statement.each(
+    postgres=f"SELECT {CALLBACK_COLS} FROM receipt_callbacks c JOIN messages m"
+    " ON m.message_id = c.message_id WHERE c.id = ANY($1::bigint[]) ORDER BY c.id",
+    sqlite=f"SELECT {CALLBACK_COLS} FROM receipt_callbacks c JOIN messages m"
+    " ON m.message_id = c.message_id WHERE c.id IN (SELECT value FROM json_each($1))"
+    " ORDER BY c.id",
+)
+SETTLE_CALLBACK = Statement.both(
+    "UPDATE receipt_callbacks SET done_at = $2, outcome = $3, detail = $4,"
+    " claimed_until = NULL WHERE id = $1 AND done_at IS NULL"
+)
+# A failed attempt: claimable again by any gateway at ``$2``, saying why.
+DEFER_CALLBACK = Statement.both(
+    "UPDATE receipt_callbacks SET claimed_until = $2, claimed_by = NULL, detail = $3"
+    " WHERE id = $1 AND done_at IS NULL"
+)
+CALLBACKS_OF = Statement.both(
+    f"SELECT {CALLBACK_COLS} FROM receipt_callbacks c JOIN messages m"
+    " ON m.message_id = c.message_id WHERE c.system_id = $1 ORDER BY c.id LIMIT $2"
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ledger.core.accounts import AccountsCore
 from ledger.core.alerts import AlertsCore
+from ledger.core.callbacks import CallbacksCore
 from ledger.core.gateways import GatewaysCore
 from ledger.core.history import HistoryCore
 from ledger.core.mo import MoCore
@@ -27,6 +28,7 @@ class Ledger(
     HistoryCore,
     AlertsCore,
     MoCore,
+    CallbacksCore,
 ):
     """``ledger.store.Store`` over one backend: ``Ledger(backend, clock=...)``.
 

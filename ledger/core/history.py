@@ -10,7 +10,7 @@ from ledger.backends import statements as sql
 from ledger.backends.base import Access, Execute, Fetch, Script, do
 from ledger.core.base import CoreBase
 from ledger.errors import UnknownAccount
-from ledger.models import HistoryItem, HistoryPage, MessageState, PruneResult
+from ledger.models import DailyUsage, HistoryItem, HistoryPage, MessageState, PruneResult
 from ledger.rules.history import (
     PRUNE_BATCH,
     SCAN_WINDOW,
@@ -20,6 +20,7 @@ from ledger.rules.history import (
     page_of,
     retention_cutoff,
 )
+from ledger.rules.usage import every_day, usage_start
 
 
 def _history(query: HistoryQuery) -> Script[list[HistoryItem]]:
@@ -50,6 +51,12 @@ def _history(query: HistoryQuery) -> Script[list[HistoryItem]]:
         if seen < SCAN_WINDOW:  # the window held the whole range: the answer is complete
             return found
     return (yield from do(Fetch(sql.history(**shape), query.args(), rows.history_item)))
+
+
+def _usage(system_id: str, start: datetime) -> Script[list[DailyUsage]]:
+    if not (yield from do(Fetch(sql.ACCOUNT_EXISTS, (system_id,), rows.first))):
+        raise UnknownAccount(system_id)
+    return (yield from do(Fetch(sql.DAILY_USAGE, (system_id, start), rows.daily_usage)))
 
 
 def _prune(system_id: str, cutoff: datetime, batch: int) -> Script[tuple[int, int]]:
@@ -106,3 +113,11 @@ class HistoryCore(CoreBase):
                 if m < batch:
                     break
         return PruneResult(cutoff, messages, receipts)
+
+    async def daily_usage(self, system_id: str, *, days: int = 30) -> list[DailyUsage]:
+        """The account's messages and their cost per UTC day, the last ``days`` days
+        (today included), oldest first, a row for every day. Raises UnknownAccount,
+        InvalidRequest (``days`` outside 1..366)."""
+        start = usage_start(self._now(), days)
+        found = await self._run(partial(_usage, system_id, start), Access.READ)
+        return every_day(found, start, days)

@@ -15,9 +15,18 @@ from typing import Any, TypeVar
 
 from ledger.backends import rows
 from ledger.backends import statements as sql
-from ledger.backends.base import Access, Fetch, LockAccounts, LookUp, Script, WritePlan, do
+from ledger.backends.base import (
+    Access,
+    Execute,
+    Fetch,
+    LockAccounts,
+    LookUp,
+    Script,
+    WritePlan,
+    do,
+)
 from ledger.core.base import CoreBase
-from ledger.errors import UnknownAccount
+from ledger.errors import InvalidRequest, MessageNotAccepted, UnknownAccount
 from ledger.models import (
     AuditProblem,
     DebitRequest,
@@ -27,6 +36,7 @@ from ledger.models import (
     TransferResult,
 )
 from ledger.rules.audit import audit_problems
+from ledger.rules.multi import DebitAll, Reprice, RepriceResult
 from ledger.rules.planning import (
     CreditRequest,
     DebitBatch,
@@ -67,6 +77,27 @@ def movement(op: Movement[Any], now: datetime) -> Script[tuple[Plan[Any], list[i
     entries, found = yield from do(LookUp(load.keys, message_ids))
     plan = op.plan(Loaded(accounts, entries, messages or found), now)
     ids = (yield from do(WritePlan(plan, now))) if plan.writes else []
+    for n in plan.notices:
+        # Rare (a recharge, a capped one): a statement each, after the plan, in its
+        # transaction; a key already queued (a replay, the day's capped) writes nothing.
+        entry_id = ids[n.entry_index] if n.entry_index is not None else 0
+        args = (n.key, n.system_id, n.threshold, n.balance, entry_id, now, n.kind.value)
+        counts = (n.amount, n.recharges_today, n.daily_cap)
+        yield from do(Execute(sql.INSERT_NOTICE, (*args, *counts)))
+    return plan, ids
+
+
+def _reprice(
+    op: Reprice, update: tuple[bytes, int, int], now: datetime
+) -> Script[tuple[Plan[Any], list[int]]]:
+    """The repricing movement, then the message row's new body and price, in the same
+    transaction and only while the message is ACCEPTED (else everything rolls back)."""
+    plan, ids = yield from movement(op, now)
+    if plan.writes:
+        body, segments, registered_delivery = update
+        args = (op.message_id, body, op.new_cost, segments, registered_delivery, now)
+        if (yield from do(Execute(sql.REPLACE_MESSAGE, args))) != 1:
+            raise MessageNotAccepted(op.message_id)
     return plan, ids
 
 
@@ -127,6 +158,47 @@ class MoneyCore(CoreBase):
         for request in requests:
             validate_request(request)
         return await self.move(DebitBatch(requests))
+
+    async def debit_all(self, requests: Sequence[DebitRequest]) -> list[DebitResult]:
+        """Debit every request and store its message, or none of them: one transaction.
+
+        The requests are decided as ``debit_batch`` decides them; unless every one is OK
+        (or every one a replay), nothing is written and the results say which refused.
+        Raises InvalidRequest (nothing written) if any request is malformed.
+        """
+        requests = list(requests)
+        if not requests:
+            return []
+        for request in requests:
+            validate_request(request)
+        return await self.move(DebitAll(requests))
+
+    async def reprice(
+        self,
+        message_id: str,
+        *,
+        new_cost: int,
+        pdu_body: bytes,
+        segments: int,
+        registered_delivery: int,
+        idempotency_key: str,
+    ) -> RepriceResult:
+        """Give back an ACCEPTED message's cost and charge ``new_cost`` for its new body.
+
+        One transaction: a REFUND of the old cost and a DEBIT of the new one (both naming
+        the message), and the message row's new body, cost, segments and
+        registered_delivery. Replaying the key returns the first result. Raises
+        UnknownMessage, MessageNotAccepted (already forwarded, or rejected),
+        AccountNotActive, InsufficientCredit (nothing written), InvalidRequest.
+        """
+        if new_cost <= 0 or segments < 1 or not idempotency_key:
+            raise InvalidRequest("a repricing needs a positive cost, segments and a key")
+        op = Reprice(message_id, new_cost, idempotency_key)
+        now = self._now()
+        script = partial(_reprice, op, (pdu_body, segments, registered_delivery), now)
+        plan, ids = await self._run(script, Access.TRANSACTION)
+        result: RepriceResult = plan.resolve(ids, now)
+        return result
 
     async def refund(self, message_id: str, *, reason: str) -> JournalEntry:
         """Give back a message's cost once (idempotent per message) and mark it REJECTED."""

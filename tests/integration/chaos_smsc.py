@@ -3,7 +3,8 @@
 It behaves as awkward SMSCs do, each habit switchable:
 
 - ``hex_ids``: answers submit_sm with a zero-padded upper-case hex id and receipts it in
-  decimal, in the text only (no receipted_message_id TLV);
+  decimal, in the text only (no receipted_message_id TLV); ids start above 2**40, so
+  no id's decimal spelling is another id's hex one;
 - ``throttle_every``: every Nth submit_sm is answered ESME_RTHROTTLED;
 - ``reject_prefixes``: destinations starting with one of these are refused for good
   (ESME_RINVDSTADR);
@@ -172,8 +173,8 @@ class ChaosSmsc:
         if status != CommandStatus.ESME_ROK:
             conn.respond(response_to(pdu, status))
             return
-        n = next(self._ids)
-        msg_id = f"{n:08X}" if self.hex_ids else f"{self.name}-{n}"
+        n = next(self._ids) + (1 << 40 if self.hex_ids else 0)
+        msg_id = f"{n:012X}" if self.hex_ids else f"{self.name}-{n}"
         conn.respond(response_to(pdu, message_id=msg_id))
         if pdu.registered_delivery & 0x03:
             receipt_id = str(n) if self.hex_ids else msg_id

@@ -124,9 +124,11 @@ async def test_every_message_ends_delivered_or_refunded_through_chaos(
     for text, mid in acked.items():
         stat = "REJECTD" if text in refused else "DELIVRD"
         assert f"stat:{stat}" in by_id[mid].text, (text, by_id[mid].text)
-    assert smsc.receipts_acked == MESSAGES - len(refused)
-    # Sent twice only what a drop left unanswered, each counted, at most a window a drop.
+    # A response a drop swallowed leaves the SMSC a receipt for an id we never learned:
+    # acknowledged once its grace period ends (receipt.unmatched), never relayed.
     twice = sum(n - 1 for n in smsc.accepted_texts().values())
+    assert 0 <= smsc.receipts_acked - (MESSAGES - len(refused)) <= twice
+    # Sent twice only what a drop left unanswered, each counted, at most a window a drop.
     assert twice <= resends <= WINDOW * drops
     assert throttled == smsc.answered[S.ESME_RTHROTTLED] > 0  # each slowed the link, no refund
 

@@ -231,6 +231,9 @@ class _Watched(UpstreamLink):
         self.errors: list[Exception] = []
         self.failed = asyncio.Event()
 
+    async def wait_bound(self) -> None:
+        await self.upstream.wait_bound()
+
     async def submit(self, body: bytes) -> SubmitSmResp:
         try:
             return await super().submit(body)

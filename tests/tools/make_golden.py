@@ -40,7 +40,7 @@ ROOT = HERE.parent.parent
 OUT = HERE.parent / "golden" / "pdus.json"
 NODE_SCRIPT = HERE / "make_golden_node.js"
 
-Value = int | str | bytes
+Value = int | str | bytes | list[dict[str, int | str]]
 
 #: command name -> command_id (SMPP 3.4 §5.1.2.1), written out here, not imported.
 COMMAND_IDS: dict[str, int] = {
@@ -59,6 +59,18 @@ COMMAND_IDS: dict[str, int] = {
     "bind_transceiver_resp": 0x80000009,
     "enquire_link": 0x00000015,
     "enquire_link_resp": 0x80000015,
+    "query_sm": 0x00000003,
+    "query_sm_resp": 0x80000003,
+    "replace_sm": 0x00000007,
+    "replace_sm_resp": 0x80000007,
+    "cancel_sm": 0x00000008,
+    "cancel_sm_resp": 0x80000008,
+    "outbind": 0x0000000B,
+    "submit_multi": 0x00000021,
+    "submit_multi_resp": 0x80000021,
+    "alert_notification": 0x00000102,
+    "data_sm": 0x00000103,
+    "data_sm_resp": 0x80000103,
 }
 
 
@@ -341,6 +353,139 @@ VECTORS: tuple[Vector, ...] = (
     Vector("unbind", "unbind", 31),
     Vector("unbind_resp", "unbind_resp", 31),
     Vector("generic_nack", "generic_nack", 77, command_status=0x03),  # ESME_RINVCMDID
+    # --- the other SMPP 3.4 operations (smpplib has no submit_multi, cancel_sm,
+    # replace_sm or outbind: those come from node-smpp alone) ---
+    Vector(
+        "query_sm",
+        "query_sm",
+        40,
+        {
+            "message_id": "0a1b2c3d4e5f",
+            "source_addr_ton": 5,
+            "source_addr_npi": 0,
+            "source_addr": "SMPPGW",
+        },
+    ),
+    Vector(
+        "query_sm_resp",
+        "query_sm_resp",
+        40,
+        {"message_id": "0a1b2c3d4e5f", "final_date": "", "message_state": 2, "error_code": 0},
+    ),
+    Vector(
+        "data_sm",
+        "data_sm",
+        41,
+        {
+            "service_type": "",
+            "source_addr_ton": 5,
+            "source_addr_npi": 0,
+            "source_addr": "SMPPGW",
+            "dest_addr_ton": 1,
+            "dest_addr_npi": 1,
+            "destination_addr": "33612345678",
+            "esm_class": 0,
+            "registered_delivery": 1,
+            "data_coding": 0,
+        },
+        (T("message_payload", 0x0424, "octets", PAYLOAD),),
+    ),
+    Vector("data_sm_resp", "data_sm_resp", 41, {"message_id": "0a1b2c3d4e60"}),
+    Vector(
+        "alert_notification",
+        "alert_notification",
+        42,
+        {
+            "source_addr_ton": 1,
+            "source_addr_npi": 1,
+            "source_addr": "33612345678",
+            "esme_addr_ton": 5,
+            "esme_addr_npi": 0,
+            "esme_addr": "SMPPGW",
+        },
+    ),
+    Vector(
+        "submit_multi",
+        "submit_multi",
+        43,
+        {
+            "service_type": "",
+            "source_addr_ton": 5,
+            "source_addr_npi": 0,
+            "source_addr": "SMPPGW",
+            "dest_address": [
+                {"dest_addr_ton": 1, "dest_addr_npi": 1, "destination_addr": "33612345678"},
+                {"dl_name": "customers"},
+                {"dest_addr_ton": 2, "dest_addr_npi": 1, "destination_addr": "0612345678"},
+            ],
+            "esm_class": 0,
+            "protocol_id": 0,
+            "priority_flag": 0,
+            "schedule_delivery_time": "",
+            "validity_period": "",
+            "registered_delivery": 1,
+            "replace_if_present_flag": 0,
+            "data_coding": 0,
+            "sm_default_msg_id": 0,
+            "short_message": GSM_TEXT,
+        },
+        sources=("node",),
+    ),
+    Vector(
+        "submit_multi_resp",
+        "submit_multi_resp",
+        43,
+        {
+            "message_id": "0a1b2c3d4e61",
+            "unsuccess_sme": [
+                {
+                    "dest_addr_ton": 2,
+                    "dest_addr_npi": 1,
+                    "destination_addr": "0612345678",
+                    "error_status_code": 0x0B,
+                },
+            ],
+        },
+        sources=("node",),
+    ),
+    Vector(
+        "cancel_sm",
+        "cancel_sm",
+        44,
+        {
+            "service_type": "",
+            "message_id": "0a1b2c3d4e5f",
+            "source_addr_ton": 5,
+            "source_addr_npi": 0,
+            "source_addr": "SMPPGW",
+            "dest_addr_ton": 1,
+            "dest_addr_npi": 1,
+            "destination_addr": "33612345678",
+        },
+        sources=("node",),
+    ),
+    Vector("cancel_sm_resp", "cancel_sm_resp", 44, sources=("node",)),
+    Vector(
+        "replace_sm",
+        "replace_sm",
+        45,
+        {
+            "message_id": "0a1b2c3d4e5f",
+            "source_addr_ton": 5,
+            "source_addr_npi": 0,
+            "source_addr": "SMPPGW",
+            "schedule_delivery_time": "",
+            "validity_period": "",
+            "registered_delivery": 1,
+            "sm_default_msg_id": 0,
+            "short_message": GSM_TEXT,
+        },
+        sources=("node",),
+    ),
+    Vector("replace_sm_resp", "replace_sm_resp", 45, sources=("node",)),
+    Vector(
+        "outbind", "outbind", 46, {"system_id": "SMSC", "password": "secret"}, sources=("node",)
+    ),
 )
 
 #: Vectors the two libraries encode differently, and why; both encodings are kept.

@@ -92,8 +92,14 @@ def test_the_single_upstream_is_named_default(tmp_path: Path) -> None:
             "[[routes]]\ncategory = 'spam'\nupstreams = ['default']\n",
             "routes[0].category: expected one of",
         ),
-        ("[[routes]]\nupstreams = 'default'\n", "routes[0].upstreams: expected an array"),
-        ("[[routes]]\nupstreams = [1]\n", "routes[0].upstreams: expected a string, got 1"),
+        (
+            "[[routes]]\nupstreams = 'default'\n",
+            "routes[0].upstreams: expected an array of strings",
+        ),
+        (
+            "[[routes]]\nupstreams = [1]\n",
+            "routes[0].upstreams: expected an array of strings, got [1]",
+        ),
         ("routes = 3\n", "routes: expected an array of tables"),
         ("[[routes]]\nprefx = '3'\n", "routes[0].prefx: unknown key"),
         ("[upstream]\nname = 'x'\n", "upstream.name: [upstream] is"),

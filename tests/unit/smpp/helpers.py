@@ -10,22 +10,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateway.smpp import (
+    AlertNotification,
     BindReceiver,
     BindTransceiver,
     BindTransmitter,
     Bound,
+    CancelSm,
     CommandId,
+    DataSm,
     DeliverSm,
+    DestAddress,
     EnquireLink,
     Event,
+    Outbind,
     Pdu,
     PduReader,
+    QuerySm,
+    ReplaceSm,
     RequestReceived,
     ResponseReceived,
     Role,
     Session,
     SessionConfig,
     State,
+    SubmitMulti,
     SubmitSm,
     Unbind,
     decode,
@@ -65,6 +73,25 @@ def make_request(command_id: int, sequence_number: int = 0) -> Pdu:
             destination_addr="SENDER",
             short_message=b"hi back",
         )
+    if command_id == C.SUBMIT_MULTI:
+        return SubmitMulti(
+            sequence_number=seq,
+            source_addr="SENDER",
+            dest_addresses=(DestAddress(1, 1, 1, "33612345678"),),
+            short_message=b"hello",
+        )
+    if command_id == C.DATA_SM:
+        return DataSm(sequence_number=seq, source_addr="SENDER", destination_addr="33612345678")
+    if command_id == C.QUERY_SM:
+        return QuerySm(sequence_number=seq, message_id="m1", source_addr="SENDER")
+    if command_id == C.CANCEL_SM:
+        return CancelSm(sequence_number=seq, message_id="m1", source_addr="SENDER")
+    if command_id == C.REPLACE_SM:
+        return ReplaceSm(sequence_number=seq, message_id="m1", short_message=b"new")
+    if command_id == C.OUTBIND:
+        return Outbind(sequence_number=seq, system_id="SMSC", password="secret")
+    if command_id == C.ALERT_NOTIFICATION:
+        return AlertNotification(sequence_number=seq, source_addr="33612345678")
     if command_id == C.ENQUIRE_LINK:
         return EnquireLink(sequence_number=seq)
     if command_id == C.UNBIND:

@@ -123,8 +123,8 @@ def test_frame_of_exactly_max_pdu_size_is_accepted() -> None:
 @pytest.mark.parametrize("role", [ESME, SMSC])
 @pytest.mark.parametrize(
     "command_id",
-    [0x00000003, 0x00000103, 0x0000000B, 0x00000099, 0x7FFFFFFF],
-    ids=["query_sm", "data_sm", "outbind", "0x99", "0x7fffffff"],
+    [0x00000010, 0x00000104, 0x0000000A, 0x00000099, 0x7FFFFFFF],
+    ids=["0x10", "0x104", "0x0a", "0x99", "0x7fffffff"],
 )
 def test_unknown_command_id_gets_generic_nack_and_the_session_goes_on(
     role: Role, command_id: int
@@ -143,8 +143,8 @@ def test_unknown_command_id_gets_generic_nack_and_the_session_goes_on(
 
 def test_unknown_response_id_gets_no_answer() -> None:
     session = session_in(ESME, TRX)
-    events = session.receive_data(header(HEADER_SIZE, 0x80000103, 5), 1.0)
-    assert summary(events) == [("rejected", S.ESME_RINVCMDID, 0x80000103, 5, None)]
+    events = session.receive_data(header(HEADER_SIZE, 0x80000104, 5), 1.0)
+    assert summary(events) == [("rejected", S.ESME_RINVCMDID, 0x80000104, 5, None)]
     assert session.data_to_send() == b""
     assert session.state is TRX
 
@@ -204,7 +204,7 @@ def _conversation() -> bytes:
     parts = [
         encode(make_request(C.SUBMIT_SM, 1)),
         encode(make_request(C.ENQUIRE_LINK, 2)),
-        header(HEADER_SIZE, 0x00000103, 3),
+        header(HEADER_SIZE, 0x00000104, 3),
         header(HEADER_SIZE + len(truncated), C.SUBMIT_SM, 4) + truncated,
         encode(SubmitSmResp(sequence_number=400)),
         encode(make_request(C.SUBMIT_SM, 5)),
@@ -283,6 +283,41 @@ def test_reading_pauses_at_the_threshold_and_resumes_from_the_buffer() -> None:
     more = pair.smsc.receive_data(b"", 0.0)
     assert more == [RequestReceived(p) for p in submits[3:5]]
     assert pair.smsc.inbound_pending == 3
+
+
+def test_a_client_sending_on_while_paused_is_closed_beyond_max_buffered() -> None:
+    pair = SessionPair(smsc_config=SessionConfig(inbound_pause_at=1, max_buffered=1000))
+    pair.bind(TX)
+    submits = b"".join(encode(make_request(C.SUBMIT_SM, seq)) for seq in range(10, 30))
+    events = pair.smsc.receive_data(submits[:900], 0.0)
+    # Paused after the first; what is left fits the buffer, so the session waits.
+    assert [type(e) for e in events] == [RequestReceived]
+    assert not pair.smsc.closed
+    events = pair.smsc.receive_data(submits[900:], 0.0)
+    assert [type(e) for e in events] == [MustClose]
+    assert pair.smsc.closed
+    assert "octets" in events[0].reason  # type: ignore[union-attr]
+
+
+def test_framing_lost_with_answers_owed_closes_once_they_are_out() -> None:
+    pair = SessionPair()
+    pair.bind(TX)
+    submit = make_request(C.SUBMIT_SM, 5)
+    garbage = struct.pack(">IIII", 7, 0, 0, 6)  # command_length 7: the framing is lost
+    pair.smsc.take_events()  # the Bound of the bind
+    events = pair.smsc.receive_data(encode(submit) + garbage, 0.0)
+    # The submit goes on (it may be being debited): no close yet, nothing more read.
+    assert [type(e) for e in events] == [RequestReceived, PduRejected]
+    assert not pair.smsc.closed
+    assert pair.smsc.reading_paused
+    pair.smsc.send(response_to(submit, message_id="m1"), 1.0)
+    assert [type(e) for e in pair.smsc.take_events()] == [MustClose]
+    assert pair.smsc.closed
+    answers = parse(pair.smsc.data_to_send())
+    assert [(type(a).__name__, a.sequence_number) for a in answers] == [
+        ("GenericNack", 6),
+        ("SubmitSmResp", 5),
+    ]
 
 
 def test_peer_unbind_waits_for_the_answers_still_owed() -> None:

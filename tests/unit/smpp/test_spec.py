@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from gateway.smpp import (
+    NO_RESPONSE,
     PDU_CLASSES,
     RESPONSE_BIT,
     RESPONSE_FOR,
@@ -29,7 +30,8 @@ from gateway.smpp import (
     encode,
     error_answer,
 )
-from gateway.smpp.fields import FieldSpec, Kind
+from gateway.smpp.buffer import DestAddress, UnsuccessSme
+from gateway.smpp.fields import FieldSpec, Kind, is_list
 
 S = CommandStatus
 CLASSES = sorted(PDU_CLASSES.values(), key=lambda c: int(c.command_id))
@@ -41,7 +43,17 @@ def _id(cls: type[Pdu]) -> str:
 
 
 def longest(spec: FieldSpec) -> Any:
-    """The longest legal value of a field (a C-octet string's NUL counts in its length)."""
+    """The longest legal value of a field (a C-octet string's NUL counts in its length).
+
+    A counted list gets three items, each of the longest: every item form once, not
+    the most items (the truncation walk would cost a count of items per cut).
+    """
+    if spec.kind is Kind.DEST_ADDRESSES:
+        name = "d" * (spec.item_length - 1)
+        return (DestAddress(1, 0xFF, 0xFF, name), DestAddress(2, 0, 0, name), DestAddress(1))
+    if spec.kind is Kind.UNSUCCESS_SMES:
+        name = "u" * (spec.item_length - 1)
+        return (UnsuccessSme(0xFF, 0xFF, name, 0xFFFFFFFF), UnsuccessSme())
     if spec.kind is Kind.U8:
         return 0xFF
     if spec.kind is Kind.CSTRING:
@@ -60,9 +72,31 @@ def layout(pdu: Pdu) -> list[tuple[FieldSpec, int, int]]:
     pos = 0
     for spec in pdu.spec.fields:
         value = getattr(pdu, spec.name)
-        size = 1 if spec.kind is Kind.U8 else len(value) + 1  # NUL, or the length octet
+        if is_list(spec.kind):
+            size = len(list_octets(spec, value))
+        else:
+            size = 1 if spec.kind is Kind.U8 else len(value) + 1  # NUL, or the length octet
         out.append((spec, pos, pos + size))
         pos += size
+    return out
+
+
+def list_octets(spec: FieldSpec, items: Any) -> bytes:
+    """A counted list as SMPP 3.4 §4.5 lays it out, written here, not by the codec."""
+    out = bytes([len(items)])
+    for item in items:
+        if isinstance(item, DestAddress):
+            head = (
+                bytes([1, item.dest_addr_ton, item.dest_addr_npi])
+                if item.dest_flag == 1
+                else b"\x02"
+            )
+            out += head + item.address.encode("latin-1") + b"\0"
+        else:
+            out += bytes([item.dest_addr_ton, item.dest_addr_npi])
+            out += (
+                item.address.encode("latin-1") + b"\0" + struct.pack(">I", item.error_status_code)
+            )
     return out
 
 
@@ -93,13 +127,20 @@ def expected_cut(pdu: Pdu, cut: int) -> S | tuple[Tlv, ...] | None:
 
 
 def answer_class(cls: type[Pdu]) -> type[Pdu]:
-    return GenericNack if cls.command_id & RESPONSE_BIT else RESPONSE_FOR[cls.command_id]
+    if cls.command_id & RESPONSE_BIT or cls.command_id in NO_RESPONSE:
+        return GenericNack
+    return RESPONSE_FOR[cls.command_id]
 
 
 def test_every_request_has_its_response_declared() -> None:
     requests = [c for c in CLASSES if not c.command_id & RESPONSE_BIT]
     assert requests
     for cls in requests:
+        if cls.command_id in NO_RESPONSE:
+            # outbind and alert_notification have none: their errors are generic_nack.
+            assert cls.command_id not in RESPONSE_FOR
+            assert cls.command_id | RESPONSE_BIT not in PDU_CLASSES
+            continue
         assert RESPONSE_FOR[cls.command_id].command_id == cls.command_id | RESPONSE_BIT
 
 
@@ -191,6 +232,29 @@ def test_each_field_too_long_is_refused_with_its_own_status(cls: type[Pdu]) -> N
             frame = with_length(
                 encode(base)[:16] + body[:start] + bytes([spec.max_length + 1]) + b"o" * 255
             )
+        elif is_list(spec.kind):
+            base = full(cls, ())
+            start = next(s for f, s, _ in layout(base) if f is spec)
+            body = encode(base)[16:]
+            # An item's address one octet too long: the item's own status.
+            item: Any = (
+                DestAddress(1, 1, 1, "y" * spec.item_length)
+                if spec.kind is Kind.DEST_ADDRESSES
+                else UnsuccessSme(1, 1, "y" * spec.item_length)
+            )
+            bad = list_octets(spec, (item,)) + bytes(8)
+            frame = with_length(encode(base)[:16] + body[:start] + bad)
+            with pytest.raises(PduError) as info:
+                decode(frame)
+            assert info.value.status == spec.item_status, spec.name
+            if spec.max_length < 255:
+                # A count over the limit: the list's own status.
+                frame = with_length(encode(base)[:16] + body[:start] + bytes([spec.max_length + 1]))
+                with pytest.raises(PduError) as info:
+                    decode(frame)
+                assert info.value.status == spec.status, spec.name
+            checked += 1
+            continue
         else:
             continue
         with pytest.raises(PduError) as info:
