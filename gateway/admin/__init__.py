@@ -68,6 +68,7 @@ from gateway.admin.errors import (
     Unavailable,
 )
 from gateway.admin.history import DEFAULT_HISTORY_LIMIT, history, prune_history
+from gateway.admin.mo import add_mo_route, mo_routes, remove_mo_route
 from gateway.admin.password_reset import PasswordReset, reset_password
 from gateway.admin.prices import show_prices
 from gateway.admin.recharge import recharge_off, set_recharge
@@ -131,6 +132,7 @@ __all__ = [
     "Unavailable",
     "account_details",
     "add_credit",
+    "add_mo_route",
     "add_sender",
     "allow_ip",
     "authenticate",
@@ -143,9 +145,11 @@ __all__ = [
     "history",
     "list_accounts",
     "list_tokens",
+    "mo_routes",
     "open_ledger",
     "prune_history",
     "recharge_off",
+    "remove_mo_route",
     "remove_sender",
     "reset_password",
     "revoke_token",

@@ -47,6 +47,10 @@ class ConnectionClosed(Exception):
     """The connection ended before the request was answered."""
 
 
+class NotSent(ConnectionClosed):
+    """The connection was gone before the request was written: the peer never saw it."""
+
+
 class ResponseTimeout(Exception):
     """The peer did not answer within the session's response timeout."""
 
@@ -275,7 +279,7 @@ class SmppConnection(asyncio.Protocol):
         """
         while self.session.window_available == 0 or not self._can_write.is_set():
             if self.session.closed:
-                raise ConnectionClosed(self.peer)
+                raise NotSent(self.peer)
             if self.session.window_available == 0:
                 w: asyncio.Future[None] = self._loop.create_future()
                 self._window_waiters.append(w)
@@ -289,7 +293,7 @@ class SmppConnection(asyncio.Protocol):
             else:
                 await self._can_write.wait()
         if self.session.closed or self.transport is None:
-            raise ConnectionClosed(self.peer)
+            raise NotSent(self.peer)
         try:
             sent = self.session.send(pdu, self._loop.time())
         except LocalProtocolError:
@@ -297,7 +301,7 @@ class SmppConnection(asyncio.Protocol):
             # owe), the session starts no request: for the caller the link is gone, and
             # what it would send goes out on the next one.
             if self.session.closed or self.session.state is State.UNBINDING:
-                raise ConnectionClosed(self.peer) from None
+                raise NotSent(self.peer) from None
             raise
         if self._count is not None:
             self._count("out", pdu.command_id, 0)

@@ -27,6 +27,7 @@ from ledger.backends.rows import (
     HISTORY_COLS,
     JOURNAL_COLS,
     MESSAGE_COLS,
+    MO_COLS,
     RECEIPT_COLS,
     TOKEN_COLS,
 )
@@ -223,24 +224,24 @@ UNFORWARDED = Statement.each(
     postgres=f"SELECT {MESSAGE_COLS} FROM messages WHERE state = 'accepted' ORDER BY seq LIMIT $1",
     sqlite=f"SELECT {MESSAGE_COLS} FROM messages WHERE state = 'accepted' ORDER BY rowid LIMIT $1",
 )
-# By the upstream's id as matched (ledger.rules.receipts.upstream_key); the newest, if an
-# upstream reused an id.
+# By the upstream's id as matched (ledger.rules.receipts.upstream_key) from one upstream
+# (by name; $2 NULL: from any); the newest, if an upstream reused an id.
 BY_UPSTREAM_KEY = Statement.each(
     postgres=f"SELECT {MESSAGE_COLS} FROM messages WHERE upstream_key = $1"
-    " ORDER BY seq DESC LIMIT 1",
+    " AND ($2::text IS NULL OR upstream = $2::text) ORDER BY seq DESC LIMIT 1",
     sqlite=f"SELECT {MESSAGE_COLS} FROM messages WHERE upstream_key = $1"
-    " ORDER BY rowid DESC LIMIT 1",
+    " AND ($2 IS NULL OR upstream = $2) ORDER BY rowid DESC LIMIT 1",
 )
 # A message already past FORWARDED (refunded, delivered) keeps its state but gets the
-# upstream id. The ids of the messages found come back.
+# upstream id. $5 is the upstream's name. The ids of the messages found come back.
 MARK_FORWARDED = Statement.each(
     postgres="UPDATE messages AS m SET upstream_id = u.upstream_id,"
-    " upstream_key = u.upstream_key, updated_at = $3,"
+    " upstream_key = u.upstream_key, upstream = $5, updated_at = $3,"
     " state = CASE WHEN m.state = 'accepted' THEN 'forwarded' ELSE m.state END"
     " FROM unnest($1::text[], $2::text[], $4::text[]) AS u(message_id, upstream_id, upstream_key)"
     " WHERE m.message_id = u.message_id RETURNING m.message_id",
     sqlite="UPDATE messages SET upstream_id = u.upstream_id, upstream_key = u.upstream_key,"
-    " updated_at = $3,"
+    " upstream = $5, updated_at = $3,"
     " state = CASE WHEN state = 'accepted' THEN 'forwarded' ELSE state END"
     " FROM (SELECT i.value AS message_id, j.value AS upstream_id, k.value AS upstream_key"
     "  FROM json_each($1) i JOIN json_each($2) j ON j.key = i.key"
@@ -254,6 +255,58 @@ REPLACE_MESSAGE = Statement.both(
 )
 SET_MESSAGE_STATE = Statement.both(
     "UPDATE messages SET state = $2, updated_at = $3 WHERE message_id = $1"
+)
+
+# -- messages from handsets (MO) -----------------------------------------------------------------
+
+ACCOUNT_EXISTS = Statement.both("SELECT 1 FROM accounts WHERE system_id = $1")
+SET_MO_ROUTE = Statement.both(
+    "INSERT INTO mo_routes (kind, value, system_id) VALUES ($1, $2, $3)"
+    " ON CONFLICT (kind, value) DO UPDATE SET system_id = excluded.system_id"
+)
+DELETE_MO_ROUTE = Statement.both("DELETE FROM mo_routes WHERE kind = $1 AND value = $2")
+MO_ROUTES = Statement.each(
+    postgres="SELECT kind, value, system_id FROM mo_routes"
+    " WHERE ($1::text IS NULL OR system_id = $1::text) ORDER BY system_id, kind, value",
+    sqlite="SELECT kind, value, system_id FROM mo_routes"
+    " WHERE ($1 IS NULL OR system_id = $1) ORDER BY system_id, kind, value",
+)
+MO_OWNER = Statement.both(
+    "SELECT kind, system_id FROM mo_routes"
+    " WHERE (kind = 'number' AND value = $1) OR (kind = 'keyword' AND value = $2)"
+)
+INSERT_MO = Statement.both(
+    "INSERT INTO mo_messages (system_id, upstream, source_addr, destination_addr, pdu_body,"
+    " created_at, claimed_by, claimed_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    " RETURNING id"
+)
+# Undelivered, unclaimed or claim run out, and younger than the age limit ($5); oldest first.
+_MO_CLAIMABLE = (
+    "SELECT id FROM mo_messages WHERE system_id = $1 AND delivered_at IS NULL"
+    " AND (claimed_until IS NULL OR claimed_until <= $3) AND created_at > $5"
+    " ORDER BY id LIMIT $6"
+)
+CLAIM_MO = Statement.each(
+    postgres="UPDATE mo_messages SET claimed_by = $2, claimed_until = $4"
+    f" WHERE id IN ({_MO_CLAIMABLE} FOR UPDATE SKIP LOCKED) RETURNING {MO_COLS}",
+    sqlite="UPDATE mo_messages SET claimed_by = $2, claimed_until = $4"
+    f" WHERE id IN ({_MO_CLAIMABLE}) RETURNING {MO_COLS}",
+)
+MO_DELIVERED = Statement.each(
+    postgres="UPDATE mo_messages SET delivered_at = $2, claimed_until = NULL"
+    " WHERE id = ANY($1::bigint[]) AND delivered_at IS NULL",
+    sqlite="UPDATE mo_messages SET delivered_at = $2, claimed_until = NULL"
+    " WHERE id IN (SELECT value FROM json_each($1)) AND delivered_at IS NULL",
+)
+RELEASE_MO = Statement.each(
+    postgres="UPDATE mo_messages SET claimed_by = NULL, claimed_until = NULL"
+    " WHERE id = ANY($1::bigint[]) AND delivered_at IS NULL",
+    sqlite="UPDATE mo_messages SET claimed_by = NULL, claimed_until = NULL"
+    " WHERE id IN (SELECT value FROM json_each($1)) AND delivered_at IS NULL",
+)
+PENDING_MO = Statement.both(
+    f"SELECT {MO_COLS} FROM mo_messages WHERE system_id = $1 AND delivered_at IS NULL"
+    " ORDER BY id LIMIT $2"
 )
 
 # What waits, over every gateway: the partial indexes of 0001 serve both counts.
