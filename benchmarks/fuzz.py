@@ -359,7 +359,8 @@ def fuzz_worker(port: int, corpus: Corpus, quota: int, seed: int, opts: Any, t: 
         for _ in range(opts.batches):
             n = min(rng.randrange(1, opts.batch), quota - sent)
             frames = [rng.choice(corpus.framed) for _ in range(n)]
-            if corpus.breaking and rng.random() < opts.break_p:
+            broke = bool(corpus.breaking) and rng.random() < opts.break_p
+            if broke:
                 frames[-1] = rng.choice(corpus.breaking)  # the rest of the link is garbage
             if conn.ok_ids and rng.random() < 0.3:
                 frames.append(_dynamic(rng, conn.ok_ids))
@@ -369,7 +370,9 @@ def fuzz_worker(port: int, corpus: Corpus, quota: int, seed: int, opts: Any, t: 
             with t.lock:
                 t.sent += n
             probe_seq += 1
-            if not conn.probe(probe_seq, False, opts.stuck_s):
+            # After a frame that breaks the framing, the padded probe at once: a single
+            # ping would only be swallowed by a partial frame.
+            if not conn.probe(probe_seq, broke, opts.stuck_s):
                 probe_seq += 1
                 if not conn.probe(probe_seq, True, opts.stuck_s):
                     with t.lock:
