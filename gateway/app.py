@@ -211,6 +211,7 @@ class Gateway:
             receipts,
             undelivered_refund=c.delivery.undelivered_refund,
             mo=MoIntake(store, mo),
+            receipt_ids={u.name: u.receipt_ids for u in upstream_configs},
         )
 
         upstream = UpstreamLinks.connect(

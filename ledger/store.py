@@ -353,9 +353,13 @@ class OutboxStore(Protocol):
         ``upstream``; state becomes FORWARDED."""
 
     async def message_by_upstream_id(
-        self, upstream_id: str, *, upstream: str | None = None
+        self, upstream_id: str, *, upstream: str | None = None, form: str = "auto"
     ) -> MessageRecord | None:
-        """The message the upstream named ``upstream`` (None: any) knows by ``upstream_id``."""
+        """The message the upstream named ``upstream`` (None: any) knows by ``upstream_id``,
+        spelled in its receipts as ``form`` says (``ledger.rules.receipts.upstream_keys``).
+
+        Raises InvalidRequest for an unknown form.
+        """
 
     async def set_message_state(self, message_id: str, state: MessageState) -> None:
         """Record a final outcome (DELIVERED, FAILED).
