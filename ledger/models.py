@@ -444,6 +444,8 @@ class Backlog:
     unforwarded: int  # messages ACCEPTED, not yet taken by the upstream
     oldest_unforwarded_at: datetime | None
     receipts_pending: int  # receipts no receiver has acknowledged yet
+    mail_outbox: int = 0  # alert and recharge mails queued, not yet settled (migration 0007)
+    callbacks_pending: int = 0  # receipt callbacks of HTTP jobs not yet settled (0010)
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,6 +198,16 @@ class Metrics:
             "receipts no client acknowledged yet (ledger-wide)",
             registry=r,
         )
+        self.mail_outbox = Gauge(
+            "smppgw_mail_outbox",
+            "alert and recharge mails queued, not yet sent or settled (ledger-wide)",
+            registry=r,
+        )
+        self.callbacks_pending = Gauge(
+            "smppgw_callbacks_pending",
+            "receipt callbacks of HTTP jobs not yet POSTed or given up (ledger-wide)",
+            registry=r,
+        )
         self.commit_seconds = Histogram(
             "smppgw_ledger_commit_seconds",
             "time of one debit group commit",
@@ -282,3 +292,5 @@ class Metrics:
         oldest = backlog.oldest_unforwarded_at
         self.outbox_oldest_age.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
         self.receipts_pending.set(backlog.receipts_pending)
+        self.mail_outbox.set(backlog.mail_outbox)
+        self.callbacks_pending.set(backlog.callbacks_pending)

@@ -443,6 +443,7 @@ class SmppServer:
                     ssl_context=ssl_context,
                     log=self.log,
                     max_pending=self.config.max_connections,
+                    max_pending_per_address=self.config.max_connections_per_address,
                 )
                 for sock in bind_sockets(host, port)
             ]

@@ -300,6 +300,8 @@ def backlog(row: Row, d: Decoder) -> Backlog:
         unforwarded=int(row["unforwarded"]),
         oldest_unforwarded_at=d.time(oldest) if oldest is not None else None,
         receipts_pending=int(row["receipts"]),
+        mail_outbox=int(row["mails"]),
+        callbacks_pending=int(row["callbacks"]),
     )
 
 

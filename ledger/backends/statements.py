@@ -313,7 +313,9 @@ PENDING_MO = Statement.both(
 BACKLOG = Statement.both(
     "SELECT (SELECT count(*) FROM messages WHERE state = 'accepted') AS unforwarded,"
     " (SELECT min(created_at) FROM messages WHERE state = 'accepted') AS oldest,"
-    " (SELECT count(*) FROM receipts WHERE delivered_at IS NULL) AS receipts"
+    " (SELECT count(*) FROM receipts WHERE delivered_at IS NULL) AS receipts,"
+    " (SELECT count(*) FROM alert_outbox WHERE done_at IS NULL) AS mails,"
+    " (SELECT count(*) FROM receipt_callbacks WHERE done_at IS NULL) AS callbacks"
 )
 
 # -- API tokens ----------------------------------------------------------------------------------
@@ -491,15 +493,24 @@ PRUNE_MESSAGES = Statement.each(
     sqlite="DELETE FROM messages WHERE message_id IN (SELECT value FROM json_each($1))",
 )
 
-# Per UTC day from $2: messages, and the cost of those not refunded (REJECTED).
+# Per UTC day in [$2, $3): messages, and the cost of those not refunded (REJECTED).
 DAILY_USAGE = Statement.each(
     postgres="SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COUNT(*) AS messages,"
     " COALESCE(SUM(cost) FILTER (WHERE state <> 'rejected'), 0) AS cost FROM messages"
-    " WHERE system_id = $1 AND created_at >= $2 GROUP BY 1 ORDER BY 1",
+    " WHERE system_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY 1 ORDER BY 1",
     # Stored times are UTC ISO 8601 text: the first ten characters are the UTC day.
     sqlite="SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS messages,"
     " COALESCE(SUM(CASE WHEN state <> 'rejected' THEN cost END), 0) AS cost FROM messages"
-    " WHERE system_id = $1 AND created_at >= $2 GROUP BY 1 ORDER BY 1",
+    " WHERE system_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY 1 ORDER BY 1",
+)
+# The settled days kept (migration 0010), in [$2, $3).
+USAGE_DAYS = Statement.both(
+    "SELECT day, messages, cost FROM usage_days WHERE system_id = $1 AND day >= $2"
+    " AND day < $3 ORDER BY day"
+)
+SAVE_USAGE_DAY = Statement.both(
+    "INSERT INTO usage_days (system_id, day, messages, cost) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (system_id, day) DO NOTHING"
 )
 
 # -- low-balance alerts (migration 0007) ---------------------------------------------------------

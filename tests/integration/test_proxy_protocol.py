@@ -277,3 +277,74 @@ async def test_silent_connections_before_their_header_are_capped(
             s.close()
     refused = events(logs, "connection.refused")
     assert [e["reason"] for e in refused] == ["max_pending_headers"]
+
+
+def v2_tcp6(client: str, port: int) -> bytes:
+    """A v2 header naming an IPv6 client."""
+    block = (
+        ipaddress.IPv6Address(client).packed
+        + ipaddress.IPv6Address("2001:db8::1").packed
+        + struct.pack("!HH", port, 2775)
+    )
+    return V2_SIGNATURE + b"\x21\x21" + struct.pack("!H", len(block)) + block
+
+
+async def test_an_ipv6_client_through_an_ipv4_balancer(proxied: Gateway, store: Store) -> None:
+    await make_account(store, "smpp-v6", allowed_ips=("2001:db8:7::/48",))
+    port = proxied.endpoints.port
+
+    def bind_v6(client: str) -> int:
+        s = _connect(port)
+        try:
+            bind = BindTransmitter(sequence_number=1, system_id="smpp-v6", password=PASSWORD)
+            s.sendall(v2_tcp6(client, 45000) + encode(bind))
+            reader = PduReader()
+            while True:
+                data = s.recv(4096)
+                if not data:
+                    return -1
+                reader.feed(data)
+                for frame in reader.frames():
+                    return int(decode(frame).command_status)
+        finally:
+            s.close()
+
+    with structlog.testing.capture_logs() as logs:
+        assert await in_thread(bind_v6, "2001:db8:7::9") == 0
+        assert await in_thread(bind_v6, "2001:db8:8::9") != 0
+    assert [e["peer"] for e in events(logs, "bind.accepted")] == ["2001:db8:7::9:45000"]
+    assert events(logs, "bind.refused")[0]["reason"] == "ip_not_allowed"
+
+
+async def test_silent_direct_clients_are_capped_per_address(store: Store, tmp_path: Path) -> None:
+    config = gateway_config(
+        f"sqlite:///{tmp_path}/ledger.db",
+        server={"proxy_protocol_from": ("127.0.0.1/32",), "max_connections_per_address": 1},
+    )
+    held: list[socket.socket] = []
+    async with running_gateway(config, store) as gw:
+        port = gw.endpoints.port
+        try:
+            with structlog.testing.capture_logs() as logs:
+                first = await in_thread(_connect, port, "127.0.0.3")
+                second = await in_thread(_connect, port, "127.0.0.3")
+                held += [first, second]
+                assert await in_thread(_closed, second)
+                other = await in_thread(_connect, port, "127.0.0.4")  # another address
+                held.append(other)
+                proxied = [await in_thread(_connect, port) for _ in range(2)]  # the balancer
+                held += proxied
+                for s in proxied:
+                    s.sendall(v2("192.0.2.7"))
+                assert await in_thread(_bind, other) != -1
+                assert await in_thread(_bind, first) != -1
+        finally:
+            for s in held:
+                s.close()
+    refused = events(logs, "connection.refused")
+    assert [(e["reason"], e["peer"].split(":")[0]) for e in refused] == [
+        ("max_connections_per_address", "127.0.0.3"),
+        # The balancer's two connections are the same client's: the second goes at
+        # admission, by the client address the header named.
+        ("max_connections_per_address", "192.0.2.7"),
+    ]
