@@ -9,8 +9,8 @@ or none** (the whole submit_multi is then refused with the debit's status: not e
 credit for every destination is ESME_RNOCREDIT, nothing charged). Each destination is
 its own message with its own id: the response carries ``M``, the first accepted
 destination's; the next ones are ``M.1``, ``M.2`` ... in the order of ``dest_addresses``
-(receipts and query_sm name them so). A refusal of the message itself (its source, content, times) refuses the
-whole submit_multi with that status.
+(receipts and query_sm name them so). A refusal of the message itself (its source,
+content, times) refuses the whole submit_multi with that status.
 
 data_sm (§4.7) on a TX or TRX bind is a submit_sm whose content is its message_payload
 TLV: without one it is ESME_RMISSINGOPTPARAM. Its addresses may be up to 64 octets in
