@@ -3,25 +3,30 @@
     .venv/bin/python benchmarks/history.py                       # 10 million, both stores
     .venv/bin/python benchmarks/history.py --messages 200000 --stores sqlite
 
-The schema is the ledger's own (``Store.upgrade``, migrations 0001-0005, every index).
+The schema is the ledger's own (``Store.upgrade``, every migration, every index).
 The rows are written straight into the tables, as years of traffic would have left
 them (the debit path would take hours for ten million): 20 accounts, one of which,
 ``smpp-big``, holds half the messages; 90 days of traffic, newest last; destinations
 mostly French (33), then British (44), German (49), North American (1), Indian (91) and
 a rare Icelandic (354, 0.1%); states 90% delivered, 6% failed, 3% forwarded, 1%
-rejected; one receipt per ten messages. SQLite gets one transaction of
-``executemany`` batches, PostgreSQL ``COPY``; both are then ``ANALYZE``d, as a
-database in service would have been.
+rejected; one receipt per ten messages. ``--fill sql`` (the default) has the database
+generate them from the row number (a recursive CTE on SQLite, ``generate_series`` on
+PostgreSQL: one ``INSERT ... SELECT`` each, no row crosses from Python); ``--fill rows``
+writes seeded random rows from Python (``executemany`` batches, ``COPY``). Both are
+then ``ANALYZE``d, as a database in service would have been.
 
 Each query goes through ``Store.history`` (the ledger's SQL, with its keyset cursor) on
-``smpp-big``, ``--repeat`` times after one warm-up; the median and the worst are
-printed in milliseconds, with the rows each page returned:
+``smpp-big``, ``--repeat`` times after one warm-up; the warm-up, the median and the
+worst are printed in milliseconds, with the rows each page returned:
 
 - newest page (50), the fifth page (four cursors deep);
 - one day, 20 days back (newest 50 of it);
 - a common prefix (33), a rare one (354);
 - a common state (failed), a rare one (rejected);
-- a state and a prefix together (failed to 44).
+- a state and a prefix together (failed to 44);
+- the console chart's ``daily_usage`` (messages and credits per day, 30 days): its
+  warm-up counts and keeps the 28 settled days, the other runs count today and
+  yesterday only.
 """
 
 from __future__ import annotations
@@ -173,6 +178,94 @@ async def _copy_in_chunks(
         await conn.copy_records_to_table(table, records=chunk, columns=columns)
 
 
+# -- filling with SQL: the database generates the rows itself ------------------------------
+# The same data on both stores, from integer arithmetic on the row number i: two mixed
+# hashes pick the prefix and the state with the weights of PREFIXES and STATES; i picks
+# the account (even: smpp-big) and the time (evenly over DAYS, oldest first).
+_H1 = "(((i * 1103515245 + 12345) / 65536) % 1000)"
+_H2 = "(((i * 22695477 + 1) / 1024) % 1000)"
+_PREFIX = (
+    f"CASE WHEN {_H1} < 500 THEN '33' WHEN {_H1} < 700 THEN '44' WHEN {_H1} < 850 THEN '49'"
+    f" WHEN {_H1} < 945 THEN '1' WHEN {_H1} < 999 THEN '91' ELSE '354' END"
+)
+_STATE = (
+    f"CASE WHEN {_H2} < 900 THEN 'delivered' WHEN {_H2} < 960 THEN 'failed'"
+    f" WHEN {_H2} < 990 THEN 'forwarded' ELSE 'rejected' END"
+)
+_DIGITS = "(1000000000 + (i * 48271) % 9000000000)"
+_SEGMENTS = "(CASE WHEN i % 7 = 0 THEN 2 ELSE 1 END)"
+_COLUMNS = (
+    "message_id, system_id, idempotency_key, source_addr, destination_addr, segments, cost,"
+    " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at"
+)
+
+
+def _select(pad: Callable[[str, int], str], body: str, at: str) -> str:
+    """The SELECT list of one generated message row (dialect bits: ``pad``, ``body``, ``at``)."""
+    return (
+        f"'m' || {pad('i', 9)}, CASE WHEN i % 2 = 0 THEN '{BIG}'"
+        f" ELSE 'smpp-a' || {pad('(i / 2) % 19', 2)} END, 'k' || i, 'Shop',"
+        f" {_PREFIX} || {_DIGITS}, {_SEGMENTS}, 100 * {_SEGMENTS}, 1, {body}, {_STATE},"
+        f" CASE WHEN {_H2} >= 990 THEN NULL ELSE 'u' || i END, {at}, {at}"
+    )
+
+
+async def fill_sqlite_sql(url: str, count: int, store: Store) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(url[len("sqlite:///") :], isolation_level=None)
+    conn.execute("PRAGMA synchronous=OFF")  # loading only; the ledger reopens it durably
+    start = (END - timedelta(days=DAYS)).timestamp()
+    step = DAYS * 86400 / count
+    # ISO 8601 with microseconds and the offset: the form the ledger writes.
+    at = f"strftime('%Y-%m-%dT%H:%M:%f', {start} + i * {step}, 'unixepoch') || '000+00:00'"
+    select = _select(lambda e, n: f"printf('%0{n}d', {e})", f"X'{BODY.hex()}'", at)
+    conn.execute("BEGIN")
+    conn.execute(
+        f"INSERT INTO messages ({_COLUMNS}) WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL"  # noqa: S608 — our own constants and an int
+        f" SELECT i + 1 FROM seq WHERE i < {count - 1}) SELECT {select} FROM seq"
+    )
+    later = "strftime('%Y-%m-%dT%H:%M:%f', created_at, '+5 seconds') || '000+00:00'"
+    conn.execute(
+        "INSERT INTO receipts (system_id, message_id, pdu_body, created_at, delivered_at)"  # noqa: S608 — constants
+        f" SELECT system_id, message_id, X'{b'id:x stat:DELIVRD'.hex()}', {later}, {later}"
+        " FROM messages WHERE CAST(substr(message_id, 2) AS INTEGER) % 10 = 0"
+        " AND state IN ('delivered', 'failed')"
+    )
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+async def fill_postgres_sql(url: str, count: int, store: Store) -> None:
+    import asyncpg
+
+    from ledger.backends.postgres import parse_url
+
+    dsn, schema, _ = parse_url(url)
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": f'"{schema}"'})
+    start = (END - timedelta(days=DAYS)).isoformat()
+    step_us = DAYS * 86400 * 1_000_000 // count
+    at = f"'{start}'::timestamptz + i * {step_us} * interval '1 microsecond'"
+    select = _select(lambda e, n: f"lpad(({e})::text, {n}, '0')", f"'\\x{BODY.hex()}'::bytea", at)
+    try:
+        await conn.execute("SET synchronous_commit = off")
+        await conn.execute(
+            f"INSERT INTO messages ({_COLUMNS}) SELECT {select}"  # noqa: S608 — constants, an int
+            f" FROM generate_series(0::bigint, {count - 1}) AS s(i)"
+        )
+        await conn.execute(
+            "INSERT INTO receipts (system_id, message_id, pdu_body, created_at, delivered_at)"
+            " SELECT system_id, message_id, 'id:x stat:DELIVRD'::bytea,"
+            " created_at + interval '5 seconds', created_at + interval '5 seconds'"
+            " FROM messages WHERE substr(message_id, 2)::bigint % 10 = 0"
+            " AND state IN ('delivered', 'failed')"
+        )
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
 async def _pages(store: Store, depth: int, **query: Any) -> HistoryPage:
     page = await store.history(BIG, **query)
     for _ in range(depth - 1):
@@ -180,7 +273,7 @@ async def _pages(store: Store, depth: int, **query: Any) -> HistoryPage:
     return page
 
 
-def queries() -> list[tuple[str, Callable[[Store], Awaitable[HistoryPage]]]]:
+def queries() -> list[tuple[str, Callable[[Store], Awaitable[Any]]]]:
     day = END - timedelta(days=20)
     return [
         ("newest page", lambda s: s.history(BIG)),
@@ -194,10 +287,17 @@ def queries() -> list[tuple[str, Callable[[Store], Awaitable[HistoryPage]]]]:
             "failed to 44",
             lambda s: s.history(BIG, state=MessageState.FAILED, dest_prefix="44"),
         ),
+        # The console's chart: messages and credits per day of the last 30 days.
+        ("daily usage, 30 days", lambda s: s.daily_usage(BIG)),
     ]
 
 
-async def bench(kind: str, count: int, repeat: int) -> None:
+def _clock() -> datetime:
+    """The benchmark's now: just after the newest message (the data ends at END)."""
+    return END - timedelta(microseconds=1)
+
+
+async def bench(kind: str, count: int, repeat: int, fill: str = "sql") -> None:
     tmp = tempfile.TemporaryDirectory()
     dsn = os.environ.get("SMPPGW_TEST_PG_DSN") or DEFAULT_PG_DSN
     schema = f"bench_history_{secrets.token_hex(4)}"
@@ -205,7 +305,7 @@ async def bench(kind: str, count: int, repeat: int) -> None:
         url = f"sqlite:///{tmp.name}/ledger.db"
     else:
         url = f"{dsn}{'&' if '?' in dsn else '?'}schema={schema}"
-    store = await open_store(url)
+    store = await open_store(url, clock=_clock)
     try:
         await store.upgrade()
         from ledger.models import NewAccount
@@ -213,24 +313,30 @@ async def bench(kind: str, count: int, repeat: int) -> None:
         for sid in [BIG, *ACCOUNTS]:
             await store.create_account(NewAccount(system_id=sid, password_hash="x"))  # noqa: S106 — bench data
         t0 = time.perf_counter()
-        if kind == "sqlite":
-            await fill_sqlite(url, count, store)
-        else:
-            await fill_postgres(url, count, store)
+        fillers = {
+            ("sqlite", "sql"): fill_sqlite_sql,
+            ("sqlite", "rows"): fill_sqlite,
+            ("postgresql", "sql"): fill_postgres_sql,
+            ("postgresql", "rows"): fill_postgres,
+        }
+        await fillers[kind, fill](url, count, store)
         filled = time.perf_counter() - t0
         await store.close()
-        store = await open_store(url)  # a fresh connection, as a CLI call has
-        print(f"\n{kind}: {count:,} messages filled in {filled:.0f} s")
-        print(f"{'query':<24} {'rows':>5} {'median ms':>10} {'max ms':>8}")
+        store = await open_store(url, clock=_clock)  # a fresh connection, as a CLI call has
+        print(f"\n{kind}: {count:,} messages filled ({fill}) in {filled:.0f} s")
+        print(f"{'query':<24} {'rows':>5} {'first ms':>9} {'median ms':>10} {'max ms':>8}")
         for name, run in queries():
-            page = await run(store)  # warm-up, and the row count
+            t = time.perf_counter()
+            found = await run(store)  # warm-up, and the row count
+            first = (time.perf_counter() - t) * 1000
+            shown = len(found.items) if isinstance(found, HistoryPage) else len(found)
             times = []
             for _ in range(repeat):
                 t = time.perf_counter()
                 await run(store)
                 times.append((time.perf_counter() - t) * 1000)
             print(
-                f"{name:<24} {len(page.items):>5} {statistics.median(times):>10.2f}"
+                f"{name:<24} {shown:>5} {first:>9.2f} {statistics.median(times):>10.2f}"
                 f" {max(times):>8.2f}"
             )
     finally:
@@ -251,9 +357,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=10_000_000)
     parser.add_argument("--stores", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument(
+        "--fill",
+        choices=["sql", "rows"],
+        default="sql",
+        help="sql: the database generates the rows (recursive CTE, generate_series);"
+        " rows: Python writes seeded random rows (executemany, COPY)",
+    )
     args = parser.parse_args(argv)
     for kind in args.stores:
-        asyncio.run(bench(kind, args.messages, args.repeat))
+        asyncio.run(bench(kind, args.messages, args.repeat, args.fill))
     return 0
 
 

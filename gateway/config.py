@@ -1,9 +1,10 @@
 """Configuration: one TOML file -> frozen dataclasses, validated strictly.
 
 The file has one table per dataclass below (``[server]``, ``[ledger]``, ``[pricing]``,
-``[upstream]``, ``[simulator]``, ``[logging]``, ``[smtp]``, ``[api]``). Every table and
-every key is optional; a missing one keeps its default. Anything else is an error: an
-unknown table or key, a value of the wrong type (``true`` is not an integer), a value
+``[upstream]``, ``[simulator]``, ``[logging]``, ``[smtp]``, ``[api]``, ``[delivery]``) and
+two arrays of tables (``[[upstreams]]``, ``[[routes]]``; see ``gateway.config_delivery``).
+Every table and every key is optional; a missing one keeps its default. Anything else is
+an error: an unknown table or key, a value of the wrong type (``true`` is not an integer), a value
 outside its range or its list of choices, a file that does not exist. Each error is a
 ``ConfigError`` whose message is one line naming the file, the key and the problem::
 
@@ -31,6 +32,7 @@ those written in the file itself, so ``serve`` can warn when others may read it.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 import math
 import os
@@ -43,11 +45,23 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from gateway.config_delivery import DeliveryConfig as DeliveryConfig
+from gateway.config_delivery import RouteConfig as RouteConfig
+from gateway.config_delivery import UpstreamConfig as UpstreamConfig
+from gateway.config_delivery import check_delivery, links
+from gateway.config_fields import (
+    AT_LEAST_1,
+    CREDIT_LIMIT,
+    EMAIL,
+    FILE,
+    PORT,
+    POSITIVE,
+    limits,
+)
 from ledger.money import MILLI
 from ledger.rules.limits import (
     DEFAULT_MAX_BALANCE_CREDITS,
     DEFAULT_MAX_CREDIT_CREDITS,
-    LIMIT_CEILING,
     LedgerLimits,
 )
 
@@ -72,38 +86,9 @@ class ConfigError(Exception):
     """The configuration cannot be used. ``str(error)`` is one line: file: key: problem."""
 
 
-def _limits(
-    *,
-    ge: float | None = None,
-    gt: float | None = None,
-    le: float | None = None,
-    max_len: int | None = None,
-    must_exist: bool = False,
-    email: bool = False,
-) -> dict[str, Any]:
-    """Field metadata: the limits the generic validator enforces on that field.
-
-    ``email``: a non-empty value must be one e-mail address (``local@domain``).
-    """
-    meta = {
-        "ge": ge,
-        "gt": gt,
-        "le": le,
-        "max_len": max_len,
-        "must_exist": must_exist,
-        "email": email,
-    }
-    return {k: v for k, v in meta.items() if v is not None and v is not False}
-
-
-#: 0 is allowed on purpose: "any free port", which tests rely on.
-_PORT = _limits(ge=0, le=65535)
-_POSITIVE = _limits(gt=0)
-_AT_LEAST_1 = _limits(ge=1)
-_FILE = _limits(must_exist=True)
-_EMAIL = _limits(email=True)
-#: An amount limit in credits: at least one, and within what the ledger can hold.
-_CREDIT_LIMIT = _limits(ge=1, le=LIMIT_CEILING // MILLI)
+_limits = limits
+_PORT, _POSITIVE, _AT_LEAST_1, _FILE, _EMAIL = PORT, POSITIVE, AT_LEAST_1, FILE, EMAIL
+_CREDIT_LIMIT = CREDIT_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +135,17 @@ class ServerConfig:
     #: address; a connection beyond either is closed at once, before any PDU is read.
     max_connections: int = field(default=10_000, metadata=_AT_LEAST_1)
     max_connections_per_address: int = field(default=200, metadata=_AT_LEAST_1)
+    #: Networks of the load balancers that send a PROXY protocol header (v1 or v2) first
+    #: on both listeners. A connection from one of them must start with a header, whose
+    #: client address then stands for the connection everywhere; a header from any
+    #: other address closes the connection. Empty: no PROXY protocol.
+    proxy_protocol_from: tuple[str, ...] = field(default=(), metadata=_limits(networks=True))
+    #: Seconds a trusted balancer has to send its whole PROXY header.
+    proxy_header_timeout_s: float = field(default=5.0, metadata=_POSITIVE)
+    #: CA certificates (PEM) the TLS listener checks client certificates against. Set,
+    #: the listener asks every client for a certificate (optional: binds for accounts
+    #: without a pinned certificate go on without one); unset, it asks for none.
+    tls_client_ca: Path | None = field(default=None, metadata=_FILE)
     #: Octets a session may hold undecoded (received) or unsent (written, the client not
     #: reading); beyond either the session is closed (``session.buffer_full``).
     max_session_buffer: int = field(default=1_048_576, metadata=_limits(ge=65_536))
@@ -198,23 +194,8 @@ class PricingConfig:
     destination_check: DestinationCheck = "valid"
     #: Most segments of one concatenated message.
     max_parts: int = field(default=6, metadata=_limits(ge=1, le=255))
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamConfig:
-    """The SMSC messages are forwarded to (the built-in simulator by default)."""
-
-    host: str = "127.0.0.1"
-    port: int = field(default=2776, metadata=_PORT)
-    system_id: str = field(default="smppgw", metadata=_limits(max_len=15))  # C-Octet String of 16
-    # repr=False: a logged or printed Config never shows the upstream password.
-    password: str = field(default="", repr=False, metadata=_limits(max_len=8))  # C-Octet 9
-    system_type: str = field(default="", metadata=_limits(max_len=12))  # C-Octet String of 13
-    window: int = field(default=10, metadata=_AT_LEAST_1)
-    enquire_link_interval_s: float = field(default=30.0, metadata=_POSITIVE)
-    response_timeout_s: float = field(default=10.0, metadata=_POSITIVE)
-    reconnect_min_s: float = field(default=0.5, metadata=_POSITIVE)
-    reconnect_max_s: float = field(default=30.0, metadata=_POSITIVE)
+    #: What packs of credits cost (CSV, ``gateway/policy/price_list.py``); optional.
+    price_list: Path | None = field(default=None, metadata=_FILE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,17 +281,29 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    #: ``[[upstreams]]`` (empty: the one ``[upstream]``); see ``links``.
+    upstreams: tuple[UpstreamConfig, ...] = ()
+    #: ``[[routes]]``, in file order (gateway.delivery.routing picks among them).
+    routes: tuple[RouteConfig, ...] = ()
     source: Path | None = None
     #: The secrets written in the file itself (``"upstream.password"`` ...), not read from
     #: the environment or a file of their own.
     inline_secrets: tuple[str, ...] = ()
 
+    def links(self) -> list[UpstreamConfig]:
+        """The upstreams to connect to: ``[[upstreams]]``, or ``[upstream]`` as "default"."""
+        return links(self.upstream, self.upstreams)
 
+
+#: Arrays of tables (``[[upstreams]]``): the dataclass of each element.
+_LIST_SECTIONS: dict[str, type[Any]] = {"upstreams": UpstreamConfig, "routes": RouteConfig}
 _SECTIONS: dict[str, type[Any]] = {
     f.name: f.default_factory  # type: ignore[misc]
     for f in fields(Config)
     if f.default_factory is not MISSING
 }
+_ALL_SECTIONS = [*_SECTIONS, *_LIST_SECTIONS]
 
 
 # -- public entry points ------------------------------------------------------------------
@@ -357,20 +350,34 @@ def _make(
     environ = env if env is not None else os.environ
     ctx = _Context(where=where, base=base, env=environ)
     for name in data:
-        if name not in _SECTIONS:
-            raise ctx.error(name, f"unknown section{_suggest(name, _SECTIONS)}")
+        if name not in _SECTIONS and name not in _LIST_SECTIONS:
+            raise ctx.error(name, f"unknown section{_suggest(name, _ALL_SECTIONS)}")
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         table = data.get(name, {})
         if not isinstance(table, dict):
             raise ctx.error(name, f"expected a table, got {_show(table)}")
         sections[name] = _build(cls, table, name, ctx)
+    for name, cls in _LIST_SECTIONS.items():
+        tables = data.get(name, [])
+        if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+            raise ctx.error(name, f"expected an array of tables ([[{name}]]), got {_show(tables)}")
+        sections[name] = tuple(_build(cls, t, f"{name}[{i}]", ctx) for i, t in enumerate(tables))
     ledger = sections["ledger"]
     sections["ledger"] = replace(ledger, url=_resolve_ledger_url(ledger.url, ctx.base))
     config = _apply_env(
         Config(**sections, source=source, inline_secrets=tuple(ctx.inline)), environ
     )
     _check_relations(config, ctx)
+    check_delivery(
+        config.upstream,
+        config.upstreams,
+        config.routes,
+        config.delivery,
+        both_forms="upstream" in data and "upstreams" in data,
+        simulator=config.simulator.enabled,
+        error=ctx.error,
+    )
     if check_files:
         _check_files(config, ctx)
     return config
@@ -497,6 +504,13 @@ def _convert(raw: Any, hint: Any, key: str, ctx: _Context) -> Any:
         if not isinstance(raw, str):
             raise ctx.error(key, f"expected a string, got {_show(raw)}")
         return raw
+    if origin is tuple:
+        # ``tuple[X, ...]``: a TOML array of X.
+        (item, _) = typing.get_args(hint)
+        if not isinstance(raw, list) or (item is str and not all(isinstance(x, str) for x in raw)):
+            what = "an array of strings" if item is str else "an array"
+            raise ctx.error(key, f"expected {what}, got {_show(raw)}")
+        return tuple(_convert(r, item, key, ctx) for r in raw)
     if hint is Path:
         if not isinstance(raw, str) or not raw:
             raise ctx.error(key, f"expected a file path (a string), got {_show(raw)}")
@@ -520,6 +534,24 @@ def _check_limits(
         problem = _address_problem(value)
         if problem:
             raise ctx.error(key, f"{problem}: {shown}")
+    if meta.get("networks"):
+        for item in value:
+            problem = _network_problem(item)
+            if problem:
+                raise ctx.error(key, problem)
+
+
+def _network_problem(value: str) -> str:
+    """Why ``value`` is not one IP network without host bits, or ""."""
+    try:
+        ipaddress.ip_network(value)
+    except ValueError:
+        try:
+            loose = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            return f"not an IP network: {_show(value)}"
+        return f"{_show(value)} has host bits set (did you mean {loose}?)"
+    return ""
 
 
 #: Characters no bare address (RFC 5322 addr-spec, unquoted) contains.
@@ -543,8 +575,10 @@ def _check_files(config: Config, ctx: _Context) -> None:
 
     Done last so that a typo in a value is reported before a missing default file.
     """
-    for name in _SECTIONS:
-        section = getattr(config, name)
+    tables = [(name, getattr(config, name)) for name in _SECTIONS]
+    for name in _LIST_SECTIONS:
+        tables += [(f"{name}[{i}]", t) for i, t in enumerate(getattr(config, name))]
+    for name, section in tables:
         for f in fields(section):
             path = getattr(section, f.name)
             if f.metadata.get("must_exist") and path is not None and not path.is_file():
@@ -553,20 +587,17 @@ def _check_files(config: Config, ctx: _Context) -> None:
 
 def _check_relations(config: Config, ctx: _Context) -> None:
     """Rules that involve two settings at once."""
-    server, upstream = config.server, config.upstream
+    server = config.server
     if server.tls_port is not None and (server.tls_cert is None or server.tls_key is None):
         raise ctx.error("server.tls_port", "needs server.tls_cert and server.tls_key")
+    if server.tls_client_ca is not None and server.tls_port is None:
+        raise ctx.error("server.tls_client_ca", "needs server.tls_port (the TLS listener)")
     api = config.api
     if (api.tls_cert is None) != (api.tls_key is None):
         given, missing = ("tls_cert", "tls_key") if api.tls_cert else ("tls_key", "tls_cert")
         raise ctx.error(f"api.{given}", f"needs api.{missing} too")
     if api.tls_key_password and api.tls_key is None:
         raise ctx.error("api.tls_key_password", "needs api.tls_key (the key it unlocks)")
-    if upstream.reconnect_min_s > upstream.reconnect_max_s:
-        raise ctx.error(
-            "upstream.reconnect_min_s",
-            f"must not exceed upstream.reconnect_max_s ({_num(upstream.reconnect_max_s)})",
-        )
     if config.ledger.max_credit > config.ledger.max_balance:
         raise ctx.error(
             "ledger.max_credit",

@@ -9,10 +9,11 @@ account for a transfer), so all balances together always sum to zero.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 # Money lives in ledger.money; these names stay importable from here, where callers
@@ -81,6 +82,11 @@ class HouseAccount(StrEnum):
     PACKAGES = "house:packages"
 
 
+#: The name of the upstream of a configuration with one ``[upstream]`` table, and of the
+#: messages forwarded before upstreams had names (migration 0012).
+DEFAULT_UPSTREAM = "default"
+
+
 class MessageState(StrEnum):
     """Lifecycle of a message row (the outbox)."""
 
@@ -132,6 +138,9 @@ class Account:
     closed_at: datetime | None = None
     #: ISO 3166-1 alpha-2 region that national numbers (TON 2) are read in; "" = none.
     default_country: str = ""
+    #: SHA-256 (64 lowercase hex digits) of the TLS client certificate its binds must
+    #: present; "" = none pinned (any client, with or without a certificate).
+    client_cert_sha256: str = ""
 
     def allows_address(self, ip: str) -> bool:
         """True when ``ip`` (v4 or v6, as the socket reports it) is on the allowlist."""
@@ -142,6 +151,17 @@ class Account:
         if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
             addr = addr.ipv4_mapped
         return any(addr in ipaddress.ip_network(c) for c in self.allowed_ips)
+
+    def client_cert_refusal(self, presented: str | None) -> str | None:
+        """Why a bind showing ``presented`` (a certificate's SHA-256, lowercase hex, or
+        None for no certificate) is refused by the account's pin; None when it may go on."""
+        if not self.client_cert_sha256:
+            return None
+        if presented is None:
+            return "client_cert_missing"
+        if not hmac.compare_digest(presented, self.client_cert_sha256):
+            return "client_cert_mismatch"
+        return None
 
     def may_send_from(self, ton: int, npi: int, address: str) -> bool:
         """True when (ton, npi, address) is one of the registered senders."""
@@ -229,6 +249,8 @@ class MessageRecord:
     created_at: datetime
     updated_at: datetime
     owner: str | None = None
+    #: The upstream (``[[upstreams]]`` name) that accepted it; None until forwarded.
+    upstream: str | None = None
 
     def outbound(self, owner: str) -> OutboundMessage:
         """The message to forward again, now held by ``owner``."""
@@ -293,6 +315,46 @@ class NewReceipt:
     pdu_body: bytes  # the deliver_sm body, opaque to the ledger
     state: MessageState | None
     claimed_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MoRoute:
+    """An account owns MOs to this number, or starting with this keyword."""
+
+    kind: str  # "number" or "keyword"
+    value: str  # international digits, or the keyword upper case
+    system_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewMo:
+    """A message from a handset for ``Store.add_mo``: kept until a receiver takes it.
+
+    ``claimed_by`` is the gateway that will push it itself (it has a receiver of the
+    account bound); None leaves it for whichever gateway claims it first.
+    """
+
+    system_id: str
+    upstream: str  # the name of the upstream it came from
+    source_addr: str
+    destination_addr: str
+    pdu_body: bytes  # the deliver_sm body as the account's receiver gets it
+    claimed_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMo:
+    """A stored MO waiting for (or being pushed to) the account's receiver session."""
+
+    id: int
+    system_id: str
+    upstream: str
+    source_addr: str
+    destination_addr: str
+    pdu_body: bytes
+    created_at: datetime
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,6 +444,8 @@ class Backlog:
     unforwarded: int  # messages ACCEPTED, not yet taken by the upstream
     oldest_unforwarded_at: datetime | None
     receipts_pending: int  # receipts no receiver has acknowledged yet
+    mail_outbox: int = 0  # alert and recharge mails queued, not yet settled (migration 0007)
+    callbacks_pending: int = 0  # receipt callbacks of HTTP jobs not yet settled (0010)
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,6 +459,8 @@ class AccountChanges:
     max_binds: int | None = None
     #: ISO 3166-1 alpha-2 region for national numbers; "" clears it.
     default_country: str | None = None
+    #: SHA-256 of the client certificate to pin (hex, colons allowed); "" unpins.
+    client_cert_sha256: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -408,6 +474,7 @@ class AccountChanges:
                 self.throughput,
                 self.max_binds,
                 self.default_country,
+                self.client_cert_sha256,
             )
         )
 
@@ -522,13 +589,25 @@ class BalanceAlert:
     updated_at: datetime
 
 
+class NoticeKind(StrEnum):
+    """What a row of the alert outbox tells the account holder (migration 0010)."""
+
+    LOW_BALANCE = "low_balance"  # a balance fell below its alert threshold
+    RECHARGE_FIRED = "recharge_fired"  # auto-recharge credited the account
+    RECHARGE_CAPPED = "recharge_capped"  # a recharge was due but the daily cap was used up
+
+
 @dataclass(frozen=True, slots=True)
 class AlertMail:
-    """A fired alert waiting in the alert outbox for its mail (or settled).
+    """A fired alert or recharge notice waiting in the alert outbox for its mail (or settled).
 
-    ``key`` is stable for the crossing (the firing journal entry's), so a resend carries
+    ``key`` is stable for the event (a crossing: the firing journal entry's; a recharge:
+    its journal key; a capped recharge: the account and UTC day), so a resend carries
     the same Message-ID; ``contact_email`` is the account's contact when it was claimed;
-    ``attempts`` counts claims, this one included.
+    ``attempts`` counts claims, this one included. For a recharge notice ``balance`` is
+    the balance after the debit (and the recharge), ``threshold`` the recharge's,
+    ``amount`` its amount, ``recharges_today`` the recharges counted today and
+    ``daily_cap`` the policy's cap.
     """
 
     id: int
@@ -541,6 +620,10 @@ class AlertMail:
     created_at: datetime
     contact_email: str
     attempts: int
+    kind: NoticeKind = NoticeKind.LOW_BALANCE
+    amount: int = 0
+    recharges_today: int = 0
+    daily_cap: int = 0
 
 
 class AlertOutcome(StrEnum):
@@ -549,3 +632,48 @@ class AlertOutcome(StrEnum):
     SENT = "sent"  # the SMTP server accepted the mail
     UNSENT = "unsent"  # no mail: [smtp] off, or no contact address (logged alert.unsent)
     REJECTED = "rejected"  # the SMTP server refused it for good
+
+
+class CallbackOutcome(StrEnum):
+    """How a receipt callback was settled."""
+
+    SENT = "sent"  # the URL answered 2xx
+    FAILED = "failed"  # every attempt failed; given up
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptCallback:
+    """A message sent over HTTP whose final outcome is to be POSTed to ``url``.
+
+    ``state`` and the message's facts are read with the callback, so a POST says what
+    the message became: ``receipt_at`` is when its final receipt arrived (None for a
+    message the upstream refused). ``attempts`` counts claims, this one included.
+    ``outcome`` is None while it is still to be sent.
+    """
+
+    id: int
+    message_id: str
+    system_id: str
+    url: str
+    created_at: datetime
+    attempts: int
+    state: MessageState
+    destination_addr: str
+    source_addr: str
+    upstream_id: str | None
+    receipt_at: datetime | None
+    outcome: CallbackOutcome | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DailyUsage:
+    """One UTC day of an account's sending: messages accepted, and what they cost.
+
+    ``cost`` (milli-credits) leaves out the messages the upstream refused, which were
+    refunded; ``messages`` counts every message accepted that day.
+    """
+
+    day: date
+    messages: int
+    cost: int

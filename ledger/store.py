@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ledger.errors import InvalidRequest
 from ledger.models import (
+    DEFAULT_UPSTREAM,
     Account,
     AccountChanges,
     AccountStatus,
@@ -58,6 +59,8 @@ from ledger.models import (
     Backlog,
     BalanceAlert,
     BindRecord,
+    CallbackOutcome,
+    DailyUsage,
     DebitRequest,
     DebitResult,
     EntryKind,
@@ -65,11 +68,15 @@ from ledger.models import (
     JournalEntry,
     MessageRecord,
     MessageState,
+    MoRoute,
     NewAccount,
     NewApiToken,
+    NewMo,
     NewReceipt,
+    PendingMo,
     PendingReceipt,
     PruneResult,
+    ReceiptCallback,
     RechargePolicy,
     Sender,
     TransferResult,
@@ -339,11 +346,16 @@ class OutboxStore(Protocol):
         """Messages still ACCEPTED (count, oldest) and receipts not yet acknowledged,
         over every gateway sharing the ledger; one snapshot (metrics)."""
 
-    async def mark_forwarded(self, items: Sequence[tuple[str, str]]) -> None:
-        """Record (message_id, upstream_id) pairs; state becomes FORWARDED."""
+    async def mark_forwarded(
+        self, items: Sequence[tuple[str, str]], *, upstream: str = DEFAULT_UPSTREAM
+    ) -> None:
+        """Record (message_id, upstream_id) pairs given by the upstream named
+        ``upstream``; state becomes FORWARDED."""
 
-    async def message_by_upstream_id(self, upstream_id: str) -> MessageRecord | None:
-        """The message the upstream knows by ``upstream_id``."""
+    async def message_by_upstream_id(
+        self, upstream_id: str, *, upstream: str | None = None
+    ) -> MessageRecord | None:
+        """The message the upstream named ``upstream`` (None: any) knows by ``upstream_id``."""
 
     async def set_message_state(self, message_id: str, state: MessageState) -> None:
         """Record a final outcome (DELIVERED, FAILED).
@@ -449,6 +461,10 @@ class HistoryStore(Protocol):
         ACCEPTED messages (not yet forwarded) and every journal row are kept.
         """
 
+    async def daily_usage(self, system_id: str, *, days: int = 30) -> list[DailyUsage]:
+        """Messages and their cost (refunded ones left out) per UTC day, the last
+        ``days`` days, oldest first, every day present. Raises UnknownAccount."""
+
 
 class AlertStore(Protocol):
     """Low-balance alerts: their settings, the scan that fires them, their mail outbox."""
@@ -497,6 +513,73 @@ class AlertStore(Protocol):
         """(key, outcome) of every alert the account fired, oldest first."""
 
 
+class MoStore(Protocol):
+    """Messages from handsets: who owns a number or keyword, and the MOs kept for the
+    owner's receivers (claimed like receipts, with an age limit)."""
+
+    async def set_mo_route(self, system_id: str, *, number: str = "", keyword: str = "") -> MoRoute:
+        """The account owns MOs to ``number`` (or starting with ``keyword``).
+
+        Raises InvalidRequest (neither, both, a malformed one), UnknownAccount.
+        """
+
+    async def delete_mo_route(self, *, number: str = "", keyword: str = "") -> bool:
+        """Nobody owns that number (or keyword) any more; False if nobody did."""
+
+    async def mo_routes(self, system_id: str | None = None) -> list[MoRoute]:
+        """Every number and keyword owned (by ``system_id``, or by anyone)."""
+
+    async def mo_owner(self, destination: str, text: bytes | str) -> str | None:
+        """The owner of ``destination``, else of ``text``'s first word; None: nobody."""
+
+    async def add_mo(self, items: Sequence[NewMo], *, lease: float = 60.0) -> list[int]:
+        """Keep MOs until a receiver acknowledges them; their ids. Raises UnknownAccount."""
+
+    async def claim_mo(
+        self,
+        system_id: str,
+        *,
+        gateway_id: str,
+        max_age: float,
+        limit: int = 100,
+        lease: float = 60.0,
+    ) -> list[PendingMo]:
+        """Claim undelivered MOs younger than ``max_age`` seconds (the rules of
+        ``claim_receipts``)."""
+
+    async def mo_delivered(self, mo_ids: Sequence[int]) -> None:
+        """The receiver acknowledged these MOs. Idempotent."""
+
+    async def release_mo(self, mo_ids: Sequence[int]) -> None:
+        """Drop the claims so any gateway may claim them again."""
+
+    async def pending_mo(self, system_id: str, *, limit: int = 1000) -> list[PendingMo]:
+        """MOs not yet acknowledged, oldest first (tests, operators)."""
+
+
+class CallbackStore(Protocol):
+    """Receipt callbacks of messages sent over HTTP (``ledger.core.callbacks``)."""
+
+    async def add_callbacks(self, system_id: str, url: str, message_ids: Sequence[str]) -> None:
+        """Register ``url`` as each message's receipt callback (a message keeps its first)."""
+
+    async def claim_callbacks(
+        self, gateway_id: str, *, lease: float = 60.0, limit: int = 100
+    ) -> list[ReceiptCallback]:
+        """Claim due callbacks (message final) for ``lease`` s: unclaimed, run out, or ours."""
+
+    async def settle_callback(
+        self, callback_id: int, outcome: CallbackOutcome, detail: str = ""
+    ) -> None:
+        """The callback is done: POSTed, or given up."""
+
+    async def defer_callback(self, callback_id: int, retry_after: float, detail: str) -> None:
+        """An attempt failed: claimable again ``retry_after`` seconds from now."""
+
+    async def callbacks(self, system_id: str, *, limit: int = 1000) -> list[ReceiptCallback]:
+        """The account's callbacks, settled or not, oldest first."""
+
+
 class Store(
     Lifecycle,
     AccountStore,
@@ -508,6 +591,8 @@ class Store(
     TokenStore,
     HistoryStore,
     AlertStore,
+    MoStore,
+    CallbackStore,
     Protocol,
 ):
     """Persistent ledger: every role. All methods are coroutines; none blocks the loop.

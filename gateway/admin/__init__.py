@@ -68,7 +68,9 @@ from gateway.admin.errors import (
     Unavailable,
 )
 from gateway.admin.history import DEFAULT_HISTORY_LIMIT, history, prune_history
+from gateway.admin.mo import add_mo_route, mo_routes, remove_mo_route
 from gateway.admin.password_reset import PasswordReset, reset_password
+from gateway.admin.prices import show_prices
 from gateway.admin.recharge import recharge_off, set_recharge
 from gateway.admin.schema import SchemaUpgrade, open_ledger, upgrade_schema
 from gateway.admin.scope import ADMIN, Scope, visible_account
@@ -82,9 +84,11 @@ from gateway.admin.tokens import (
     revoke_token,
     scope_of,
 )
+from gateway.admin.usage import CHART_DAYS, daily_usage
 
 __all__ = [
     "ADMIN",
+    "CHART_DAYS",
     "DEFAULT_HISTORY_LIMIT",
     "DEFAULT_MAX_BINDS",
     "DEFAULT_STATEMENT_LIMIT",
@@ -128,6 +132,7 @@ __all__ = [
     "Unavailable",
     "account_details",
     "add_credit",
+    "add_mo_route",
     "add_sender",
     "allow_ip",
     "authenticate",
@@ -135,13 +140,16 @@ __all__ = [
     "close_account",
     "create_account",
     "create_token",
+    "daily_usage",
     "deny_ip",
     "history",
     "list_accounts",
     "list_tokens",
+    "mo_routes",
     "open_ledger",
     "prune_history",
     "recharge_off",
+    "remove_mo_route",
     "remove_sender",
     "reset_password",
     "revoke_token",
@@ -152,6 +160,7 @@ __all__ = [
     "set_status",
     "show_account",
     "show_alerts",
+    "show_prices",
     "show_tariff",
     "statement",
     "transfer",

@@ -128,12 +128,16 @@ async def update_account(
     throughput: int | None = None,
     max_binds: int | None = None,
     default_country: str | None = None,
+    client_cert_sha256: str | None = None,
     scope: Scope = ADMIN,
 ) -> Account:
     """Change the settings given (None leaves one as it is), all in one transaction.
 
     ``default_country`` is the region (ISO 3166-1 alpha-2, any case) national numbers
-    are read in, or "" for none; the ledger validates it.
+    are read in, or "" for none; the ledger validates it. ``client_cert_sha256`` pins
+    the TLS client certificate every bind must show (its SHA-256, see
+    :func:`gateway.admin.inputs.pem_fingerprint`), "" unpins; sessions bound without it
+    are ended by the account watch.
 
     A new throughput starts with a full bucket; a lower max_binds keeps the binds held
     and applies to the next bind. Nothing given is an :class:`InvalidInput`. An owner's
@@ -150,6 +154,7 @@ async def update_account(
         throughput=throughput,
         max_binds=max_binds,
         default_country=default_country,
+        client_cert_sha256=client_cert_sha256,
     )
     if changes.empty:
         raise InvalidInput("nothing to change: give at least one setting")

@@ -14,6 +14,11 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from gateway.admin.errors import InvalidInput, ledger_errors
 from ledger.models import MAX_PASSWORD_LEN, Category, Sender, credits_to_milli
@@ -178,3 +183,65 @@ def destination_prefix(text: str) -> str:
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 20:
         raise InvalidInput(f"a destination prefix is up to 20 digits, e.g. 33 or +336: {text!r}")
     return digits
+
+
+def client_cert_fingerprint(text: str) -> str:
+    """A pin as typed: a SHA-256 fingerprint (hex, colons allowed; the ledger checks it),
+    or ``none`` for no pin ("")."""
+    return "" if text.strip().lower() == "none" else text
+
+
+def pem_fingerprint(path: str) -> str:
+    """The SHA-256 fingerprint (lowercase hex) of the first certificate in PEM file ``path``.
+
+    What a TLS handshake shows the gateway is the DER form of that certificate, so this
+    is the hash the bind compares with. The file is the client's certificate (public),
+    never its key: a file with a private key in it is refused rather than read on.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise InvalidInput(f"cannot read {path}: {e.strerror or e}") from None
+    if b"PRIVATE KEY-----" in data:
+        raise InvalidInput(f"{path} holds a private key: give the certificate only")
+    try:
+        cert = x509.load_pem_x509_certificate(data)
+    except ValueError:
+        raise InvalidInput(
+            f"{path} is not a PEM certificate (-----BEGIN CERTIFICATE-----)"
+        ) from None
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+#: Longest callback URL accepted (what browsers and servers commonly handle).
+MAX_URL = 2048
+
+
+def callback_url(text: str) -> str:
+    """``text`` if it is an absolute http(s) URL a receipt can be POSTed to.
+
+    No user or password in it (it is stored and logged as it is), no fragment.
+    """
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # ValueError for a port out of range
+    except ValueError:
+        parts, port = None, None
+    if (
+        parts is None
+        or len(text) > MAX_URL
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not text.isascii()
+        or not text.isprintable()
+        or " " in text
+    ):
+        raise InvalidInput(
+            f"callback_url: an absolute http:// or https:// URL of at most {MAX_URL} characters"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise InvalidInput("callback_url: no user or password in the URL (it is stored as given)")
+    if parts.fragment:
+        raise InvalidInput("callback_url: no #fragment (it is never sent to a server)")
+    del port
+    return text

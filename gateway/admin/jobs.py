@@ -57,6 +57,8 @@ class Job:
 
     ``coding`` is ``gsm7``, ``ucs2`` or None (GSM 03.38 when the text allows it).
     ``receipt`` asks the upstream for a delivery receipt (its state shows in the history).
+    ``callback_url`` (checked by ``inputs.callback_url``) is where each sent message's
+    final outcome is POSTed (``gateway.delivery.callbacks``); it implies ``receipt``.
     """
 
     sender: str
@@ -64,6 +66,7 @@ class Job:
     message: str
     coding: str | None = None
     receipt: bool = False
+    callback_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +170,8 @@ async def send_job(
             receiver=r,
             data_coding=data_coding,
             content=content,
-            receipt=job.receipt,
+            # Without a receipt the outcome would never be final: a callback asks for one.
+            receipt=job.receipt or job.callback_url is not None,
         )
         for r in receivers
     ]
@@ -185,6 +189,12 @@ async def send_job(
     )
     if key is not None and any(o.reason == "idempotency_conflict" for o in outcomes):
         raise KeyReused(key)
+    if job.callback_url is not None:
+        # Before the answer: every message the client is told of has its callback. A
+        # crash before this point leaves the client without an answer, and its retry
+        # (same Idempotency-Key: same messages) registers them; a replay keeps the first.
+        sent = [o.message_id for o in outcomes if o.status == CommandStatus.ESME_ROK]
+        await store.add_callbacks(system_id, job.callback_url, sent)
     return JobResult(
         system_id,
         tuple(

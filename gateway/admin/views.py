@@ -88,6 +88,7 @@ class AccountView(TypedDict):
     throughput: int
     default_category: str
     default_country: str
+    client_cert_sha256: str
     created_at: str
     closed_at: str | None
 
@@ -354,6 +355,7 @@ def account_view(a: Account) -> AccountView:
         "throughput": a.throughput,
         "default_category": a.default_category.value,
         "default_country": a.default_country,
+        "client_cert_sha256": a.client_cert_sha256,
         "created_at": a.created_at.isoformat(),
         "closed_at": _time(a.closed_at),
     }

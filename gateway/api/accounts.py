@@ -71,8 +71,9 @@ class SenderBody(_Body):
 class AccountChangesBody(_Body):
     """The settings to change; a field left out (or null) stays as it is.
 
-    ``contact_email`` and ``default_category`` are the owner's; ``owner``, ``throughput``
-    and ``max_binds`` need an admin token (403 otherwise), as for ``smppgw account set``.
+    ``contact_email``, ``default_category`` and ``client_cert_sha256`` are the owner's;
+    ``owner``, ``throughput`` and ``max_binds`` need an admin token (403 otherwise), as
+    for ``smppgw account set``.
     """
 
     contact_email: StrictStr | None = Field(default=None, examples=["ops@shop.example"])
@@ -85,6 +86,11 @@ class AccountChangesBody(_Body):
     )
     max_binds: StrictInt | None = Field(
         default=None, description="simultaneous binds, at least 1 (admin tokens only)"
+    )
+    client_cert_sha256: StrictStr | None = Field(
+        default=None,
+        description="SHA-256 of the TLS client certificate binds must show (hex, colons"
+        ' allowed); "" unpins',
     )
 
 
@@ -139,6 +145,7 @@ async def update_account(
         default_category=category,
         throughput=body.throughput,
         max_binds=body.max_binds,
+        client_cert_sha256=body.client_cert_sha256,
         scope=scope,
     )
     return views.account_view(changed)

@@ -1,4 +1,4 @@
-"""``/sms/{account}/outgoing`` and ``/sms/{account}/jobs``: an account's messages.
+"""``/sms/{account}/outgoing``, ``/usage`` and ``/jobs``: an account's messages.
 
 ``outgoing`` is the history of ``smppgw history`` (:func:`gateway.admin.history`) with
 the same filters and cursor; ``jobs`` sends over HTTP through the gateway's own submit
@@ -16,12 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from gateway import admin
 from gateway.admin import inputs, views
 from gateway.admin.jobs import MAX_RECEIVERS, MAX_TEXT, Job, send_job
+from gateway.admin.usage import CHART_DAYS, UsageView, usage_view
 from gateway.api.accounts import AccountId, IdempotencyKey
 from gateway.api.auth import TokenScope
 from gateway.api.context import Context
 from gateway.api.errors import responses
 from ledger.models import MessageState
 from ledger.rules.history import MAX_PAGE
+from ledger.rules.usage import MAX_USAGE_DAYS
 
 router = APIRouter(prefix="/sms", tags=["messages"])
 
@@ -49,6 +51,13 @@ class JobBody(BaseModel):
     )
     receipt: StrictBool = Field(
         default=False, description="ask the upstream for a delivery receipt"
+    )
+    callback_url: StrictStr | None = Field(
+        default=None,
+        max_length=inputs.MAX_URL,
+        description="POST each sent message's final outcome (its receipt) here, retried"
+        " with backoff until a 2xx answer; implies receipt",
+        examples=["https://example.com/smppgw/receipts"],
     )
 
 
@@ -89,6 +98,21 @@ async def outgoing(
     return views.history_page_view(page)
 
 
+@router.get("/{account}/usage", responses=responses(400, 401, 404, 429, 503))
+async def usage(
+    ctx: Context,
+    scope: TokenScope,
+    account: AccountId,
+    days: Annotated[
+        int, Query(ge=1, le=MAX_USAGE_DAYS, description="how many UTC days, today included")
+    ] = CHART_DAYS,
+) -> UsageView:
+    """Messages and credits per UTC day, oldest first, every day present (the console's
+    chart). Credits leave out the messages the upstream refused (refunded)."""
+    found = await admin.daily_usage(ctx.store, account, days=days, scope=scope)
+    return usage_view(account, found)
+
+
 @router.post("/{account}/jobs", responses=responses(400, 401, 404, 409, 429, 503))
 async def send(
     ctx: Context,
@@ -102,8 +126,9 @@ async def send(
 
     Each receiver is sent (message id, segments, cost) or refused (the SMPP status and
     reason), in the order given. With ``Idempotency-Key`` a retry answers the first
-    message ids and charges nothing more (``Idempotent-Replayed: true``). 503 when this
-    API serves without the gateway's submit path.
+    message ids and charges nothing more (``Idempotent-Replayed: true``). With
+    ``callback_url`` each sent message's final outcome is POSTed there (JSON, see
+    docs/api.md). 503 when this API serves without the gateway's submit path.
     """
     job = Job(
         sender=body.sender,
@@ -111,6 +136,7 @@ async def send(
         message=body.message,
         coding=body.coding,
         receipt=body.receipt,
+        callback_url=None if body.callback_url is None else inputs.callback_url(body.callback_url),
     )
     key = None if idempotency_key is None else inputs.client_key(idempotency_key)
     result = await send_job(ctx.store, ctx.submitter, account, job, key=key, scope=scope)

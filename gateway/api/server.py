@@ -19,6 +19,7 @@ from typing import Any
 import uvicorn
 
 from gateway.config import ApiConfig
+from gateway.transport.tls import reload_pair
 
 #: Seconds the requests in flight get at stop before their connections are closed.
 SHUTDOWN_GRACE_S = 2
@@ -72,6 +73,20 @@ class ApiServer:
                 raise RuntimeError("the API server stopped while starting")
             await asyncio.sleep(0.01)
         return self.port
+
+    def reload_tls(self) -> bool:
+        """Load ``api.tls_cert``/``api.tls_key`` again into the context HTTPS serves.
+
+        New connections get the files' pair, open ones keep theirs; False when the API
+        serves plain HTTP. Raises ``OSError``/``ssl.SSLError`` for unusable files (a key
+        its passphrase does not open included), the old pair still serving.
+        """
+        c = self.config
+        ctx = self._server.config.ssl if self._server is not None else None
+        if ctx is None or c.tls_cert is None or c.tls_key is None:
+            return False
+        reload_pair(ctx, c.tls_cert, c.tls_key, password=c.tls_key_password or None)
+        return True
 
     async def stop(self) -> None:
         """Stop accepting, let requests in flight finish (bounded), close."""

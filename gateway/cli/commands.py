@@ -17,7 +17,7 @@ from gateway import admin
 from gateway.admin import views
 from gateway.cli import render
 from gateway.cli.errors import Refusal, UsageError
-from ledger.models import Account, AccountStatus, milli_to_credits
+from ledger.models import Account, AccountStatus, MoRoute, milli_to_credits
 from ledger.store import Store
 
 
@@ -80,6 +80,7 @@ async def account_set(store: Store, args: argparse.Namespace) -> Result:
         throughput=args.throughput,
         max_binds=args.max_binds,
         default_country=args.default_country,
+        client_cert_sha256=args.client_cert_sha256,
     )
     text = f"updated account {account.system_id}\n{render.describe_account(account)}"
     return Result(views.account_view(account), text)
@@ -186,6 +187,35 @@ async def account_reset_password(store: Store, args: argparse.Namespace) -> Resu
 async def sender_add(store: Store, args: argparse.Namespace) -> Result:
     """``sender add``."""
     return _senders(await admin.add_sender(store, args.system_id, args.sender))
+
+
+def _mo_routes(system_id: str, routes: list[MoRoute]) -> Result:
+    data = {
+        "system_id": system_id,
+        "numbers": [r.value for r in routes if r.kind == "number"],
+        "keywords": [r.value for r in routes if r.kind == "keyword"],
+    }
+    shown = ", ".join(f"{r.kind} {r.value}" for r in routes) or "none"
+    return Result(data, f"{system_id}: MOs for {shown}")
+
+
+async def mo_add(store: Store, args: argparse.Namespace) -> Result:
+    """``mo add``."""
+    await admin.add_mo_route(store, args.system_id, number=args.number, keyword=args.keyword)
+    return _mo_routes(args.system_id, await admin.mo_routes(store, args.system_id))
+
+
+async def mo_remove(store: Store, args: argparse.Namespace) -> Result:
+    """``mo remove``."""
+    routes = await admin.remove_mo_route(
+        store, args.system_id, number=args.number, keyword=args.keyword
+    )
+    return _mo_routes(args.system_id, routes)
+
+
+async def mo_list(store: Store, args: argparse.Namespace) -> Result:
+    """``mo list``."""
+    return _mo_routes(args.system_id, await admin.mo_routes(store, args.system_id))
 
 
 async def sender_remove(store: Store, args: argparse.Namespace) -> Result:
@@ -346,3 +376,16 @@ def tariff_show(tariff: str | Path, args: argparse.Namespace) -> Result:
     rows = [[r.prefix, r.country, milli_to_credits(r.milli)] for r in shown.rates]
     text = render.table(["PREFIX", "COUNTRY", "CREDITS"], rows, right={2}) if rows else "no rates"
     return Result(views.tariff_view(shown), text)
+
+
+def tariff_packs(price_list: str | Path | None) -> Result:
+    """``tariff packs`` (reads ``[pricing] price_list``, not the ledger)."""
+    from gateway.admin.prices import price_list_view
+
+    prices = admin.show_prices(price_list)
+    rows = [
+        [str(p.credits), f"{p.price} {p.currency}", f"{p.per_credit} {p.currency}"]
+        for p in prices.packs
+    ]
+    text = render.table(["CREDITS", "PRICE", "PER CREDIT"], rows, right={0, 1, 2})
+    return Result(price_list_view(prices), text)

@@ -11,7 +11,7 @@ from typing import TextIO
 
 from gateway.admin import open_ledger
 from gateway.cli import runners
-from gateway.cli.commands import Handler, Result, tariff_show
+from gateway.cli.commands import Handler, Result, tariff_packs, tariff_show
 from gateway.cli.errors import EXIT_OK, PROG, describe_error
 from gateway.cli.parser import DEFAULT_CONFIG, build_parser
 from gateway.config import Config, default_config, exposed_ledger_files, load_config
@@ -38,7 +38,9 @@ def _run(args: argparse.Namespace) -> int:
     config = _config(args.config)
     if args.command == "serve":
         return runners.serve(config, demo=args.demo)
-    if args.command == "tariff":
+    if args.command == "tariff" and args.action == "packs":
+        result = tariff_packs(config.pricing.price_list)
+    elif args.command == "tariff":
         result = tariff_show(config.pricing.tariff, args)
     else:
         # Handlers that need a setting beyond the ledger (reset-password: [smtp]) read it here.

@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(subcommands, common)
     _add_account(subcommands, common)
     _add_sender(subcommands, common)
+    _add_mo(subcommands, common)
     _add_credits(subcommands, common)
     _add_recharge(subcommands, common)
     _add_alert(subcommands, common)
@@ -144,6 +145,20 @@ def _add_account(subcommands: Any, common: _Parser) -> None:
         type=_country,
         help="region national numbers are read in (FR, GB ...), 'none' to clear",
     )
+    pin = p.add_mutually_exclusive_group()
+    pin.add_argument(
+        "--client-cert-sha256",
+        metavar="HEX",
+        type=inputs.client_cert_fingerprint,
+        help="pin the TLS client certificate binds must show (SHA-256), 'none' to unpin",
+    )
+    pin.add_argument(
+        "--client-cert-pem",
+        metavar="FILE",
+        dest="client_cert_sha256",
+        type=_pem_fingerprint,
+        help="pin the certificate in this PEM file (the client's certificate, not its key)",
+    )
     _leaf(group, "list", commands.account_list, "list every account", common)
     p = _account_leaf(
         group, "allow-ip", commands.account_allow_ip, "add a CIDR to the bind allowlist", common
@@ -197,6 +212,21 @@ def _add_sender(subcommands: Any, common: _Parser) -> None:
         p.add_argument("sender", metavar="TON:ADDR", type=_sender)
 
 
+def _add_mo(subcommands: Any, common: _Parser) -> None:
+    group = _group(
+        subcommands, "mo", "numbers and keywords whose messages from handsets an account gets"
+    )
+    for name, handler, text in (
+        ("add", commands.mo_add, "the account gets MOs to this number or with this keyword"),
+        ("remove", commands.mo_remove, "the account stops getting them"),
+    ):
+        p = _account_leaf(group, name, handler, text, common)
+        which = p.add_mutually_exclusive_group(required=True)
+        which.add_argument("--number", default="", help="destination number, international")
+        which.add_argument("--keyword", default="", help="first word of the message, any case")
+    _account_leaf(group, "list", commands.mo_list, "what the account gets MOs for", common)
+
+
 def _add_credits(subcommands: Any, common: _Parser) -> None:
     group = _group(subcommands, "credits", "balance and journal")
     p = _account_leaf(group, "add", commands.credits_add, "credit an account", common)
@@ -243,6 +273,11 @@ def _add_tariff(subcommands: Any, common: _Parser) -> None:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--prefix", metavar="P", help="only prefixes starting with P")
     which.add_argument("--number", metavar="MSISDN", help="the rate a number is charged")
+    group.add_parser(
+        "packs",
+        help="what packs of credits cost, per credit (pricing.price_list)",
+        parents=[common],
+    )
 
 
 def _add_token(subcommands: Any, common: _Parser) -> None:
@@ -288,6 +323,7 @@ def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
 
 
 _password = _checked(inputs.password)
+_pem_fingerprint = _checked(inputs.pem_fingerprint)
 _cidr = _checked(inputs.cidr)
 
 

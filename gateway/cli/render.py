@@ -48,6 +48,7 @@ def describe_account(a: Account) -> str:
         ("throughput", f"{a.throughput} msg/s" if a.throughput else "unlimited"),
         ("category", f"{a.default_category.value} (default of its messages)"),
         ("country", a.default_country or "- (international numbers only)"),
+        ("client cert", f"sha256 {a.client_cert_sha256}" if a.client_cert_sha256 else "-"),
         ("created", a.created_at.isoformat(timespec="seconds")),
     ]
     if a.closed_at is not None:

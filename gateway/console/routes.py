@@ -18,11 +18,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from gateway import admin
 from gateway.admin import AdminError, InvalidInput, NotAuthenticated, Scope, inputs
 from gateway.api.context import ApiContext, Context
 from gateway.api.errors import status_of
+from gateway.console.chart import usage_svg
 from gateway.console.session import (
     PREFIX,
     LoginRequired,
@@ -207,6 +209,29 @@ async def history_page(request: Request, ctx: Context, account: str) -> Response
         error=error,
         scope=scope,
         csrf=form_token(secret),
+    )
+
+
+@router.get("/accounts/{account}/usage", response_model=None)
+async def usage_page(request: Request, ctx: Context, account: str) -> Response:
+    """The account's messages and credits per day over the last 30 days: chart and table."""
+    try:
+        scope, _secret = await logged_in(request, ctx)
+    except LoginRequired:
+        return _to_login()
+    try:
+        days = await admin.daily_usage(ctx.store, account, scope=scope)
+    except AdminError as e:
+        return _page(request, "error.html", status_of(e), error=str(e), scope=scope)
+    return _page(
+        request,
+        "usage.html",
+        account=account,
+        days=days,
+        chart=Markup(usage_svg(days)),  # noqa: S704 — built from numbers and dates, escaped
+        total_messages=sum(d.messages for d in days),
+        total_cost=sum(d.cost for d in days),
+        scope=scope,
     )
 
 

@@ -1,4 +1,9 @@
-"""Low-balance alert mails: a small periodic task of each gateway, off the debit path.
+"""Alert and recharge mails: a small periodic task of each gateway, off the debit path.
+
+The alert outbox holds low-balance alerts (queued by the scan below) and recharge
+notices (an auto-recharge fired, or refused by the daily cap: queued by the debit
+transaction that decided it, see ``ledger.rules.notices``); each is mailed and settled
+alike, logged with its ``kind``.
 
 Each round (:meth:`AlertNotifier.run_once`):
 
@@ -24,15 +29,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, assert_never
 
 import structlog
 
 from gateway.mail.errors import MailError
-from gateway.mail.messages import CREDITS, LowBalance, compose
+from gateway.mail.messages import (
+    CREDITS,
+    LowBalance,
+    Notice,
+    RechargeCapped,
+    RechargeFired,
+    compose,
+)
 from gateway.mail.sender import Mailer
 from ledger.errors import LedgerError
-from ledger.models import AlertMail, AlertOutcome, milli_to_credits
+from ledger.models import AlertMail, AlertOutcome, NoticeKind, milli_to_credits
 from ledger.store import AlertStore
 
 #: Seconds between two rounds.
@@ -83,13 +95,18 @@ class AlertNotifier:
         return len(mails)
 
     async def _deliver(self, alert: AlertMail) -> None:
-        facts = {
+        facts: dict[str, object] = {
             "system_id": alert.system_id,
+            "kind": alert.kind.value,
             "category": alert.category or CREDITS,
             "threshold": milli_to_credits(alert.threshold),
             "balance": milli_to_credits(alert.balance),
             "key": alert.key,
         }
+        if alert.kind is not NoticeKind.LOW_BALANCE:
+            facts["amount"] = milli_to_credits(alert.amount)
+            facts["recharges_today"] = alert.recharges_today
+            facts["daily_cap"] = alert.daily_cap
         if self.mailer is None or not alert.contact_email:
             reason = "smtp not configured" if self.mailer is None else "no contact address"
             # Settled, so it is logged once and never mailed late, when the news is stale.
@@ -97,17 +114,7 @@ class AlertNotifier:
             self.log.warning("alert.unsent", reason=reason, **facts)
             self.count(AlertOutcome.UNSENT.value)
             return
-        mail = compose(
-            LowBalance(
-                system_id=alert.system_id,
-                to=alert.contact_email,
-                category=alert.category or CREDITS,
-                threshold=alert.threshold,
-                balance=alert.balance,
-                key=alert.key,
-            ),
-            at=alert.created_at,
-        )
+        mail = compose(notice_of(alert), at=alert.created_at)
         try:
             message_id = await self.mailer.send(mail)
         except MailError as e:
@@ -131,6 +138,42 @@ class AlertNotifier:
         await self.store.settle_alert_mail(alert.id, AlertOutcome.SENT, message_id)
         self.log.info("alert.sent", to=alert.contact_email, **facts)
         self.count(AlertOutcome.SENT.value)
+
+
+def notice_of(alert: AlertMail) -> Notice:
+    """What the outbox row ``alert`` tells its account's contact, as a mail notice."""
+    match alert.kind:
+        case NoticeKind.LOW_BALANCE:
+            return LowBalance(
+                system_id=alert.system_id,
+                to=alert.contact_email,
+                category=alert.category or CREDITS,
+                threshold=alert.threshold,
+                balance=alert.balance,
+                key=alert.key,
+            )
+        case NoticeKind.RECHARGE_FIRED:
+            return RechargeFired(
+                system_id=alert.system_id,
+                to=alert.contact_email,
+                amount=alert.amount,
+                balance_after=alert.balance,
+                recharges_today=alert.recharges_today,
+                daily_cap=alert.daily_cap,
+                key=alert.key,
+            )
+        case NoticeKind.RECHARGE_CAPPED:
+            return RechargeCapped(
+                system_id=alert.system_id,
+                to=alert.contact_email,
+                balance=alert.balance,
+                threshold=alert.threshold,
+                amount=alert.amount,
+                daily_cap=alert.daily_cap,
+                key=alert.key,
+            )
+        case _:
+            assert_never(alert.kind)
 
 
 @asynccontextmanager

@@ -5,8 +5,10 @@ unknown system_id -> ESME_RINVSYSID, without hashing anything (the status alread
 the account does not exist, so a dummy hash would hide nothing and only hand an attacker
 a lever on the hashing threads); source address not on the account's allowlist ->
 ESME_RBINDFAIL whatever the password (the password is not even checked, so an attacker
-off the list learns nothing about it); disabled account -> ESME_RBINDFAIL; wrong password
--> ESME_RINVPASWD. scrypt runs in worker threads so a bind never stalls other sessions.
+off the list learns nothing about it); disabled account -> ESME_RBINDFAIL; a TLS client
+certificate other than the account's pinned one, or none -> ESME_RBINDFAIL, password
+unchecked as well; wrong password -> ESME_RINVPASWD. scrypt runs in worker threads so a
+bind never stalls other sessions.
 
 A verified bind is remembered (``VerifiedBinds``): an HMAC-SHA256 of the password that
 passed, under a random key of this process, kept while the account's stored hash is the
@@ -123,8 +125,14 @@ class Authenticator:
         """Release the hashing threads."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    async def authenticate(self, system_id: str, password: str, peer_ip: str) -> BindDecision:
-        """Decide a bind; never raises for bad input."""
+    async def authenticate(
+        self, system_id: str, password: str, peer_ip: str, client_cert: str | None = None
+    ) -> BindDecision:
+        """Decide a bind; never raises for bad input.
+
+        ``client_cert``: the SHA-256 of the TLS client certificate the connection showed
+        (None: none, or plain TCP); an account with a pinned one refuses any other.
+        """
         S = CommandStatus
         try:
             account = await self.store.get_account(system_id)
@@ -137,6 +145,10 @@ class Authenticator:
         if account.status is not AccountStatus.ACTIVE:
             reason = f"account_{account.status.value}"
             return await self._refuse(S.ESME_RBINDFAIL, reason, password, account)
+        cert_refusal = account.client_cert_refusal(client_cert)
+        if cert_refusal is not None:
+            # Like an address off the allowlist: the password is not even checked.
+            return await self._refuse(S.ESME_RBINDFAIL, cert_refusal, password, account)
         if self.verified.known(account.system_id, account.password_hash, password):
             return BindDecision(S.ESME_ROK, "ok", account)
         if not await self._verify(password, account.password_hash):

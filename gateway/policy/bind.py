@@ -50,18 +50,26 @@ class BindPolicy:
         self._log = structlog.get_logger("smppgw.binds")
 
     async def admit(
-        self, system_id: str, password: str, peer_ip: str, *, kind: BindKind, session_id: str
+        self,
+        system_id: str,
+        password: str,
+        peer_ip: str,
+        *,
+        kind: BindKind,
+        session_id: str,
+        client_cert: str | None = None,
     ) -> BindDecision:
         """Authenticate, then take a bind slot for ``session_id``; never raises.
 
         A throttled address is refused (ESME_RBINDTHROTTLED, ``close``) before the ledger
         is read or a password hashed. On ESME_ROK the slot is held until
-        ``release(session_id)``.
+        ``release(session_id)``. ``client_cert`` is the SHA-256 of the connection's TLS
+        client certificate, if it showed one.
         """
         blocked = self.throttle.blocked_for(peer_ip, self._clock())
         if blocked > 0:
             return BindDecision(CommandStatus.ESME_RBINDTHROTTLED, "throttled", close=True)
-        decision = await self.authenticator.authenticate(system_id, password, peer_ip)
+        decision = await self.authenticator.authenticate(system_id, password, peer_ip, client_cert)
         account = decision.account
         if decision.status != CommandStatus.ESME_ROK or account is None:
             return self._failed(decision, peer_ip)

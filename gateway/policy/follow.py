@@ -2,9 +2,10 @@
 
 A session is bound under the account as it was at bind time. When an operator disables
 or closes the account, takes the session's address off the allowlist, deletes the
-account or changes its password, the session must end (on every gateway: each re-reads
-the ledger); any other change (senders, throughput, contact) just applies from the next
-submit. Pure: the server's account watch calls it with what it read.
+account, changes its password or pins a client certificate the session did not show,
+the session must end (on every gateway: each re-reads the ledger); any other change
+(senders, throughput, contact) just applies from the next submit. Pure: the server's
+account watch calls it with what it read.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from __future__ import annotations
 from ledger.models import Account, AccountStatus
 
 
-def eviction_reason(bound: Account, now: Account | None, peer_host: str) -> str | None:
+def eviction_reason(
+    bound: Account, now: Account | None, peer_host: str, client_cert: str | None = None
+) -> str | None:
     """Why a session bound as ``bound`` from ``peer_host`` must end, or None if it may stay.
 
-    ``now`` is the account as the ledger holds it now (None: it no longer exists).
+    ``now`` is the account as the ledger holds it now (None: it no longer exists);
+    ``client_cert`` the SHA-256 of the certificate the session's TLS handshake showed.
     """
     if now is None:
         return "account_deleted"
@@ -25,4 +29,7 @@ def eviction_reason(bound: Account, now: Account | None, peer_host: str) -> str 
         return "ip_not_allowed"
     if now.password_hash != bound.password_hash:
         return "password_changed"
+    if now.client_cert_refusal(client_cert) is not None:
+        # A certificate pinned (or changed) since the bind, that this session lacks.
+        return "client_cert_changed"
     return None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol, cast
@@ -49,6 +50,10 @@ class ConnectionClosed(Exception):
     """The connection ended before the request was answered."""
 
 
+class NotSent(ConnectionClosed):
+    """The connection was gone before the request was written: the peer never saw it."""
+
+
 class ResponseTimeout(Exception):
     """The peer did not answer within the session's response timeout."""
 
@@ -79,8 +84,16 @@ class SmppConnection(asyncio.Protocol):
         log: Any | None = None,
         *,
         pdu_count: Callable[[str, int, int], None] | None = None,
+        client: tuple[str, int] | None = None,
+        via: str | None = None,
     ) -> None:
         self.session = session
+        #: The client's address from a PROXY header, standing for the socket's own.
+        self._client = client
+        #: The balancer's ``ip:port`` the connection came through (logged as ``proxy``).
+        self.via = via
+        #: SHA-256 (lowercase hex) of the client's TLS certificate, if it showed one.
+        self.client_cert_sha256: str | None = None
         self._count = pdu_count
         self.handler = handler
         self.log: Any = log or structlog.get_logger("smppgw.connection")
@@ -106,11 +119,17 @@ class SmppConnection(asyncio.Protocol):
         """Record the peer and start the session timers."""
         # uvloop's transports implement the interface without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
-        peername = transport.get_extra_info("peername")
+        peername = self._client or transport.get_extra_info("peername")
         if isinstance(peername, tuple):
             self.peer_host = str(peername[0])
             self.peer = f"{peername[0]}:{peername[1]}"
         self.log = self.log.bind(peer=self.peer)
+        if self.via is not None:
+            self.log = self.log.bind(proxy=self.via)
+        ssl_object = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if der:
+            self.client_cert_sha256 = hashlib.sha256(der).hexdigest()
         self._arm_timer()
         self.handler.on_connected(self)
 
@@ -270,7 +289,7 @@ class SmppConnection(asyncio.Protocol):
         """
         while self.session.window_available == 0 or not self._can_write.is_set():
             if self.session.closed:
-                raise ConnectionClosed(self.peer)
+                raise NotSent(self.peer)
             if self.session.window_available == 0:
                 w: asyncio.Future[None] = self._loop.create_future()
                 self._window_waiters.append(w)
@@ -284,7 +303,7 @@ class SmppConnection(asyncio.Protocol):
             else:
                 await self._can_write.wait()
         if self.session.closed or self.transport is None:
-            raise ConnectionClosed(self.peer)
+            raise NotSent(self.peer)
         try:
             sent = self.session.send(pdu, self._loop.time())
         except LocalProtocolError:
@@ -292,7 +311,7 @@ class SmppConnection(asyncio.Protocol):
             # owe), the session starts no request: for the caller the link is gone, and
             # what it would send goes out on the next one.
             if self.session.closed or self.session.state is State.UNBINDING:
-                raise ConnectionClosed(self.peer) from None
+                raise NotSent(self.peer) from None
             raise
         if self._count is not None:
             self._count("out", pdu.command_id, 0)

@@ -49,6 +49,7 @@ from gateway.smpp import (
 )
 from gateway.smpp import Bind as BindPdu
 from gateway.transport.connection import SmppConnection
+from gateway.transport.proxied import ProxiedListener, bind_sockets, networks
 from gateway.transport.tls import reload_pair, server_context
 from gateway.transport.window import AccountWindow
 from ledger import LedgerError, Store, UnknownAccount
@@ -95,6 +96,8 @@ class ServerServices:
     submitter: Submitter
     registry: BindRegistry
     receipts: ReceiptDispatcher
+    #: Messages from handsets, pushed to receivers like receipts (None: not wired).
+    mo: ReceiptDispatcher | None = None
     #: query_sm, cancel_sm, replace_sm (None: answered ESME_RINVCMDID).
     messages: MessageOperations | None = None
     #: submit_multi and data_sm (None: answered ESME_RINVCMDID).
@@ -190,7 +193,12 @@ class ClientHandler:
         kind = _BIND_KIND[pdu.command_id]
         log = conn.log.bind(system_id=pdu.system_id, seq=pdu.sequence_number, bind=kind)
         decision = await self.s.binds.admit(
-            pdu.system_id, pdu.password, conn.peer_host, kind=kind, session_id=self.session_id
+            pdu.system_id,
+            pdu.password,
+            conn.peer_host,
+            kind=kind,
+            session_id=self.session_id,
+            client_cert=conn.client_cert_sha256,
         )
         account = decision.account
         if decision.status != CommandStatus.ESME_ROK or account is None:
@@ -216,6 +224,8 @@ class ClientHandler:
             )
         if kind != "tx":
             self.s.receipts.receiver_bound(account.system_id)
+            if self.s.mo is not None:
+                self.s.mo.receiver_bound(account.system_id)
 
     async def _windowed(self, conn: SmppConnection, pdu: Pdu) -> None:
         """A submit inside the account's submit window (``gateway.transport.window``)."""
@@ -363,6 +373,7 @@ class SmppServer:
         self._tls: ssl.SSLContext | None = None
         self._watch: asyncio.Task[None] | None = None
         self.admission = Admission(config)
+        self._proxied: list[ProxiedListener] = []
         self.window = (
             AccountWindow(
                 config.account_submit_window,
@@ -372,7 +383,9 @@ class SmppServer:
             else None
         )
 
-    def _factory(self) -> SmppConnection:
+    def _factory(
+        self, client: tuple[str, int] | None = None, via: str | None = None
+    ) -> SmppConnection:
         assert self.services is not None, "serve() wires the services before accepting"
         loop = asyncio.get_running_loop()
         session = Session(Role.SMSC, self.session_config, now=loop.time())
@@ -384,7 +397,9 @@ class SmppServer:
             self.window,
             self.config.max_session_age_s,
         )
-        conn = SmppConnection(session, handler, self.log, pdu_count=self._pdu_count)
+        conn = SmppConnection(
+            session, handler, self.log, pdu_count=self._pdu_count, client=client, via=via
+        )
         self._conns.add(conn)
         return conn
 
@@ -397,7 +412,7 @@ class SmppServer:
         port = await self._listen(c.host, c.port)
         if c.tls_port is None or c.tls_cert is None or c.tls_key is None:
             return port, None
-        self._tls = server_context(c.tls_cert, c.tls_key)
+        self._tls = server_context(c.tls_cert, c.tls_key, client_ca=c.tls_client_ca)
         return port, await self._listen(c.host, c.tls_port, ssl_context=self._tls)
 
     def reload_tls(self) -> bool:
@@ -416,6 +431,24 @@ class SmppServer:
     async def _listen(
         self, host: str, port: int, *, ssl_context: ssl.SSLContext | None = None
     ) -> int:
+        if self.config.proxy_protocol_from:
+            # Behind balancers: accept by ourselves, PROXY header before anything else.
+            listeners = [
+                ProxiedListener(
+                    sock,
+                    self._factory,
+                    trusted=networks(self.config.proxy_protocol_from),
+                    header_timeout=self.config.proxy_header_timeout_s,
+                    first_octet_timeout=self.config.bind_timeout_s,
+                    ssl_context=ssl_context,
+                    log=self.log,
+                    max_pending=self.config.max_connections,
+                    max_pending_per_address=self.config.max_connections_per_address,
+                )
+                for sock in bind_sockets(host, port)
+            ]
+            self._proxied.extend(listeners)
+            return listeners[0].port
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
             self._factory, host, port, ssl=ssl_context, start_serving=False
@@ -428,6 +461,8 @@ class SmppServer:
         self.services = services
         for server in self._servers:
             await server.start_serving()
+        for listener in self._proxied:
+            listener.start()
         self._watch = asyncio.get_running_loop().create_task(self._follow_forever())
 
     async def _follow_forever(self) -> None:
@@ -467,7 +502,7 @@ class SmppServer:
         for conn, h in bound:
             assert h.account is not None
             account = fresh[h.account.system_id]
-            reason = eviction_reason(h.account, account, conn.peer_host)
+            reason = eviction_reason(h.account, account, conn.peer_host, conn.client_cert_sha256)
             if reason is None:
                 assert account is not None
                 h.account = account
@@ -487,6 +522,8 @@ class SmppServer:
         """
         for server in self._servers:
             server.close()
+        for listener in self._proxied:
+            await listener.close()
         if self._watch is not None:
             self._watch.cancel()
         for conn in list(self._conns):
@@ -503,3 +540,5 @@ class SmppServer:
         for server in self._servers:
             server.close()
             await server.wait_closed()
+        for listener in self._proxied:
+            await listener.close()

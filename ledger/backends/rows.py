@@ -25,14 +25,20 @@ from ledger.models import (
     Backlog,
     BalanceAlert,
     BindRecord,
+    CallbackOutcome,
     Category,
+    DailyUsage,
     DrawnFrom,
     EntryKind,
     HistoryItem,
     JournalEntry,
     MessageRecord,
     MessageState,
+    MoRoute,
+    NoticeKind,
+    PendingMo,
     PendingReceipt,
+    ReceiptCallback,
     RechargePolicy,
     Sender,
 )
@@ -54,15 +60,27 @@ JOURNAL_COLS = (
 )
 MESSAGE_COLS = (
     "message_id, system_id, source_addr, destination_addr, segments, cost,"
-    " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at, owner"
+    " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at, owner,"
+    " upstream"
 )
 RECEIPT_COLS = "id, system_id, message_id, pdu_body, created_at, claimed_by, claimed_until"
+MO_COLS = (
+    "id, system_id, upstream, source_addr, destination_addr, pdu_body, created_at,"
+    " claimed_by, claimed_until"
+)
 TOKEN_COLS = "token_id, token_hash, owner, note, created_at, revoked_at"  # noqa: S105 — column names
 ALERT_COLS = "system_id, category, threshold, armed, checked_through, updated_at"
 ALERT_STEP_COLS = "id, kind, idempotency_key, balance_after"
 ALERT_MAIL_COLS = (
     "o.id, o.mail_key, o.system_id, o.category, o.threshold, o.balance, o.entry_id,"
-    " o.created_at, o.attempts, a.contact_email"
+    " o.created_at, o.attempts, a.contact_email, o.kind, o.amount, o.recharges_today,"
+    " o.daily_cap"
+)
+CALLBACK_COLS = (
+    "c.id, c.message_id, c.system_id, c.url, c.created_at, c.attempts, c.outcome, c.detail,"
+    " m.state, m.destination_addr, m.source_addr, m.upstream_id,"
+    " (SELECT r.created_at FROM receipts r WHERE r.message_id = m.message_id"
+    "  ORDER BY r.id DESC LIMIT 1) AS receipt_at"
 )
 #: A closed account is stored as 'disabled' with its closed_at (migration 0005).
 STATUS_EXPR = "CASE WHEN closed_at IS NULL THEN status ELSE 'closed' END"
@@ -158,6 +176,7 @@ def message(row: Row, d: Decoder) -> MessageRecord:
         created_at=d.time(row["created_at"]),
         updated_at=d.time(row["updated_at"]),
         owner=row["owner"],
+        upstream=row["upstream"],
     )
 
 
@@ -223,6 +242,7 @@ def account(row: Row, d: Decoder) -> Account:
         default_category=Category(row["default_category"]),
         closed_at=d.time(closed_at) if closed_at is not None else None,
         default_country=row["default_country"],
+        client_cert_sha256=row["client_cert_sha256"],
     )
 
 
@@ -280,6 +300,8 @@ def backlog(row: Row, d: Decoder) -> Backlog:
         unforwarded=int(row["unforwarded"]),
         oldest_unforwarded_at=d.time(oldest) if oldest is not None else None,
         receipts_pending=int(row["receipts"]),
+        mail_outbox=int(row["mails"]),
+        callbacks_pending=int(row["callbacks"]),
     )
 
 
@@ -369,4 +391,59 @@ def alert_mail(row: Row, d: Decoder) -> AlertMail:
         created_at=d.time(row["created_at"]),
         contact_email=row["contact_email"],
         attempts=row["attempts"],
+        kind=NoticeKind(row["kind"]),
+        amount=row["amount"],
+        recharges_today=row["recharges_today"],
+        daily_cap=row["daily_cap"],
     )
+
+
+def receipt_callback(row: Row, d: Decoder) -> ReceiptCallback:
+    """A receipt_callbacks row with its message's facts (CALLBACK_COLS)."""
+    outcome = row["outcome"]
+    receipt_at = row["receipt_at"]
+    return ReceiptCallback(
+        id=row["id"],
+        message_id=row["message_id"],
+        system_id=row["system_id"],
+        url=row["url"],
+        created_at=d.time(row["created_at"]),
+        attempts=row["attempts"],
+        state=MessageState(row["state"]),
+        destination_addr=row["destination_addr"],
+        source_addr=row["source_addr"],
+        upstream_id=row["upstream_id"],
+        receipt_at=d.time(receipt_at) if receipt_at is not None else None,
+        outcome=CallbackOutcome(outcome) if outcome is not None else None,
+        detail=row["detail"],
+    )
+
+
+def daily_usage(row: Row, d: Decoder) -> DailyUsage:
+    """A DAILY_USAGE row (its UTC day, its messages, their cost)."""
+    return DailyUsage(
+        day=d.day(row["day"]),
+        messages=row["messages"],
+        cost=row["cost"],
+    )
+
+
+def mo(row: Row, d: Decoder) -> PendingMo:
+    """An MO row (MO_COLS)."""
+    until = row["claimed_until"]
+    return PendingMo(
+        id=row["id"],
+        system_id=row["system_id"],
+        upstream=row["upstream"],
+        source_addr=row["source_addr"],
+        destination_addr=row["destination_addr"],
+        pdu_body=bytes(row["pdu_body"]),
+        created_at=d.time(row["created_at"]),
+        claimed_by=row["claimed_by"],
+        claimed_until=d.time(until) if until is not None else None,
+    )
+
+
+def mo_route(row: Row, _d: Decoder) -> MoRoute:
+    """An MO route row (kind, value, system_id)."""
+    return MoRoute(kind=row["kind"], value=row["value"], system_id=row["system_id"])

@@ -23,9 +23,11 @@ from ledger.backends.rows import (
     ALERT_MAIL_COLS,
     ALERT_STEP_COLS,
     BIND_COLS,
+    CALLBACK_COLS,
     HISTORY_COLS,
     JOURNAL_COLS,
     MESSAGE_COLS,
+    MO_COLS,
     RECEIPT_COLS,
     TOKEN_COLS,
 )
@@ -100,6 +102,7 @@ SET_CONTACT = Statement.both("UPDATE accounts SET contact_email = $2 WHERE syste
 SET_DEFAULT_CATEGORY = Statement.both(
     "UPDATE accounts SET default_category = $2 WHERE system_id = $1"
 )
+SET_CLIENT_CERT = Statement.both("UPDATE accounts SET client_cert_sha256 = $2 WHERE system_id = $1")
 SET_DEFAULT_COUNTRY = Statement.both(
     "UPDATE accounts SET default_country = $2 WHERE system_id = $1"
 )
@@ -221,24 +224,24 @@ UNFORWARDED = Statement.each(
     postgres=f"SELECT {MESSAGE_COLS} FROM messages WHERE state = 'accepted' ORDER BY seq LIMIT $1",
     sqlite=f"SELECT {MESSAGE_COLS} FROM messages WHERE state = 'accepted' ORDER BY rowid LIMIT $1",
 )
-# By the upstream's id as matched (ledger.rules.receipts.upstream_key); the newest, if an
-# upstream reused an id.
+# By the upstream's id as matched (ledger.rules.receipts.upstream_key) from one upstream
+# (by name; $2 NULL: from any); the newest, if an upstream reused an id.
 BY_UPSTREAM_KEY = Statement.each(
     postgres=f"SELECT {MESSAGE_COLS} FROM messages WHERE upstream_key = $1"
-    " ORDER BY seq DESC LIMIT 1",
+    " AND ($2::text IS NULL OR upstream = $2::text) ORDER BY seq DESC LIMIT 1",
     sqlite=f"SELECT {MESSAGE_COLS} FROM messages WHERE upstream_key = $1"
-    " ORDER BY rowid DESC LIMIT 1",
+    " AND ($2 IS NULL OR upstream = $2) ORDER BY rowid DESC LIMIT 1",
 )
 # A message already past FORWARDED (refunded, delivered) keeps its state but gets the
-# upstream id. The ids of the messages found come back.
+# upstream id. $5 is the upstream's name. The ids of the messages found come back.
 MARK_FORWARDED = Statement.each(
     postgres="UPDATE messages AS m SET upstream_id = u.upstream_id,"
-    " upstream_key = u.upstream_key, updated_at = $3,"
+    " upstream_key = u.upstream_key, upstream = $5, updated_at = $3,"
     " state = CASE WHEN m.state = 'accepted' THEN 'forwarded' ELSE m.state END"
     " FROM unnest($1::text[], $2::text[], $4::text[]) AS u(message_id, upstream_id, upstream_key)"
     " WHERE m.message_id = u.message_id RETURNING m.message_id",
     sqlite="UPDATE messages SET upstream_id = u.upstream_id, upstream_key = u.upstream_key,"
-    " updated_at = $3,"
+    " upstream = $5, updated_at = $3,"
     " state = CASE WHEN state = 'accepted' THEN 'forwarded' ELSE state END"
     " FROM (SELECT i.value AS message_id, j.value AS upstream_id, k.value AS upstream_key"
     "  FROM json_each($1) i JOIN json_each($2) j ON j.key = i.key"
@@ -254,11 +257,65 @@ SET_MESSAGE_STATE = Statement.both(
     "UPDATE messages SET state = $2, updated_at = $3 WHERE message_id = $1"
 )
 
+# -- messages from handsets (MO) -----------------------------------------------------------------
+
+ACCOUNT_EXISTS = Statement.both("SELECT 1 FROM accounts WHERE system_id = $1")
+SET_MO_ROUTE = Statement.both(
+    "INSERT INTO mo_routes (kind, value, system_id) VALUES ($1, $2, $3)"
+    " ON CONFLICT (kind, value) DO UPDATE SET system_id = excluded.system_id"
+)
+DELETE_MO_ROUTE = Statement.both("DELETE FROM mo_routes WHERE kind = $1 AND value = $2")
+MO_ROUTES = Statement.each(
+    postgres="SELECT kind, value, system_id FROM mo_routes"
+    " WHERE ($1::text IS NULL OR system_id = $1::text) ORDER BY system_id, kind, value",
+    sqlite="SELECT kind, value, system_id FROM mo_routes"
+    " WHERE ($1 IS NULL OR system_id = $1) ORDER BY system_id, kind, value",
+)
+MO_OWNER = Statement.both(
+    "SELECT kind, system_id FROM mo_routes"
+    " WHERE (kind = 'number' AND value = $1) OR (kind = 'keyword' AND value = $2)"
+)
+INSERT_MO = Statement.both(
+    "INSERT INTO mo_messages (system_id, upstream, source_addr, destination_addr, pdu_body,"
+    " created_at, claimed_by, claimed_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    " RETURNING id"
+)
+# Undelivered, unclaimed or claim run out, and younger than the age limit ($5); oldest first.
+_MO_CLAIMABLE = (
+    "SELECT id FROM mo_messages WHERE system_id = $1 AND delivered_at IS NULL"
+    " AND (claimed_until IS NULL OR claimed_until <= $3) AND created_at > $5"
+    " ORDER BY id LIMIT $6"
+)
+CLAIM_MO = Statement.each(
+    postgres="UPDATE mo_messages SET claimed_by = $2, claimed_until = $4"
+    f" WHERE id IN ({_MO_CLAIMABLE} FOR UPDATE SKIP LOCKED) RETURNING {MO_COLS}",
+    sqlite="UPDATE mo_messages SET claimed_by = $2, claimed_until = $4"
+    f" WHERE id IN ({_MO_CLAIMABLE}) RETURNING {MO_COLS}",
+)
+MO_DELIVERED = Statement.each(
+    postgres="UPDATE mo_messages SET delivered_at = $2, claimed_until = NULL"
+    " WHERE id = ANY($1::bigint[]) AND delivered_at IS NULL",
+    sqlite="UPDATE mo_messages SET delivered_at = $2, claimed_until = NULL"
+    " WHERE id IN (SELECT value FROM json_each($1)) AND delivered_at IS NULL",
+)
+RELEASE_MO = Statement.each(
+    postgres="UPDATE mo_messages SET claimed_by = NULL, claimed_until = NULL"
+    " WHERE id = ANY($1::bigint[]) AND delivered_at IS NULL",
+    sqlite="UPDATE mo_messages SET claimed_by = NULL, claimed_until = NULL"
+    " WHERE id IN (SELECT value FROM json_each($1)) AND delivered_at IS NULL",
+)
+PENDING_MO = Statement.both(
+    f"SELECT {MO_COLS} FROM mo_messages WHERE system_id = $1 AND delivered_at IS NULL"
+    " ORDER BY id LIMIT $2"
+)
+
 # What waits, over every gateway: the partial indexes of 0001 serve both counts.
 BACKLOG = Statement.both(
     "SELECT (SELECT count(*) FROM messages WHERE state = 'accepted') AS unforwarded,"
     " (SELECT min(created_at) FROM messages WHERE state = 'accepted') AS oldest,"
-    " (SELECT count(*) FROM receipts WHERE delivered_at IS NULL) AS receipts"
+    " (SELECT count(*) FROM receipts WHERE delivered_at IS NULL) AS receipts,"
+    " (SELECT count(*) FROM alert_outbox WHERE done_at IS NULL) AS mails,"
+    " (SELECT count(*) FROM receipt_callbacks WHERE done_at IS NULL) AS callbacks"
 )
 
 # -- API tokens ----------------------------------------------------------------------------------
@@ -425,10 +482,35 @@ PRUNE_DEPENDENTS = (
         postgres="DELETE FROM receipts WHERE message_id = ANY($1::text[])",
         sqlite="DELETE FROM receipts WHERE message_id IN (SELECT value FROM json_each($1))",
     ),
+    Statement.each(
+        postgres="DELETE FROM receipt_callbacks WHERE message_id = ANY($1::text[])",
+        sqlite="DELETE FROM receipt_callbacks WHERE message_id IN"
+        " (SELECT value FROM json_each($1))",
+    ),
 )
 PRUNE_MESSAGES = Statement.each(
     postgres="DELETE FROM messages WHERE message_id = ANY($1::text[])",
     sqlite="DELETE FROM messages WHERE message_id IN (SELECT value FROM json_each($1))",
+)
+
+# Per UTC day in [$2, $3): messages, and the cost of those not refunded (REJECTED).
+DAILY_USAGE = Statement.each(
+    postgres="SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COUNT(*) AS messages,"
+    " COALESCE(SUM(cost) FILTER (WHERE state <> 'rejected'), 0) AS cost FROM messages"
+    " WHERE system_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY 1 ORDER BY 1",
+    # Stored times are UTC ISO 8601 text: the first ten characters are the UTC day.
+    sqlite="SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS messages,"
+    " COALESCE(SUM(CASE WHEN state <> 'rejected' THEN cost END), 0) AS cost FROM messages"
+    " WHERE system_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY 1 ORDER BY 1",
+)
+# The settled days kept (migration 0010), in [$2, $3).
+USAGE_DAYS = Statement.both(
+    "SELECT day, messages, cost FROM usage_days WHERE system_id = $1 AND day >= $2"
+    " AND day < $3 ORDER BY day"
+)
+SAVE_USAGE_DAY = Statement.both(
+    "INSERT INTO usage_days (system_id, day, messages, cost) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (system_id, day) DO NOTHING"
 )
 
 # -- low-balance alerts (migration 0007) ---------------------------------------------------------
@@ -474,6 +556,12 @@ INSERT_ALERT_MAIL = Statement.both(
     "INSERT INTO alert_outbox (mail_key, system_id, category, threshold, balance, entry_id,"
     " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (mail_key) DO NOTHING"
 )
+# A recharge notice (migration 0010), queued by the debit transaction that decided it.
+INSERT_NOTICE = Statement.both(
+    "INSERT INTO alert_outbox (mail_key, system_id, threshold, balance, entry_id, created_at,"
+    " kind, amount, recharges_today, daily_cap) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+    " $10) ON CONFLICT (mail_key) DO NOTHING"
+)
 # Take unsettled alert mails: unclaimed, claim run out, or claimed by this gateway
 # itself (a restart under the same id takes its own back at once). Oldest first.
 _CLAIMABLE = (
@@ -508,4 +596,45 @@ UNSETTLED_ALERT_MAILS = Statement.both(
 )
 ALERT_MAIL_OUTCOMES = Statement.both(
     "SELECT mail_key, outcome FROM alert_outbox WHERE system_id = $1 ORDER BY id"
+)
+
+# -- receipt callbacks of HTTP jobs (migration 0010) ---------------------------------------------
+
+ADD_CALLBACK = Statement.both(
+    "INSERT INTO receipt_callbacks (message_id, system_id, url, created_at)"
+    " VALUES ($1, $2, $3, $4) ON CONFLICT (message_id) DO NOTHING"
+)
+# Due: unsettled, its message final, and unclaimed, claim run out, or our own. Oldest first.
+_CALLBACKS_DUE = (
+    "SELECT c.id FROM receipt_callbacks c JOIN messages m ON m.message_id = c.message_id"
+    " WHERE c.done_at IS NULL AND m.state IN ('delivered', 'failed', 'rejected')"
+    " AND (c.claimed_until IS NULL OR c.claimed_until <= $2 OR c.claimed_by = $1)"
+    " ORDER BY c.id LIMIT $4"
+)
+CLAIM_CALLBACKS = Statement.each(
+    postgres="UPDATE receipt_callbacks SET claimed_by = $1, claimed_until = $3,"
+    f" attempts = attempts + 1 WHERE id IN ({_CALLBACKS_DUE} FOR UPDATE OF c SKIP LOCKED)"
+    " RETURNING id",
+    sqlite="UPDATE receipt_callbacks SET claimed_by = $1, claimed_until = $3,"
+    f" attempts = attempts + 1 WHERE id IN ({_CALLBACKS_DUE}) RETURNING id",
+)
+CALLBACKS_BY_ID = Statement.each(
+    postgres=f"SELECT {CALLBACK_COLS} FROM receipt_callbacks c JOIN messages m"
+    " ON m.message_id = c.message_id WHERE c.id = ANY($1::bigint[]) ORDER BY c.id",
+    sqlite=f"SELECT {CALLBACK_COLS} FROM receipt_callbacks c JOIN messages m"
+    " ON m.message_id = c.message_id WHERE c.id IN (SELECT value FROM json_each($1))"
+    " ORDER BY c.id",
+)
+SETTLE_CALLBACK = Statement.both(
+    "UPDATE receipt_callbacks SET done_at = $2, outcome = $3, detail = $4,"
+    " claimed_until = NULL WHERE id = $1 AND done_at IS NULL"
+)
+# A failed attempt: claimable again by any gateway at ``$2``, saying why.
+DEFER_CALLBACK = Statement.both(
+    "UPDATE receipt_callbacks SET claimed_until = $2, claimed_by = NULL, detail = $3"
+    " WHERE id = $1 AND done_at IS NULL"
+)
+CALLBACKS_OF = Statement.both(
+    f"SELECT {CALLBACK_COLS} FROM receipt_callbacks c JOIN messages m"
+    " ON m.message_id = c.message_id WHERE c.system_id = $1 ORDER BY c.id LIMIT $2"
 )

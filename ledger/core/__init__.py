@@ -10,15 +10,25 @@ from __future__ import annotations
 
 from ledger.core.accounts import AccountsCore
 from ledger.core.alerts import AlertsCore
+from ledger.core.callbacks import CallbacksCore
 from ledger.core.gateways import GatewaysCore
 from ledger.core.history import HistoryCore
+from ledger.core.mo import MoCore
 from ledger.core.money import MoneyCore
 from ledger.core.outbox import OutboxCore
 from ledger.core.tokens import TokensCore
 
 
 class Ledger(
-    AccountsCore, GatewaysCore, MoneyCore, OutboxCore, TokensCore, HistoryCore, AlertsCore
+    AccountsCore,
+    GatewaysCore,
+    MoneyCore,
+    OutboxCore,
+    TokensCore,
+    HistoryCore,
+    AlertsCore,
+    MoCore,
+    CallbacksCore,
 ):
     """``ledger.store.Store`` over one backend: ``Ledger(backend, clock=...)``.
 

@@ -124,6 +124,7 @@ _CHANGE_STATEMENTS: dict[str, Statement] = {
     "throughput": sql.SET_THROUGHPUT,
     "max_binds": sql.SET_MAX_BINDS,
     "default_country": sql.SET_DEFAULT_COUNTRY,
+    "client_cert_sha256": sql.SET_CLIENT_CERT,
 }
 
 

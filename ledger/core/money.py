@@ -77,6 +77,13 @@ def movement(op: Movement[Any], now: datetime) -> Script[tuple[Plan[Any], list[i
     entries, found = yield from do(LookUp(load.keys, message_ids))
     plan = op.plan(Loaded(accounts, entries, messages or found), now)
     ids = (yield from do(WritePlan(plan, now))) if plan.writes else []
+    for n in plan.notices:
+        # Rare (a recharge, a capped one): a statement each, after the plan, in its
+        # transaction; a key already queued (a replay, the day's capped) writes nothing.
+        entry_id = ids[n.entry_index] if n.entry_index is not None else 0
+        args = (n.key, n.system_id, n.threshold, n.balance, entry_id, now, n.kind.value)
+        counts = (n.amount, n.recharges_today, n.daily_cap)
+        yield from do(Execute(sql.INSERT_NOTICE, (*args, *counts)))
     return plan, ids
 
 

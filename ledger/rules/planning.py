@@ -56,7 +56,8 @@ from ledger.rules.idempotency import (
     refund_key,
 )
 from ledger.rules.limits import LedgerLimits, check_balance, check_credit
-from ledger.rules.recharge import decide_debit, recharge_note, recharges_used, utc_day
+from ledger.rules.notices import PlannedNotice, capped_notice, fired_notice
+from ledger.rules.recharge import capped, decide_debit, recharge_note, recharges_used, utc_day
 from ledger.rules.throughput import TOKEN, available_tokens, refilled_at
 from ledger.rules.validation import validate_request
 
@@ -201,6 +202,9 @@ class Plan(Generic[R_co]):
     messages: list[PlannedMessage] = field(default_factory=list)
     #: New states of existing messages (a refund rejects its message).
     message_states: dict[str, MessageState] = field(default_factory=dict)
+    #: Mails to queue in the alert outbox (``ledger.rules.notices``); written even when
+    #: nothing else is (a debit the daily cap refused), not counted in :attr:`writes`.
+    notices: list[PlannedNotice] = field(default_factory=list)
 
     @property
     def writes(self) -> bool:
@@ -497,6 +501,8 @@ def plan_debits(requests: Sequence[DebitRequest], loaded: Loaded, now: datetime)
             plan.results.append(
                 PlannedResult(DebitStatus.INSUFFICIENT_CREDIT, msg.message_id, current)
             )
+            if capped(state.balance, msg.cost, state.policy, used):
+                _notify_capped(plan, state, today, used)
             continue
         if state.throughput > 0:
             # Last check on purpose: THROTTLED means "accepted, were it not for the rate".
@@ -529,6 +535,10 @@ def plan_debits(requests: Sequence[DebitRequest], loaded: Loaded, now: datetime)
         )
         if decision.recharge_after:
             recharge_index = _recharge(plan, state, rkey, used, today, msg.cost, False)
+        if recharge_index is not None:
+            plan.notices.append(fired_notice(state, rkey, recharge_index))
+        elif capped(state.balance + msg.cost, msg.cost, state.policy, used):
+            _notify_capped(plan, state, today, used)
         plan.messages.append(PlannedMessage(key, msg))
         batch_message_ids.add(msg.message_id)
         # balance_after is the balance once this debit and its recharge are both done.
@@ -541,6 +551,13 @@ def plan_debits(requests: Sequence[DebitRequest], loaded: Loaded, now: datetime)
             planned[rkey] = (plan.entries[recharge_index].fingerprint, None)
         plan.accounts[state.system_id] = state
     return plan
+
+
+def _notify_capped(plan: DebitPlan, state: AccountState, today: date, used: int) -> None:
+    """Queue the day's capped-recharge notice of ``state``'s account, once per batch."""
+    notice = capped_notice(state, today, used)
+    if all(n.key != notice.key for n in plan.notices):
+        plan.notices.append(notice)
 
 
 def _recharge(

@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ledger.errors import ForeignMessage, RefundRequired, UnknownAccount, UnknownMessage
+from ledger.errors import (
+    ForeignMessage,
+    InvalidRequest,
+    RefundRequired,
+    UnknownAccount,
+    UnknownMessage,
+)
 from ledger.models import MessageState, NewReceipt
 
 _HEX_DIGITS = frozenset("0123456789abcdef")
@@ -44,6 +50,19 @@ def upstream_keys(receipt_id: str) -> tuple[str, ...]:
     if key and set(key) <= _HEX_DIGITS:
         keys.append(str(int(key, 16)))
     return tuple(dict.fromkeys(keys))
+
+
+#: The longest upstream name (config ``[[upstreams]] name``) the ledger stores.
+MAX_UPSTREAM_NAME = 40
+
+
+def validate_upstream_name(name: str) -> str:
+    """``name`` if it can name an upstream: 1 to MAX_UPSTREAM_NAME printable characters."""
+    if not name or len(name) > MAX_UPSTREAM_NAME or not name.isprintable():
+        raise InvalidRequest(
+            f"an upstream name is 1 to {MAX_UPSTREAM_NAME} printable characters, got {name!r}"
+        )
+    return name
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

@@ -41,6 +41,19 @@ def decide_debit(
     return DebitDecision(accepted=False)
 
 
+def capped(balance: int, cost: int, policy: RechargePolicy | None, recharges_today: int) -> bool:
+    """True when this debit would have fired a recharge but the daily cap is used up.
+
+    That is: with the cap not yet reached, :func:`decide_debit` would recharge (before or
+    after), and with ``recharges_today`` it may not. The account holder is told once a
+    UTC day (see ``ledger.rules.notices``).
+    """
+    if policy is None or recharges_today < policy.daily_cap:
+        return False
+    free = decide_debit(balance, cost, policy, 0)
+    return free.recharge_before or free.recharge_after
+
+
 def recharges_used(recharge_day: date | None, recharges_today: int, today: date) -> int:
     """Recharges already counted against ``today``: the stored counter only if it is today's."""
     return recharges_today if recharge_day == today else 0

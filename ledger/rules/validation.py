@@ -238,7 +238,34 @@ def validate_changes(changes: AccountChanges) -> AccountChanges:
         changes = replace(changes, default_category=validate_category(changes.default_category))
     if changes.default_country is not None:
         changes = replace(changes, default_country=validate_country(changes.default_country))
+    if changes.client_cert_sha256 is not None:
+        pin = validate_cert_fingerprint(changes.client_cert_sha256)
+        changes = replace(changes, client_cert_sha256=pin)
     return changes
+
+
+def validate_cert_fingerprint(fingerprint: str) -> str:
+    """A SHA-256 certificate fingerprint as stored: 64 lowercase hex digits, or "" (none).
+
+    Accepts what tools print: any case, with or without colons (``openssl x509
+    -fingerprint -sha256`` gives ``AB:CD:...``), and a ``sha256:`` or ``SHA256
+    Fingerprint=`` prefix.
+    """
+    if not isinstance(fingerprint, str):
+        raise InvalidAccountData(f"certificate fingerprint must be text, not {fingerprint!r}")
+    text = fingerprint.strip()
+    for prefix in ("sha256 fingerprint=", "sha256:", "sha256="):
+        if text.lower().startswith(prefix):
+            text = text[len(prefix) :].strip()
+    digits = text.replace(":", "").lower()
+    if not digits and not text:
+        return ""
+    if len(digits) != 64 or any(c not in "0123456789abcdef" for c in digits):
+        raise InvalidAccountData(
+            f"certificate fingerprint {fingerprint[:100]!r} is not a SHA-256 in hex"
+            " (64 hex digits, colons allowed)"
+        )
+    return digits
 
 
 def validate_country(country: str) -> str:

@@ -75,6 +75,7 @@ def test_account_view() -> None:
         "throughput": 0,
         "default_category": "general",
         "default_country": "",
+        "client_cert_sha256": "",
         "created_at": "2025-03-01T10:15:02+00:00",
         "closed_at": None,
     }

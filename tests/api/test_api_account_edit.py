@@ -1,7 +1,8 @@
 """``PUT /sms/{account}``: what ``smppgw account set`` changes, over real HTTP.
 
-An owner token may change the contact and the default category; the owner, throughput
-and max binds are the operator's (403 for an owner token, nothing changed).
+An owner token may change the contact, the default category and the pinned client
+certificate; the owner, throughput and max binds are the operator's (403 for an owner
+token, nothing changed).
 """
 
 from __future__ import annotations
@@ -97,3 +98,21 @@ async def test_another_owners_account_is_not_found_even_for_an_admin_field(api: 
     unknown = await api.http.put("/sms/smpp-nobody", json={"throughput": 1}, headers=api.as_admin)
     error(unknown, 404, "account_not_found")
     assert await snapshot(api) == before
+
+
+async def test_an_owner_pins_and_unpins_a_client_certificate(api: Api) -> None:
+    pin = ":".join(["AB"] * 32)
+    body = {"client_cert_sha256": pin}
+    answer = await api.http.put("/sms/smpp-shop", json=body, headers=api.as_shop)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["client_cert_sha256"] == "ab" * 32
+    assert (await api.store.get_account("smpp-shop")).client_cert_sha256 == "ab" * 32
+    bad = await api.http.put(
+        "/sms/smpp-shop", json={"client_cert_sha256": "abc"}, headers=api.as_shop
+    )
+    assert "not a SHA-256 in hex" in error(bad, 400, "invalid_input")
+    assert (await api.store.get_account("smpp-shop")).client_cert_sha256 == "ab" * 32
+    cleared = await api.http.put(
+        "/sms/smpp-shop", json={"client_cert_sha256": ""}, headers=api.as_shop
+    )
+    assert cleared.json()["client_cert_sha256"] == ""

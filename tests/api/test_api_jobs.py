@@ -24,6 +24,7 @@ from gateway.api.server import ApiServer
 from gateway.config import ApiConfig
 from gateway.observability.metrics import Metrics
 from tests.api.conftest import Api, seeded
+from tests.api.http_sink import http_sink
 from tests.api.test_api_accounts import error, snapshot
 from tests.integration.esme import Esme
 from tests.integration.harness import PASSWORD, TARIFF, in_thread
@@ -301,3 +302,48 @@ port = {api_port}
     assert message["message_id"] == sent["message_id"]
     assert (state, message["upstream_id"] is not None) == ("delivered", True)
     assert (account["balance"], account["balance_milli"]) == ("99", 99_000)
+
+
+async def test_a_callback_url_gets_each_receipt_posted(api: Api) -> None:
+    with http_sink() as sink:
+        body = job(FRANCE, UK, callback_url=sink.url("/hook?from=smppgw"))
+        answer = await api.http.post(PATH, json=body, headers=api.as_shop)
+        assert answer.status_code == 200, answer.text
+        ids = {m["message_id"] for m in answer.json()["messages"]}
+        # The simulator delivers each (a callback asks for the receipt by itself); the
+        # gateway's callback task POSTs each outcome once.
+        posted = await asyncio.to_thread(sink.wait, 2)
+    assert {p.body["message_id"] for p in posted} == ids
+    assert {p.path for p in posted} == {"/hook?from=smppgw"}
+    assert {p.body["state"] for p in posted} == {"delivered"}
+    assert {p.headers["idempotency-key"] for p in posted} == ids
+    # Counted once settled (just after the POST was answered).
+    expected = 'smppgw_callbacks_total{outcome="sent"} 2.0'
+    deadline = time.monotonic() + 10
+    while expected not in (metrics := (await api.http.get("/metrics")).text):
+        assert time.monotonic() < deadline, metrics
+        await asyncio.sleep(0.05)
+    # The history shows the same receipts.
+    history = (await api.http.get("/sms/smpp-shop/outgoing", headers=api.as_shop)).json()
+    assert {m["message_id"]: m["state"] for m in history["messages"]} == dict.fromkeys(
+        ids, "delivered"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/x",
+        "/relative",
+        "https://user:pw@example.com/x",
+        "https://example.com/x#frag",
+        "https://example.com/" + "a" * 2048,
+        "https://example.com:99999/",
+    ],
+)
+async def test_a_bad_callback_url_is_refused_and_sends_nothing(api: Api, url: str) -> None:
+    before = await snapshot(api)
+    answer = await api.http.post(PATH, json=job(FRANCE, callback_url=url), headers=api.as_shop)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "invalid_input"
+    assert await snapshot(api) == before

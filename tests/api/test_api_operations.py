@@ -13,8 +13,10 @@ import trustme
 
 from gateway.api.openapi import render
 from gateway.app import Gateway
+from ledger.passwords import verify_password
 from tests.api.conftest import Api, api_config, base_url, mail_settings, running_api, seeded
 from tests.api.test_api_accounts import error
+from tests.cli.test_cli_reset_password import mailed_password
 from tests.integration.harness import REPO
 from tests.mail.smtp_server import smtp_server
 
@@ -89,7 +91,14 @@ async def test_password_reset_mails_the_contact(tmp_path: Path) -> None:
             (mail,) = server.received
             assert mail.rcpt_tos == ["ops@smpp-shop.example"]
             assert "smpp.gw.example:2775" in mail.body
-        assert (await s.store.get_account("smpp-shop")).password_hash != old
+        stored = (await s.store.get_account("smpp-shop")).password_hash
+        assert stored != old
+        # The mailed password is 8 random characters, only its hash is kept, and the
+        # answer never holds it.
+        password = mailed_password(mail)
+        assert len(password) == 8
+        assert verify_password(password, stored)
+        assert password not in answer.text and password not in stored
 
 
 async def test_https_with_a_certificate(tmp_path: Path) -> None:

@@ -139,3 +139,23 @@ async def test_bad_filters_are_400(api: Api, params: dict[str, Any], fragment: s
 async def test_an_unknown_account(api: Api) -> None:
     answer = await api.http.get("/sms/smpp-nobody/outgoing", headers=api.as_admin)
     error(answer, 404, "account_not_found")
+
+
+async def test_usage_per_day_counts_what_was_sent_today(api: Api) -> None:
+    job = {"sender": "SMPPGW", "receivers": ["33612345678", "447911123456"], "message": "hi"}
+    assert (await api.http.post("/sms/smpp-shop/jobs", json=job, headers=api.as_shop)).json()[
+        "accepted"
+    ] == 2
+    answer = await api.http.get("/sms/smpp-shop/usage", headers=api.as_shop)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["system_id"] == "smpp-shop" and len(body["days"]) == 30
+    today = body["days"][-1]
+    assert (today["messages"], today["credits"], today["credits_milli"]) == (2, "1.5", 1_500)
+    assert all(d["messages"] == 0 for d in body["days"][:-1])
+    week = (await api.http.get("/sms/smpp-shop/usage?days=7", headers=api.as_shop)).json()
+    assert len(week["days"]) == 7 and week["days"][-1] == today
+    for bad in ("0", "367", "x"):
+        r = await api.http.get(f"/sms/smpp-shop/usage?days={bad}", headers=api.as_shop)
+        assert r.status_code == 400, bad
+    assert (await api.http.get("/sms/smpp-bank/usage", headers=api.as_shop)).status_code == 404

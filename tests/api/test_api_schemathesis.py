@@ -20,7 +20,7 @@ from schemathesis import GenerationMode
 
 from tests.api.conftest import LiveApi, live_gateway
 
-#: Cases per operation and generation mode: 11 operations x 2 modes x this many.
+#: Cases per operation and generation mode: each operation x 2 modes x this many.
 EXAMPLES = 30
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import structlog
 import trustme
 from cryptography.hazmat.primitives import serialization
 
@@ -77,3 +78,65 @@ async def test_allowlist_input_host_bits_and_catch_alls(api: Api) -> None:
     assert error(await post({"ip": "::/0", "any": "yes"}), 400, "invalid_input")
     listed = await api.http.get("/sms/smpp-shop/ips", headers=h)
     assert listed.json()["allowed_ips"] == ["127.0.0.1/32", "10.0.0.0/24", "0.0.0.0/0"]
+
+
+def _encrypted_pair(ca: trustme.CA, directory: Path) -> tuple[Path, Path]:
+    """A certificate of ``ca`` and its key encrypted with PASSPHRASE, under ``directory``."""
+    cert = ca.issue_cert("127.0.0.1")
+    directory.mkdir(exist_ok=True)
+    cert_file, key_file = directory / "api.crt", directory / "api.key"
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    key = serialization.load_pem_private_key(cert.private_key_pem.bytes(), password=None)
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(PASSPHRASE.encode()),
+        )
+    )
+    return cert_file, key_file
+
+
+def _trusting(ca: trustme.CA) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    ca.configure_trust(ctx)
+    return ctx
+
+
+async def test_sighup_reloads_the_api_certificate(tmp_path: Path) -> None:
+    old_ca, new_ca = trustme.CA(), trustme.CA()
+    cert_file, key_file = _encrypted_pair(old_ca, tmp_path / "live")
+    async with seeded(tmp_path) as s:
+        config = api_config(
+            s.url, tls_cert=cert_file, tls_key=key_file, tls_key_password=PASSPHRASE
+        )
+        async with running_api(config, s.store) as gw:
+            url = f"https://127.0.0.1:{gw.endpoints.api_port}"
+
+            async def healthz(ctx: ssl.SSLContext) -> int:
+                async with httpx.AsyncClient(base_url=url, verify=ctx, timeout=10) as c:
+                    return (await c.get("/healthz")).status_code
+
+            async with httpx.AsyncClient(base_url=url, verify=_trusting(old_ca)) as before:
+                assert (await before.get("/healthz")).status_code == 200
+                # A broken renewal (a certificate without its key) keeps the old pair.
+                other_cert, _ = _encrypted_pair(new_ca, tmp_path / "other")
+                cert_file.write_bytes(other_cert.read_bytes())
+                with structlog.testing.capture_logs() as logs:
+                    gw.reload()
+                assert [(e["event"], e.get("listener")) for e in logs] == [
+                    ("tls.reload_failed", "api")
+                ]
+                assert await healthz(_trusting(old_ca)) == 200
+
+                renewed_cert, renewed_key = _encrypted_pair(new_ca, tmp_path / "renewed")
+                cert_file.write_bytes(renewed_cert.read_bytes())
+                key_file.write_bytes(renewed_key.read_bytes())
+                with structlog.testing.capture_logs() as logs:
+                    gw.reload()
+                assert [(e["event"], e.get("listener")) for e in logs] == [("tls.reloaded", "api")]
+                assert await healthz(_trusting(new_ca)) == 200
+                with pytest.raises(httpx.ConnectError):
+                    await healthz(_trusting(old_ca))
+                # The connection opened before the renewal goes on (keep-alive).
+                assert (await before.get("/healthz")).status_code == 200

@@ -245,3 +245,27 @@ async def test_alert_forms_set_show_and_clear_an_alert(api: Api) -> None:
     )
     assert "there+was+no+alert" in r.headers["location"]
     assert 'id="no-alert"' in (await api.http.get("/console/accounts/smpp-shop")).text
+
+
+async def test_the_usage_page_charts_30_days_of_messages_and_credits(api: Api) -> None:
+    assert (await api.http.get("/console/accounts/smpp-shop/usage")).status_code == 303
+    job = {"sender": "SMPPGW", "receivers": ["33612345678", "447911123456"], "message": "hi"}
+    sent = await api.http.post("/sms/smpp-shop/jobs", json=job, headers=api.as_shop)
+    assert sent.json()["accepted"] == 2
+    await _login(api, api.shop_token)
+    account_page = (await api.http.get("/console/accounts/smpp-shop")).text
+    assert 'href="/console/accounts/smpp-shop/usage"' in account_page
+    r = await api.http.get("/console/accounts/smpp-shop/usage")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    page = r.text
+    assert '<svg xmlns="http://www.w3.org/2000/svg" id="usage-chart"' in page
+    assert page.count('<rect class="bar"') == 30 and page.count('<circle class="dot"') == 30
+    today = (await api.store.history("smpp-shop", limit=1)).items[0].created_at.date()
+    assert f'data-day="{today}" data-messages="2"' in page
+    assert f'data-day="{today}" data-credits="1.5"' in page
+    assert '<b id="usage-messages">2</b>' in page and '<b id="usage-credits">1.5</b>' in page
+    rows = re.findall(r"<tr><td>(\d{4}-\d\d-\d\d)</td><td class=\"num\">(\d+)</td>", page)
+    assert len(rows) == 30 and rows[0] == (str(today), "2")  # newest first in the table
+    assert all(n == "0" for _, n in rows[1:])
+    other = await api.http.get("/console/accounts/smpp-bank/usage")
+    assert other.status_code == 404 and "<svg" not in other.text

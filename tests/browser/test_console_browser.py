@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -127,6 +128,25 @@ def test_log_in_transfer_and_allow_an_address(browser: WebDriver, live: LiveApi)
 
     _click_and_load(browser, By.ID, "history-link")
     assert "No messages." in _text(browser, "#history")
+
+    # The 30-day chart: the browser lays the SVG out, a bar and a dot per day; today's
+    # bar stands for a message sent over HTTP just now.
+    job = {"sender": "SMPPGW", "receivers": ["+33612345678"], "message": "hi"}
+    headers = {"Authorization": f"Bearer {live.shop_token}"}
+    sent = httpx.post(f"{live.url}/sms/smpp-shop/jobs", json=job, headers=headers, timeout=10)
+    assert sent.json()["accepted"] == 1, sent.text
+    browser.back()
+    _click_and_load(browser, By.ID, "usage-link")
+    chart = browser.find_element(By.ID, "usage-chart")
+    assert chart.is_displayed()
+    assert chart.size["width"] >= 700 and chart.size["height"] >= 200
+    bars = browser.find_elements(By.CSS_SELECTOR, "#usage-chart rect.bar")
+    assert len(bars) == 30
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#usage-chart circle.dot")) == 30
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#usage tbody tr")) == 30
+    assert _text(browser, "#usage-messages") == "1"
+    assert bars[-1].size["height"] > 100 and bars[0].size["height"] == 0  # today's, a month ago
+    _screenshot(browser, "console-usage")
     _click_and_load(browser, By.CSS_SELECTOR, "header button")
     WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("/console/login"))
     browser.get(f"{live.url}/console/accounts/smpp-shop")

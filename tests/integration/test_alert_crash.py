@@ -1,5 +1,6 @@
-"""kill -9 a gateway between the commit that queued an alert and its mail: the alert is
-still mailed, exactly once, by the gateway started again under the same id.
+"""kill -9 a gateway between the commit that queued an alert (or a recharge notice) and
+its mail: it is still mailed, exactly once, by the gateway started again under the same
+id.
 
 The gateway is a real process (`python -m gateway serve`); the SMTP server (aiosmtpd)
 runs here and holds the first DATA until the test has killed the gateway, then answers
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ledger import open_store
-from ledger.models import DebitStatus, credits_to_milli
+from ledger.models import DebitStatus, RechargePolicy, credits_to_milli
 from tests.integration.harness import make_account
 from tests.integration.procs import GatewayProcess, free_port, write_config
 from tests.ledger.ledger_helpers import request
@@ -29,14 +30,27 @@ async def wait_for(event: threading.Event, what: str) -> None:
         pytest.fail(f"timed out waiting for {what}")
 
 
-async def test_kill_9_between_commit_and_mail_still_mails_once(tmp_path: Path) -> None:
+#: The mail each kind of queued notice gives (the account: 10 credits, debited 6).
+SUBJECTS = {
+    "alert": f"Low balance on {SID}: 4 credits left",
+    "recharge": f"Auto-recharge on {SID}: 100 credits added",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SUBJECTS))
+async def test_kill_9_between_commit_and_mail_still_mails_once(tmp_path: Path, kind: str) -> None:
     url = f"sqlite:///{tmp_path}/ledger.db"
     store = await open_store(url)
     await store.upgrade()
     await make_account(store, SID, credits="10")
-    await store.set_alert(SID, credits_to_milli("5"))
+    if kind == "alert":
+        await store.set_alert(SID, credits_to_milli("5"))
+    else:
+        policy = RechargePolicy(threshold=5_000, amount=100_000, daily_cap=1)
+        await store.set_recharge(SID, policy)
     [debit] = await store.debit_batch([request("d1", SID, cost=credits_to_milli("6"))])
-    assert debit.status is DebitStatus.OK  # committed: 4 credits, below 5
+    # Committed: 4 credits, below 5 (the alert), or recharged to 104 (its notice queued).
+    assert debit.status is DebitStatus.OK
 
     entered, release = threading.Event(), threading.Event()
     calls = 0
@@ -82,7 +96,7 @@ async def test_kill_9_between_commit_and_mail_still_mails_once(tmp_path: Path) -
         finally:
             assert await second.stop() == 0
     assert len(smtp.received) == 1
-    assert smtp.received[0].message["Subject"] == f"Low balance on {SID}: 4 credits left"
+    assert smtp.received[0].message["Subject"] == SUBJECTS[kind]
     assert calls == 2
     assert await store.audit() == []
     await store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.errors import InvalidAccountData, InvalidRequest, LimitExceeded, UnknownAccount
-from ledger.models import AlertOutcome, DebitStatus, RechargePolicy
+from ledger.models import AlertOutcome, DebitStatus, NoticeKind, RechargePolicy
 from ledger.store import Store
 from tests.ledger.conftest import StoreFactory
 from tests.ledger.ledger_helpers import FakeClock, make_account, request
@@ -19,11 +19,12 @@ async def debit(store: Store, key: str, cost: int, system_id: str = "smpp-acme")
 
 
 async def fired(store: Store, system_id: str = "smpp-acme") -> list[tuple[int, int]]:
-    """(threshold, balance) of every alert queued for the account, oldest first."""
+    """(threshold, balance) of every low-balance alert queued for the account, oldest
+    first (recharge notices share the outbox)."""
     return [
         (m.threshold, m.balance)
         for m in await store.unsettled_alert_mails()
-        if m.system_id == system_id
+        if m.system_id == system_id and m.kind is NoticeKind.LOW_BALANCE
     ]
 
 

@@ -178,3 +178,57 @@ async def test_retention_days_are_checked(store: Store) -> None:
     for bad in (0, -1, 1.5):
         with pytest.raises(InvalidRequest):
             await store.prune_history(bad)  # type: ignore[arg-type]
+
+
+async def test_daily_usage_counts_each_utc_day_and_leaves_refunds_out(
+    store: Store, clock: FakeClock
+) -> None:
+    await make_account(store, "smpp-a", balance=1_000_000)
+    await make_account(store, "smpp-b", balance=1_000_000)
+    start = clock.now
+    # Today (UTC) minus 2 days: 3 messages; yesterday: none; today: 2, one refunded.
+    clock.now = start - timedelta(days=2)
+    await send(store, clock, 3)
+    clock.now = start
+    today = await send(store, clock, 2, first=3)
+    await send(store, clock, 1, system_id="smpp-b")  # another account's: not counted
+    await store.refund(today[0], reason="upstream refused it")
+    usage = await store.daily_usage("smpp-a", days=3)
+    day = start.date()
+    assert [(u.day, u.messages, u.cost) for u in usage] == [
+        (day - timedelta(days=2), 3, 100 + 101 + 102),
+        (day - timedelta(days=1), 0, 0),
+        (day, 2, 104),  # 103 was refunded
+    ]
+    month = await store.daily_usage("smpp-a")
+    assert len(month) == 30 and month[-1].day == day and month[0].day == day - timedelta(29)
+    assert sum(u.messages for u in month) == 5
+    with pytest.raises(UnknownAccount):
+        await store.daily_usage("smpp-nobody")
+    with pytest.raises(InvalidRequest):
+        await store.daily_usage("smpp-a", days=0)
+
+
+async def test_settled_days_are_counted_once_and_the_last_two_afresh(
+    store: Store, clock: FakeClock
+) -> None:
+    await make_account(store, "smpp-a", balance=1_000_000)
+    start = clock.now
+    clock.now = start - timedelta(days=3)
+    await send(store, clock, 2)
+    clock.now = start
+    first = await store.daily_usage("smpp-a", days=4)
+    assert [u.messages for u in first] == [2, 0, 0, 0]
+    # A message written into a settled day afterwards (never, but for a clock gone back)
+    # is not counted again: the day was kept. Yesterday and today are counted each time.
+    clock.now = start - timedelta(days=3)
+    await send(store, clock, 1, first=2)
+    clock.now = start - timedelta(days=1)
+    await send(store, clock, 1, first=3)
+    clock.now = start
+    today = await send(store, clock, 2, first=4)
+    await store.refund(today[0], reason="upstream refused it")
+    again = await store.daily_usage("smpp-a", days=4)
+    assert [(u.messages, u.cost) for u in again] == [(2, 201), (0, 0), (1, 103), (2, 105)]
+    # A longer range counts only the settled days it has not kept yet.
+    assert [u.messages for u in await store.daily_usage("smpp-a", days=5)] == [0, 2, 0, 1, 2]

@@ -28,6 +28,7 @@ from ledger.models import (
     HouseAccount,
     JournalEntry,
     MessageState,
+    NoticeKind,
     OutboundMessage,
     RechargePolicy,
 )
@@ -237,10 +238,16 @@ def check_recharges(before: Books, requests: list[DebitRequest], plan: Plan[obje
     for sid, a in before.accounts.items():
         used[sid] = a.recharges_today if a.recharge_day == TODAY else 0
     results = plan.results
+    capped: set[str] = set()  # accounts a recharge was due on, with the cap used up
     for req, r in zip(requests, results, strict=True):
+        sid, cost = req.message.system_id, req.message.cost
+        if r.status is DebitStatus.INSUFFICIENT_CREDIT and sid in before.accounts:
+            policy = before.accounts[sid].policy
+            due = policy is not None and balance[sid] + policy.amount >= cost
+            if due and policy is not None and used[sid] >= policy.daily_cap:
+                capped.add(sid)
         if r.status is not DebitStatus.OK:
             continue
-        sid, cost = req.message.system_id, req.message.cost
         policy = before.accounts[sid].policy
         b = balance[sid]
         recharge = by_key.get(RECHARGE_KEY_PREFIX + req.idempotency_key)
@@ -252,6 +259,8 @@ def check_recharges(before: Books, requests: list[DebitRequest], plan: Plan[obje
             crossed = policy is not None and b - cost <= policy.threshold < b
             cap_left = policy is not None and used[sid] < policy.daily_cap
             assert (recharge is not None) == (crossed and cap_left)
+            if crossed and not cap_left:
+                capped.add(sid)
         if recharge is not None:
             assert policy is not None
             used[sid] += 1
@@ -259,6 +268,22 @@ def check_recharges(before: Books, requests: list[DebitRequest], plan: Plan[obje
             balance[sid] += policy.amount
         balance[sid] -= cost
         assert r.balance_after == balance[sid]
+    told = {n.system_id for n in plan.notices if n.kind is NoticeKind.RECHARGE_CAPPED}
+    assert told == capped
+
+
+def check_notices(plan: Plan[object]) -> None:
+    """Every recharge planned has its one mail notice; a capped one at most one an account."""
+    recharges = [i for i, e in enumerate(plan.entries) if e.kind is EntryKind.RECHARGE]
+    fired = [n for n in plan.notices if n.kind is NoticeKind.RECHARGE_FIRED]
+    assert [n.entry_index for n in fired] == recharges
+    for n in fired:
+        assert n.entry_index is not None
+        recharge = plan.entries[n.entry_index]
+        assert n.key == "notice:recharge_fired:" + recharge.idempotency_key
+        assert n.amount == recharge.amount
+    capped = [n.system_id for n in plan.notices if n.kind is NoticeKind.RECHARGE_CAPPED]
+    assert len(capped) == len(set(capped))
 
 
 def check_throughput(before: Books, requests: list[DebitRequest], plan: Plan[object]) -> None:
@@ -293,6 +318,7 @@ def test_debit_plans_keep_the_books(
         plan = plan_debits(requests, ledger.load(), NOW)
         check_plan(before, requests, plan)
         check_recharges(before, requests, plan)
+        check_notices(plan)
         check_throughput(before, requests, plan)
         ids = ledger.commit(plan)
         results = plan.resolve(ids, NOW)
@@ -409,6 +435,13 @@ def test_recharge_once_per_crossing_then_cap() -> None:
     ]
     assert plan.accounts["smpp-a"].recharges_today == 2
     assert plan.house_deltas() == [("house:recharges", -2_000), ("house:sales", 2_400)]
+    # Each recharge has its mail; the crossing the cap refused has one, for the day.
+    assert [(n.kind, n.entry_index, n.balance) for n in plan.notices] == [
+        (NoticeKind.RECHARGE_FIRED, 1, 1_400),
+        (NoticeKind.RECHARGE_FIRED, 5, 1_500),
+        (NoticeKind.RECHARGE_CAPPED, None, 300),
+    ]
+    assert plan.notices[2].key == f"notice:recharge_capped:smpp-a:{TODAY.isoformat()}"
 
 
 def test_recharge_first_when_short() -> None:

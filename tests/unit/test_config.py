@@ -365,3 +365,38 @@ def test_smtp_password_is_not_in_the_repr(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, body), env={})
     assert config.smtp.password == "hunter2"
     assert "hunter2" not in repr(config)
+
+
+def test_proxy_protocol_networks(tmp_path: Path) -> None:
+    body = '[server]\nproxy_protocol_from = ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7"]\n'
+    config = load_config(write(tmp_path, body))
+    assert config.server.proxy_protocol_from == ("10.0.0.0/8", "2001:db8::/32", "192.0.2.7")
+    assert load_config(write(tmp_path, "")).server.proxy_protocol_from == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            '"10.0.0.0/8"',
+            'server.proxy_protocol_from: expected an array of strings, got "10.0.0.0/8"',
+        ),
+        ("[10]", "server.proxy_protocol_from: expected an array of strings, got [10]"),
+        (
+            '["10.0.0.5/8"]',
+            'server.proxy_protocol_from: "10.0.0.5/8" has host bits set (did you mean 10.0.0.0/8?)',
+        ),
+        ('["haproxy"]', 'server.proxy_protocol_from: not an IP network: "haproxy"'),
+    ],
+)
+def test_proxy_protocol_networks_refused(tmp_path: Path, value: str, expected: str) -> None:
+    message = error_of(write(tmp_path, f"[server]\nproxy_protocol_from = {value}\n"))
+    assert message.endswith(expected), message
+
+
+def test_a_client_ca_needs_the_tls_listener(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("x")
+    body = '[server]\ntls_client_ca = "ca.pem"\n'
+    assert error_of(write(tmp_path, body)).endswith(
+        "server.tls_client_ca: needs server.tls_port (the TLS listener)"
+    )

@@ -60,3 +60,13 @@ def test_changes_that_only_apply_to_the_next_submit(now: Account) -> None:
 
 def test_an_ipv4_mapped_peer_is_matched_as_ipv4() -> None:
     assert eviction_reason(BOUND, BOUND, "::ffff:192.0.2.7") is None
+
+
+def test_a_pinned_certificate_ends_the_sessions_that_did_not_show_it() -> None:
+    pin, other = "ab" * 32, "cd" * 32
+    pinned = replace(BOUND, client_cert_sha256=pin)
+    assert eviction_reason(BOUND, pinned, PEER) == "client_cert_changed"  # plain TCP
+    assert eviction_reason(BOUND, pinned, PEER, other) == "client_cert_changed"
+    assert eviction_reason(BOUND, pinned, PEER, pin) is None
+    assert eviction_reason(pinned, BOUND, PEER) is None  # unpinning ends nothing
+    assert eviction_reason(pinned, pinned, PEER, pin) is None
