@@ -14,12 +14,18 @@ attack's duration and the gateway's CPU seconds.
 connections (each a fresh connection, bound then closed) after one first bind: a
 reconnect storm of a client the gateway has verified before.
 
+``--storm N --held`` is the storm after an outage: N clients bind and STAY bound (the
+gateway's RSS is read with all N sessions up), then every connection drops at once and
+all N bind again, ``--attackers`` binds in flight at a time: how long until all N are
+bound again, and the RSS then.
+
 Figures are for this machine at this moment (check ``uptime``); never assert on them.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import socket
 import statistics
@@ -99,6 +105,7 @@ def run(throttle: bool, opts: argparse.Namespace) -> dict[str, Any]:
     config.write_text(
         f'[server]\nhost = "127.0.0.1"\nport = {port}\n'
         f"bind_max_failures = {5 if throttle else 0}\n"
+        "max_connections_per_address = 20000\nmax_connections = 20000\n"
         f'[ledger]\nurl = "sqlite:///{workdir / "ledger.db"}"\n'
         f'[pricing]\ntariff = "{REPO / "config" / "tariff.csv"}"\n'
         '[simulator]\nport = 0\n[logging]\nlevel = "error"\n'
@@ -106,7 +113,7 @@ def run(throttle: bool, opts: argparse.Namespace) -> dict[str, Any]:
     _cli(config, "db", "upgrade")
     _cli(
         config, "account", "create", SYSTEM_ID, "--password", PASSWORD,
-        "--allow-ip", "127.0.0.0/8", "--max-binds", "1000",
+        "--allow-ip", "127.0.0.0/8", "--max-binds", "20000",
     )  # fmt: skip
     proc = subprocess.Popen(  # noqa: S603 — this interpreter running the gateway under test
         [sys.executable, "-m", "gateway", "--config", str(config), "serve"],
@@ -121,6 +128,8 @@ def run(throttle: bool, opts: argparse.Namespace) -> dict[str, Any]:
                 break
             except OSError:
                 time.sleep(0.05)
+        if opts.storm and opts.held:
+            return _held_storm(port, proc.pid, opts)
         if opts.storm:
             return _storm(port, proc.pid, opts)
         cpu0 = cpu_seconds(proc.pid)
@@ -177,6 +186,92 @@ def run(throttle: bool, opts: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _rss_mb(pid: int) -> float:
+    """The resident set size of ``pid`` in MB (``VmRSS``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return -1.0
+
+
+async def _bind_held(
+    port: int, sem: asyncio.Semaphore
+) -> tuple[int, float, asyncio.StreamWriter | None]:
+    """Open a connection and bind; (status, seconds, the open writer when bound)."""
+    async with sem:
+        t0 = time.perf_counter()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            encode(BindTransmitter(sequence_number=1, system_id=SYSTEM_ID, password=PASSWORD))
+        )
+        frames = PduReader()
+        while True:
+            data = await reader.read(4096)
+            if not data:
+                writer.close()
+                return -1, time.perf_counter() - t0, None
+            frames.feed(data)
+            got = list(frames.frames())
+            if got:
+                status = decode(got[0]).command_status
+                if status != 0:
+                    writer.close()
+                    return status, time.perf_counter() - t0, None
+                return 0, time.perf_counter() - t0, writer
+
+
+async def _held_round(port: int, n: int, parallel: int) -> tuple[list[Any], float]:
+    sem = asyncio.Semaphore(parallel)
+    t0 = time.monotonic()
+    results = await asyncio.gather(*(_bind_held(port, sem) for _ in range(n)))
+    return list(results), time.monotonic() - t0
+
+
+def _held_storm(port: int, pid: int, opts: argparse.Namespace) -> dict[str, Any]:
+    """N bound sessions, all dropped at once, all bound again (see the module doc)."""
+    first, _ = _bind_once(port, "127.0.0.1", PASSWORD)
+    assert first == 0, f"first bind: 0x{first:x}"
+    rss_idle = _rss_mb(pid)
+
+    async def main() -> dict[str, Any]:
+        bound, first_wall = await _held_round(port, opts.storm, opts.attackers)
+        await asyncio.sleep(2)  # let the gateway settle: bound sessions only
+        rss_bound = _rss_mb(pid)
+        for _, _, w in bound:
+            if w is not None:
+                w.transport.abort()  # the outage: every link drops at once
+        await asyncio.sleep(2)  # the gateway notices and frees them
+        cpu0 = cpu_seconds(pid)
+        again, wall = await _held_round(port, opts.storm, opts.attackers)
+        cpu = cpu_seconds(pid) - cpu0
+        await asyncio.sleep(2)
+        rss_again = _rss_mb(pid)
+        for _, _, w in again:
+            if w is not None:
+                w.close()
+        lat = sorted(s * 1000 for _, s, _ in again)
+        return {
+            "storm": opts.storm,
+            "held": True,
+            "parallel": opts.attackers,
+            "first_round_s": round(first_wall, 2),
+            "rebind_wall_s": round(wall, 2),
+            "binds_per_s": round(opts.storm / wall),
+            "statuses": {
+                f"0x{k:x}" if k >= 0 else "closed": v
+                for k, v in Counter(st for st, _, _ in again).items()
+            },
+            "bind_ms": {
+                "p50": round(statistics.median(lat), 1),
+                "p99": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1),
+            },
+            "gateway_cpu_s": round(cpu, 2),
+            "rss_mb": {"idle": rss_idle, "bound": rss_bound, "rebound": rss_again},
+        }
+
+    return asyncio.run(main())
+
+
 def _storm(port: int, pid: int, opts: argparse.Namespace) -> dict[str, Any]:
     """``opts.storm`` binds with the right password, after a first one (verified)."""
     first, first_s = _bind_once(port, "127.0.0.1", PASSWORD)
@@ -224,6 +319,9 @@ def main() -> int:
     p.add_argument("--min-s", type=float, default=10.0, help="least seconds the real client runs")
     p.add_argument("--only", choices=("on", "off"), help="run one of the two")
     p.add_argument("--storm", type=int, default=0, help="reconnect storm of N binds instead")
+    p.add_argument(
+        "--held", action="store_true", help="with --storm: N sessions held, then all rebind"
+    )
     opts = p.parse_args()
     if opts.storm:
         print(json.dumps(run(True, opts)), flush=True)

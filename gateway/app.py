@@ -27,11 +27,22 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from gateway.admin.demo import ensure_demo_account
-from gateway.config import Config, UpstreamConfig, exposed_ledger_files, world_readable_secrets
+from gateway.config import (
+    Config,
+    ConfigError,
+    UpstreamConfig,
+    exposed_ledger_files,
+    load_config,
+    world_readable_secrets,
+)
+from gateway.config_delivery import links
 from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.forwarder import Forwarder
 from gateway.delivery.intake import ReceiptIntake
+from gateway.delivery.links import UpstreamLinks
+from gateway.delivery.mo import MoDispatcher, MoIntake
 from gateway.delivery.registry import BindRegistry
+from gateway.delivery.routing import Route, RouteTable
 from gateway.observability.logs import configure_logging
 from gateway.observability.metrics import Metrics
 from gateway.policy.bind import BindPolicy
@@ -44,7 +55,6 @@ from gateway.policy.throttle import ThrottleSettings
 from gateway.simulator import UpstreamSimulator
 from gateway.smpp import State
 from gateway.transport.server import ServerServices, SmppServer
-from gateway.transport.upstream import UpstreamClient
 from ledger import LedgerError, Store, open_store
 from ledger.batcher import DebitBatcher
 from ledger.money import milli_to_credits
@@ -70,6 +80,7 @@ class Endpoints:
 
     port: int
     tls_port: int | None
+    #: The upstreams, as "name=host:port" joined by ", ".
     upstream: str
     simulator_port: int | None
     #: The management API's port; None when ``[api]`` is not enabled.
@@ -83,11 +94,12 @@ class Running:
     store: Store
     gateway_id: str
     endpoints: Endpoints
-    upstream: UpstreamClient
+    upstream: UpstreamLinks
     forwarder: Forwarder
     simulator: UpstreamSimulator | None
     metrics: Metrics
     server: SmppServer
+    submitter: Submitter
     #: The management API's HTTP server; None when ``[api]`` is not enabled.
     api: ApiServer | None = None
 
@@ -111,8 +123,8 @@ class Gateway:
         return self._running().endpoints
 
     @property
-    def upstream(self) -> UpstreamClient:
-        """The link to the upstream SMSC."""
+    def upstream(self) -> UpstreamLinks:
+        """The links to the upstream SMSCs."""
         return self._running().upstream
 
     @property
@@ -175,7 +187,7 @@ class Gateway:
         await stack.enter_async_context(_alerts(c, store, gateway_id, metrics))
         await stack.enter_async_context(package_expiry(store, interval=c.packages.sweep_interval_s))
         await stack.enter_async_context(_callbacks(store, gateway_id, metrics))
-        simulator, upstream_config = await self._start_simulator(stack)
+        simulator, upstream_configs = await self._start_simulator(stack)
 
         registry = BindRegistry()
         metrics.watch(partial(_count_sessions, registry))
@@ -187,10 +199,28 @@ class Gateway:
         stop_listening = await store.listen_receipts(receipts.on_notify)
         if stop_listening is not None:
             stack.push_async_callback(stop_listening)
-        intake = ReceiptIntake(store, receipts)
+        mo = MoDispatcher(
+            store,
+            registry,
+            gateway_id=gateway_id,
+            max_age=c.delivery.mo_max_age_s,
+            stuck_after=c.server.receiver_max_unanswered,
+        )
+        mo.start()
+        stack.push_async_callback(mo.stop)
+        intake = ReceiptIntake(
+            store,
+            receipts,
+            undelivered_refund=c.delivery.undelivered_refund,
+            mo=MoIntake(store, mo, metrics=metrics),
+            receipt_ids={u.name: u.receipt_ids for u in upstream_configs},
+        )
 
-        upstream = UpstreamClient(
-            upstream_config, intake.on_upstream_deliver, pdu_count=metrics.pdu_counter("upstream")
+        upstream = UpstreamLinks.connect(
+            upstream_configs,
+            lambda name: partial(intake.on_upstream_deliver, upstream=name),
+            delivery=c.delivery,
+            pdu_count=metrics.pdu_counter("upstream"),
         )
         upstream.start()
         stack.push_async_callback(upstream.stop)
@@ -200,7 +230,10 @@ class Gateway:
             upstream,
             intake,
             gateway_id=gateway_id,
-            workers=c.upstream.window,
+            routes=route_table(c, upstream.names),
+            delivery=c.delivery,
+            # One worker per window slot of every bind: each upstream can be kept full.
+            workers=sum(u.window * u.binds for u in upstream_configs),
             metrics=metrics,
         )
         await forwarder.recover()
@@ -239,6 +272,7 @@ class Gateway:
                 submitter=submitter,
                 registry=registry,
                 receipts=receipts,
+                mo=mo,
                 messages=MessageOperations(submitter, store, forwarder, gateway_id=gateway_id),
                 multi=MultiSubmitter(submitter, store),
             )
@@ -248,19 +282,28 @@ class Gateway:
         endpoints = Endpoints(
             port=port,
             tls_port=tls_port,
-            upstream=f"{upstream_config.host}:{upstream_config.port}",
+            upstream=", ".join(f"{u.name}={u.host}:{u.port}" for u in upstream_configs),
             simulator_port=simulator.port if simulator else None,
             api_port=api.port if api is not None else None,
         )
         return Running(
-            store, gateway_id, endpoints, upstream, forwarder, simulator, metrics, server, api
+            store,
+            gateway_id,
+            endpoints,
+            upstream,
+            forwarder,
+            simulator,
+            metrics,
+            server,
+            submitter,
+            api,
         )
 
     async def _start_api(
         self,
         stack: AsyncExitStack,
         store: Store,
-        upstream: UpstreamClient,
+        upstream: UpstreamLinks,
         simulated: bool,
         submitter: Submitter,
     ) -> ApiServer | None:
@@ -281,7 +324,7 @@ class Gateway:
             metrics=self.metrics,
             limiter=FailureLimiter(c.api.auth_failures_per_minute),
             mailer=Mailer.from_config(c),
-            upstream_ready=lambda: simulated or upstream.bound,
+            upstream_ready=lambda: simulated or upstream.any_live,
             # HTTP sends go through the very submit path SMPP submits take.
             submitter=submitter,
             package_validity_months=c.packages.validity_months,
@@ -309,11 +352,15 @@ class Gateway:
 
     async def _start_simulator(
         self, stack: AsyncExitStack
-    ) -> tuple[UpstreamSimulator | None, UpstreamConfig]:
-        """Start the built-in SMSC if configured; returns it and the upstream to bind to."""
+    ) -> tuple[UpstreamSimulator | None, list[UpstreamConfig]]:
+        """Start the built-in SMSC if configured; returns it and the upstreams to bind to.
+
+        The simulator stands in for ``[upstream]`` (the configuration refuses it with
+        ``[[upstreams]]``).
+        """
         c = self.config
         if not c.simulator.enabled:
-            return None, c.upstream
+            return None, c.links()
         simulator = UpstreamSimulator.from_config(c.simulator)
         await simulator.start()
         stack.push_async_callback(simulator.stop)
@@ -322,15 +369,23 @@ class Gateway:
             port=simulator.port,
             note="built-in upstream SMSC simulator: no message reaches a handset",
         )
-        return simulator, replace(c.upstream, host=c.simulator.host, port=simulator.port)
+        [default] = links(c.upstream, ())
+        return simulator, [replace(default, host=c.simulator.host, port=simulator.port)]
 
     def reload(self) -> None:
-        """What SIGHUP does: load the TLS certificates and keys again, the SMPP
-        listener's and the API's (each on its own: one failing leaves the other).
+        """What SIGHUP does: the routes, the tariff, the log level and the TLS pairs again.
 
-        Bound sessions and open HTTP connections keep going; a pair that cannot be
-        loaded is logged and the old one keeps serving.
+        The config file is read again (a gateway started from a file); its
+        ``[[routes]]``, ``pricing.tariff`` and ``[logging]`` replace those in use, for
+        the next message. Bound sessions keep going. A file that does not load, routes
+        naming an upstream this gateway is not connected to (upstreams change with a
+        restart), or a tariff that does not load leave everything as it was, logged as
+        ``config.reload_failed``. Then the TLS certificates and keys are loaded again,
+        the SMPP listener's and the API's (each on its own: one failing leaves the
+        other); open connections keep going, and a pair that cannot be loaded is logged
+        while the old one keeps serving.
         """
+        self._reload_config()
         running = self._running()
         c = self.config
         try:
@@ -359,6 +414,28 @@ class Gateway:
             self.log.error(
                 "tls.reload_failed", listener="api", cert=str(c.api.tls_cert), error=repr(e)
             )
+
+    def _reload_config(self) -> None:
+        running = self._running()
+        source = self.config.source
+        if source is None:
+            return  # built in code (tests, embedding): nothing to read again
+        try:
+            fresh = load_config(source)
+            table = route_table(fresh, running.upstream.names)
+            tariff = Tariff.load(fresh.pricing.tariff)
+        except (ConfigError, ValueError, OSError) as e:
+            self.log.error("config.reload_failed", path=str(source), error=str(e))
+            return
+        running.forwarder.routes = table
+        running.submitter.tariff = tariff
+        configure_logging(fresh.logging.level, fresh.logging.format)
+        self.config = replace(
+            self.config, routes=fresh.routes, pricing=fresh.pricing, logging=fresh.logging
+        )
+        self.log.info(
+            "config.reloaded", path=str(source), routes=len(fresh.routes), level=fresh.logging.level
+        )
 
     async def stop(self) -> None:
         """Stop accepting, finish in-flight submits, stop forwarding, close the ledger."""
@@ -408,10 +485,26 @@ def _count_sessions(registry: BindRegistry, metrics: Metrics) -> None:
         metrics.bound_sessions.labels(kind).set(counts.get(state, 0))
 
 
-def _upstream_state(upstream: UpstreamClient, metrics: Metrics) -> None:
-    """Probe: the upstream link and the window it uses."""
-    metrics.upstream_bound.set(1 if upstream.bound else 0)
-    metrics.upstream_window.set(upstream.window_in_use)
+def _upstream_state(upstreams: UpstreamLinks, metrics: Metrics) -> None:
+    """Probe: each upstream's binds up and the window it uses."""
+    for link in upstreams:
+        metrics.upstream_bound.labels(link.name).set(sum(c.bound for c in link.clients))
+        metrics.upstream_window.labels(link.name).set(link.window_in_use)
+
+
+def route_table(config: Config, upstreams: tuple[str, ...]) -> RouteTable:
+    """The routing rule's table for ``config``'s ``[[routes]]`` over these upstreams.
+
+    Raises ValueError when a route names an upstream that is not among them.
+    """
+    routes = [
+        Route(r.prefix, r.upstreams, account=r.account, category=r.category) for r in config.routes
+    ]
+    for r in routes:
+        unknown = [name for name in r.upstreams if name not in upstreams]
+        if unknown:
+            raise ValueError(f"route {r.prefix or '(any)'}: no upstream is named {unknown[0]!r}")
+    return RouteTable(routes, upstreams)
 
 
 @asynccontextmanager

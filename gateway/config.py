@@ -1,11 +1,12 @@
 """Configuration: one TOML file -> frozen dataclasses, validated strictly.
 
 The file has one table per dataclass below (``[server]``, ``[ledger]``, ``[pricing]``,
-``[upstream]``, ``[simulator]``, ``[logging]``, ``[smtp]``, ``[api]``, ``[packages]``).
-Every table and every key is optional; a missing one keeps its default. Anything else is
-an error: an unknown table or key, a value of the wrong type (``true`` is not an
-integer), a value outside its range or its list of choices, a file that does not
-exist. Each error is a
+``[upstream]``, ``[simulator]``, ``[logging]``, ``[smtp]``, ``[api]``, ``[delivery]``,
+``[packages]``) and two arrays of tables (``[[upstreams]]``, ``[[routes]]``; see
+``gateway.config_delivery``). Every table and every key is optional; a missing one keeps
+its default. Anything else is an error: an unknown table or key, a value of the wrong
+type (``true`` is not an integer), a value outside its range or its list of choices, a
+file that does not exist. Each error is a
 ``ConfigError`` whose message is one line naming the file, the key and the problem::
 
     config/smppgw.toml: upstream.window: expected an integer, got "ten"
@@ -45,11 +46,23 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from gateway.config_delivery import DeliveryConfig as DeliveryConfig
+from gateway.config_delivery import RouteConfig as RouteConfig
+from gateway.config_delivery import UpstreamConfig as UpstreamConfig
+from gateway.config_delivery import check_delivery, links
+from gateway.config_fields import (
+    AT_LEAST_1,
+    CREDIT_LIMIT,
+    EMAIL,
+    FILE,
+    PORT,
+    POSITIVE,
+    limits,
+)
 from ledger.money import MILLI
 from ledger.rules.limits import (
     DEFAULT_MAX_BALANCE_CREDITS,
     DEFAULT_MAX_CREDIT_CREDITS,
-    LIMIT_CEILING,
     LedgerLimits,
 )
 
@@ -76,42 +89,9 @@ class ConfigError(Exception):
     """The configuration cannot be used. ``str(error)`` is one line: file: key: problem."""
 
 
-def _limits(
-    *,
-    ge: float | None = None,
-    gt: float | None = None,
-    le: float | None = None,
-    max_len: int | None = None,
-    must_exist: bool = False,
-    email: bool = False,
-    networks: bool = False,
-) -> dict[str, Any]:
-    """Field metadata: the limits the generic validator enforces on that field.
-
-    ``email``: a non-empty value must be one e-mail address (``local@domain``).
-    ``networks``: every item is an IP network (``10.0.0.0/8``, ``2001:db8::/32``) or one
-    address, without host bits.
-    """
-    meta = {
-        "ge": ge,
-        "gt": gt,
-        "le": le,
-        "max_len": max_len,
-        "must_exist": must_exist,
-        "email": email,
-        "networks": networks,
-    }
-    return {k: v for k, v in meta.items() if v is not None and v is not False}
-
-
-#: 0 is allowed on purpose: "any free port", which tests rely on.
-_PORT = _limits(ge=0, le=65535)
-_POSITIVE = _limits(gt=0)
-_AT_LEAST_1 = _limits(ge=1)
-_FILE = _limits(must_exist=True)
-_EMAIL = _limits(email=True)
-#: An amount limit in credits: at least one, and within what the ledger can hold.
-_CREDIT_LIMIT = _limits(ge=1, le=LIMIT_CEILING // MILLI)
+_limits = limits
+_PORT, _POSITIVE, _AT_LEAST_1, _FILE, _EMAIL = PORT, POSITIVE, AT_LEAST_1, FILE, EMAIL
+_CREDIT_LIMIT = CREDIT_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,23 +202,6 @@ class PricingConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class UpstreamConfig:
-    """The SMSC messages are forwarded to (the built-in simulator by default)."""
-
-    host: str = "127.0.0.1"
-    port: int = field(default=2776, metadata=_PORT)
-    system_id: str = field(default="smppgw", metadata=_limits(max_len=15))  # C-Octet String of 16
-    # repr=False: a logged or printed Config never shows the upstream password.
-    password: str = field(default="", repr=False, metadata=_limits(max_len=8))  # C-Octet 9
-    system_type: str = field(default="", metadata=_limits(max_len=12))  # C-Octet String of 13
-    window: int = field(default=10, metadata=_AT_LEAST_1)
-    enquire_link_interval_s: float = field(default=30.0, metadata=_POSITIVE)
-    response_timeout_s: float = field(default=10.0, metadata=_POSITIVE)
-    reconnect_min_s: float = field(default=0.5, metadata=_POSITIVE)
-    reconnect_max_s: float = field(default=30.0, metadata=_POSITIVE)
-
-
-@dataclass(frozen=True, slots=True)
 class SimulatorConfig:
     """The built-in upstream SMSC, for demos and tests."""
 
@@ -335,17 +298,29 @@ class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     packages: PackagesConfig = field(default_factory=PackagesConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    #: ``[[upstreams]]`` (empty: the one ``[upstream]``); see ``links``.
+    upstreams: tuple[UpstreamConfig, ...] = ()
+    #: ``[[routes]]``, in file order (gateway.delivery.routing picks among them).
+    routes: tuple[RouteConfig, ...] = ()
     source: Path | None = None
     #: The secrets written in the file itself (``"upstream.password"`` ...), not read from
     #: the environment or a file of their own.
     inline_secrets: tuple[str, ...] = ()
 
+    def links(self) -> list[UpstreamConfig]:
+        """The upstreams to connect to: ``[[upstreams]]``, or ``[upstream]`` as "default"."""
+        return links(self.upstream, self.upstreams)
 
+
+#: Arrays of tables (``[[upstreams]]``): the dataclass of each element.
+_LIST_SECTIONS: dict[str, type[Any]] = {"upstreams": UpstreamConfig, "routes": RouteConfig}
 _SECTIONS: dict[str, type[Any]] = {
     f.name: f.default_factory  # type: ignore[misc]
     for f in fields(Config)
     if f.default_factory is not MISSING
 }
+_ALL_SECTIONS = [*_SECTIONS, *_LIST_SECTIONS]
 
 
 # -- public entry points ------------------------------------------------------------------
@@ -392,20 +367,34 @@ def _make(
     environ = env if env is not None else os.environ
     ctx = _Context(where=where, base=base, env=environ)
     for name in data:
-        if name not in _SECTIONS:
-            raise ctx.error(name, f"unknown section{_suggest(name, _SECTIONS)}")
+        if name not in _SECTIONS and name not in _LIST_SECTIONS:
+            raise ctx.error(name, f"unknown section{_suggest(name, _ALL_SECTIONS)}")
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         table = data.get(name, {})
         if not isinstance(table, dict):
             raise ctx.error(name, f"expected a table, got {_show(table)}")
         sections[name] = _build(cls, table, name, ctx)
+    for name, cls in _LIST_SECTIONS.items():
+        tables = data.get(name, [])
+        if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+            raise ctx.error(name, f"expected an array of tables ([[{name}]]), got {_show(tables)}")
+        sections[name] = tuple(_build(cls, t, f"{name}[{i}]", ctx) for i, t in enumerate(tables))
     ledger = sections["ledger"]
     sections["ledger"] = replace(ledger, url=_resolve_ledger_url(ledger.url, ctx.base))
     config = _apply_env(
         Config(**sections, source=source, inline_secrets=tuple(ctx.inline)), environ
     )
     _check_relations(config, ctx)
+    check_delivery(
+        config.upstream,
+        config.upstreams,
+        config.routes,
+        config.delivery,
+        both_forms="upstream" in data and "upstreams" in data,
+        simulator=config.simulator.enabled,
+        error=ctx.error,
+    )
     if check_files:
         _check_files(config, ctx)
     return config
@@ -538,10 +527,12 @@ def _convert(raw: Any, hint: Any, key: str, ctx: _Context) -> Any:
             raise ctx.error(key, f"expected a string, got {_show(raw)}")
         return raw
     if origin is tuple:
-        # ``tuple[str, ...]``: a TOML array of strings (the only kind of list so far).
-        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
-            raise ctx.error(key, f"expected an array of strings, got {_show(raw)}")
-        return tuple(raw)
+        # ``tuple[X, ...]``: a TOML array of X.
+        (item, _) = typing.get_args(hint)
+        if not isinstance(raw, list) or (item is str and not all(isinstance(x, str) for x in raw)):
+            what = "an array of strings" if item is str else "an array"
+            raise ctx.error(key, f"expected {what}, got {_show(raw)}")
+        return tuple(_convert(r, item, key, ctx) for r in raw)
     if hint is Path:
         if not isinstance(raw, str) or not raw:
             raise ctx.error(key, f"expected a file path (a string), got {_show(raw)}")
@@ -606,8 +597,10 @@ def _check_files(config: Config, ctx: _Context) -> None:
 
     Done last so that a typo in a value is reported before a missing default file.
     """
-    for name in _SECTIONS:
-        section = getattr(config, name)
+    tables = [(name, getattr(config, name)) for name in _SECTIONS]
+    for name in _LIST_SECTIONS:
+        tables += [(f"{name}[{i}]", t) for i, t in enumerate(getattr(config, name))]
+    for name, section in tables:
         for f in fields(section):
             path = getattr(section, f.name)
             if f.metadata.get("must_exist") and path is not None and not path.is_file():
@@ -616,7 +609,7 @@ def _check_files(config: Config, ctx: _Context) -> None:
 
 def _check_relations(config: Config, ctx: _Context) -> None:
     """Rules that involve two settings at once."""
-    server, upstream = config.server, config.upstream
+    server = config.server
     if server.tls_port is not None and (server.tls_cert is None or server.tls_key is None):
         raise ctx.error("server.tls_port", "needs server.tls_cert and server.tls_key")
     if server.tls_client_ca is not None and server.tls_port is None:
@@ -627,11 +620,6 @@ def _check_relations(config: Config, ctx: _Context) -> None:
         raise ctx.error(f"api.{given}", f"needs api.{missing} too")
     if api.tls_key_password and api.tls_key is None:
         raise ctx.error("api.tls_key_password", "needs api.tls_key (the key it unlocks)")
-    if upstream.reconnect_min_s > upstream.reconnect_max_s:
-        raise ctx.error(
-            "upstream.reconnect_min_s",
-            f"must not exceed upstream.reconnect_max_s ({_num(upstream.reconnect_max_s)})",
-        )
     if config.ledger.max_credit > config.ledger.max_balance:
         raise ctx.error(
             "ledger.max_credit",

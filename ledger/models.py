@@ -88,6 +88,11 @@ class HouseAccount(StrEnum):
     PACKAGE_WRITE_OFFS = "house:package-write-offs"
 
 
+#: The name of the upstream of a configuration with one ``[upstream]`` table, and of the
+#: messages forwarded before upstreams had names (migration 0012).
+DEFAULT_UPSTREAM = "default"
+
+
 class MessageState(StrEnum):
     """Lifecycle of a message row (the outbox)."""
 
@@ -257,6 +262,8 @@ class MessageRecord:
     created_at: datetime
     updated_at: datetime
     owner: str | None = None
+    #: The upstream (``[[upstreams]]`` name) that accepted it; None until forwarded.
+    upstream: str | None = None
 
     def outbound(self, owner: str) -> OutboundMessage:
         """The message to forward again, now held by ``owner``."""
@@ -321,6 +328,46 @@ class NewReceipt:
     pdu_body: bytes  # the deliver_sm body, opaque to the ledger
     state: MessageState | None
     claimed_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MoRoute:
+    """An account owns MOs to this number, or starting with this keyword."""
+
+    kind: str  # "number" or "keyword"
+    value: str  # international digits, or the keyword upper case
+    system_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewMo:
+    """A message from a handset for ``Store.add_mo``: kept until a receiver takes it.
+
+    ``claimed_by`` is the gateway that will push it itself (it has a receiver of the
+    account bound); None leaves it for whichever gateway claims it first.
+    """
+
+    system_id: str
+    upstream: str  # the name of the upstream it came from
+    source_addr: str
+    destination_addr: str
+    pdu_body: bytes  # the deliver_sm body as the account's receiver gets it
+    claimed_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMo:
+    """A stored MO waiting for (or being pushed to) the account's receiver session."""
+
+    id: int
+    system_id: str
+    upstream: str
+    source_addr: str
+    destination_addr: str
+    pdu_body: bytes
+    created_at: datetime
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,6 +459,8 @@ class Backlog:
     unforwarded: int  # messages ACCEPTED, not yet taken by the upstream
     oldest_unforwarded_at: datetime | None
     receipts_pending: int  # receipts no receiver has acknowledged yet
+    mail_outbox: int = 0  # alert and recharge mails queued, not yet settled (migration 0007)
+    callbacks_pending: int = 0  # receipt callbacks of HTTP jobs not yet settled (0010)
 
 
 @dataclass(frozen=True, slots=True)

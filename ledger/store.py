@@ -47,7 +47,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from ledger.errors import InvalidRequest
+from ledger.mo_store import MoStore
 from ledger.models import (
+    DEFAULT_UPSTREAM,
     Account,
     AccountChanges,
     AccountStatus,
@@ -343,11 +345,20 @@ class OutboxStore(Protocol):
         """Messages still ACCEPTED (count, oldest) and receipts not yet acknowledged,
         over every gateway sharing the ledger; one snapshot (metrics)."""
 
-    async def mark_forwarded(self, items: Sequence[tuple[str, str]]) -> None:
-        """Record (message_id, upstream_id) pairs; state becomes FORWARDED."""
+    async def mark_forwarded(
+        self, items: Sequence[tuple[str, str]], *, upstream: str = DEFAULT_UPSTREAM
+    ) -> None:
+        """Record (message_id, upstream_id) pairs given by the upstream named
+        ``upstream``; state becomes FORWARDED."""
 
-    async def message_by_upstream_id(self, upstream_id: str) -> MessageRecord | None:
-        """The message the upstream knows by ``upstream_id``."""
+    async def message_by_upstream_id(
+        self, upstream_id: str, *, upstream: str | None = None, form: str = "auto"
+    ) -> MessageRecord | None:
+        """The message the upstream named ``upstream`` (None: any) knows by ``upstream_id``,
+        spelled in its receipts as ``form`` says (``ledger.rules.receipts.upstream_keys``).
+
+        Raises InvalidRequest for an unknown form.
+        """
 
     async def set_message_state(self, message_id: str, state: MessageState) -> None:
         """Record a final outcome (DELIVERED, FAILED).
@@ -573,6 +584,7 @@ class Store(
     HistoryStore,
     AlertStore,
     PackageStore,
+    MoStore,
     CallbackStore,
     Protocol,
 ):

@@ -68,6 +68,7 @@ from gateway.admin.errors import (
     Unavailable,
 )
 from gateway.admin.history import DEFAULT_HISTORY_LIMIT, history, prune_history
+from gateway.admin.mo import add_mo_route, mo_routes, remove_mo_route
 from gateway.admin.packages import (
     DEFAULT_PACKAGE_LIMIT,
     PackageDetails,
@@ -142,6 +143,7 @@ __all__ = [
     "Unavailable",
     "account_details",
     "add_credit",
+    "add_mo_route",
     "add_sender",
     "allow_ip",
     "authenticate",
@@ -156,9 +158,11 @@ __all__ = [
     "list_accounts",
     "list_packages",
     "list_tokens",
+    "mo_routes",
     "open_ledger",
     "prune_history",
     "recharge_off",
+    "remove_mo_route",
     "remove_sender",
     "reset_password",
     "revoke_token",

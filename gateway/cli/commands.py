@@ -17,7 +17,7 @@ from gateway import admin
 from gateway.admin import package_views, views
 from gateway.cli import render
 from gateway.cli.errors import Refusal, UsageError
-from ledger.models import Account, AccountStatus, milli_to_credits
+from ledger.models import Account, AccountStatus, MoRoute, milli_to_credits
 from ledger.store import Store
 
 
@@ -187,6 +187,35 @@ async def account_reset_password(store: Store, args: argparse.Namespace) -> Resu
 async def sender_add(store: Store, args: argparse.Namespace) -> Result:
     """``sender add``."""
     return _senders(await admin.add_sender(store, args.system_id, args.sender))
+
+
+def _mo_routes(system_id: str, routes: list[MoRoute]) -> Result:
+    data = {
+        "system_id": system_id,
+        "numbers": [r.value for r in routes if r.kind == "number"],
+        "keywords": [r.value for r in routes if r.kind == "keyword"],
+    }
+    shown = ", ".join(f"{r.kind} {r.value}" for r in routes) or "none"
+    return Result(data, f"{system_id}: MOs for {shown}")
+
+
+async def mo_add(store: Store, args: argparse.Namespace) -> Result:
+    """``mo add``."""
+    await admin.add_mo_route(store, args.system_id, number=args.number, keyword=args.keyword)
+    return _mo_routes(args.system_id, await admin.mo_routes(store, args.system_id))
+
+
+async def mo_remove(store: Store, args: argparse.Namespace) -> Result:
+    """``mo remove``."""
+    routes = await admin.remove_mo_route(
+        store, args.system_id, number=args.number, keyword=args.keyword
+    )
+    return _mo_routes(args.system_id, routes)
+
+
+async def mo_list(store: Store, args: argparse.Namespace) -> Result:
+    """``mo list``."""
+    return _mo_routes(args.system_id, await admin.mo_routes(store, args.system_id))
 
 
 async def sender_remove(store: Store, args: argparse.Namespace) -> Result:

@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(subcommands, common)
     _add_account(subcommands, common)
     _add_sender(subcommands, common)
+    _add_mo(subcommands, common)
     _add_credits(subcommands, common)
     _add_recharge(subcommands, common)
     _add_alert(subcommands, common)
@@ -211,6 +212,21 @@ def _add_sender(subcommands: Any, common: _Parser) -> None:
     ):
         p = _account_leaf(group, name, handler, text, common)
         p.add_argument("sender", metavar="TON:ADDR", type=_sender)
+
+
+def _add_mo(subcommands: Any, common: _Parser) -> None:
+    group = _group(
+        subcommands, "mo", "numbers and keywords whose messages from handsets an account gets"
+    )
+    for name, handler, text in (
+        ("add", commands.mo_add, "the account gets MOs to this number or with this keyword"),
+        ("remove", commands.mo_remove, "the account stops getting them"),
+    ):
+        p = _account_leaf(group, name, handler, text, common)
+        which = p.add_mutually_exclusive_group(required=True)
+        which.add_argument("--number", default="", help="destination number, international")
+        which.add_argument("--keyword", default="", help="first word of the message, any case")
+    _account_leaf(group, "list", commands.mo_list, "what the account gets MOs for", common)
 
 
 def _add_credits(subcommands: Any, common: _Parser) -> None:

@@ -30,10 +30,27 @@ from ledger.models import MessageState, NewReceipt
 
 #: Receipts claimed per ledger read while a receiver takes them.
 CLAIM_BATCH = 100
+#: One claimed item to push: (its ledger id, the id logs name it by, the deliver_sm).
+Claimed = tuple[int, str, DeliverSm]
 
 
 class ReceiptDispatcher:
-    """Stores receipts and delivers them to the receivers bound on this gateway."""
+    """Stores receipts and delivers them to the receivers bound on this gateway.
+
+    The claim, acknowledgement and release of what it pushes are the methods
+    ``_claim``, ``_ack_batch`` and ``_release``, and its log events ``EVENTS``: the MO
+    dispatcher (``gateway.delivery.mo``) pushes MOs the same way with its own.
+    """
+
+    #: What the log calls each step (the MO dispatcher has its own words).
+    EVENTS = {
+        "relayed": "receipt.relayed",
+        "not_acknowledged": "receipt.not_acknowledged",
+        "refused": "receipt.refused_by_client",
+        "unreadable": "receipt.pending_unreadable",
+        "push_failed": "receipt.push_failed",
+        "ack_unrecorded": "receipt.ack_unrecorded",
+    }
 
     def __init__(
         self,
@@ -69,6 +86,17 @@ class ReceiptDispatcher:
         await self.store.receipts_delivered(ids)
         return [None] * len(ids)
 
+    async def _claim(self, system_id: str) -> list[Claimed]:
+        """Claim the next batch of the account's pending receipts for this gateway."""
+        claimed = await self.store.claim_receipts(
+            system_id, gateway_id=self.gateway_id, limit=CLAIM_BATCH, lease=self.lease
+        )
+        return [(r.id, r.message_id, from_stored_body(r.pdu_body)) for r in claimed]
+
+    async def _release(self, ids: list[int]) -> None:
+        """Give claims back (a push failed)."""
+        await self.store.release_receipts(ids)
+
     async def store_and_push(
         self, system_id: str, message_id: str, receipt: DeliverSm, state: MessageState | None
     ) -> None:
@@ -103,23 +131,18 @@ class ReceiptDispatcher:
     async def _claim_and_push(self, system_id: str) -> None:
         while self.registry.receivers(system_id):
             try:
-                claimed = await self.store.claim_receipts(
-                    system_id, gateway_id=self.gateway_id, limit=CLAIM_BATCH, lease=self.lease
-                )
+                claimed = await self._claim(system_id)
             except LedgerError as e:
-                self.log.error("receipt.pending_unreadable", system_id=system_id, error=repr(e))
+                self.log.error(self.EVENTS["unreadable"], system_id=system_id, error=repr(e))
                 return
             outcomes = await asyncio.gather(
-                *(
-                    self._push(system_id, r.id, r.message_id, from_stored_body(r.pdu_body))
-                    for r in claimed
-                ),
+                *(self._push(system_id, rid, label, pdu) for rid, label, pdu in claimed),
                 return_exceptions=True,
             )
             delivered = [o is True for o in outcomes]
             for o in outcomes:
                 if isinstance(o, Exception):
-                    self.log.error("receipt.push_failed", system_id=system_id, error=repr(o))
+                    self.log.error(self.EVENTS["push_failed"], system_id=system_id, error=repr(o))
             # Go on only while a full batch went through: a receipt the client refuses
             # is released and would be claimed again at once; the sweep retries it later.
             if len(claimed) < CLAIM_BATCH or not all(delivered):
@@ -130,33 +153,34 @@ class ReceiptDispatcher:
     ) -> bool:
         """Deliver one claimed receipt; True once the client acknowledged it."""
         conn = self.registry.pick_receiver(system_id)
+        events = self.EVENTS
         resp = None
         if conn is not None:
             try:
                 resp = await conn.request(receipt)
             except ResponseTimeout as e:
-                self.log.info("receipt.not_acknowledged", message_id=message_id, reason=repr(e))
+                self.log.info(events["not_acknowledged"], message_id=message_id, reason=repr(e))
                 self._count_unanswered(conn)
             except (ConnectionClosed, LocalProtocolError) as e:
                 # A session that began unbinding while we waited is ConnectionClosed;
                 # LocalProtocolError would be a session that takes no deliver_sm at all.
-                self.log.info("receipt.not_acknowledged", message_id=message_id, reason=repr(e))
+                self.log.info(events["not_acknowledged"], message_id=message_id, reason=repr(e))
         if resp is not None:
             assert conn is not None
             self._unanswered.pop(conn, None)
         if resp is not None and resp.command_status == CommandStatus.ESME_ROK:
             assert conn is not None
-            conn.log.debug("receipt.relayed", message_id=message_id)
+            conn.log.debug(self.EVENTS["relayed"], message_id=message_id)
             try:
                 await self._acks.submit(receipt_id)
             except LedgerError as e:
                 # Delivered but not recorded: the lease expires and it may be sent again
                 # (a duplicate receipt, never a lost one).
-                self.log.warning("receipt.ack_unrecorded", message_id=message_id, error=repr(e))
+                self.log.warning(events["ack_unrecorded"], message_id=message_id, error=repr(e))
             return True
         if resp is not None:
             self.log.warning(
-                "receipt.refused_by_client",
+                self.EVENTS["refused"],
                 system_id=system_id,
                 message_id=message_id,
                 status=f"0x{resp.command_status:x}",
@@ -164,7 +188,7 @@ class ReceiptDispatcher:
         # Give the claim back so the next bind, notification or sweep (here or on
         # another gateway) can deliver it without waiting for the lease to expire.
         with contextlib.suppress(LedgerError):  # if not, the lease expires by itself
-            await self.store.release_receipts([receipt_id])
+            await self._release([receipt_id])
         return False
 
     def _count_unanswered(self, conn: SmppConnection) -> None:
@@ -194,7 +218,7 @@ class ReceiptDispatcher:
                 try:
                     await self._claim_and_push(system_id)
                 except Exception as e:  # one bad account or a blip must not end the sweep
-                    self.log.error("receipt.push_failed", system_id=system_id, error=repr(e))
+                    self.log.error(self.EVENTS["push_failed"], system_id=system_id, error=repr(e))
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)

@@ -78,6 +78,8 @@ class _PerMessage(Collector):
         self.pdus: dict[tuple[str, str, int, int], int] = {}
         self.accepted = 0
         self.debited_milli = 0
+        #: upstream name -> messages it accepted.
+        self.forwarded: dict[str, int] = {}
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         """The families, as ``generate_latest`` asks for them."""
@@ -97,6 +99,14 @@ class _PerMessage(Collector):
             "credits debited for accepted submits",
             self.debited_milli / MILLI,
         )
+        forwarded = CounterMetricFamily(
+            "smppgw_messages_forwarded",
+            "messages an upstream accepted, by upstream",
+            labels=["upstream"],
+        )
+        for name, n in sorted(self.forwarded.items()):
+            forwarded.add_metric([name], n)
+        yield forwarded
 
 
 class Metrics:
@@ -141,10 +151,40 @@ class Metrics:
             registry=r,
         )
         self.upstream_bound = Gauge(
-            "smppgw_upstream_bound", "1 while the link to the upstream SMSC is bound", registry=r
+            "smppgw_upstream_bound",
+            "binds up toward each upstream SMSC (0: the link is down)",
+            ["upstream"],
+            registry=r,
         )
         self.upstream_window = Gauge(
-            "smppgw_upstream_window_in_use", "submits unanswered by the upstream now", registry=r
+            "smppgw_upstream_window_in_use",
+            "submits unanswered by each upstream now",
+            ["upstream"],
+            registry=r,
+        )
+        self.upstream_resends = Counter(
+            "smppgw_upstream_resends",
+            "submit_sm sent again after a drop or a timeout left the first unanswered"
+            " (the upstream may have it twice), by upstream",
+            ["upstream"],
+            registry=r,
+        )
+        self.upstream_throttled = Counter(
+            "smppgw_upstream_throttled",
+            "ESME_RTHROTTLED answers, each pausing that upstream's link, by upstream",
+            ["upstream"],
+            registry=r,
+        )
+        self.mo_messages = Counter(
+            "smppgw_mo_messages",
+            "messages from handsets, by outcome (stored for their owner, unrouted: no owner)",
+            ["outcome"],
+            registry=r,
+        )
+        self.messages_expired = Counter(
+            "smppgw_messages_expired",
+            "messages refunded because their validity ended before an upstream took them",
+            registry=r,
         )
         self.ledger_up = Gauge(
             "smppgw_ledger_up", "1 when the last scrape could read the ledger", registry=r
@@ -162,6 +202,16 @@ class Metrics:
         self.receipts_pending = Gauge(
             "smppgw_receipts_pending",
             "receipts no client acknowledged yet (ledger-wide)",
+            registry=r,
+        )
+        self.mail_outbox = Gauge(
+            "smppgw_mail_outbox",
+            "alert and recharge mails queued, not yet sent or settled (ledger-wide)",
+            registry=r,
+        )
+        self.callbacks_pending = Gauge(
+            "smppgw_callbacks_pending",
+            "receipt callbacks of HTTP jobs not yet POSTed or given up (ledger-wide)",
             registry=r,
         )
         self.commit_seconds = Histogram(
@@ -200,6 +250,11 @@ class Metrics:
         hot.debited_milli += cost
         if recharges:
             self.recharges.inc(recharges)
+
+    def forwarded(self, upstream: str) -> None:
+        """One message accepted by ``upstream``."""
+        counts = self._hot.forwarded
+        counts[upstream] = counts.get(upstream, 0) + 1
 
     def refunded(self, amount: int) -> None:
         """A refund of ``amount`` milli-credits was written."""
@@ -243,3 +298,5 @@ class Metrics:
         oldest = backlog.oldest_unforwarded_at
         self.outbox_oldest_age.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
         self.receipts_pending.set(backlog.receipts_pending)
+        self.mail_outbox.set(backlog.mail_outbox)
+        self.callbacks_pending.set(backlog.callbacks_pending)

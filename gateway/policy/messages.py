@@ -149,6 +149,10 @@ class MessageOperations:
             self.forwarder.restore(record.outbound(self.gateway_id))
             log.error("cancel.failed", status=f"0x{S.ESME_RCANCELFAIL:x}", error=repr(e))
             return S.ESME_RCANCELFAIL
+        except BaseException:
+            # A bug or a cancellation: never leave a paid message withdrawn for good.
+            self.forwarder.restore(record.outbound(self.gateway_id))
+            raise
         self.forwarder.cancelled(record.message_id)
         self.submitter.metrics.refunded(entry)
         log.info("message.cancelled", refunded=entry / 1000)
@@ -193,7 +197,16 @@ class MessageOperations:
             return S.ESME_RREPLACEFAIL
         old = record.outbound(self.gateway_id)
         body = new.body()
-        status = await self._reprice(record, body, q.segments, q.cost, new.registered_delivery, log)
+        try:
+            status = await self._reprice(
+                record, body, q.segments, q.cost, new.registered_delivery, log
+            )
+        except BaseException:
+            # A bug or a cancellation: never leave a paid message withdrawn for good. (A
+            # reprice that did commit is then forwarded with its old body: the ledger
+            # holds the new price, a refusal upstream refunds that.)
+            self.forwarder.restore(old)
+            raise
         if status != S.ESME_ROK:
             self.forwarder.restore(old)
             return status

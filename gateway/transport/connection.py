@@ -42,9 +42,16 @@ from gateway.smpp import (
     UnsolicitedResponse,
 )
 
+#: Seconds a closing connection keeps reading (and dropping) input after its FIN.
+LINGER_S = 2.0
+
 
 class ConnectionClosed(Exception):
     """The connection ended before the request was answered."""
+
+
+class NotSent(ConnectionClosed):
+    """The connection was gone before the request was written: the peer never saw it."""
 
 
 class ResponseTimeout(Exception):
@@ -128,6 +135,8 @@ class SmppConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         """Feed the session and act on its events."""
+        if self._closing:
+            return  # lingering close: what the peer still sends is read and dropped
         events = self.session.receive_data(data, self._loop.time())
         self._handle(events)
         self._flush()
@@ -140,6 +149,11 @@ class SmppConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Fail every waiter and tell the handler, once."""
+        self._finish()
+
+    def _finish(self) -> None:
+        """The session is over for us: fail every waiter and tell the handler, once (a
+        lingering close calls it before the socket itself goes)."""
         self.session.connection_lost()
         if self._timer:
             self._timer.cancel()
@@ -275,7 +289,7 @@ class SmppConnection(asyncio.Protocol):
         """
         while self.session.window_available == 0 or not self._can_write.is_set():
             if self.session.closed:
-                raise ConnectionClosed(self.peer)
+                raise NotSent(self.peer)
             if self.session.window_available == 0:
                 w: asyncio.Future[None] = self._loop.create_future()
                 self._window_waiters.append(w)
@@ -289,7 +303,7 @@ class SmppConnection(asyncio.Protocol):
             else:
                 await self._can_write.wait()
         if self.session.closed or self.transport is None:
-            raise ConnectionClosed(self.peer)
+            raise NotSent(self.peer)
         try:
             sent = self.session.send(pdu, self._loop.time())
         except LocalProtocolError:
@@ -297,7 +311,7 @@ class SmppConnection(asyncio.Protocol):
             # owe), the session starts no request: for the caller the link is gone, and
             # what it would send goes out on the next one.
             if self.session.closed or self.session.state is State.UNBINDING:
-                raise ConnectionClosed(self.peer) from None
+                raise NotSent(self.peer) from None
             raise
         if self._count is not None:
             self._count("out", pdu.command_id, 0)
@@ -366,8 +380,27 @@ class SmppConnection(asyncio.Protocol):
         self._closing = True
         self.log.info("session.closing", reason=reason)
         self._flush()
-        if self.transport is not None:
-            self.transport.close()
+        transport = self.transport
+        if transport is None:
+            return
+        if transport.is_closing() or not transport.can_write_eof():
+            transport.close()
+            return
+        # Lingering close: closing a socket with unread input makes the kernel send RST,
+        # and a RST can destroy our last answers (a submit_sm_resp ESME_ROK) in the
+        # peer's receive queue before its client reads them. So send FIN after what is
+        # queued, read and drop what still comes, and close on the peer's FIN or after
+        # LINGER_S.
+        transport.write_eof()
+        if self._reading_paused:
+            self._reading_paused = False
+            transport.resume_reading()
+        self._loop.call_later(LINGER_S, transport.close)
+        self._finish()  # for the application the connection is gone now
+
+    def eof_received(self) -> bool:
+        """The peer sent FIN: close (our side is done too once lingering)."""
+        return False
 
     # -- timers -------------------------------------------------------------------------
     def _arm_timer(self) -> None:

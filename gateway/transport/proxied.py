@@ -18,9 +18,11 @@ connection starts on the client's first octet and knows the client's real addres
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import ssl
+from collections import Counter
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -138,6 +140,7 @@ class ProxiedListener:
         ssl_context: ssl.SSLContext | None,
         log: Any,
         max_pending: int = 10_000,
+        max_pending_per_address: int = 200,
     ) -> None:
         self.sock = sock
         self.factory = factory
@@ -146,10 +149,14 @@ class ProxiedListener:
         self.first_octet_timeout = first_octet_timeout
         self.ssl_context = ssl_context
         self.log = log
-        #: Connections at most waiting for their header or first octets; more are closed
-        #: at once, so a flood of silent connections cannot pile up (each is bounded by a
-        #: deadline too).
+        #: Most connections waiting at once for their header, first octets or TLS
+        #: handshake; more are closed at once, so a flood of silent connections cannot
+        #: pile up (each is bounded by a deadline too).
         self.max_pending = max_pending
+        #: The same for one direct (untrusted) client address: a balancer's connections
+        #: all share its address, so it is not counted.
+        self.max_pending_per_address = max_pending_per_address
+        self._pending_by_address: Counter[str] = Counter()
         self._accepting: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -157,11 +164,6 @@ class ProxiedListener:
     def port(self) -> int:
         """The port listened on (useful with port 0)."""
         return int(self.sock.getsockname()[1])
-
-    @property
-    def pending(self) -> int:
-        """Connections accepted whose header (or first octets) are still awaited."""
-        return len(self._pending)
 
     def start(self) -> None:
         """Start accepting."""
@@ -185,15 +187,39 @@ class ProxiedListener:
                 self.log.warning("connection.accept_failed", error=repr(e))
                 await asyncio.sleep(0.1)
                 continue
-            if len(self._pending) >= self.max_pending:
-                self.log.warning(
-                    "connection.refused", peer=_peer(address), reason="max_pending_headers"
-                )
+            reason = self._room_for(str(address[0]))
+            if reason is not None:
+                self.log.warning("connection.refused", peer=_peer(address), reason=reason)
                 conn.close()
                 continue
+            # Counted here, not when the task starts: several connections may be
+            # accepted before the first task runs.
+            host = str(address[0])
+            self._pending_by_address[host] += 1
             task = loop.create_task(self._open(conn, address))
             self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+            task.add_done_callback(functools.partial(self._done, conn, host))
+
+    def _done(self, sock: socket.socket, host: str, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        if task.cancelled():
+            # Cancelled (at close) maybe before it ran at all, so before its own
+            # ``finally``: the socket is ours to close (a second close is a no-op).
+            sock.close()
+        self._pending_by_address[host] -= 1
+        if self._pending_by_address[host] <= 0:
+            del self._pending_by_address[host]
+
+    def _room_for(self, host: str) -> str | None:
+        """Why a new connection from ``host`` may not wait for its first octets, or None."""
+        if len(self._pending) >= self.max_pending:
+            return "max_pending_headers"
+        if (
+            not trusted_proxy(host, self.trusted)
+            and self._pending_by_address[host] >= self.max_pending_per_address
+        ):
+            return "max_connections_per_address"
+        return None
 
     async def _open(self, sock: socket.socket, address: Any) -> None:
         loop = asyncio.get_running_loop()

@@ -96,6 +96,8 @@ class ServerServices:
     submitter: Submitter
     registry: BindRegistry
     receipts: ReceiptDispatcher
+    #: Messages from handsets, pushed to receivers like receipts (None: not wired).
+    mo: ReceiptDispatcher | None = None
     #: query_sm, cancel_sm, replace_sm (None: answered ESME_RINVCMDID).
     messages: MessageOperations | None = None
     #: submit_multi and data_sm (None: answered ESME_RINVCMDID).
@@ -222,6 +224,8 @@ class ClientHandler:
             )
         if kind != "tx":
             self.s.receipts.receiver_bound(account.system_id)
+            if self.s.mo is not None:
+                self.s.mo.receiver_bound(account.system_id)
 
     async def _windowed(self, conn: SmppConnection, pdu: Pdu) -> None:
         """A submit inside the account's submit window (``gateway.transport.window``)."""
@@ -439,6 +443,7 @@ class SmppServer:
                     ssl_context=ssl_context,
                     log=self.log,
                     max_pending=self.config.max_connections,
+                    max_pending_per_address=self.config.max_connections_per_address,
                 )
                 for sock in bind_sockets(host, port)
             ]

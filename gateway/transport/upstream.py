@@ -1,15 +1,18 @@
-"""The gateway's client toward the upstream SMSC: same session machine, ESME role.
+"""The gateway's client toward an upstream SMSC: same session machine, ESME role.
 
-Keeps one transceiver bind up: connects, binds, sends enquire_link when idle, and
-reconnects with exponential backoff (with jitter) when the link drops or the bind is
-refused. ``submit()`` waits for a bound link and a window slot; the receipts the upstream
-sends come back through the ``on_deliver`` callback, whose status answers them.
+Keeps one transceiver bind up: connects (over TLS when the upstream's ``tls`` says so),
+binds, sends enquire_link when idle, and reconnects with exponential backoff (with
+jitter) when the link drops or the bind is refused. ``submit()`` waits for a bound link
+(unless told not to) and a window slot; the receipts the upstream sends come back
+through the ``on_deliver`` callback, whose status answers them. An upstream with
+``binds`` > 1 is several of these (``gateway.delivery.links``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,7 +33,7 @@ from gateway.smpp import (
     SubmitSmResp,
     response_to,
 )
-from gateway.transport.connection import ConnectionClosed, SmppConnection
+from gateway.transport.connection import NotSent, SmppConnection
 
 DeliverCallback = Callable[[DeliverSm], Awaitable[int]]
 
@@ -47,6 +50,14 @@ def upstream_session_config(config: UpstreamConfig) -> SessionConfig:
         inbound_pause_at=1024,
         max_inbound_pending=16384,
     )
+
+
+def tls_context(config: UpstreamConfig) -> ssl.SSLContext | None:
+    """The client TLS context of an upstream with ``tls``: its CA file or the system's."""
+    if not config.tls:
+        return None
+    ca = str(config.tls_ca_file) if config.tls_ca_file is not None else None
+    return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
 
 
 class _UpstreamHandler:
@@ -86,12 +97,15 @@ class UpstreamClient:
         on_deliver: DeliverCallback,
         *,
         pdu_count: Callable[[str, int, int], None] | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self.on_deliver = on_deliver
         self._pdu_count = pdu_count
+        #: Called whenever the link comes up or goes down (the link set's wake-up).
+        self.on_change = on_change
         self.log = structlog.get_logger("smppgw.upstream").bind(
-            upstream=f"{config.host}:{config.port}"
+            upstream=config.name, peer=f"{config.host}:{config.port}"
         )
         self._conn: SmppConnection | None = None
         self._ready = asyncio.Event()
@@ -131,15 +145,18 @@ class UpstreamClient:
         """Return once a bound link is up."""
         await self._ready.wait()
 
-    async def submit(self, body: bytes) -> SubmitSmResp:
+    async def submit(self, body: bytes, *, wait: bool = True) -> SubmitSmResp:
         """Send a submit_sm with this body; returns the upstream's response.
 
-        Raises ``ConnectionClosed`` or ``ResponseTimeout`` (the caller retries).
+        Waits for a bound link unless ``wait`` is false. Raises ``NotSent`` (the upstream
+        never saw it), ``ConnectionClosed`` or ``ResponseTimeout`` (it may have: a retry
+        is a resend); the caller retries.
         """
-        await self._ready.wait()
+        if wait:
+            await self._ready.wait()
         conn = self._conn
         if conn is None:
-            raise ConnectionClosed("upstream")
+            raise NotSent(self.config.name)
         resp = await conn.request(EncodedSubmitSm(sequence_number=0, encoded=body))
         if not isinstance(resp, SubmitSmResp):  # a generic_nack
             return SubmitSmResp(
@@ -188,7 +205,13 @@ class UpstreamClient:
                 pdu_count=self._pdu_count,
             )
 
-        _, conn = await asyncio.wait_for(loop.create_connection(factory, s.host, s.port), 10.0)
+        tls = tls_context(s)
+        _, conn = await asyncio.wait_for(
+            loop.create_connection(
+                factory, s.host, s.port, ssl=tls, server_hostname=s.host if tls else None
+            ),
+            10.0,
+        )
         bind = BindTransceiver(
             sequence_number=0,
             system_id=s.system_id,
@@ -206,7 +229,9 @@ class UpstreamClient:
             return False
         self._conn = conn
         self._ready.set()
-        self.log.info("upstream.bound", system_id=s.system_id)
+        self.log.info("upstream.bound", system_id=s.system_id, tls=tls is not None)
+        if self.on_change is not None:
+            self.on_change()
         return True
 
     def _link_lost(self, conn: SmppConnection) -> None:
@@ -214,6 +239,8 @@ class UpstreamClient:
             self._conn = None
             self._ready.clear()
             self.log.warning("upstream.disconnected")
+            if self.on_change is not None:
+                self.on_change()
 
     async def _deliver(self, conn: SmppConnection, pdu: DeliverSm) -> None:
         try:

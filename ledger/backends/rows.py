@@ -35,7 +35,9 @@ from ledger.models import (
     JournalEntry,
     MessageRecord,
     MessageState,
+    MoRoute,
     NoticeKind,
+    PendingMo,
     PendingReceipt,
     ReceiptCallback,
     RechargePolicy,
@@ -60,9 +62,14 @@ JOURNAL_COLS = (
 )
 MESSAGE_COLS = (
     "message_id, system_id, source_addr, destination_addr, segments, cost,"
-    " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at, owner"
+    " registered_delivery, pdu_body, state, upstream_id, created_at, updated_at, owner,"
+    " upstream"
 )
 RECEIPT_COLS = "id, system_id, message_id, pdu_body, created_at, claimed_by, claimed_until"
+MO_COLS = (
+    "id, system_id, upstream, source_addr, destination_addr, pdu_body, created_at,"
+    " claimed_by, claimed_until"
+)
 TOKEN_COLS = "token_id, token_hash, owner, note, created_at, revoked_at"  # noqa: S105 — column names
 ALERT_COLS = "system_id, category, threshold, armed, checked_through, updated_at"
 ALERT_STEP_COLS = "id, kind, idempotency_key, balance_after"
@@ -181,6 +188,7 @@ def message(row: Row, d: Decoder) -> MessageRecord:
         created_at=d.time(row["created_at"]),
         updated_at=d.time(row["updated_at"]),
         owner=row["owner"],
+        upstream=row["upstream"],
     )
 
 
@@ -339,6 +347,8 @@ def backlog(row: Row, d: Decoder) -> Backlog:
         unforwarded=int(row["unforwarded"]),
         oldest_unforwarded_at=d.time(oldest) if oldest is not None else None,
         receipts_pending=int(row["receipts"]),
+        mail_outbox=int(row["mails"]),
+        callbacks_pending=int(row["callbacks"]),
     )
 
 
@@ -463,3 +473,24 @@ def daily_usage(row: Row, d: Decoder) -> DailyUsage:
         messages=row["messages"],
         cost=row["cost"],
     )
+
+
+def mo(row: Row, d: Decoder) -> PendingMo:
+    """An MO row (MO_COLS)."""
+    until = row["claimed_until"]
+    return PendingMo(
+        id=row["id"],
+        system_id=row["system_id"],
+        upstream=row["upstream"],
+        source_addr=row["source_addr"],
+        destination_addr=row["destination_addr"],
+        pdu_body=bytes(row["pdu_body"]),
+        created_at=d.time(row["created_at"]),
+        claimed_by=row["claimed_by"],
+        claimed_until=d.time(until) if until is not None else None,
+    )
+
+
+def mo_route(row: Row, _d: Decoder) -> MoRoute:
+    """An MO route row (kind, value, system_id)."""
+    return MoRoute(kind=row["kind"], value=row["value"], system_id=row["system_id"])

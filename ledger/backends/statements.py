@@ -243,24 +243,24 @@ UNFORWARDED = Statement.each(
     postgres=f"SELECT {MESSAGE_COLS} FROM messages WHERE state = 'accepted' ORDER BY seq LIMIT $1",
     sqlite=f"SELECT {MESSAGE_COLS} FROM messages WHERE state = 'accepted' ORDER BY rowid LIMIT $1",
 )
-# By the upstream's id as matched (ledger.rules.receipts.upstream_key); the newest, if an
-# upstream reused an id.
+# By the upstream's id as matched (ledger.rules.receipts.upstream_key) from one upstream
+# (by name; $2 NULL: from any); the newest, if an upstream reused an id.
 BY_UPSTREAM_KEY = Statement.each(
     postgres=f"SELECT {MESSAGE_COLS} FROM messages WHERE upstream_key = $1"
-    " ORDER BY seq DESC LIMIT 1",
+    " AND ($2::text IS NULL OR upstream = $2::text) ORDER BY seq DESC LIMIT 1",
     sqlite=f"SELECT {MESSAGE_COLS} FROM messages WHERE upstream_key = $1"
-    " ORDER BY rowid DESC LIMIT 1",
+    " AND ($2 IS NULL OR upstream = $2) ORDER BY rowid DESC LIMIT 1",
 )
 # A message already past FORWARDED (refunded, delivered) keeps its state but gets the
-# upstream id. The ids of the messages found come back.
+# upstream id. $5 is the upstream's name. The ids of the messages found come back.
 MARK_FORWARDED = Statement.each(
     postgres="UPDATE messages AS m SET upstream_id = u.upstream_id,"
-    " upstream_key = u.upstream_key, updated_at = $3,"
+    " upstream_key = u.upstream_key, upstream = $5, updated_at = $3,"
     " state = CASE WHEN m.state = 'accepted' THEN 'forwarded' ELSE m.state END"
     " FROM unnest($1::text[], $2::text[], $4::text[]) AS u(message_id, upstream_id, upstream_key)"
     " WHERE m.message_id = u.message_id RETURNING m.message_id",
     sqlite="UPDATE messages SET upstream_id = u.upstream_id, upstream_key = u.upstream_key,"
-    " updated_at = $3,"
+    " upstream = $5, updated_at = $3,"
     " state = CASE WHEN state = 'accepted' THEN 'forwarded' ELSE state END"
     " FROM (SELECT i.value AS message_id, j.value AS upstream_id, k.value AS upstream_key"
     "  FROM json_each($1) i JOIN json_each($2) j ON j.key = i.key"
@@ -280,7 +280,9 @@ SET_MESSAGE_STATE = Statement.both(
 BACKLOG = Statement.both(
     "SELECT (SELECT count(*) FROM messages WHERE state = 'accepted') AS unforwarded,"
     " (SELECT min(created_at) FROM messages WHERE state = 'accepted') AS oldest,"
-    " (SELECT count(*) FROM receipts WHERE delivered_at IS NULL) AS receipts"
+    " (SELECT count(*) FROM receipts WHERE delivered_at IS NULL) AS receipts,"
+    " (SELECT count(*) FROM alert_outbox WHERE done_at IS NULL) AS mails,"
+    " (SELECT count(*) FROM receipt_callbacks WHERE done_at IS NULL) AS callbacks"
 )
 
 # -- API tokens ----------------------------------------------------------------------------------
@@ -462,15 +464,24 @@ PRUNE_MESSAGES = Statement.each(
     sqlite="DELETE FROM messages WHERE message_id IN (SELECT value FROM json_each($1))",
 )
 
-# Per UTC day from $2: messages, and the cost of those not refunded (REJECTED).
+# Per UTC day in [$2, $3): messages, and the cost of those not refunded (REJECTED).
 DAILY_USAGE = Statement.each(
     postgres="SELECT (created_at AT TIME ZONE 'UTC')::date AS day, COUNT(*) AS messages,"
     " COALESCE(SUM(cost) FILTER (WHERE state <> 'rejected'), 0) AS cost FROM messages"
-    " WHERE system_id = $1 AND created_at >= $2 GROUP BY 1 ORDER BY 1",
+    " WHERE system_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY 1 ORDER BY 1",
     # Stored times are UTC ISO 8601 text: the first ten characters are the UTC day.
     sqlite="SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS messages,"
     " COALESCE(SUM(CASE WHEN state <> 'rejected' THEN cost END), 0) AS cost FROM messages"
-    " WHERE system_id = $1 AND created_at >= $2 GROUP BY 1 ORDER BY 1",
+    " WHERE system_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY 1 ORDER BY 1",
+)
+# The settled days kept (migration 0010), in [$2, $3).
+USAGE_DAYS = Statement.both(
+    "SELECT day, messages, cost FROM usage_days WHERE system_id = $1 AND day >= $2"
+    " AND day < $3 ORDER BY day"
+)
+SAVE_USAGE_DAY = Statement.both(
+    "INSERT INTO usage_days (system_id, day, messages, cost) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (system_id, day) DO NOTHING"
 )
 
 # -- low-balance alerts (migration 0007) ---------------------------------------------------------

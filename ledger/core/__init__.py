@@ -13,6 +13,7 @@ from ledger.core.alerts import AlertsCore
 from ledger.core.callbacks import CallbacksCore
 from ledger.core.gateways import GatewaysCore
 from ledger.core.history import HistoryCore
+from ledger.core.mo import MoCore
 from ledger.core.money import MoneyCore
 from ledger.core.outbox import OutboxCore
 from ledger.core.packages import PackagesCore
@@ -28,6 +29,7 @@ class Ledger(
     TokensCore,
     HistoryCore,
     AlertsCore,
+    MoCore,
     CallbacksCore,
 ):
     """``ledger.store.Store`` over one backend: ``Ledger(backend, clock=...)``.

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 
 from ledger.backends import package_sql as psql
 from ledger.backends import rows
 from ledger.backends import statements as sql
-from ledger.backends.base import Access, Execute, Fetch, Script, do
+from ledger.backends.base import Access, Execute, ExecuteMany, Fetch, Script, do
 from ledger.core.base import CoreBase
 from ledger.errors import UnknownAccount
 from ledger.models import DailyUsage, DrawnFrom, HistoryItem, HistoryPage, MessageState, PruneResult
@@ -22,7 +22,7 @@ from ledger.rules.history import (
     page_of,
     retention_cutoff,
 )
-from ledger.rules.usage import every_day, usage_start
+from ledger.rules.usage import day_start, every_day, missing_days, settled_from, usage_start
 
 
 def _history(query: HistoryQuery) -> Script[list[HistoryItem]]:
@@ -73,10 +73,32 @@ def _items(query: HistoryQuery) -> Script[list[HistoryItem]]:
     return (yield from do(Fetch(sql.history(**shape), query.args(), rows.history_item)))
 
 
-def _usage(system_id: str, start: datetime) -> Script[list[DailyUsage]]:
+def _usage(
+    system_id: str, first: date, settled: date, end: date
+) -> Script[tuple[list[DailyUsage], list[DailyUsage]]]:
+    """The days in [first, end): those found (kept or counted), and the settled days
+    counted now, to keep (see ``ledger.rules.usage``)."""
     if not (yield from do(Fetch(sql.ACCOUNT_EXISTS, (system_id,), rows.first))):
         raise UnknownAccount(system_id)
-    return (yield from do(Fetch(sql.DAILY_USAGE, (system_id, start), rows.daily_usage)))
+    kept = yield from do(
+        Fetch(sql.USAGE_DAYS, (system_id, first, min(settled, end)), rows.daily_usage)
+    )
+    missing = missing_days((u.day for u in kept), first, min(settled, end))
+    to_keep: list[DailyUsage] = []
+    if missing:
+        # One range from the oldest day missing (usually the one day just settled).
+        span = (system_id, day_start(missing[0]), day_start(min(settled, end)))
+        counted = {
+            u.day: u for u in (yield from do(Fetch(sql.DAILY_USAGE, span, rows.daily_usage)))
+        }
+        # A settled day without messages is kept too, as zero: it is never counted again.
+        to_keep = [counted.get(d, DailyUsage(d, 0, 0)) for d in missing]
+    live_from = max(first, settled)
+    live: list[DailyUsage] = []
+    if live_from < end:
+        span = (system_id, day_start(live_from), day_start(end))
+        live = yield from do(Fetch(sql.DAILY_USAGE, span, rows.daily_usage))
+    return [*kept, *to_keep, *live], to_keep
 
 
 def _prune(system_id: str, cutoff: datetime, batch: int) -> Script[tuple[int, int]]:
@@ -138,6 +160,15 @@ class HistoryCore(CoreBase):
         """The account's messages and their cost per UTC day, the last ``days`` days
         (today included), oldest first, a row for every day. Raises UnknownAccount,
         InvalidRequest (``days`` outside 1..366)."""
-        start = usage_start(self._now(), days)
-        found = await self._run(partial(_usage, system_id, start), Access.READ)
+        now = self._now()
+        start = usage_start(now, days)
+        end = start.date() + timedelta(days=days)
+        found, to_keep = await self._run(
+            partial(_usage, system_id, start.date(), settled_from(now), end), Access.READ
+        )
+        if to_keep:
+            # Kept in a short statement of its own: counting ran as a read, so a slow
+            # first count never holds SQLite's write lock against debits.
+            rows_ = [(system_id, u.day, u.messages, u.cost) for u in to_keep]
+            await self._statement(ExecuteMany(sql.SAVE_USAGE_DAY, rows_))
         return every_day(found, start, days)

@@ -20,7 +20,14 @@ from ledger.backends.base import (
 )
 from ledger.core.base import CoreBase
 from ledger.errors import GatewayNotRegistered, UnknownMessage
-from ledger.models import Backlog, MessageRecord, MessageState, NewReceipt, PendingReceipt
+from ledger.models import (
+    DEFAULT_UPSTREAM,
+    Backlog,
+    MessageRecord,
+    MessageState,
+    NewReceipt,
+    PendingReceipt,
+)
 from ledger.rules.adoption import validate_adopt
 from ledger.rules.receipts import (
     accounts_to_notify,
@@ -29,6 +36,7 @@ from ledger.rules.receipts import (
     outcome_state,
     upstream_key,
     upstream_keys,
+    validate_upstream_name,
 )
 from ledger.rules.validation import require_gateway_id, validate_receipt_ids
 
@@ -43,11 +51,12 @@ def _adopt(
     return (yield from do(Adopt(gateway_id, cutoff, now, limit)))
 
 
-def _mark_forwarded(pairs: dict[str, str], now: datetime) -> Script[None]:
+def _mark_forwarded(pairs: dict[str, str], upstream: str, now: datetime) -> Script[None]:
+    keys = [upstream_key(u) for u in pairs.values()]
     found = yield from do(
         Fetch(
             sql.MARK_FORWARDED,
-            (list(pairs), list(pairs.values()), now, [upstream_key(u) for u in pairs.values()]),
+            (list(pairs), list(pairs.values()), now, keys, upstream),
             rows.first,
         )
     )
@@ -102,26 +111,35 @@ class OutboxCore(CoreBase):
         [found] = await self._read(Fetch(sql.BACKLOG, (), rows.backlog))
         return found
 
-    async def mark_forwarded(self, items: Sequence[tuple[str, str]]) -> None:
-        """Record (message_id, upstream_id) pairs; ACCEPTED becomes FORWARDED.
+    async def mark_forwarded(
+        self, items: Sequence[tuple[str, str]], *, upstream: str = DEFAULT_UPSTREAM
+    ) -> None:
+        """Record (message_id, upstream_id) pairs given by ``upstream`` (its name);
+        ACCEPTED becomes FORWARDED.
 
         A message already past FORWARDED (refunded, delivered) keeps its state but gets
-        the upstream id. Raises UnknownMessage (and records nothing) for an unknown id.
+        the upstream id. Raises UnknownMessage (and records nothing) for an unknown id,
+        InvalidRequest for an empty upstream name.
         """
+        validate_upstream_name(upstream)
         # A repeated message id records one of its upstream ids, all a repeat can mean.
         pairs = dict(items)
         if not pairs:
             return
-        await self._run(partial(_mark_forwarded, pairs, self._now()), Access.TRANSACTION)
+        await self._run(partial(_mark_forwarded, pairs, upstream, self._now()), Access.TRANSACTION)
 
-    async def message_by_upstream_id(self, upstream_id: str) -> MessageRecord | None:
-        """The message the upstream knows by ``upstream_id`` in any of its spellings.
+    async def message_by_upstream_id(
+        self, upstream_id: str, *, upstream: str | None = None, form: str = "auto"
+    ) -> MessageRecord | None:
+        """The message ``upstream`` (a name; None: any) knows by ``upstream_id`` in any
+        of its spellings (``form``: the one its receipts use).
 
         Hex or decimal, padded or not, any case (``ledger.rules.receipts.upstream_keys``,
         the id as given first); the newest message, if an upstream reused an id.
         """
-        for key in upstream_keys(upstream_id):
-            found = await self._read(Fetch(sql.BY_UPSTREAM_KEY, (key,), rows.message))
+        for key in upstream_keys(upstream_id, form):
+            args = (key, upstream)
+            found = await self._read(Fetch(sql.BY_UPSTREAM_KEY, args, rows.message))
             if found:
                 return found[0]
         return None

@@ -317,6 +317,12 @@ async def test_a_callback_url_gets_each_receipt_posted(api: Api) -> None:
     assert {p.path for p in posted} == {"/hook?from=smppgw"}
     assert {p.body["state"] for p in posted} == {"delivered"}
     assert {p.headers["idempotency-key"] for p in posted} == ids
+    # Counted once settled (just after the POST was answered).
+    expected = 'smppgw_callbacks_total{outcome="sent"} 2.0'
+    deadline = time.monotonic() + 10
+    while expected not in (metrics := (await api.http.get("/metrics")).text):
+        assert time.monotonic() < deadline, metrics
+        await asyncio.sleep(0.05)
     # The history shows the same receipts.
     history = (await api.http.get("/sms/smpp-shop/outgoing", headers=api.as_shop)).json()
     assert {m["message_id"]: m["state"] for m in history["messages"]} == dict.fromkeys(

@@ -74,7 +74,7 @@ def test_a_short_session_shows_in_the_counters(tmp_path: Path) -> None:
     assert value(during, pdu, status="ESME_RINVSRCADR", **out) == 1
     assert value(during, "smppgw_bound_sessions", bind_type="trx") == 1
     assert value(during, "smppgw_bound_sessions", bind_type="tx") == 0
-    assert value(during, "smppgw_upstream_bound") == 1
+    assert value(during, "smppgw_upstream_bound", upstream="default") == 1
     assert value(during, "smppgw_ledger_up") == 1
     assert value(during, "smppgw_ledger_batch_size_count") >= 1
     assert value(during, "smppgw_ledger_batch_size_sum") == 3
@@ -93,4 +93,4 @@ def test_metrics_behind_an_admin_token(tmp_path: Path) -> None:
         shop = {"Authorization": f"Bearer {live.shop_token}"}
         assert httpx.get(f"{live.url}/metrics", headers=shop, timeout=10).status_code == 403
         samples = scrape(live.url, {"Authorization": f"Bearer {live.admin_token}"})
-        assert value(samples, "smppgw_upstream_bound") == 1
+        assert value(samples, "smppgw_upstream_bound", upstream="default") == 1

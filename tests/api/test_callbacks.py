@@ -50,6 +50,7 @@ async def test_a_final_outcome_is_posted_once(store: Store, sink: HttpSink) -> N
     [mid, waiting] = await sent(store, sink, "k1", "k2")
     poster = CallbackPoster(store, gateway_id=GW_A)
     assert await poster.run_once() == 0  # nothing final yet: nothing POSTed
+    assert (await store.backlog()).callbacks_pending == 2
     await delivered(store, mid)
     outcomes: list[str] = []
     poster.count = outcomes.append
@@ -68,6 +69,7 @@ async def test_a_final_outcome_is_posted_once(store: Store, sink: HttpSink) -> N
     )
     assert body["receipt_at"] is not None and body["receiver"] == "447700900123"
     assert outcomes == ["sent"]
+    assert (await store.backlog()).callbacks_pending == 1
     first, second = await store.callbacks(SID)
     assert (first.message_id, first.outcome, first.attempts) == (mid, CallbackOutcome.SENT, 1)
     assert (second.message_id, second.outcome) == (waiting, None)

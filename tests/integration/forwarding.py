@@ -16,6 +16,7 @@ from gateway.config import UpstreamConfig
 from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.forwarder import Forwarder
 from gateway.delivery.intake import ReceiptIntake
+from gateway.delivery.links import UpstreamLink, UpstreamLinks
 from gateway.delivery.registry import BindRegistry
 from gateway.policy.ids import MessageIdGenerator
 from gateway.policy.submit import SubmitOutcome, Submitter
@@ -77,7 +78,7 @@ class Rig:
             self.store, ReceiptDispatcher(self.store, BindRegistry(), gateway_id=GATEWAY_ID)
         )
         fwd = Forwarder(
-            store or self.store, self.upstream, receipts, gateway_id=GATEWAY_ID, **kwargs
+            store or self.store, links_of(self.upstream), receipts, gateway_id=GATEWAY_ID, **kwargs
         )
         self.forwarders.append(fwd)
         return fwd
@@ -114,6 +115,11 @@ async def open_ledger(tmp_path: Path) -> Store:
     await make_account(store, "smpp-a", credits="10")
     await store.register_gateway(GATEWAY_ID, address="test")
     return store
+
+
+def links_of(*clients: UpstreamClient) -> UpstreamLinks:
+    """Each client as the one bind of an upstream of its config's name."""
+    return UpstreamLinks([UpstreamLink(c.config, [c]) for c in clients])
 
 
 async def bound_upstream(sim: UpstreamSimulator) -> UpstreamClient:

@@ -16,6 +16,7 @@ from gateway.config import UpstreamConfig
 from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.forwarder import Forwarder
 from gateway.delivery.intake import ReceiptIntake
+from gateway.delivery.links import UpstreamLink, UpstreamLinks
 from gateway.delivery.registry import BindRegistry
 from gateway.policy.ids import MessageIdGenerator
 from gateway.policy.submit import Submitter
@@ -222,11 +223,11 @@ class _Smsc:
         pass
 
 
-class _Watched:
-    """The upstream client, noting every error its ``submit`` raised to the forwarder."""
+class _Watched(UpstreamLink):
+    """The upstream client's link, noting every error ``submit`` raised to the forwarder."""
 
     def __init__(self, upstream: UpstreamClient) -> None:
-        self.upstream = upstream
+        super().__init__(upstream.config, [upstream])
         self.errors: list[Exception] = []
         self.failed = asyncio.Event()
 
@@ -235,7 +236,7 @@ class _Watched:
 
     async def submit(self, body: bytes) -> SubmitSmResp:
         try:
-            return await self.upstream.submit(body)
+            return await super().submit(body)
         except Exception as e:
             self.errors.append(e)
             self.failed.set()
@@ -268,7 +269,7 @@ async def test_a_message_sent_while_the_upstream_unbinds_goes_out_after_the_reco
     # No sweep within the test: only a retry can send the message.
     fwd = Forwarder(
         store,
-        watched,
+        UpstreamLinks([watched]),
         intake,
         gateway_id=GATEWAY_ID,
         workers=1,

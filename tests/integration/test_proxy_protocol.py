@@ -223,25 +223,30 @@ async def test_tls_after_the_header(proxied: Gateway, ca: trustme.CA) -> None:
 
 async def test_caps_count_the_real_client(proxied: Gateway) -> None:
     port = proxied.endpoints.port
-    held = []
-    with structlog.testing.capture_logs() as logs:
-        for n in range(3):  # max_connections_per_address = 2: the third one from .7 goes
-            s = await in_thread(_connect, port)
-            s.sendall(v2("192.0.2.7", 43000 + n))
-            held.append(s)
-        assert await in_thread(_closed, held[2])
-        other = await in_thread(_connect, port)
-        other.sendall(v2("192.0.2.8", 43100))
-        assert await in_thread(_bind, other) == 0  # same balancer, another client: room
-        held.append(other)
+    held: list[socket.socket] = []
+    try:
+        with structlog.testing.capture_logs() as logs:
+            for n in range(2):  # max_connections_per_address = 2
+                s = await in_thread(_connect, port)
+                held.append(s)
+                s.sendall(v2("192.0.2.7", 43000 + n))
+                assert await in_thread(_bind, s) == 0  # admitted (in this order)
+            third = await in_thread(_connect, port)
+            held.append(third)
+            third.sendall(v2("192.0.2.7", 43002))
+            assert await in_thread(_closed, third)  # a third from .7 goes
+            other = await in_thread(_connect, port)
+            held.append(other)
+            other.sendall(v2("192.0.2.8", 43100))
+            assert await in_thread(_bind, other) == 0  # same balancer, another client: room
+    finally:
+        for s in held:
+            s.close()
     (refused,) = events(logs, "connection.refused")
-    assert refused == {
-        **refused,
-        "reason": "max_connections_per_address",
-        "peer": "192.0.2.7:43002",
-    }
-    for s in held:
-        s.close()
+    assert (refused["reason"], refused["peer"]) == (
+        "max_connections_per_address",
+        "192.0.2.7:43002",
+    )
 
 
 async def test_throttling_blocks_the_real_client_only(proxied: Gateway) -> None:
@@ -277,3 +282,74 @@ async def test_silent_connections_before_their_header_are_capped(
             s.close()
     refused = events(logs, "connection.refused")
     assert [e["reason"] for e in refused] == ["max_pending_headers"]
+
+
+def v2_tcp6(client: str, port: int) -> bytes:
+    """A v2 header naming an IPv6 client."""
+    block = (
+        ipaddress.IPv6Address(client).packed
+        + ipaddress.IPv6Address("2001:db8::1").packed
+        + struct.pack("!HH", port, 2775)
+    )
+    return V2_SIGNATURE + b"\x21\x21" + struct.pack("!H", len(block)) + block
+
+
+async def test_an_ipv6_client_through_an_ipv4_balancer(proxied: Gateway, store: Store) -> None:
+    await make_account(store, "smpp-v6", allowed_ips=("2001:db8:7::/48",))
+    port = proxied.endpoints.port
+
+    def bind_v6(client: str) -> int:
+        s = _connect(port)
+        try:
+            bind = BindTransmitter(sequence_number=1, system_id="smpp-v6", password=PASSWORD)
+            s.sendall(v2_tcp6(client, 45000) + encode(bind))
+            reader = PduReader()
+            while True:
+                data = s.recv(4096)
+                if not data:
+                    return -1
+                reader.feed(data)
+                for frame in reader.frames():
+                    return int(decode(frame).command_status)
+        finally:
+            s.close()
+
+    with structlog.testing.capture_logs() as logs:
+        assert await in_thread(bind_v6, "2001:db8:7::9") == 0
+        assert await in_thread(bind_v6, "2001:db8:8::9") != 0
+    assert [e["peer"] for e in events(logs, "bind.accepted")] == ["2001:db8:7::9:45000"]
+    assert events(logs, "bind.refused")[0]["reason"] == "ip_not_allowed"
+
+
+async def test_silent_direct_clients_are_capped_per_address(store: Store, tmp_path: Path) -> None:
+    config = gateway_config(
+        f"sqlite:///{tmp_path}/ledger.db",
+        server={"proxy_protocol_from": ("127.0.0.1/32",), "max_connections_per_address": 1},
+    )
+    held: list[socket.socket] = []
+    async with running_gateway(config, store) as gw:
+        port = gw.endpoints.port
+        try:
+            with structlog.testing.capture_logs() as logs:
+                first = await in_thread(_connect, port, "127.0.0.3")
+                second = await in_thread(_connect, port, "127.0.0.3")
+                held += [first, second]
+                assert await in_thread(_closed, second)
+                other = await in_thread(_connect, port, "127.0.0.4")  # another address
+                held.append(other)
+                proxied = [await in_thread(_connect, port) for _ in range(2)]  # the balancer
+                held += proxied
+                for s in proxied:
+                    s.sendall(v2("192.0.2.7"))
+                assert await in_thread(_bind, other) != -1
+                assert await in_thread(_bind, first) != -1
+        finally:
+            for s in held:
+                s.close()
+    refused = events(logs, "connection.refused")
+    assert [(e["reason"], e["peer"].split(":")[0]) for e in refused] == [
+        ("max_connections_per_address", "127.0.0.3"),
+        # The balancer's two connections are the same client's: the second goes at
+        # admission, by the client address the header named.
+        ("max_connections_per_address", "192.0.2.7"),
+    ]

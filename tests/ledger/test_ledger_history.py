@@ -207,3 +207,28 @@ async def test_daily_usage_counts_each_utc_day_and_leaves_refunds_out(
         await store.daily_usage("smpp-nobody")
     with pytest.raises(InvalidRequest):
         await store.daily_usage("smpp-a", days=0)
+
+
+async def test_settled_days_are_counted_once_and_the_last_two_afresh(
+    store: Store, clock: FakeClock
+) -> None:
+    await make_account(store, "smpp-a", balance=1_000_000)
+    start = clock.now
+    clock.now = start - timedelta(days=3)
+    await send(store, clock, 2)
+    clock.now = start
+    first = await store.daily_usage("smpp-a", days=4)
+    assert [u.messages for u in first] == [2, 0, 0, 0]
+    # A message written into a settled day afterwards (never, but for a clock gone back)
+    # is not counted again: the day was kept. Yesterday and today are counted each time.
+    clock.now = start - timedelta(days=3)
+    await send(store, clock, 1, first=2)
+    clock.now = start - timedelta(days=1)
+    await send(store, clock, 1, first=3)
+    clock.now = start
+    today = await send(store, clock, 2, first=4)
+    await store.refund(today[0], reason="upstream refused it")
+    again = await store.daily_usage("smpp-a", days=4)
+    assert [(u.messages, u.cost) for u in again] == [(2, 201), (0, 0), (1, 103), (2, 105)]
+    # A longer range counts only the settled days it has not kept yet.
+    assert [u.messages for u in await store.daily_usage("smpp-a", days=5)] == [0, 2, 0, 1, 2]

@@ -60,12 +60,14 @@ async def test_a_recharge_fired_is_queued_with_its_debit_and_mailed_once(
     [again] = await store.debit_batch([request("d1", SID, cost=6_000)])
     assert again.status is DebitStatus.DUPLICATE
     assert len(await store.unsettled_alert_mails()) == 1
+    assert (await store.backlog()).mail_outbox == 1
 
     notifier = AlertNotifier(store, mailer(smtp), gateway_id=GW_A)
     with capture_logs() as logs:
         assert await notifier.run_once() == 1
         assert await AlertNotifier(store, mailer(smtp), gateway_id=GW_B).run_once() == 0
     [mail] = smtp.received
+    assert (await store.backlog()).mail_outbox == 0
     assert mail.rcpt_tos == [CONTACT]
     assert mail.message["Subject"] == f"Auto-recharge on {SID}: 100 credits added"
     body = flat(mail.body)

@@ -1,5 +1,5 @@
--- smppgw ledger, PostgreSQL: recharge notices in the alert outbox, and receipt callbacks
--- of HTTP jobs (same change as SQLite's 0010).
+-- smppgw ledger, PostgreSQL: recharge notices in the alert outbox, receipt callbacks of
+-- HTTP jobs, the usage chart's settled days (same change as SQLite's 0010).
 
 -- The alert outbox carries every mail the ledger decides on, not only low-balance
 -- alerts: an auto-recharge fired, and one the daily cap refused, are queued by the debit
@@ -32,3 +32,16 @@ CREATE TABLE receipt_callbacks (
     detail        TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX receipt_callbacks_pending ON receipt_callbacks (id) WHERE done_at IS NULL;
+
+-- The settled days of the usage chart (messages and credits per UTC day): a day before
+-- yesterday no longer changes but for a rare late refund, so its figures are computed
+-- once, on the first read that needs them, and kept (see ledger/rules/usage.py). Today
+-- and yesterday are always counted afresh. A day is a summary, not a message: the
+-- history retention sweep keeps it.
+CREATE TABLE usage_days (
+    system_id TEXT NOT NULL REFERENCES accounts (system_id),
+    day       DATE NOT NULL,
+    messages  BIGINT NOT NULL,
+    cost      BIGINT NOT NULL,
+    PRIMARY KEY (system_id, day)
+);
