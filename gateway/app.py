@@ -210,7 +210,8 @@ class Gateway:
             store,
             receipts,
             undelivered_refund=c.delivery.undelivered_refund,
-            mo=MoIntake(store, mo),
+            mo=MoIntake(store, mo, metrics=metrics),
+            receipt_ids={u.name: u.receipt_ids for u in upstream_configs},
         )
 
         upstream = UpstreamLinks.connect(

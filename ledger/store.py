@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from ledger.errors import InvalidRequest
+from ledger.mo_store import MoStore
 from ledger.models import (
     DEFAULT_UPSTREAM,
     Account,
@@ -68,12 +69,9 @@ from ledger.models import (
     JournalEntry,
     MessageRecord,
     MessageState,
-    MoRoute,
     NewAccount,
     NewApiToken,
-    NewMo,
     NewReceipt,
-    PendingMo,
     PendingReceipt,
     PruneResult,
     ReceiptCallback,
@@ -353,9 +351,13 @@ class OutboxStore(Protocol):
         ``upstream``; state becomes FORWARDED."""
 
     async def message_by_upstream_id(
-        self, upstream_id: str, *, upstream: str | None = None
+        self, upstream_id: str, *, upstream: str | None = None, form: str = "auto"
     ) -> MessageRecord | None:
-        """The message the upstream named ``upstream`` (None: any) knows by ``upstream_id``."""
+        """The message the upstream named ``upstream`` (None: any) knows by ``upstream_id``,
+        spelled in its receipts as ``form`` says (``ledger.rules.receipts.upstream_keys``).
+
+        Raises InvalidRequest for an unknown form.
+        """
 
     async def set_message_state(self, message_id: str, state: MessageState) -> None:
         """Record a final outcome (DELIVERED, FAILED).
@@ -511,50 +513,6 @@ class AlertStore(Protocol):
 
     async def alert_mail_outcomes(self, system_id: str) -> list[tuple[str, str | None]]:
         """(key, outcome) of every alert the account fired, oldest first."""
-
-
-class MoStore(Protocol):
-    """Messages from handsets: who owns a number or keyword, and the MOs kept for the
-    owner's receivers (claimed like receipts, with an age limit)."""
-
-    async def set_mo_route(self, system_id: str, *, number: str = "", keyword: str = "") -> MoRoute:
-        """The account owns MOs to ``number`` (or starting with ``keyword``).
-
-        Raises InvalidRequest (neither, both, a malformed one), UnknownAccount.
-        """
-
-    async def delete_mo_route(self, *, number: str = "", keyword: str = "") -> bool:
-        """Nobody owns that number (or keyword) any more; False if nobody did."""
-
-    async def mo_routes(self, system_id: str | None = None) -> list[MoRoute]:
-        """Every number and keyword owned (by ``system_id``, or by anyone)."""
-
-    async def mo_owner(self, destination: str, text: bytes | str) -> str | None:
-        """The owner of ``destination``, else of ``text``'s first word; None: nobody."""
-
-    async def add_mo(self, items: Sequence[NewMo], *, lease: float = 60.0) -> list[int]:
-        """Keep MOs until a receiver acknowledges them; their ids. Raises UnknownAccount."""
-
-    async def claim_mo(
-        self,
-        system_id: str,
-        *,
-        gateway_id: str,
-        max_age: float,
-        limit: int = 100,
-        lease: float = 60.0,
-    ) -> list[PendingMo]:
-        """Claim undelivered MOs younger than ``max_age`` seconds (the rules of
-        ``claim_receipts``)."""
-
-    async def mo_delivered(self, mo_ids: Sequence[int]) -> None:
-        """The receiver acknowledged these MOs. Idempotent."""
-
-    async def release_mo(self, mo_ids: Sequence[int]) -> None:
-        """Drop the claims so any gateway may claim them again."""
-
-    async def pending_mo(self, system_id: str, *, limit: int = 1000) -> list[PendingMo]:
-        """MOs not yet acknowledged, oldest first (tests, operators)."""
 
 
 class CallbackStore(Protocol):
