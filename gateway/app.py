@@ -205,6 +205,8 @@ class Gateway:
             gateway_id=gateway_id,
             max_age=c.delivery.mo_max_age_s,
             stuck_after=c.server.receiver_max_unanswered,
+            price=c.delivery.mo_price,
+            retry_window=c.delivery.mo_retry_window_s,
         )
         mo.start()
         stack.push_async_callback(mo.stop)

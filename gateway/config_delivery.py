@@ -23,6 +23,7 @@ from typing import Literal
 
 from gateway.config_fields import AT_LEAST_1, FILE, PORT, POSITIVE, limits
 from ledger.models import DEFAULT_UPSTREAM, Category
+from ledger.money import credits_to_milli
 from ledger.rules.receipts import MAX_UPSTREAM_NAME
 
 #: ``ledger.rules.receipts.RECEIPT_ID_FORMS``, as the config spells them.
@@ -93,6 +94,17 @@ class DeliveryConfig:
     #: An MO (message from a handset) no receiver of its account took within this many
     #: seconds is not delivered any more (it stays in the ledger).
     mo_max_age_s: float = field(default=604_800.0, metadata=POSITIVE)
+    #: Credits an MO costs the account that receives it (0: free), whole milli-credits;
+    #: debited as it is stored. An account that cannot pay gets it unpriced.
+    mo_weight_credits: float = field(default=0.0, metadata=limits(ge=0, le=1000))
+    #: The same deliver_sm (upstream, addresses, body) again within this many seconds is
+    #: the upstream retrying one whose answer it lost: stored and charged once.
+    mo_retry_window_s: float = field(default=600.0, metadata=limits(ge=0))
+
+    @property
+    def mo_price(self) -> int:
+        """``mo_weight_credits`` in milli-credits (checked whole by ``check_delivery``)."""
+        return credits_to_milli(self.mo_weight_credits)
 
 
 def links(upstream: UpstreamConfig, upstreams: Sequence[UpstreamConfig]) -> list[UpstreamConfig]:
@@ -153,6 +165,10 @@ def check_delivery(
         for name in r.upstreams:
             if name not in seen:
                 raise error(f"{key}.upstreams", f'no upstream is named "{name}"')
+    try:
+        delivery.mo_price  # noqa: B018 -- the check is the conversion
+    except ValueError as e:
+        raise error("delivery.mo_weight_credits", str(e)) from None
     if delivery.throttle_pause_s > delivery.throttle_pause_max_s:
         raise error(
             "delivery.throttle_pause_s",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ledger.models import MoRoute, NewMo, PendingMo
+from ledger.models import MoRoute, NewMo, PendingMo, StoredMo
 
 
 class MoStore(Protocol):
@@ -33,6 +33,15 @@ class MoStore(Protocol):
 
     async def add_mo(self, items: Sequence[NewMo], *, lease: float = 60.0) -> list[int]:
         """Keep MOs until a receiver acknowledges them; their ids. Raises UnknownAccount."""
+
+    async def store_mo(
+        self, items: Sequence[NewMo], *, lease: float = 60.0, retry_window: float = 0.0
+    ) -> list[StoredMo]:
+        """Keep MOs and debit their ``price`` in one transaction, a retried deliver_sm
+        (within ``retry_window`` seconds) once; what was done with each.
+
+        Raises UnknownAccount, InvalidRequest (a negative price or window).
+        """
 
     async def claim_mo(
         self,

@@ -59,6 +59,7 @@ class EntryKind(StrEnum):
     TRANSFER_OUT = "transfer_out"
     PACKAGE = "package"
     WRITE_OFF = "write_off"
+    MO = "mo"  # a message from a handset delivered to the account, at [delivery] weight
 
 
 #: Every house account's name starts with this; a system_id never does.
@@ -353,6 +354,25 @@ class NewMo:
     destination_addr: str
     pdu_body: bytes  # the deliver_sm body as the account's receiver gets it
     claimed_by: str | None = None
+    #: Milli-credits to debit for it in the transaction that stores it (0: free).
+    price: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMo:
+    """What ``Store.store_mo`` did with one ``NewMo``.
+
+    ``retried``: the same deliver_sm from the same upstream was stored within the retry
+    window, so nothing was written and ``id`` is that first MO's (deliver it once).
+    ``charged``: milli-credits debited for it now (0: free, retried, or unpriced because
+    the account could not pay; see ``ledger.rules.mo_pricing``).
+    """
+
+    id: int
+    charged: int = 0
+    retried: bool = False
+    #: Why a priced MO was not charged ("" when it was, or was free).
+    unpriced: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,12 @@ one (at its bind or its sweep), exactly as receipts are (``gateway.delivery.disp
 kept until the client answers ``deliver_sm_resp`` ESME_ROK, released when a push fails,
 never delivered once older than ``[delivery] mo_max_age_s``. A ledger that cannot be
 reached answers the upstream ESME_RX_T_APPN (retry later).
+
+Priced at ``[delivery] mo_weight_credits``: the debit is written with the MO
+(``Store.store_mo``, rules in ``ledger.rules.mo_pricing``); an account that cannot pay
+gets the MO unpriced (``mo.unpriced``). The same deliver_sm again within
+``mo_retry_window_s`` (the upstream lost our answer) is acknowledged, not stored, not
+charged and not pushed again (``mo.retried``).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from gateway.observability.metrics import Metrics
 from gateway.smpp import CommandStatus, DeliverSm
 from ledger import LedgerError, Store
 from ledger.batcher import GroupCommit
-from ledger.models import NewMo
+from ledger.models import NewMo, StoredMo
 
 #: MOs claimed per ledger read while a receiver takes them.
 MO_CLAIM_BATCH = 100
@@ -54,6 +60,8 @@ class MoDispatcher(ReceiptDispatcher):
         retry_interval: float = 5.0,
         lease: float = 60.0,
         stuck_after: int = 3,
+        price: int = 0,
+        retry_window: float = 0.0,
     ) -> None:
         super().__init__(
             store,
@@ -64,11 +72,15 @@ class MoDispatcher(ReceiptDispatcher):
             stuck_after=stuck_after,
         )
         self.max_age = max_age
+        self.price = price  # milli-credits per MO
+        self.retry_window = retry_window
         self.log = structlog.get_logger("smppgw.mo")
-        self._mo_adds: GroupCommit[NewMo, int] = GroupCommit(self._add_mo_batch, name="mo-writer")
+        self._mo_adds: GroupCommit[NewMo, StoredMo] = GroupCommit(
+            self._add_mo_batch, name="mo-writer"
+        )
 
-    async def _add_mo_batch(self, items: list[NewMo]) -> list[int]:
-        return await self.store.add_mo(items, lease=self.lease)
+    async def _add_mo_batch(self, items: list[NewMo]) -> list[StoredMo]:
+        return await self.store.store_mo(items, lease=self.lease, retry_window=self.retry_window)
 
     async def _ack_batch(self, ids: list[int]) -> list[None]:
         await self.store.mo_delivered(ids)
@@ -87,13 +99,14 @@ class MoDispatcher(ReceiptDispatcher):
     async def _release(self, ids: list[int]) -> None:
         await self.store.release_mo(ids)
 
-    async def store_mo_and_push(self, system_id: str, upstream: str, pdu: DeliverSm) -> int:
-        """Make the MO durable for ``system_id``, then push it if a receiver is here.
+    async def store_mo_and_push(self, system_id: str, upstream: str, pdu: DeliverSm) -> StoredMo:
+        """Make the MO durable (and charged) for ``system_id``, then push it if a
+        receiver is here; a retried one is not pushed again (its first is on its way).
 
-        Returns its id once stored; raises LedgerError if not.
+        Returns what was stored once it is; raises LedgerError if not.
         """
         local = bool(self.registry.receivers(system_id))
-        mo_id = await self._mo_adds.submit(
+        stored = await self._mo_adds.submit(
             NewMo(
                 system_id=system_id,
                 upstream=upstream,
@@ -101,11 +114,12 @@ class MoDispatcher(ReceiptDispatcher):
                 destination_addr=pdu.destination_addr,
                 pdu_body=stored_body(pdu),
                 claimed_by=self.gateway_id if local else None,
+                price=self.price,
             )
         )
-        if local:
-            self._spawn(self._push(system_id, mo_id, f"mo:{mo_id}", pdu))
-        return mo_id
+        if local and not stored.retried:
+            self._spawn(self._push(system_id, stored.id, f"mo:{stored.id}", pdu))
+        return stored
 
     async def stop(self) -> None:
         """Cancel pushes in progress (their MOs stay pending in the ledger)."""
@@ -135,11 +149,19 @@ class MoIntake:
                 log.warning("mo.unrouted")
                 self.metrics.mo_messages.labels("unrouted").inc()
                 return CommandStatus.ESME_ROK
-            mo_id = await self.dispatcher.store_mo_and_push(owner, upstream, pdu)
+            stored = await self.dispatcher.store_mo_and_push(owner, upstream, pdu)
         except LedgerError as e:
             # Ask the upstream to retry later rather than lose the message.
             log.error("mo.store_failed", error=repr(e))
             return CommandStatus.ESME_RX_T_APPN
-        log.info("mo.stored", system_id=owner, mo_id=mo_id)
+        log = log.bind(system_id=owner, mo_id=stored.id)
+        if stored.retried:
+            log.info("mo.retried")
+            self.metrics.mo_messages.labels("retried").inc()
+            return CommandStatus.ESME_ROK
+        if stored.unpriced:
+            log.warning("mo.unpriced", reason=stored.unpriced, price=self.dispatcher.price)
+            self.metrics.mo_messages.labels("unpriced").inc()
+        log.info("mo.stored", charged=stored.charged)
         self.metrics.mo_messages.labels("stored").inc()
         return CommandStatus.ESME_ROK

@@ -46,6 +46,8 @@ EVENTS: dict[str, str] = {
     "message.rerouted": "a temporary refusal: the message goes to the route's next live upstream",
     "mo.stored": "a message from a handset was stored for the account owning it",
     "mo.unrouted": "a message from a handset matched no account's number or keyword",
+    "mo.unpriced": "a priced message from a handset was delivered unpriced: no credit",
+    "mo.retried": "the upstream sent a stored message from a handset again; kept once",
     "mo.store_failed": "a message from a handset could not be stored; the upstream retries",
     "mo.relayed": "a receiver acknowledged a message from a handset",
     "mo.not_acknowledged": "a receiver did not answer a message from a handset; it stays",

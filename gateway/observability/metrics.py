@@ -177,7 +177,8 @@ class Metrics:
         )
         self.mo_messages = Counter(
             "smppgw_mo_messages",
-            "messages from handsets, by outcome (stored for their owner, unrouted: no owner)",
+            "messages from handsets, by outcome (stored for their owner, unrouted: no owner,"
+            " retried: a repeated deliver_sm stored once, unpriced: its account could not pay)",
             ["outcome"],
             registry=r,
         )

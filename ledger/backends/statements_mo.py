@@ -28,6 +28,12 @@ INSERT_MO = Statement.both(
     " created_at, claimed_by, claimed_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     " RETURNING id"
 )
+# A retried deliver_sm: the same body from the same upstream to the same account, stored
+# after $6 (the retry window); the first one found is the MO it repeats.
+FIND_MO_RETRY = Statement.both(
+    "SELECT id FROM mo_messages WHERE system_id = $1 AND upstream = $2 AND source_addr = $3"
+    " AND destination_addr = $4 AND pdu_body = $5 AND created_at > $6 ORDER BY id LIMIT 1"
+)
 # Undelivered, unclaimed or claim run out, and younger than the age limit ($5); oldest first.
 _MO_CLAIMABLE = (
     "SELECT id FROM mo_messages WHERE system_id = $1 AND delivered_at IS NULL"

@@ -9,11 +9,13 @@ from functools import partial
 
 from ledger.backends import rows
 from ledger.backends import statements_mo as sql
-from ledger.backends.base import Access, Execute, Fetch, Script, do
+from ledger.backends.base import Access, Execute, Fetch, LockAccounts, Script, do
 from ledger.core.base import CoreBase
-from ledger.errors import UnknownAccount
-from ledger.models import MoRoute, NewMo, PendingMo
+from ledger.core.money import movement
+from ledger.errors import InvalidRequest, UnknownAccount
+from ledger.models import MoRoute, NewMo, PendingMo, StoredMo
 from ledger.rules.mo import keyword_of, mo_route, owner_of
+from ledger.rules.mo_pricing import MoCharge, MoCharges
 from ledger.rules.validation import require_gateway_id, validate_receipt_ids
 
 
@@ -23,25 +25,48 @@ def _set_route(system_id: str, kind: str, value: str) -> Script[None]:
     yield from do(Execute(sql.SET_MO_ROUTE, (kind, value, system_id)))
 
 
-def _add(items: list[NewMo], now: datetime, until: datetime) -> Script[list[int]]:
-    ids: list[int] = []
+def _add(
+    items: list[NewMo], now: datetime, until: datetime, retried_after: datetime | None
+) -> Script[list[StoredMo]]:
+    priced = sorted({item.system_id for item in items if item.price > 0})
+    if priced:
+        # Lock the payers before the inserts: an insert takes a share lock on its
+        # account's row (its foreign key) that the debit would have to upgrade.
+        yield from do(LockAccounts(priced))
+    stored: list[StoredMo] = []
+    charges: list[tuple[int, MoCharge]] = []
     for item in items:
         if not (yield from do(Fetch(sql.ACCOUNT_EXISTS, (item.system_id,), rows.first))):
             raise UnknownAccount(item.system_id)  # raising rolls the batch back
+        body = bytes(item.pdu_body)
+        if retried_after is not None:
+            key = (item.system_id, item.upstream, item.source_addr, item.destination_addr)
+            retry = (*key, body, retried_after)
+            first = yield from do(Fetch(sql.FIND_MO_RETRY, retry, rows.first))
+            if first:
+                stored.append(StoredMo(first[0], retried=True))
+                continue
         claimed = until if item.claimed_by is not None else None
         args = (
             item.system_id,
             item.upstream,
             item.source_addr,
             item.destination_addr,
-            bytes(item.pdu_body),
+            body,
             now,
             item.claimed_by,
             claimed,
         )
         [new_id] = yield from do(Fetch(sql.INSERT_MO, args, rows.first))
-        ids.append(new_id)
-    return ids
+        if item.price > 0:
+            charges.append((len(stored), MoCharge(item.system_id, new_id, item.price)))
+        stored.append(StoredMo(new_id))
+    if charges:
+        plan, _ = yield from movement(MoCharges(tuple(c for _, c in charges)), now)
+        for (index, charge), reason in zip(charges, plan.resolve([], now), strict=True):
+            paid = 0 if reason else charge.price
+            stored[index] = StoredMo(charge.mo_id, charged=paid, unpriced=reason)
+    return stored
 
 
 class MoCore(CoreBase):
@@ -73,12 +98,29 @@ class MoCore(CoreBase):
     async def add_mo(self, items: Sequence[NewMo], *, lease: float = 60.0) -> list[int]:
         """Keep MOs until a receiver acknowledges them; their ids, in order. One
         transaction; an unknown account writes nothing (UnknownAccount)."""
+        return [s.id for s in await self.store_mo(items, lease=lease)]
+
+    async def store_mo(
+        self, items: Sequence[NewMo], *, lease: float = 60.0, retry_window: float = 0.0
+    ) -> list[StoredMo]:
+        """Keep MOs until a receiver acknowledges them and debit their ``price``, in ONE
+        transaction; what was done with each, in order.
+
+        An item repeating one stored less than ``retry_window`` seconds ago (same
+        account, upstream, addresses and body: the upstream sent the deliver_sm again)
+        writes and charges nothing and names the first. A priced MO its account cannot
+        pay is stored unpriced (``ledger.rules.mo_pricing``). An unknown account writes
+        nothing (UnknownAccount); a negative price or window, InvalidRequest.
+        """
         items = list(items)
         if not items:
             return []
+        if retry_window < 0 or any(item.price < 0 for item in items):
+            raise InvalidRequest("an MO's price and the retry window cannot be negative")
         now = self._now()
         until = now + timedelta(seconds=lease)
-        return await self._run(partial(_add, items, now, until), Access.TRANSACTION)
+        after = now - timedelta(seconds=retry_window) if retry_window > 0 else None
+        return await self._run(partial(_add, items, now, until, after), Access.TRANSACTION)
 
     async def claim_mo(
         self,

@@ -65,6 +65,8 @@ COUNTER_OF_KIND: Mapping[EntryKind, HouseAccount] = {
     EntryKind.REFUND: HouseAccount.REFUNDS,
     EntryKind.WRITE_OFF: HouseAccount.WRITE_OFFS,
     EntryKind.PACKAGE: HouseAccount.PACKAGES,
+    # An MO delivered to the account is capacity sold, as a submitted message is.
+    EntryKind.MO: HouseAccount.SALES,
 }
 #: The same for an entry of a credit package's quantity (milli-messages): its own house
 #: accounts, so each unit sums to zero on its own.

@@ -7,6 +7,7 @@ ledger, smpplib clients.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from gateway.config import Config
@@ -91,3 +92,36 @@ async def test_an_mo_reaches_a_receiver_on_another_gateway(store: Store, tmp_pat
     finally:
         await smsc.stop()
         await other.stop()
+
+
+async def test_priced_mos_are_charged_once_and_delivered_unpriced_when_unpaid(
+    store: Store, tmp_path: Path
+) -> None:
+    smsc = await ChaosSmsc("mo-priced").start()
+    await make_account(store, "smpp-pay", credits="0.3")
+    await store.set_mo_route("smpp-pay", number=NUMBER)
+    cfg = config(f"sqlite:///{tmp_path}/ledger.db", smsc)
+    cfg = replace(cfg, delivery=replace(cfg.delivery, mo_weight_credits=0.25))
+    try:
+        async with running_gateway(cfg, store) as gw:
+            esme = await in_thread(Esme, gw.endpoints.port)
+            await in_thread(esme.bind, "trx", "smpp-pay", PASSWORD)
+            assert await smsc.send_mo("33612345678", NUMBER, b"first") == S.ESME_ROK
+            await in_thread(esme.wait_receipts, 1)
+            # The SMSC sends the same deliver_sm again (it lost our answer): once only.
+            assert await smsc.send_mo("33612345678", NUMBER, b"first") == S.ESME_ROK
+            # 0.05 credits left: delivered all the same, without a debit.
+            assert await smsc.send_mo("33612345678", NUMBER, b"second") == S.ESME_ROK
+            got = await in_thread(esme.wait_receipts, 2)
+            await in_thread(esme.close)
+            outcomes = {
+                o: gw.metrics.mo_messages.labels(o)._value.get()
+                for o in ("stored", "retried", "unpriced")
+            }
+        assert [m.text for m in got] == ["first", "second"]
+        assert outcomes == {"stored": 2, "retried": 1, "unpriced": 1}
+        assert (await store.get_account("smpp-pay")).balance == 50
+        kinds = [e.kind.value for e in await store.journal("smpp-pay")]
+        assert kinds.count("mo") == 1
+    finally:
+        await smsc.stop()

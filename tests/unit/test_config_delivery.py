@@ -120,6 +120,9 @@ def test_the_single_upstream_is_named_default(tmp_path: Path) -> None:
         ),
         ("[delivery]\nthrottle_pause_s = 20\n", "delivery.throttle_pause_s: must not exceed"),
         ("[delivery]\nmax_validity_s = 0\n", "delivery.max_validity_s: must be greater than 0"),
+        ("[delivery]\nmo_weight_credits = 0.0005\n", "delivery.mo_weight_credits: 0.0005 credits"),
+        ("[delivery]\nmo_weight_credits = -1\n", "delivery.mo_weight_credits: must be"),
+        ("[delivery]\nmo_retry_window_s = -1\n", "delivery.mo_retry_window_s: must be"),
         (
             "[simulator]\nenabled = false\n[[upstreams]]\nname = 'a'\ntls = true\n"
             "tls_ca_file = 'x.pem'\n",
@@ -129,6 +132,12 @@ def test_the_single_upstream_is_named_default(tmp_path: Path) -> None:
 )
 def test_delivery_errors_name_the_key(tmp_path: Path, body: str, problem: str) -> None:
     assert problem in error_of(write(tmp_path, body))
+
+
+def test_the_mo_weight_is_read_in_milli_credits(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[delivery]\nmo_weight_credits = 0.25\n"), env={})
+    assert config.delivery.mo_price == 250
+    assert load_config(write(tmp_path, ""), env={}).delivery.mo_price == 0
 
 
 def test_a_secret_of_an_upstream_is_never_echoed(tmp_path: Path) -> None:
