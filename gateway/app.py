@@ -207,9 +207,13 @@ class Gateway:
             stuck_after=c.server.receiver_max_unanswered,
             price=c.delivery.mo_price,
             retry_window=c.delivery.mo_retry_window_s,
+            retry_interval=c.delivery.mo_sweep_s,
         )
         mo.start()
         stack.push_async_callback(mo.stop)
+        stop_listening_mo = await store.listen_mo(mo.on_notify)
+        if stop_listening_mo is not None:
+            stack.push_async_callback(stop_listening_mo)
         intake = ReceiptIntake(
             store,
             receipts,

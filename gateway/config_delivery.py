@@ -100,6 +100,9 @@ class DeliveryConfig:
     #: The same deliver_sm (upstream, addresses, body) again within this many seconds is
     #: the upstream retrying one whose answer it lost: stored and charged once.
     mo_retry_window_s: float = field(default=600.0, metadata=limits(ge=0))
+    #: How often a gateway looks for MOs of its bound receivers that it was not told of
+    #: (a NOTIFY lost while its listener reconnected, a claim run out, SQLite).
+    mo_sweep_s: float = field(default=5.0, metadata=POSITIVE)
 
     @property
     def mo_price(self) -> int:

@@ -6,7 +6,7 @@ implementation is ``ledger.core.mo.MoCore``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from ledger.models import MoRoute, NewMo, PendingMo, StoredMo
@@ -41,6 +41,16 @@ class MoStore(Protocol):
         (within ``retry_window`` seconds) once; what was done with each.
 
         Raises UnknownAccount, InvalidRequest (a negative price or window).
+        """
+
+    async def listen_mo(
+        self, callback: Callable[[str], None]
+    ) -> Callable[[], Awaitable[None]] | None:
+        """Call ``callback(system_id)`` whenever another process stores unclaimed MOs of
+        the account: as ``listen_receipts``, on its own channel (``MO_CHANNEL``).
+
+        PostgreSQL: returns ``stop()``; raises LedgerUnavailable if the first connection
+        fails. SQLite: None (one process pushes directly and sweeps).
         """
 
     async def claim_mo(

@@ -90,6 +90,8 @@ Clock = Callable[[], datetime]
 
 #: PostgreSQL NOTIFY channel of unclaimed receipts; the payload is the system_id.
 RECEIPTS_CHANNEL = "smppgw_receipts"
+#: PostgreSQL NOTIFY channel of unclaimed messages from handsets (MO); payload: system_id.
+MO_CHANNEL = "smppgw_mo"
 
 
 def utc_now() -> datetime:

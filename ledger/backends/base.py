@@ -34,6 +34,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from ledger.models import MessageRecord, MessageState, NewReceipt, PendingReceipt
 from ledger.rules.planning import AccountState, Plan, StoredEntry, StoredMessage
+from ledger.store import RECEIPTS_CHANNEL
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -264,8 +265,11 @@ class Backend(Protocol):
     async def upgrade(self, now: datetime) -> list[str]:
         """Apply pending migrations; return the names applied now."""
 
-    async def listen(self, callback: Callable[[str], None]) -> Callable[[], Awaitable[None]] | None:
-        """Call ``callback(system_id)`` on every receipt notification; None without them."""
+    async def listen(
+        self, callback: Callable[[str], None], channel: str = RECEIPTS_CHANNEL
+    ) -> Callable[[], Awaitable[None]] | None:
+        """Call ``callback(system_id)`` on every notification of ``channel`` (receipts,
+        MOs); None without them."""
 
     async def close(self) -> None:
         """Release connections and threads; later calls raise LedgerUnavailable."""

@@ -21,7 +21,8 @@ Several gateways: ``acquire_bind`` serialises per account with a transaction-sco
 advisory lock on the system_id (not the account row, so binds never wait for debits);
 ``claim_receipts`` uses ``FOR UPDATE SKIP LOCKED`` so concurrent claimers take disjoint
 receipts without waiting; storing receipts sends ``NOTIFY smppgw_receipts`` (payload:
-system_id) for unclaimed receipts, delivered at commit (``ledger.backends.postgres_listen``
+system_id) for unclaimed receipts (and ``store_mo`` ``NOTIFY smppgw_mo`` for unclaimed
+MOs), delivered at commit (``ledger.backends.postgres_listen``
 listens); adoption locks candidate messages with ``FOR NO KEY UPDATE SKIP LOCKED`` and
 decides on them again on a fresh snapshot (``_ADOPT_TAKE``).
 
@@ -398,7 +399,9 @@ class PostgresBackend:
                     await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
             return await upgrade_postgres(conn, now)
 
-    async def listen(self, callback: Callable[[str], None]) -> Callable[[], Awaitable[None]] | None:
+    async def listen(
+        self, callback: Callable[[str], None], channel: str = RECEIPTS_CHANNEL
+    ) -> Callable[[], Awaitable[None]] | None:
         """LISTEN on a dedicated connection (a pooled one would be reset and reused).
 
         When it drops, a background task reconnects with a short backoff and listens
@@ -409,7 +412,7 @@ class PostgresBackend:
             raise LedgerUnavailable("the ledger store is closed")
         if self._dsn is None:
             raise LedgerUnavailable("this store was not opened from a URL; cannot LISTEN")
-        listener = ReceiptListener(self._dsn, callback, self._listeners.discard)
+        listener = ReceiptListener(self._dsn, callback, self._listeners.discard, channel)
         await listener.start()
         self._listeners.add(listener)
         return listener.stop

@@ -1,8 +1,10 @@
-"""PostgreSQL receipt notifications: one LISTEN connection per listener, kept alive.
+"""PostgreSQL notifications: one LISTEN connection per listener, kept alive.
 
 ``add_receipts`` sends ``NOTIFY smppgw_receipts, '<system_id>'`` for unclaimed receipts in
-its transaction; a listener calls back with the system_id. Notifications are a hint, not
-a queue: those sent while a listener reconnects are lost, so gateways also sweep.
+its transaction, ``store_mo`` ``NOTIFY smppgw_mo, '<system_id>'`` for unclaimed messages
+from handsets; a listener of the channel calls back with the system_id. Notifications
+are a hint, not a queue: those sent while a listener reconnects are lost, so gateways
+also sweep.
 """
 
 from __future__ import annotations
@@ -42,15 +44,18 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 
 
 class ReceiptListener:
-    """One LISTEN connection kept alive until ``stop()``."""
+    """One LISTEN connection on ``channel`` (receipts by default) kept alive until
+    ``stop()``."""
 
     def __init__(
         self,
         dsn: str,
         callback: Callable[[str], None],
         on_stop: Callable[[ReceiptListener], None],
+        channel: str = RECEIPTS_CHANNEL,
     ) -> None:
         self._dsn = dsn
+        self._channel = channel
         self._callback = callback
         self._on_stop = on_stop
         self._conn: Any = None
@@ -68,7 +73,7 @@ class ReceiptListener:
             server_settings={"application_name": "smppgw-listen"},
         )
         try:
-            await conn.add_listener(RECEIPTS_CHANNEL, self._notified)
+            await conn.add_listener(self._channel, self._notified)
         except BaseException:
             conn.terminate()
             raise

@@ -40,6 +40,7 @@ from ledger.migrate import Dialect, upgrade_sqlite
 from ledger.models import MessageRecord, MessageState, PendingReceipt
 from ledger.rules.adoption import adoption_order
 from ledger.rules.planning import AccountState, StoredEntry, StoredMessage
+from ledger.store import RECEIPTS_CHANNEL
 
 T = TypeVar("T")
 
@@ -302,7 +303,9 @@ class SqliteBackend:
         """Apply pending migrations; return the names applied now."""
         return await self._call(lambda conn: upgrade_sqlite(conn, now))
 
-    async def listen(self, callback: Callable[[str], None]) -> Callable[[], Awaitable[None]] | None:
+    async def listen(
+        self, callback: Callable[[str], None], channel: str = RECEIPTS_CHANNEL
+    ) -> Callable[[], Awaitable[None]] | None:
         """None: SQLite has no notifications; the gateway delivers directly and sweeps."""
         return None
 

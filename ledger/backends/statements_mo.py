@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ledger.backends.base import Statement
 from ledger.backends.rows import MO_COLS
+from ledger.store import MO_CHANNEL
 
 ACCOUNT_EXISTS = Statement.both("SELECT 1 FROM accounts WHERE system_id = $1")
 SET_MO_ROUTE = Statement.both(
@@ -33,6 +34,12 @@ INSERT_MO = Statement.both(
 FIND_MO_RETRY = Statement.both(
     "SELECT id FROM mo_messages WHERE system_id = $1 AND upstream = $2 AND source_addr = $3"
     " AND destination_addr = $4 AND pdu_body = $5 AND created_at > $6 ORDER BY id LIMIT 1"
+)
+# Wake the gateways listening (PostgreSQL, delivered at commit): unclaimed MOs of the
+# account in $1 are waiting. SQLite has no notifications; its statement only reads $1
+# (every gateway on one SQLite file is one process, which pushes or sweeps).
+NOTIFY_MO = Statement.each(
+    postgres=f"SELECT pg_notify('{MO_CHANNEL}', $1::text)", sqlite="SELECT $1"
 )
 # Undelivered, unclaimed or claim run out, and younger than the age limit ($5); oldest first.
 _MO_CLAIMABLE = (

@@ -3,7 +3,7 @@ for the account's receivers, claimed by one gateway at a time like receipts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -17,6 +17,7 @@ from ledger.models import MoRoute, NewMo, PendingMo, StoredMo
 from ledger.rules.mo import keyword_of, mo_route, owner_of
 from ledger.rules.mo_pricing import MoCharge, MoCharges
 from ledger.rules.validation import require_gateway_id, validate_receipt_ids
+from ledger.store import MO_CHANNEL
 
 
 def _set_route(system_id: str, kind: str, value: str) -> Script[None]:
@@ -35,6 +36,7 @@ def _add(
         yield from do(LockAccounts(priced))
     stored: list[StoredMo] = []
     charges: list[tuple[int, MoCharge]] = []
+    unclaimed: set[str] = set()
     for item in items:
         if not (yield from do(Fetch(sql.ACCOUNT_EXISTS, (item.system_id,), rows.first))):
             raise UnknownAccount(item.system_id)  # raising rolls the batch back
@@ -58,6 +60,8 @@ def _add(
             claimed,
         )
         [new_id] = yield from do(Fetch(sql.INSERT_MO, args, rows.first))
+        if item.claimed_by is None:
+            unclaimed.add(item.system_id)
         if item.price > 0:
             charges.append((len(stored), MoCharge(item.system_id, new_id, item.price)))
         stored.append(StoredMo(new_id))
@@ -66,6 +70,8 @@ def _add(
         for (index, charge), reason in zip(charges, plan.resolve([], now), strict=True):
             paid = 0 if reason else charge.price
             stored[index] = StoredMo(charge.mo_id, charged=paid, unpriced=reason)
+    for system_id in sorted(unclaimed):  # once per account per transaction
+        yield from do(Fetch(sql.NOTIFY_MO, (system_id,), rows.first))
     return stored
 
 
@@ -121,6 +127,13 @@ class MoCore(CoreBase):
         until = now + timedelta(seconds=lease)
         after = now - timedelta(seconds=retry_window) if retry_window > 0 else None
         return await self._run(partial(_add, items, now, until, after), Access.TRANSACTION)
+
+    async def listen_mo(
+        self, callback: Callable[[str], None]
+    ) -> Callable[[], Awaitable[None]] | None:
+        """Call ``callback(system_id)`` whenever a process stores unclaimed MOs of the
+        account (PostgreSQL NOTIFY; returns ``stop()``). SQLite: None."""
+        return await self._db.listen(callback, MO_CHANNEL)
 
     async def claim_mo(
         self,

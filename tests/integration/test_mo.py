@@ -2,17 +2,21 @@
 keyword: bound already, bound later, or bound on another gateway sharing the ledger.
 
 Real parts: the tests' own SMSC sending deliver_sm over TCP, the gateway(s), the SQLite
-ledger, smpplib clients.
+ledger (and a PostgreSQL one for the NOTIFY between gateways), smpplib clients.
 """
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from gateway.config import Config
 from gateway.smpp import CommandStatus as S
-from ledger import Store
+from ledger import Store, open_store
 from tests.integration.chaos_smsc import ChaosSmsc
 from tests.integration.esme import Esme
 from tests.integration.harness import (
@@ -22,6 +26,7 @@ from tests.integration.harness import (
     make_account,
     running_gateway,
 )
+from tests.ledger.conftest import pg_dsn, pg_execute, pg_unavailable, run_sync, with_schema
 
 NUMBER = "33700000001"
 
@@ -125,3 +130,54 @@ async def test_priced_mos_are_charged_once_and_delivered_unpriced_when_unpaid(
         assert kinds.count("mo") == 1
     finally:
         await smsc.stop()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A ledger URL on a fresh schema of the test PostgreSQL server, dropped afterwards."""
+    schema = f"mo_{secrets.token_hex(6)}"
+    try:
+        run_sync(lambda: pg_execute(pg_dsn(), f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # unreachable, auth, missing database
+        pg_unavailable(repr(exc))
+    try:
+        yield with_schema(pg_dsn(), schema)
+    finally:
+        run_sync(lambda: pg_execute(pg_dsn(), f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
+@pytest.mark.postgres
+async def test_an_mo_wakes_the_other_gateway_at_once_on_postgresql(pg_url: str) -> None:
+    """gw-b's sweep is an hour: only the NOTIFY of gw-a's stored MO can wake it."""
+    store = await open_store(pg_url)
+    await store.upgrade()
+    smsc = await ChaosSmsc("mo-pg").start()
+    idle = await ChaosSmsc("idle-pg").start()
+    await make_account(store, "smpp-pg", credits="1")
+    await store.set_mo_route("smpp-pg", number=NUMBER)
+    slow = {"mo_sweep_s": 3600.0, "mo_weight_credits": 0.1}
+    try:
+        async with (
+            running_gateway(replace_delivery(config(pg_url, smsc, "gw-a"), slow), store) as gw_a,
+            running_gateway(replace_delivery(config(pg_url, idle, "gw-b"), slow)) as gw_b,
+        ):
+            esme = await in_thread(Esme, gw_b.endpoints.port)
+            await in_thread(esme.bind, "trx", "smpp-pg", PASSWORD)
+            for i in range(3):  # bound before each arrives: only a notification brings it
+                text = f"wake {i}".encode()
+                assert await smsc.send_mo("33612345678", NUMBER, text) == S.ESME_ROK
+                [*_, got] = await in_thread(esme.wait_receipts, i + 1)
+                assert got.text == f"wake {i}"
+            await in_thread(esme.close)
+            assert gw_a.metrics.mo_messages.labels("stored")._value.get() == 3
+        assert await store.pending_mo("smpp-pg") == []
+        assert (await store.get_account("smpp-pg")).balance == 700
+        assert await store.audit() == []
+    finally:
+        await smsc.stop()
+        await idle.stop()
+        await store.close()
+
+
+def replace_delivery(cfg: Config, changes: dict[str, float]) -> Config:
+    return replace(cfg, delivery=replace(cfg.delivery, **changes))

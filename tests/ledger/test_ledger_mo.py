@@ -3,6 +3,8 @@ keywords, MOs kept until acknowledged, claimed by one gateway at a time, an age 
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from ledger.errors import InvalidRequest, UnknownAccount
@@ -122,3 +124,38 @@ async def test_two_gateways_never_claim_the_same_mo(store: Store, open_peer: Sto
     b = await peer.claim_mo("smpp-a", gateway_id="gw2", max_age=3600, limit=25)
     assert len(a) == 25 and len(b) == 15
     assert not {m.id for m in a} & {m.id for m in b}
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+async def test_listen_mo_on_sqlite_is_none(store: Store) -> None:
+    assert await store.listen_mo(lambda system_id: None) is None
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+async def test_an_unclaimed_mo_notifies_the_other_gateways(
+    store: Store, open_peer: StoreFactory
+) -> None:
+    await make_account(store, "smpp-mo-a")
+    await make_account(store, "smpp-mo-b")
+    peer = await open_peer()
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    stop = await peer.listen_mo(heard.put_nowait)
+    assert stop is not None
+    heard_receipts: list[str] = []
+    stop_receipts = await peer.listen_receipts(heard_receipts.append)
+    assert stop_receipts is not None
+    # Claimed by the storing gateway (it pushes it itself): nobody is told. Unclaimed:
+    # every listener is, once per account per transaction, at commit; notifications
+    # arrive in commit order, so once smpp-mo-b is heard, smpp-mo-a would have been.
+    await store.add_mo([mo("smpp-mo-a", claimed_by="gw-a")])
+    await store.add_mo([mo("smpp-mo-b", b"one"), mo("smpp-mo-b", b"two")])
+    assert await asyncio.wait_for(heard.get(), 30) == "smpp-mo-b"
+    # A retried deliver_sm stores nothing and tells nobody; a new MO tells again.
+    await store.store_mo([mo("smpp-mo-b", b"one")], retry_window=600)
+    await store.add_mo([mo("smpp-mo-a", b"three")])
+    assert await asyncio.wait_for(heard.get(), 30) == "smpp-mo-a"
+    assert heard.empty()
+    assert heard_receipts == []  # its own channel: receipt listeners are not woken
+    await stop()
+    await stop_receipts()
