@@ -11,9 +11,10 @@ file that does not exist. Each error is a
 
     config/smppgw.toml: upstream.window: expected an integer, got "ten"
 
-Validation is generic: ``_build`` walks each dataclass's fields and type hints, and the
-few limits (ranges, lengths, files that must exist, e-mail addresses) are declared next
-to the field as ``metadata``. Adding a setting is adding one annotated field.
+Validation is generic (``gateway.config_validation.build``): it walks each dataclass's
+fields and type hints, and the few limits (ranges, lengths, files that must exist, e-mail
+addresses) are declared next to the field as ``metadata``. Adding a setting is adding one
+annotated field.
 
 Relative paths in the file (``pricing.tariff``, the file of a ``sqlite:///`` ledger URL)
 are resolved against the directory of the config file, so a config works whatever the
@@ -32,19 +33,13 @@ those written in the file itself, so ``serve`` can warn when others may read it.
 
 from __future__ import annotations
 
-import difflib
-import ipaddress
-import json
-import math
 import os
 import stat
 import tomllib
-import types
-import typing
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from gateway.config_delivery import DeliveryConfig as DeliveryConfig
 from gateway.config_delivery import RouteConfig as RouteConfig
@@ -59,6 +54,8 @@ from gateway.config_fields import (
     POSITIVE,
     limits,
 )
+from gateway.config_validation import ConfigError as ConfigError
+from gateway.config_validation import Context, build, resolve, show, suggest
 from ledger.money import MILLI
 from ledger.rules.limits import (
     DEFAULT_MAX_BALANCE_CREDITS,
@@ -69,8 +66,6 @@ from ledger.rules.limits import (
 #: Environment variable that replaces ``ledger.url`` (CI, tests, containers).
 LEDGER_URL_ENV = "SMPPGW_LEDGER_URL"
 _SQLITE_PREFIX = "sqlite:///"
-
-_T = TypeVar("_T")
 
 DestinationCheck = Literal["valid", "possible", "prefix"]
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
@@ -83,10 +78,6 @@ ReceiptStat = Literal["DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UN
 SmtpSecurity = Literal["none", "starttls", "tls"]
 #: The categories of credit packages (``ledger.models.Category``).
 PackageCategory = Literal["verification", "marketing", "general"]
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used. ``str(error)`` is one line: file: key: problem."""
 
 
 _limits = limits
@@ -354,7 +345,7 @@ def default_config(*, env: Mapping[str, str] | None = None) -> Config:
     return _make({}, where="<defaults>", base=Path.cwd(), source=None, env=env, check_files=False)
 
 
-# -- the generic validator ----------------------------------------------------------------
+# -- reading a file (the generic validator is gateway.config_validation) -----------------
 def _make(
     data: dict[str, Any],
     *,
@@ -365,21 +356,21 @@ def _make(
     check_files: bool = True,
 ) -> Config:
     environ = env if env is not None else os.environ
-    ctx = _Context(where=where, base=base, env=environ)
+    ctx = Context(where=where, base=base, env=environ)
     for name in data:
         if name not in _SECTIONS and name not in _LIST_SECTIONS:
-            raise ctx.error(name, f"unknown section{_suggest(name, _ALL_SECTIONS)}")
+            raise ctx.error(name, f"unknown section{suggest(name, _ALL_SECTIONS)}")
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         table = data.get(name, {})
         if not isinstance(table, dict):
-            raise ctx.error(name, f"expected a table, got {_show(table)}")
-        sections[name] = _build(cls, table, name, ctx)
+            raise ctx.error(name, f"expected a table, got {show(table)}")
+        sections[name] = build(cls, table, name, ctx)
     for name, cls in _LIST_SECTIONS.items():
         tables = data.get(name, [])
         if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-            raise ctx.error(name, f"expected an array of tables ([[{name}]]), got {_show(tables)}")
-        sections[name] = tuple(_build(cls, t, f"{name}[{i}]", ctx) for i, t in enumerate(tables))
+            raise ctx.error(name, f"expected an array of tables ([[{name}]]), got {show(tables)}")
+        sections[name] = tuple(build(cls, t, f"{name}[{i}]", ctx) for i, t in enumerate(tables))
     ledger = sections["ledger"]
     sections["ledger"] = replace(ledger, url=_resolve_ledger_url(ledger.url, ctx.base))
     config = _apply_env(
@@ -400,199 +391,7 @@ def _make(
     return config
 
 
-@dataclass(frozen=True, slots=True)
-class _Context:
-    """What every field check needs to know: how to name the file and resolve paths."""
-
-    where: str
-    base: Path
-    env: Mapping[str, str] = field(default_factory=dict)
-    #: Filled by _build: the secrets given inline, as dotted keys.
-    inline: list[str] = field(default_factory=list)
-
-    def error(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.where}: {key}: {problem}")
-
-
-def _build(cls: type[_T], table: dict[str, Any], section: str, ctx: _Context) -> _T:
-    """Instantiate dataclass ``cls`` from ``table``, checking every key against its hint."""
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
-    secrets = {name for name, f in known.items() if not f.repr}
-    # A secret's other spellings: "password_env", "password_file".
-    indirect = {f"{name}{suffix}": name for name in secrets for suffix in _SECRET_SOURCES}
-    values: dict[str, Any] = {}
-    for key, raw in table.items():
-        dotted = f"{section}.{key}"
-        if key in indirect:
-            continue  # read below, once the inline form is known to be absent
-        if key not in known:
-            raise ctx.error(dotted, f"unknown key{_suggest(key, [*known, *indirect])}")
-        if key in secrets and not isinstance(raw, str):
-            # A secret (repr=False: a password) is never echoed, not even a mistyped one.
-            raise ctx.error(dotted, "expected a string (the value is not shown)")
-        value = _convert(raw, hints[key], dotted, ctx)
-        _check_limits(value, known[key].metadata, dotted, ctx, shown=_show(raw))
-        values[key] = value
-    for name in sorted(secrets):
-        given = [k for k in (name, *(f"{name}{x}" for x in _SECRET_SOURCES)) if k in table]
-        if len(given) > 1:
-            listed = ", ".join(f"{section}.{k}" for k in given)
-            raise ctx.error(f"{section}.{given[0]}", f"give only one of {listed}")
-        if not given:
-            continue
-        dotted = f"{section}.{given[0]}"
-        if given[0] == name:
-            if values[name]:
-                ctx.inline.append(dotted)
-            continue
-        values[name] = _read_secret(given[0][len(name) :], table[given[0]], dotted, ctx)
-        _check_limits(values[name], known[name].metadata, dotted, ctx, shown="(not shown)")
-    for name, f in known.items():
-        # Defaults go through path resolution too, so a default relative path is
-        # relative to the config file like an explicit one.
-        if name not in values and isinstance(f.default, Path):
-            values[name] = _resolve(f.default, ctx.base)
-    return cls(**values)
-
-
-#: The key suffixes that name where a secret is, instead of the secret itself.
-_SECRET_SOURCES = ("_env", "_file")
-
-
-def _read_secret(source: str, raw: Any, key: str, ctx: _Context) -> str:
-    """The secret named by ``KEY_env = "VAR"`` or ``KEY_file = "PATH"`` (``source``).
-
-    Errors name the variable or the file, never what was read.
-    """
-    if not isinstance(raw, str) or not raw:
-        what = "an environment variable name" if source == "_env" else "a file path"
-        raise ctx.error(key, f"expected {what} (a non-empty string), got {_show(raw)}")
-    if source == "_env":
-        value = ctx.env.get(raw)
-        if value is None:
-            raise ctx.error(key, f"environment variable {raw} is not set")
-        if not value:
-            raise ctx.error(key, f"environment variable {raw} is empty")
-        return value
-    path = _resolve(Path(raw), ctx.base)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ctx.error(key, f"file not found: {path}") from None
-    except UnicodeDecodeError:
-        raise ctx.error(key, f"{path}: not UTF-8 text") from None
-    except OSError as e:
-        raise ctx.error(key, f"cannot read {path}: {e.strerror or e}") from None
-    # One trailing newline is the editor's or echo's, not the secret's.
-    value = text.removesuffix("\n").removesuffix("\r")
-    if not value:
-        raise ctx.error(key, f"{path} is empty")
-    return value
-
-
-def _convert(raw: Any, hint: Any, key: str, ctx: _Context) -> Any:
-    """``raw`` (as TOML parsed it) checked against type ``hint`` and converted."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        # TOML has no null, so ``X | None`` only means "may be left out".
-        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _convert(raw, inner, key, ctx)
-    if origin is Literal:
-        choices = typing.get_args(hint)
-        if raw not in choices or type(raw) is not type(choices[0]):
-            listed = ", ".join(_show(c) for c in choices)
-            raise ctx.error(key, f"expected one of {listed}, got {_show(raw)}")
-        return raw
-    if origin in (dict, Mapping, typing.Mapping):
-        _, value_hint = typing.get_args(hint)
-        if not isinstance(raw, dict):
-            raise ctx.error(key, f"expected a table, got {_show(raw)}")
-        return {str(k): _convert(v, value_hint, f"{key}.{k}", ctx) for k, v in raw.items()}
-    if hint is bool:
-        if not isinstance(raw, bool):
-            raise ctx.error(key, f"expected true or false, got {_show(raw)}")
-        return raw
-    if hint is int:
-        # bool is a subclass of int in Python, never in a config file.
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            raise ctx.error(key, f"expected an integer, got {_show(raw)}")
-        return raw
-    if hint is float:
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-            raise ctx.error(key, f"expected a number, got {_show(raw)}")
-        return float(raw)
-    if hint is str:
-        if not isinstance(raw, str):
-            raise ctx.error(key, f"expected a string, got {_show(raw)}")
-        return raw
-    if origin is tuple:
-        # ``tuple[X, ...]``: a TOML array of X.
-        (item, _) = typing.get_args(hint)
-        if not isinstance(raw, list) or (item is str and not all(isinstance(x, str) for x in raw)):
-            what = "an array of strings" if item is str else "an array"
-            raise ctx.error(key, f"expected {what}, got {_show(raw)}")
-        return tuple(_convert(r, item, key, ctx) for r in raw)
-    if hint is Path:
-        if not isinstance(raw, str) or not raw:
-            raise ctx.error(key, f"expected a file path (a string), got {_show(raw)}")
-        return _resolve(Path(raw), ctx.base)
-    raise TypeError(f"{key}: no validator for type {hint!r}")  # a bug in this module
-
-
-def _check_limits(
-    value: Any, meta: Mapping[str, Any], key: str, ctx: _Context, *, shown: str
-) -> None:
-    """Enforce the range and length limits declared in a field's metadata."""
-    if "ge" in meta and value < meta["ge"]:
-        raise ctx.error(key, f"must be at least {_num(meta['ge'])}, got {shown}")
-    if "gt" in meta and value <= meta["gt"]:
-        raise ctx.error(key, f"must be greater than {_num(meta['gt'])}, got {shown}")
-    if "le" in meta and value > meta["le"]:
-        raise ctx.error(key, f"must be at most {_num(meta['le'])}, got {shown}")
-    if "max_len" in meta and len(value) > meta["max_len"]:
-        raise ctx.error(key, f"must be at most {meta['max_len']} characters, got {len(value)}")
-    if meta.get("email") and value:
-        problem = _address_problem(value)
-        if problem:
-            raise ctx.error(key, f"{problem}: {shown}")
-    if meta.get("networks"):
-        for item in value:
-            problem = _network_problem(item)
-            if problem:
-                raise ctx.error(key, problem)
-
-
-def _network_problem(value: str) -> str:
-    """Why ``value`` is not one IP network without host bits, or ""."""
-    try:
-        ipaddress.ip_network(value)
-    except ValueError:
-        try:
-            loose = ipaddress.ip_network(value, strict=False)
-        except ValueError:
-            return f"not an IP network: {_show(value)}"
-        return f"{_show(value)} has host bits set (did you mean {loose}?)"
-    return ""
-
-
-#: Characters no bare address (RFC 5322 addr-spec, unquoted) contains.
-_NOT_IN_ADDRESS = frozenset(' \t\r\n<>()[],;:"\\')
-
-
-def _address_problem(value: str) -> str:
-    """Why ``value`` is not one bare e-mail address (``local@domain``), or ""."""
-    local, at, domain = value.rpartition("@")
-    if not at:
-        return "not an e-mail address (no '@')"
-    if not local or not domain:
-        return "not an e-mail address (nothing before or after '@')"
-    if any(c in _NOT_IN_ADDRESS or not c.isprintable() for c in value):
-        return "not one bare e-mail address (no name, brackets, spaces or lists)"
-    return ""
-
-
-def _check_files(config: Config, ctx: _Context) -> None:
+def _check_files(config: Config, ctx: Context) -> None:
     """Every set path field marked ``must_exist`` names an existing file.
 
     Done last so that a typo in a value is reported before a missing default file.
@@ -607,7 +406,7 @@ def _check_files(config: Config, ctx: _Context) -> None:
                 raise ctx.error(f"{name}.{f.name}", f"file not found: {path}")
 
 
-def _check_relations(config: Config, ctx: _Context) -> None:
+def _check_relations(config: Config, ctx: Context) -> None:
     """Rules that involve two settings at once."""
     server = config.server
     if server.tls_port is not None and (server.tls_cert is None or server.tls_key is None):
@@ -628,7 +427,7 @@ def _check_relations(config: Config, ctx: _Context) -> None:
     _check_smtp(config.smtp, ctx)
 
 
-def _check_smtp(smtp: SmtpConfig, ctx: _Context) -> None:
+def _check_smtp(smtp: SmtpConfig, ctx: Context) -> None:
     """What makes a usable mail setup: a sender, a host, credentials only over TLS."""
     if smtp.enabled and not smtp.from_address:
         raise ctx.error("smtp.from_address", "required when smtp.enabled is true")
@@ -645,12 +444,6 @@ def _check_smtp(smtp: SmtpConfig, ctx: _Context) -> None:
 
 
 # -- paths and the environment ------------------------------------------------------------
-def _resolve(path: Path, base: Path) -> Path:
-    # normpath, not resolve(): tidy "a/../b" for messages without following symlinks.
-    path = path.expanduser()
-    return Path(os.path.normpath(path if path.is_absolute() else base / path))
-
-
 def _resolve_ledger_url(url: str, base: Path) -> str:
     """Make the file of a ``sqlite:///`` URL absolute; other URLs are left alone.
 
@@ -663,7 +456,7 @@ def _resolve_ledger_url(url: str, base: Path) -> str:
     file, sep, query = rest.partition("?")
     if file == ":memory:" or not file or file.startswith("/"):
         return url
-    return f"{_SQLITE_PREFIX}{_resolve(Path(file), base)}{sep}{query}"
+    return f"{_SQLITE_PREFIX}{resolve(Path(file), base)}{sep}{query}"
 
 
 def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
@@ -705,22 +498,3 @@ def exposed_ledger_files(url: str) -> list[tuple[Path, int]]:
     from ledger.backends.sqlite import exposed_files  # only SQLite ledgers have files
 
     return exposed_files(file)
-
-
-# -- message helpers ----------------------------------------------------------------------
-def _show(value: Any) -> str:
-    """A value as it would be written in TOML (strings quoted, booleans lower case)."""
-    try:
-        return json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
-
-
-def _suggest(name: str, known: Collection[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    hint = f'; did you mean "{close[0]}"?' if close else ""
-    return f" (expected one of: {', '.join(known)}){hint}"
