@@ -30,9 +30,14 @@ INSERT_MO = Statement.both(
     " RETURNING id"
 )
 # A retried deliver_sm: the same body from the same upstream to the same account, stored
-# after $6 (the retry window); the first one found is the MO it repeats.
+# after $6 (the retry window); the first one found is the MO it repeats. No index covers
+# created_at: ids grow with time, so the newest id stored before the window (found by a
+# backward walk of the primary key that stops at the first such row) bounds a range
+# scan of the window's MOs only, whatever the size of the table.
 FIND_MO_RETRY = Statement.both(
-    "SELECT id FROM mo_messages WHERE system_id = $1 AND upstream = $2 AND source_addr = $3"
+    "SELECT id FROM mo_messages WHERE id > COALESCE((SELECT id FROM mo_messages"
+    " WHERE created_at <= $6 ORDER BY id DESC LIMIT 1), 0)"
+    " AND system_id = $1 AND upstream = $2 AND source_addr = $3"
     " AND destination_addr = $4 AND pdu_body = $5 AND created_at > $6 ORDER BY id LIMIT 1"
 )
 # Wake the gateways listening (PostgreSQL, delivered at commit): unclaimed MOs of the
