@@ -232,6 +232,7 @@ class Gateway:
             gateway_id=gateway_id,
             routes=route_table(c, upstream.names),
             delivery=c.delivery,
+            service_types=c.packages.service_types,
             # One worker per window slot of every bind: each upstream can be kept full.
             workers=sum(u.window * u.binds for u in upstream_configs),
             metrics=metrics,
