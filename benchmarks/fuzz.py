@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import socket
@@ -325,8 +326,12 @@ class FuzzConnection:
         return True
 
     def close(self) -> None:
-        self.sock.close()
+        # shutdown first: close() alone leaves the socket open while the reader thread
+        # is blocked in recv() on it, and the gateway would see no FIN.
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.reader.join(5)
+        self.sock.close()
 
 
 def _dynamic(rng: random.Random, ids: list[str]) -> bytes:

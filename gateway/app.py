@@ -57,6 +57,7 @@ from gateway.smpp import State
 from gateway.transport.server import ServerServices, SmppServer
 from ledger import LedgerError, Store, open_store
 from ledger.batcher import DebitBatcher
+from ledger.money import milli_to_credits
 
 if TYPE_CHECKING:  # the API (FastAPI, uvicorn) loads only when enabled
     from gateway.api.server import ApiServer
@@ -184,6 +185,7 @@ class Gateway:
                 history_retention(store, c.ledger.history_retention_days)
             )
         await stack.enter_async_context(_alerts(c, store, gateway_id, metrics))
+        await stack.enter_async_context(package_expiry(store, interval=c.packages.sweep_interval_s))
         await stack.enter_async_context(_callbacks(store, gateway_id, metrics))
         simulator, upstream_configs = await self._start_simulator(stack)
 
@@ -210,7 +212,8 @@ class Gateway:
             store,
             receipts,
             undelivered_refund=c.delivery.undelivered_refund,
-            mo=MoIntake(store, mo),
+            mo=MoIntake(store, mo, metrics=metrics),
+            receipt_ids={u.name: u.receipt_ids for u in upstream_configs},
         )
 
         upstream = UpstreamLinks.connect(
@@ -260,6 +263,7 @@ class Gateway:
             destination_check=c.pricing.destination_check,
             max_parts=c.pricing.max_parts,
             metrics=metrics,
+            service_types=c.packages.service_types,
         )
         await server.serve(
             ServerServices(
@@ -323,6 +327,7 @@ class Gateway:
             upstream_ready=lambda: simulated or upstream.any_live,
             # HTTP sends go through the very submit path SMPP submits take.
             submitter=submitter,
+            package_validity_months=c.packages.validity_months,
         )
         api = ApiServer(c.api, create_app(ctx))
         port = await api.start()
@@ -533,6 +538,39 @@ async def _sweep(store: Store, retention_days: int, interval: float) -> None:
                     messages=pruned.messages,
                     receipts=pruned.receipts,
                     before=pruned.cutoff.isoformat(),
+                )
+        await asyncio.sleep(interval)
+
+
+@asynccontextmanager
+async def package_expiry(store: Store, *, interval: float) -> AsyncIterator[None]:
+    """Write off expired credit packages now and every ``interval`` seconds until exit.
+
+    Every gateway on one ledger may sweep: a package is written off once (its key), and
+    a sweep that finds nothing costs one index probe.
+    """
+    task = asyncio.get_running_loop().create_task(_expire(store, interval))
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _expire(store: Store, interval: float) -> None:
+    log = structlog.get_logger("smppgw")
+    while True:
+        try:
+            done = await store.expire_packages()
+        except LedgerError as e:
+            log.warning("package.expiry_failed", error=repr(e))
+        else:
+            for system_id, package_id, amount in done:
+                log.info(
+                    "package.expired",
+                    system_id=system_id,
+                    package_id=package_id,
+                    messages_written_off=milli_to_credits(amount),
                 )
         await asyncio.sleep(interval)
 

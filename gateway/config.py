@@ -1,11 +1,12 @@
 """Configuration: one TOML file -> frozen dataclasses, validated strictly.
 
 The file has one table per dataclass below (``[server]``, ``[ledger]``, ``[pricing]``,
-``[upstream]``, ``[simulator]``, ``[logging]``, ``[smtp]``, ``[api]``, ``[delivery]``) and
-two arrays of tables (``[[upstreams]]``, ``[[routes]]``; see ``gateway.config_delivery``).
-Every table and every key is optional; a missing one keeps its default. Anything else is
-an error: an unknown table or key, a value of the wrong type (``true`` is not an integer), a value
-outside its range or its list of choices, a file that does not exist. Each error is a
+``[upstream]``, ``[simulator]``, ``[logging]``, ``[smtp]``, ``[api]``, ``[delivery]``,
+``[packages]``) and two arrays of tables (``[[upstreams]]``, ``[[routes]]``; see
+``gateway.config_delivery``). Every table and every key is optional; a missing one keeps
+its default. Anything else is an error: an unknown table or key, a value of the wrong
+type (``true`` is not an integer), a value outside its range or its list of choices, a
+file that does not exist. Each error is a
 ``ConfigError`` whose message is one line naming the file, the key and the problem::
 
     config/smppgw.toml: upstream.window: expected an integer, got "ten"
@@ -80,6 +81,8 @@ ReceiptStat = Literal["DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UN
 #: How the SMTP connection is protected: not at all, upgraded with STARTTLS, or TLS from
 #: the first byte ("implicit TLS", RFC 8314).
 SmtpSecurity = Literal["none", "starttls", "tls"]
+#: The categories of credit packages (``ledger.models.Category``).
+PackageCategory = Literal["verification", "marketing", "general"]
 
 
 class ConfigError(Exception):
@@ -270,6 +273,19 @@ class ApiConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PackagesConfig:
+    """Credit packages: how long they last, and which service_type means which category."""
+
+    #: Calendar months a package bought now stays valid.
+    validity_months: int = field(default=12, metadata=_limits(ge=1, le=120))
+    #: A submit_sm service_type and the category its messages have (``OTP =
+    #: "verification"``; matched exactly, then ignoring case); others: the account's.
+    service_types: Mapping[str, PackageCategory] = field(default_factory=dict)
+    #: How often ``serve`` writes off what is left of expired packages.
+    sweep_interval_s: float = field(default=60.0, metadata=_POSITIVE)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration. ``source`` is the file it came from (None: defaults)."""
 
@@ -281,6 +297,7 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    packages: PackagesConfig = field(default_factory=PackagesConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     #: ``[[upstreams]]`` (empty: the one ``[upstream]``); see ``links``.
     upstreams: tuple[UpstreamConfig, ...] = ()
@@ -487,6 +504,11 @@ def _convert(raw: Any, hint: Any, key: str, ctx: _Context) -> Any:
             listed = ", ".join(_show(c) for c in choices)
             raise ctx.error(key, f"expected one of {listed}, got {_show(raw)}")
         return raw
+    if origin in (dict, Mapping, typing.Mapping):
+        _, value_hint = typing.get_args(hint)
+        if not isinstance(raw, dict):
+            raise ctx.error(key, f"expected a table, got {_show(raw)}")
+        return {str(k): _convert(v, value_hint, f"{key}.{k}", ctx) for k, v in raw.items()}
     if hint is bool:
         if not isinstance(raw, bool):
             raise ctx.error(key, f"expected true or false, got {_show(raw)}")

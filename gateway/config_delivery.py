@@ -19,10 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from gateway.config_fields import AT_LEAST_1, FILE, PORT, POSITIVE, limits
 from ledger.models import DEFAULT_UPSTREAM, Category
 from ledger.rules.receipts import MAX_UPSTREAM_NAME
+
+#: ``ledger.rules.receipts.RECEIPT_ID_FORMS``, as the config spells them.
+ReceiptIdForm = Literal["auto", "same", "decimal", "hex"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,9 @@ class UpstreamConfig:
     #: the system's CAs) and ``host``.
     tls: bool = False
     tls_ca_file: Path | None = field(default=None, metadata=FILE)
+    #: How its receipts spell the id its submit_sm_resp gave (``auto``: any spelling,
+    #: ambiguous for a hex counter receipted in decimal; see docs/delivery.md).
+    receipt_ids: ReceiptIdForm = "auto"
     enquire_link_interval_s: float = field(default=30.0, metadata=POSITIVE)
     response_timeout_s: float = field(default=10.0, metadata=POSITIVE)
     reconnect_min_s: float = field(default=0.5, metadata=POSITIVE)

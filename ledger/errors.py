@@ -33,9 +33,18 @@ class UnknownMessage(LedgerError):
     """No message has this message_id."""
 
 
+class UnknownPackage(LedgerError):
+    """No credit package has this id."""
+
+
 class MessageNotAccepted(LedgerError):
     """The message has left the ACCEPTED state (forwarded, rejected ...): it can no
     longer be replaced."""
+
+
+class PackagePaidMessage(MessageNotAccepted):
+    """The message drew on a credit package: its price cannot be changed (replaced),
+    because its draws are in messages, not credits; it may still be refunded."""
 
 
 class InsufficientCredit(LedgerError):
@@ -131,6 +140,11 @@ class ForeignMessage(InvalidRequest):
 
 class SameAccount(InvalidRequest):
     """A transfer whose source and target are one account."""
+
+
+class InvalidPurchase(InvalidRequest):
+    """A package purchase no rule allows: a quantity not in units of 100 (at least 100,
+    at most the largest purchase), or a name too long."""
 
 
 class RefundRequired(InvalidRequest):

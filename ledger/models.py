@@ -79,7 +79,13 @@ class HouseAccount(StrEnum):
     RECHARGES = "house:recharges"  # automatic recharges
     REFUNDS = "house:refunds"  # money given back for messages never delivered upstream
     WRITE_OFFS = "house:write-offs"
+    #: Credit packages, in milli-messages (a unit of their own): purchases come from
+    #: here, draws go to package-sales, refunds come from package-refunds, expired
+    #: remainders go to package-write-offs.
     PACKAGES = "house:packages"
+    PACKAGE_SALES = "house:package-sales"
+    PACKAGE_REFUNDS = "house:package-refunds"
+    PACKAGE_WRITE_OFFS = "house:package-write-offs"
 
 
 #: The name of the upstream of a configuration with one ``[upstream]`` table, and of the
@@ -203,6 +209,10 @@ class JournalEntry:
     created_at: datetime
     note: str = ""
     counter_account: str = ""
+    #: The credit package whose quantity the entry moves (``package_journal``), in
+    #: milli-messages, ``balance_after`` being the package's remaining; None for an
+    #: entry of the credit balance.
+    package_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +235,9 @@ class OutboundMessage:
     registered_delivery: int
     pdu_body: bytes
     owner: str = ""
+    #: The message's category for credit packages; "" = the account's default
+    #: (the gateway maps the submit_sm service_type, ``[packages] service_types``).
+    category: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,6 +400,8 @@ class AuditCheck(StrEnum):
     PAIR = "pair"
     #: Entries name a counter-account that is no account (or their own account).
     COUNTER = "counter"
+    #: A credit package's remaining differs from the sum of its package journal.
+    PACKAGE = "package"
 
 
 @dataclass(frozen=True, slots=True)
@@ -632,6 +647,33 @@ class AlertOutcome(StrEnum):
     SENT = "sent"  # the SMTP server accepted the mail
     UNSENT = "unsent"  # no mail: [smtp] off, or no contact address (logged alert.unsent)
     REJECTED = "rejected"  # the SMTP server refused it for good
+
+
+class PackageStatus(StrEnum):
+    """A credit package's status, derived from its remaining quantity and the time."""
+
+    VALID = "valid"
+    EXHAUSTED = "exhausted"  # used up before its expiry
+    EXPIRED = "expired"  # at or past its expiry (the remainder is written off)
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """A credit package (``ledger.rules.packages``): messages of one category, prepaid.
+
+    ``total`` and ``remaining`` are milli-messages (1000 = one message of one segment to
+    a destination of weight at most 1 credit). ``status`` is as of when it was read.
+    """
+
+    package_id: str
+    system_id: str
+    name: str
+    category: Category
+    total: int
+    remaining: int
+    purchased_at: datetime
+    expires_at: datetime
+    status: PackageStatus
 
 
 class CallbackOutcome(StrEnum):

@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from ledger.errors import InvalidRequest
+from ledger.mo_store import MoStore
 from ledger.models import (
     DEFAULT_UPSTREAM,
     Account,
@@ -68,12 +69,10 @@ from ledger.models import (
     JournalEntry,
     MessageRecord,
     MessageState,
-    MoRoute,
     NewAccount,
     NewApiToken,
-    NewMo,
     NewReceipt,
-    PendingMo,
+    Package,
     PendingReceipt,
     PruneResult,
     ReceiptCallback,
@@ -353,9 +352,13 @@ class OutboxStore(Protocol):
         ``upstream``; state becomes FORWARDED."""
 
     async def message_by_upstream_id(
-        self, upstream_id: str, *, upstream: str | None = None
+        self, upstream_id: str, *, upstream: str | None = None, form: str = "auto"
     ) -> MessageRecord | None:
-        """The message the upstream named ``upstream`` (None: any) knows by ``upstream_id``."""
+        """The message the upstream named ``upstream`` (None: any) knows by ``upstream_id``,
+        spelled in its receipts as ``form`` says (``ledger.rules.receipts.upstream_keys``).
+
+        Raises InvalidRequest for an unknown form.
+        """
 
     async def set_message_state(self, message_id: str, state: MessageState) -> None:
         """Record a final outcome (DELIVERED, FAILED).
@@ -513,48 +516,37 @@ class AlertStore(Protocol):
         """(key, outcome) of every alert the account fired, oldest first."""
 
 
-class MoStore(Protocol):
-    """Messages from handsets: who owns a number or keyword, and the MOs kept for the
-    owner's receivers (claimed like receipts, with an age limit)."""
+class PackageStore(Protocol):
+    """Credit packages: purchase, the records, the expiry sweep (``ledger.rules.packages``)."""
 
-    async def set_mo_route(self, system_id: str, *, number: str = "", keyword: str = "") -> MoRoute:
-        """The account owns MOs to ``number`` (or starting with ``keyword``).
-
-        Raises InvalidRequest (neither, both, a malformed one), UnknownAccount.
-        """
-
-    async def delete_mo_route(self, *, number: str = "", keyword: str = "") -> bool:
-        """Nobody owns that number (or keyword) any more; False if nobody did."""
-
-    async def mo_routes(self, system_id: str | None = None) -> list[MoRoute]:
-        """Every number and keyword owned (by ``system_id``, or by anyone)."""
-
-    async def mo_owner(self, destination: str, text: bytes | str) -> str | None:
-        """The owner of ``destination``, else of ``text``'s first word; None: nobody."""
-
-    async def add_mo(self, items: Sequence[NewMo], *, lease: float = 60.0) -> list[int]:
-        """Keep MOs until a receiver acknowledges them; their ids. Raises UnknownAccount."""
-
-    async def claim_mo(
+    async def buy_package(
         self,
         system_id: str,
+        category: str,
+        quantity: int,
         *,
-        gateway_id: str,
-        max_age: float,
-        limit: int = 100,
-        lease: float = 60.0,
-    ) -> list[PendingMo]:
-        """Claim undelivered MOs younger than ``max_age`` seconds (the rules of
-        ``claim_receipts``)."""
+        idempotency_key: str,
+        name: str = "",
+        validity_months: int = 12,
+    ) -> Package:
+        """Buy ``quantity`` messages of ``category``; replaying the key returns the first."""
 
-    async def mo_delivered(self, mo_ids: Sequence[int]) -> None:
-        """The receiver acknowledged these MOs. Idempotent."""
+    async def package(self, package_id: str) -> Package:
+        """One package as of now; UnknownPackage for an unknown id."""
 
-    async def release_mo(self, mo_ids: Sequence[int]) -> None:
-        """Drop the claims so any gateway may claim them again."""
+    async def packages(
+        self, system_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
+    ) -> list[Package]:
+        """An account's packages, newest purchase first (keyset paging by ``before``)."""
 
-    async def pending_mo(self, system_id: str, *, limit: int = 1000) -> list[PendingMo]:
-        """MOs not yet acknowledged, oldest first (tests, operators)."""
+    async def package_totals(self, system_id: str) -> dict[str, int]:
+        """Milli-messages left in valid packages, per category."""
+
+    async def package_journal(self, package_id: str, *, limit: int = 100) -> list[JournalEntry]:
+        """A package's entries (milli-messages), newest first."""
+
+    async def expire_packages(self, *, limit: int = 200) -> list[tuple[str, str, int]]:
+        """Write off the remainders of expired packages; (system_id, package_id, amount)."""
 
 
 class CallbackStore(Protocol):
@@ -591,6 +583,7 @@ class Store(
     TokenStore,
     HistoryStore,
     AlertStore,
+    PackageStore,
     MoStore,
     CallbackStore,
     Protocol,

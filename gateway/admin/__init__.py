@@ -45,7 +45,6 @@ from gateway.admin.errors import (
     AccountTaken,
     AdminError,
     AmountLimit,
-    CategoryAlertsUnavailable,
     Conflict,
     DifferentOwners,
     Forbidden,
@@ -59,6 +58,7 @@ from gateway.admin.errors import (
     NotAuthenticated,
     NotEnoughCredit,
     NotFound,
+    PackageNotFound,
     PasswordNotChanged,
     PasswordNotShown,
     RechargeAmountNotAllowed,
@@ -69,6 +69,14 @@ from gateway.admin.errors import (
 )
 from gateway.admin.history import DEFAULT_HISTORY_LIMIT, history, prune_history
 from gateway.admin.mo import add_mo_route, mo_routes, remove_mo_route
+from gateway.admin.packages import (
+    DEFAULT_PACKAGE_LIMIT,
+    PackageDetails,
+    PackageListing,
+    buy_package,
+    list_packages,
+    show_package,
+)
 from gateway.admin.password_reset import PasswordReset, reset_password
 from gateway.admin.prices import show_prices
 from gateway.admin.recharge import recharge_off, set_recharge
@@ -91,6 +99,7 @@ __all__ = [
     "CHART_DAYS",
     "DEFAULT_HISTORY_LIMIT",
     "DEFAULT_MAX_BINDS",
+    "DEFAULT_PACKAGE_LIMIT",
     "DEFAULT_STATEMENT_LIMIT",
     "AccountDetails",
     "AccountInactive",
@@ -101,7 +110,6 @@ __all__ = [
     "AlertCleared",
     "AlertSettings",
     "AmountLimit",
-    "CategoryAlertsUnavailable",
     "Conflict",
     "CreatedAccount",
     "CreatedToken",
@@ -117,6 +125,9 @@ __all__ = [
     "NotAuthenticated",
     "NotEnoughCredit",
     "NotFound",
+    "PackageDetails",
+    "PackageListing",
+    "PackageNotFound",
     "PasswordChange",
     "PasswordNotChanged",
     "PasswordNotShown",
@@ -136,6 +147,7 @@ __all__ = [
     "add_sender",
     "allow_ip",
     "authenticate",
+    "buy_package",
     "clear_alert",
     "close_account",
     "create_account",
@@ -144,6 +156,7 @@ __all__ = [
     "deny_ip",
     "history",
     "list_accounts",
+    "list_packages",
     "list_tokens",
     "mo_routes",
     "open_ledger",
@@ -160,6 +173,7 @@ __all__ = [
     "set_status",
     "show_account",
     "show_alerts",
+    "show_package",
     "show_prices",
     "show_tariff",
     "statement",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.admin.errors import CategoryAlertsUnavailable, action
+from gateway.admin.errors import action
 from gateway.admin.scope import ADMIN, Scope, check_visible, visible_account
 from ledger.models import Account, BalanceAlert, Category
 from ledger.store import Store
@@ -33,14 +33,12 @@ class AlertCleared:
 
 
 def _watchable(category: Category | None) -> str | None:
-    """The category the ledger stores, if alerts on it can fire yet.
+    """The category the ledger stores (None: the credit balance).
 
-    The table has room for package categories; until credit packages exist there is no
-    balance of a category to watch, so setting one is refused instead of stored mute.
+    A package category's balance is the messages its packages hold (``below`` is then a
+    number of messages, in thousandths like credits).
     """
-    if category is not None:
-        raise CategoryAlertsUnavailable(Category(category).value)
-    return None
+    return None if category is None else Category(category).value
 
 
 @action
@@ -56,7 +54,8 @@ async def set_alert(
 
     Replaces the account's alert on that balance; it starts from the balance now
     (armed if at or above ``below``). Refusals: an unknown account, ``below`` <= 0 or
-    beyond ``[ledger] max_balance``, a package category (not yet watchable).
+    beyond ``[ledger] max_balance``. With ``category`` it watches the messages left in
+    the account's packages of that category.
     """
     cat = _watchable(category)
     await check_visible(store, scope, system_id)

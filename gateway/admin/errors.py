@@ -42,6 +42,7 @@ from ledger.errors import (
     IdempotencyConflict,
     InsufficientCredit,
     InvalidAccountData,
+    InvalidPurchase,
     InvalidRequest,
     LedgerError,
     LedgerUnavailable,
@@ -51,6 +52,7 @@ from ledger.errors import (
     TokenExists,
     UnknownAccount,
     UnknownMessage,
+    UnknownPackage,
     UnknownToken,
 )
 from ledger.migrate import MigrationError
@@ -123,6 +125,18 @@ class TokenNotFound(NotFound):
     def __init__(self, token_id: str) -> None:
         super().__init__(f"token {token_id}: no such token")
         self.token_id = token_id
+
+
+class PurchaseRefused(Refused):
+    """A package purchase the rules refuse: the quantity (units of 100) or the name."""
+
+    code = "purchase_refused"
+
+
+class PackageNotFound(NotFound):
+    """No credit package has this id (or it is another owner's)."""
+
+    code = "package_not_found"
 
 
 class AccountNotFound(NotFound):
@@ -211,19 +225,6 @@ class RechargeAmountNotAllowed(Refused):
         self.allowed = allowed
 
 
-class CategoryAlertsUnavailable(Refused):
-    """An alert on a credit-package category: there are no package balances to watch yet."""
-
-    code = "category_alerts_unavailable"
-
-    def __init__(self, category: str) -> None:
-        super().__init__(
-            f"alerts on the {category} category need credit packages, which this version"
-            " does not have: only the credit balance can be watched (leave out --category)"
-        )
-        self.category = category
-
-
 class PasswordNotChanged(Refused):
     """A password reset refused before anything changed; ``reason`` says why."""
 
@@ -293,6 +294,8 @@ def admin_error(e: LedgerError) -> AdminError:
         return Conflict(f"token {e}: already exists")
     if isinstance(e, UnknownMessage):
         return NotFound(_message(e))
+    if isinstance(e, UnknownPackage):
+        return PackageNotFound(_message(e))
     if isinstance(e, InsufficientCredit):
         return NotEnoughCredit(_message(e))
     if isinstance(e, AccountClosed):
@@ -305,6 +308,8 @@ def admin_error(e: LedgerError) -> AdminError:
         return AmountLimit(_message(e))
     if isinstance(e, AccountNotEmpty):
         return AccountNotClosable(f"{_message(e)}: transfer or spend it before closing")
+    if isinstance(e, InvalidPurchase):
+        return PurchaseRefused(_message(e))
     if isinstance(e, SameAccount):
         return SameAccountTransfer(_message(e))
     if isinstance(e, InvalidRequest):  # a bad cursor, a malformed request: the input is wrong

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from gateway.admin import inputs
 from gateway.admin.errors import InvalidInput, KeyReused, Unavailable, action
 from gateway.admin.scope import ADMIN, Scope, visible_account
 from gateway.policy.jobs import encode_text, sender_of, submit_pdu
@@ -57,6 +58,8 @@ class Job:
 
     ``coding`` is ``gsm7``, ``ucs2`` or None (GSM 03.38 when the text allows it).
     ``receipt`` asks the upstream for a delivery receipt (its state shows in the history).
+    ``category`` (credit packages): verification, marketing or general; None: the
+    account's default category.
     ``callback_url`` (checked by ``inputs.callback_url``) is where each sent message's
     final outcome is POSTed (``gateway.delivery.callbacks``); it implies ``receipt``.
     """
@@ -66,6 +69,7 @@ class Job:
     message: str
     coding: str | None = None
     receipt: bool = False
+    category: str | None = None
     callback_url: str | None = None
 
 
@@ -131,6 +135,8 @@ def _check(job: Job) -> tuple[tuple[str, ...], int, bytes]:
     if not 1 <= len(job.message) <= MAX_TEXT:
         raise InvalidInput(f"message: 1 to {MAX_TEXT} characters")
     receivers = _receivers(job.receivers)
+    if job.category is not None:
+        inputs.category(job.category)
     try:
         data_coding, content = encode_text(job.message, job.coding)
     except ValueError as e:
@@ -183,6 +189,7 @@ async def send_job(
                 pdu,
                 log.bind(destination=pdu.destination_addr),
                 key=None if key is None else f"api:jobs:{system_id}:{key}:{i}",
+                category=job.category or "",
             )
             for i, pdu in enumerate(pdus)
         )

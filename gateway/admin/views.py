@@ -171,11 +171,12 @@ class TransferView(TypedDict):
 
 
 class DrawnFromView(TypedDict):
-    """What paid for (part of) a message: ``credits`` (with ``amount_milli``) or a package."""
+    """What paid for (part of) a message: ``credits`` or a package id, and how much in
+    that source's unit (credits, or package messages; ``amount_milli``: thousandths)."""
 
     source: str
-    amount: str | int
-    amount_milli: NotRequired[int]
+    amount: str
+    amount_milli: int
 
 
 class HistoryItemView(TypedDict):
@@ -494,9 +495,8 @@ def prune_view(r: PruneResult) -> PruneView:
 
 
 def _drawn_from_view(source: str, amount: int) -> DrawnFromView:
-    if source == "credits":
-        return {"source": source, "amount": milli_to_credits(amount), "amount_milli": amount}
-    return {"source": source, "amount": amount}
+    # Credits for the balance, messages for a package: both with 3 decimals at most.
+    return {"source": source, "amount": milli_to_credits(amount), "amount_milli": amount}
 
 
 def created_account_view(c: CreatedAccount) -> CreatedAccountView:

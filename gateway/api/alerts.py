@@ -3,7 +3,7 @@
 Each route calls one action of :mod:`gateway.admin.alerts` with the token's scope, and
 answers the view ``smppgw alert ... --json`` prints. The thresholds are credits here, as
 every amount the API takes; which alerts may be set is the action's rule (an alert on a
-package category is refused, 422, until packages exist).
+package category watches the messages left in the account's packages of it).
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ class AlertBody(BaseModel):
     category: StrictStr | None = Field(
         default=None,
         description="null (the default) watches the credit balance; a package category"
-        " (verification, marketing, general) is refused (422) until packages exist",
+        " (verification, marketing, general) watches the messages left in the account's"
+        " packages of that category (``below`` is then messages)",
     )
 
 
@@ -55,8 +56,7 @@ async def set_alert(
     ctx: Context, scope: TokenScope, account: AccountId, body: AlertBody
 ) -> views.AlertView:
     """Set (or replace) the alert on a balance; it starts armed if the balance is at or
-    above ``below``. 422 ``limit_exceeded`` beyond ``[ledger] max_balance``, 422
-    ``category_alerts_unavailable`` for a package category."""
+    above ``below``. 422 ``limit_exceeded`` beyond ``[ledger] max_balance``."""
     text = body.below if isinstance(body.below, str) else repr(body.below)
     below = inputs.credits(text)
     category = _category(body.category)

@@ -14,14 +14,15 @@ from typing import Any
 from fastapi import FastAPI
 
 from gateway import __version__
-from gateway.api import accounts, alerts, errors, messages, operations
+from gateway.api import accounts, alerts, errors, messages, operations, packages
 from gateway.api.context import ApiContext
 from gateway.console import router as console_router
 from gateway.console import static_files
 
 TITLE = "smppgw management API"
 DESCRIPTION = (
-    "Accounts, allowed IPs, senders, auto-recharge, password resets, transfers, the "
+    "Accounts, allowed IPs, senders, auto-recharge, password resets, transfers, credit "
+    "packages, low-balance alerts, the "
     "journal and message history of an smppgw SMPP gateway, sending over HTTP, plus "
     "health, readiness and Prometheus metrics. "
     "Authenticate with `Authorization: Bearer <token>` (`smppgw token create`). "
@@ -43,6 +44,7 @@ def create_app(ctx: ApiContext | None) -> FastAPI:
     errors.install(app)
     app.include_router(accounts.router)
     app.include_router(alerts.router)
+    app.include_router(packages.router)
     app.include_router(messages.router)
     app.include_router(operations.router)
     app.include_router(console_router)

@@ -32,6 +32,8 @@ class ApiContext:
     upstream_ready: Callable[[], bool] = lambda: True
     #: The gateway's submit path, for sending over HTTP; None: sending is refused (503).
     submitter: Submitter | None = None
+    #: ``[packages] validity_months``: how long a package bought now lasts.
+    package_validity_months: int = 12
 
 
 def context(request: Request) -> ApiContext:

@@ -52,6 +52,11 @@ class JobBody(BaseModel):
     receipt: StrictBool = Field(
         default=False, description="ask the upstream for a delivery receipt"
     )
+    category: StrictStr | None = Field(
+        default=None,
+        description="credit packages: verification, marketing or general; default: the"
+        " account's default category",
+    )
     callback_url: StrictStr | None = Field(
         default=None,
         max_length=inputs.MAX_URL,
@@ -136,6 +141,7 @@ async def send(
         message=body.message,
         coding=body.coding,
         receipt=body.receipt,
+        category=body.category,
         callback_url=None if body.callback_url is None else inputs.callback_url(body.callback_url),
     )
     key = None if idempotency_key is None else inputs.client_key(idempotency_key)

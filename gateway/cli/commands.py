@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import admin
-from gateway.admin import views
+from gateway.admin import package_views, views
 from gateway.cli import render
 from gateway.cli.errors import Refusal, UsageError
 from ledger.models import Account, AccountStatus, MoRoute, milli_to_credits
@@ -312,6 +312,32 @@ async def recharge_off(store: Store, args: argparse.Namespace) -> Result:
     """``recharge off``."""
     account = await admin.recharge_off(store, args.system_id)
     return _account_line(account, render.recharge(account))
+
+
+async def package_buy(store: Store, args: argparse.Namespace) -> Result:
+    """``package buy``."""
+    package = await admin.buy_package(
+        store,
+        args.system_id,
+        args.category,
+        args.quantity,
+        name=args.name,
+        key=args.key,
+        validity_months=args.settings.packages.validity_months,
+    )
+    return Result(package_views.package_view(package), f"bought {render.package_line(package)}")
+
+
+async def package_list(store: Store, args: argparse.Namespace) -> Result:
+    """``package list``."""
+    listing = await admin.list_packages(store, args.system_id, limit=args.limit, before=args.before)
+    return Result(package_views.packages_view(listing), render.packages(listing))
+
+
+async def package_show(store: Store, args: argparse.Namespace) -> Result:
+    """``package show``."""
+    details = await admin.show_package(store, args.package_id)
+    return Result(package_views.package_details_view(details), render.package_details(details))
 
 
 async def alert_set(store: Store, args: argparse.Namespace) -> Result:

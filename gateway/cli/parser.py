@@ -14,6 +14,7 @@ from typing import Any, NoReturn, TypeVar
 from gateway.admin import (
     DEFAULT_HISTORY_LIMIT,
     DEFAULT_MAX_BINDS,
+    DEFAULT_PACKAGE_LIMIT,
     DEFAULT_STATEMENT_LIMIT,
     InvalidInput,
     inputs,
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_credits(subcommands, common)
     _add_recharge(subcommands, common)
     _add_alert(subcommands, common)
+    _add_package(subcommands, common)
     _add_tariff(subcommands, common)
     _add_token(subcommands, common)
     _add_history(subcommands, common)
@@ -261,10 +263,30 @@ def _add_alert(subcommands: Any, common: _Parser) -> None:
         group, "set", commands.alert_set, "mail the contact when the balance falls below", common
     )
     p.add_argument("--below", metavar="CREDITS", type=_credits, required=True)
-    p.add_argument("--category", metavar="C", type=_category, help="a package category (later)")
+    p.add_argument(
+        "--category", metavar="C", type=_category, help="watch a package category instead"
+    )
     _account_leaf(group, "show", commands.alert_show, "show the account's alerts", common)
     p = _account_leaf(group, "clear", commands.alert_clear, "remove an alert", common)
-    p.add_argument("--category", metavar="C", type=_category, help="a package category (later)")
+    p.add_argument("--category", metavar="C", type=_category, help="a package category's alert")
+
+
+def _add_package(subcommands: Any, common: _Parser) -> None:
+    group = _group(subcommands, "package", "credit packages: prepaid messages by category")
+    p = _account_leaf(group, "buy", commands.package_buy, "buy a package of messages", common)
+    p.add_argument("category", metavar="CATEGORY", type=_category, help=_CATEGORIES)
+    p.add_argument(
+        "quantity", metavar="QUANTITY", type=_int_min(1), help="messages, in units of 100"
+    )
+    p.add_argument("--name", default="", help='default: "QUANTITY CATEGORY"')
+    p.add_argument("--key", help="idempotency key (default: a fresh UUID)")
+    p = _account_leaf(
+        group, "list", commands.package_list, "purchase records and what is left", common
+    )
+    p.add_argument("--limit", metavar="N", type=_int_min(1), default=DEFAULT_PACKAGE_LIMIT)
+    p.add_argument("--before", metavar="CURSOR", help="the next page (printed under a full one)")
+    p = _leaf(group, "show", commands.package_show, "one package and its entries", common)
+    p.add_argument("package_id", metavar="PACKAGE_ID")
 
 
 def _add_tariff(subcommands: Any, common: _Parser) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from gateway.admin.alerts import AlertSettings
 from gateway.admin.inputs import catch_all_text, is_catch_all
+from gateway.admin.packages import PackageDetails, PackageListing
 from ledger.models import (
     CREDITS_SOURCE,
     Account,
@@ -15,6 +16,7 @@ from ledger.models import (
     EntryKind,
     HistoryPage,
     JournalEntry,
+    Package,
     milli_to_credits,
 )
 
@@ -171,3 +173,65 @@ def signed(milli: int) -> str:
 def one_time_password(password: str) -> str:
     """The line that shows a generated password, the only time it is ever shown."""
     return f"password: {password}  (shown once; it cannot be recovered)"
+
+
+def package_line(p: Package) -> str:
+    """A package in one line: id, name, what is left, expiry, status."""
+    return (
+        f"{p.package_id} ({p.name}, {p.category.value}): {milli_to_credits(p.remaining)} of"
+        f" {milli_to_credits(p.total)} messages left, expires"
+        f" {p.expires_at.isoformat(timespec='seconds')}, {p.status.value}"
+    )
+
+
+def packages(listing: PackageListing) -> str:
+    """Purchase records as a table, then the messages left per category."""
+    left = ", ".join(f"{c} {milli_to_credits(n)}" for c, n in listing.remaining.items())
+    lines = [f"{listing.account.system_id}: messages left in valid packages: {left}"]
+    if not listing.packages:
+        lines.append("no package bought")
+        return "\n".join(lines)
+    rows = [
+        [
+            p.package_id,
+            p.name,
+            p.category.value,
+            milli_to_credits(p.total),
+            milli_to_credits(p.remaining),
+            p.expires_at.isoformat(timespec="seconds"),
+            p.status.value,
+        ]
+        for p in listing.packages
+    ]
+    lines.append(
+        table(
+            ["ID", "NAME", "CATEGORY", "TOTAL", "REMAINING", "EXPIRES", "STATUS"],
+            rows,
+            right={3, 4},
+        )
+    )
+    if listing.next_before is not None:
+        lines.append(f"more: --before {listing.next_before}")
+    return "\n".join(lines)
+
+
+def package_details(d: PackageDetails) -> str:
+    """A package, then its entries newest first."""
+    p = d.package
+    lines = [
+        package_line(p),
+        f"account {p.system_id}, bought {p.purchased_at.isoformat(timespec='seconds')}",
+    ]
+    rows = [
+        [
+            str(e.id),
+            e.created_at.isoformat(timespec="seconds"),
+            e.kind.value,
+            milli_to_credits(e.amount),
+            milli_to_credits(e.balance_after),
+            e.message_id or e.note or "-",
+        ]
+        for e in d.entries
+    ]
+    lines.append(table(["ID", "TIME", "KIND", "MESSAGES", "LEFT", "FOR"], rows, right={0, 3, 4}))
+    return "\n".join(lines)

@@ -49,6 +49,8 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 JOURNAL_ROWS = 20
 #: Messages a history page shows.
 HISTORY_ROWS = 50
+#: Purchase records a package page shows.
+PACKAGE_ROWS = 20
 
 
 def static_files() -> StaticFiles:
@@ -70,9 +72,10 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v[-1].strip() for k, v in parse_qs(body, keep_blank_values=True).items()}
 
 
-def _back(account: str, *, notice: str = "", error: str = "") -> RedirectResponse:
+def _back(account: str, *, notice: str = "", error: str = "", page: str = "") -> RedirectResponse:
     query = urlencode({k: v for k, v in (("notice", notice), ("error", error)) if v})
-    return RedirectResponse(f"{PREFIX}/accounts/{account}?{query}", status_code=303)
+    where = f"{PREFIX}/accounts/{account}" + (f"/{page}" if page else "")
+    return RedirectResponse(f"{where}?{query}", status_code=303)
 
 
 # -- log-in -----------------------------------------------------------------------------
@@ -212,6 +215,40 @@ async def history_page(request: Request, ctx: Context, account: str) -> Response
     )
 
 
+@router.get("/accounts/{account}/packages", response_model=None)
+async def packages_page(request: Request, ctx: Context, account: str) -> Response:
+    """The package page: remaining per category, alert settings, purchase records."""
+    try:
+        scope, secret = await logged_in(request, ctx)
+    except LoginRequired:
+        return _to_login()
+    try:
+        listing = await admin.list_packages(
+            ctx.store,
+            account,
+            limit=PACKAGE_ROWS,
+            before=request.query_params.get("before"),
+            scope=scope,
+        )
+        alerts = await admin.show_alerts(ctx.store, account, scope=scope)
+    except AdminError as e:
+        return _page(request, "error.html", status_of(e), error=str(e), scope=scope)
+    return _page(
+        request,
+        "packages.html",
+        account=listing.account,
+        listing=listing,
+        alerts=alerts.alerts,
+        categories=list(Category),
+        scope=scope,
+        csrf=form_token(secret),
+        # A purchase form's key: submitting the same form twice buys once.
+        purchase_key=secrets.token_hex(8),
+        notice=request.query_params.get("notice", ""),
+        error=request.query_params.get("error", ""),
+    )
+
+
 @router.get("/accounts/{account}/usage", response_model=None)
 async def usage_page(request: Request, ctx: Context, account: str) -> Response:
     """The account's messages and credits per day over the last 30 days: chart and table."""
@@ -326,6 +363,27 @@ async def _transfer(ctx: ApiContext, account: str, f: dict[str, str], scope: Sco
     return f"{milli_to_credits(amount)} credits sent to {target}; {left} left"
 
 
+async def _buy_package(ctx: ApiContext, account: str, f: dict[str, str], scope: Scope) -> str:
+    category = inputs.category(f.get("category", ""))
+    try:
+        quantity = int(f.get("quantity", ""))
+    except ValueError:
+        raise InvalidInput("messages: a whole number, in units of 100") from None
+    key = f.get("key", "")
+    package = await admin.buy_package(
+        ctx.store,
+        account,
+        category,
+        quantity,
+        name=f.get("name", ""),
+        key=f"console:package:{account}:{key}" if key else None,
+        origin="console",
+        validity_months=ctx.package_validity_months,
+        scope=scope,
+    )
+    return f"bought {package.package_id}: {quantity} {category.value} messages"
+
+
 async def _reset_password(ctx: ApiContext, account: str, _f: dict[str, str], scope: Scope) -> str:
     reset = await admin.reset_password(ctx.store, account, ctx.mailer, scope=scope)
     return f"a new password was mailed to {reset.mailed_to}"
@@ -343,7 +401,10 @@ FORMS: dict[str, FormAction] = {
     "alerts": _set_alert,
     "alerts/clear": _clear_alert,
     "password": _reset_password,
+    "packages": _buy_package,
 }
+#: The page a form goes back to, when it is not the account page.
+FORM_PAGES = {"packages": "packages"}
 
 
 @router.post("/accounts/{account}/{action:path}", response_model=None)
@@ -361,10 +422,11 @@ async def account_form(request: Request, ctx: Context, account: str, action: str
         return _page(
             request, "error.html", 403, error="the form is stale: reload the page", scope=scope
         )
+    page = FORM_PAGES.get(action, "")
     try:
         notice = await run(ctx, account, fields, scope)
     except AdminError as e:
         if status_of(e) == 404:
             return _page(request, "error.html", 404, error=str(e), scope=scope)
-        return _back(account, error=str(e))
-    return _back(account, notice=notice)
+        return _back(account, error=str(e), page=page)
+    return _back(account, notice=notice, page=page)

@@ -58,3 +58,20 @@ def expires_at(validity_period: str, accepted_at: datetime, max_validity_s: floa
     cap = accepted_at + timedelta(seconds=max_validity_s)
     end = validity_end(validity_period, accepted_at)
     return cap if end is None else min(end, cap)
+
+
+def stored_submit_fields(body: bytes) -> tuple[str, str]:
+    """(service_type, validity_period) of a stored submit_sm body (SMPP 3.4 §4.4.1),
+    read in place: the forwarder needs these two of every message, and decoding the
+    whole PDU would cost ten times as much. ("", "") for a body too short to hold them.
+    """
+    try:
+        nul = body.index(0)  # the end of service_type
+        service = body[:nul]
+        nul = body.index(0, nul + 3)  # source_addr, after its TON and NPI
+        nul = body.index(0, nul + 3)  # destination_addr, after its TON and NPI
+        nul = body.index(0, nul + 4)  # schedule_delivery_time, after 3 one-octet fields
+        end = body.index(0, nul + 1)  # validity_period
+    except ValueError:
+        return "", ""
+    return service.decode("latin-1"), body[nul + 1 : end].decode("latin-1")

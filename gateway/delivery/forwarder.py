@@ -43,10 +43,10 @@ import structlog
 
 from gateway.config_delivery import DeliveryConfig
 from gateway.delivery.custody import Custody
-from gateway.delivery.expiry import expires_at
+from gateway.delivery.expiry import expires_at, stored_submit_fields
 from gateway.delivery.routing import RouteTable, pick
 from gateway.observability.metrics import Metrics
-from gateway.smpp import HEADER, CommandId, CommandStatus, PduError, SubmitSm, SubmitSmResp, decode
+from gateway.smpp import CommandStatus, SubmitSmResp
 from gateway.transport.connection import ConnectionClosed, NotSent, ResponseTimeout
 from ledger import LedgerError, Store, UnknownMessage
 from ledger.models import Category, OutboundMessage, milli_to_credits
@@ -136,15 +136,9 @@ class _Item:
 
 def _submit_fields(body: bytes) -> tuple[str, str | None]:
     """The validity_period and category (its service_type, when one) of a stored body."""
-    frame = HEADER.pack(HEADER.size + len(body), CommandId.SUBMIT_SM, 0, 1) + body
-    try:
-        pdu = decode(frame)
-    except PduError:
-        return "", None
-    if not isinstance(pdu, SubmitSm):  # pragma: no cover - the header says submit_sm
-        return "", None
-    service = pdu.service_type.lower()
-    return pdu.validity_period, service if service in _CATEGORIES else None
+    service, validity = stored_submit_fields(body)
+    service = service.lower()
+    return validity, service if service in _CATEGORIES else None
 
 
 class Forwarder:

@@ -12,7 +12,8 @@ evicted entry, another gateway's message) asks the ledger.
 A final receipt other than DELIVRD is relayed as it came; with ``[delivery]
 undelivered_refund`` the message is refunded too (by default not: the upstream charged us).
 
-Ids are matched whatever their spelling (``ledger.rules.receipts.upstream_keys``: hex in
+Ids are matched whatever their spelling, or in the one the upstream's ``receipt_ids``
+names (``ledger.rules.receipts.upstream_keys``: hex in
 submit_sm_resp and decimal in the receipt, padded or not, any case). A receipt that
 matches nothing yet (it can overtake the submit_sm_resp it belongs to, whose id the
 forwarder records a moment later) is looked up again for ``unmatched_grace`` seconds
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import structlog
 
@@ -64,8 +66,11 @@ class ReceiptIntake:
         unmatched_grace: float = UNMATCHED_GRACE_S,
         undelivered_refund: bool = False,
         mo: MoIntake | None = None,
+        receipt_ids: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
+        #: upstream name -> how its receipts spell ids (``upstream_keys``; default auto).
+        self.receipt_ids = dict(receipt_ids or {})
         self.dispatcher = dispatcher
         #: Where MOs go (None: acknowledged and dropped, ``mo.dropped``).
         self.mo = mo
@@ -182,13 +187,16 @@ class ReceiptIntake:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._grace
         pauses = iter(_RETRY_PAUSE_S)
-        keys = upstream_keys(upstream_id)
+        form = self.receipt_ids.get(upstream, "auto")
+        keys = upstream_keys(upstream_id, form)
         while True:
             for key in keys:
                 cached = self._by_upstream.get((upstream, key))
                 if cached is not None:
                     return (upstream, key), cached
-            record = await self.store.message_by_upstream_id(upstream_id, upstream=upstream)
+            record = await self.store.message_by_upstream_id(
+                upstream_id, upstream=upstream, form=form
+            )
             if record is not None:
                 return (upstream, upstream_key(record.upstream_id or upstream_id)), (
                     record.message_id,

@@ -120,6 +120,9 @@ class UpstreamLink:
 
     async def _wait_pace(self) -> None:
         loop = asyncio.get_running_loop()
+        unlimited = self._bucket.rate <= 0 and not self._pace_lock.locked()
+        if unlimited and self._pause.wait(loop.time()) <= 0:
+            return  # no limit and no pause: nothing to wait for, nothing to take
         async with self._pace_lock:
             while True:
                 now = loop.time()

@@ -20,6 +20,7 @@ import structlog
 from gateway.delivery.dispatch import Claimed, ReceiptDispatcher
 from gateway.delivery.receipt_pdus import from_stored_body, stored_body
 from gateway.delivery.registry import BindRegistry
+from gateway.observability.metrics import Metrics
 from gateway.smpp import CommandStatus, DeliverSm
 from ledger import LedgerError, Store
 from ledger.batcher import GroupCommit
@@ -115,9 +116,12 @@ class MoDispatcher(ReceiptDispatcher):
 class MoIntake:
     """Routes the upstreams' MOs to their owning accounts."""
 
-    def __init__(self, store: Store, dispatcher: MoDispatcher) -> None:
+    def __init__(
+        self, store: Store, dispatcher: MoDispatcher, *, metrics: Metrics | None = None
+    ) -> None:
         self.store = store
         self.dispatcher = dispatcher
+        self.metrics = metrics or Metrics()
         self.log = structlog.get_logger("smppgw.mo")
 
     async def on_mo(self, pdu: DeliverSm, upstream: str) -> int:
@@ -129,6 +133,7 @@ class MoIntake:
             owner = await self.store.mo_owner(pdu.destination_addr, pdu.short_message)
             if owner is None:
                 log.warning("mo.unrouted")
+                self.metrics.mo_messages.labels("unrouted").inc()
                 return CommandStatus.ESME_ROK
             mo_id = await self.dispatcher.store_mo_and_push(owner, upstream, pdu)
         except LedgerError as e:
@@ -136,4 +141,5 @@ class MoIntake:
             log.error("mo.store_failed", error=repr(e))
             return CommandStatus.ESME_RX_T_APPN
         log.info("mo.stored", system_id=owner, mo_id=mo_id)
+        self.metrics.mo_messages.labels("stored").inc()
         return CommandStatus.ESME_ROK

@@ -117,6 +117,8 @@ EVENTS: dict[str, str] = {
     "upstream.deliver_failed": "an upstream deliver_sm failed here; answered RX_T_APPN",
     "history.pruned": "the retention sweep deleted messages older than the history keeps",
     "history.prune_failed": "the retention sweep could not reach the ledger; tried again later",
+    "package.expired": "the expiry sweep wrote off what was left of a credit package",
+    "package.expiry_failed": "the expiry sweep could not reach the ledger; tried again later",
     "config.secret_world_readable": "the config file holds a secret inline and anyone may read it",
     "ledger.file_exposed": "a SQLite ledger file is readable by others than its owner",
     "mail.sent": "the SMTP server accepted a mail to an account holder",

@@ -175,6 +175,12 @@ class Metrics:
             ["upstream"],
             registry=r,
         )
+        self.mo_messages = Counter(
+            "smppgw_mo_messages",
+            "messages from handsets, by outcome (stored for their owner, unrouted: no owner)",
+            ["outcome"],
+            registry=r,
+        )
         self.messages_expired = Counter(
             "smppgw_messages_expired",
             "messages refunded because their validity ended before an upstream took them",

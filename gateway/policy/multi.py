@@ -45,6 +45,7 @@ from gateway.smpp.buffer import DISTRIBUTION_LIST
 from ledger import InvalidRequest, LedgerError, LedgerUnavailable, Store
 from ledger.models import Account, DebitRequest, DebitResult, DebitStatus, OutboundMessage
 from ledger.rules.multi import all_debited
+from ledger.rules.packages import map_service_type
 
 S = CommandStatus
 #: The longest address a submit_sm carries (21 octets with the NUL).
@@ -168,6 +169,7 @@ class MultiSubmitter:
                     registered_delivery=checked.registered_delivery,
                     pdu_body=checked.body(),
                     owner=sub.gateway_id,
+                    category=map_service_type(checked.service_type, sub.service_types),
                 )
             )
         if not messages:

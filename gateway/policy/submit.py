@@ -8,7 +8,7 @@ batcher, and the message is handed to the forwarder only after its transaction c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -36,6 +36,7 @@ from ledger.models import (
     OutboundMessage,
     milli_to_credits,
 )
+from ledger.rules.packages import map_service_type
 
 S = CommandStatus
 #: Attempts to learn a debit's fate after a COMMIT whose outcome is unknown (0.1-0.8 s).
@@ -148,6 +149,7 @@ class Submitter:
         destination_check: str = "valid",
         max_parts: int = 6,
         metrics: Metrics | None = None,
+        service_types: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.tariff = tariff
@@ -158,6 +160,8 @@ class Submitter:
         self.destination_check = destination_check
         self.max_parts = max_parts
         self.metrics = metrics or Metrics()
+        #: ``[packages] service_types``: which category a service_type's messages have.
+        self.service_types = dict(service_types or {})
         self.clock = clock
         #: What the unfinished long messages declared (a total that changes is refused).
         self.concat = ConcatTracker()
@@ -235,15 +239,23 @@ class Submitter:
         raise AssertionError("unreachable")
 
     async def submit(
-        self, account: Account, pdu: SubmitSm, log: Any, *, key: str | None = None
+        self,
+        account: Account,
+        pdu: SubmitSm,
+        log: Any,
+        *,
+        key: str | None = None,
+        category: str = "",
     ) -> SubmitOutcome:
         """Decide one submit_sm; the ledger is written before this returns ESME_ROK.
 
         ``key`` is the debit's idempotency key when the caller has one of its own (the
         HTTP API's ``Idempotency-Key``); without it each message is its own debit
         (``submit:<message_id>``). A key debited before answers the first message again.
+        ``category`` (credit packages) is the caller's; without it the service_type's
+        (``[packages] service_types``), else the account's default, decided by the ledger.
         """
-        pending = self.prepare(account, pdu, log, key=key)
+        pending = self.prepare(account, pdu, log, key=key, category=category)
         if isinstance(pending, SubmitOutcome):
             return pending
         return await self.debit(pending)
@@ -257,7 +269,13 @@ class Submitter:
         return self.settle(pending, result)
 
     def prepare(
-        self, account: Account, pdu: SubmitSm, log: Any, *, key: str | None = None
+        self,
+        account: Account,
+        pdu: SubmitSm,
+        log: Any,
+        *,
+        key: str | None = None,
+        category: str = "",
     ) -> PendingDebit | SubmitOutcome:
         """Everything before the debit, synchronously: the checks, the price, the
         message to debit; or the refusal to answer at once.
@@ -315,6 +333,7 @@ class Submitter:
             registered_delivery=pdu.registered_delivery,
             pdu_body=pdu.body(),
             owner=self.gateway_id,
+            category=category or map_service_type(pdu.service_type, self.service_types),
         )
         request = DebitRequest(key or f"submit:{message_id}", message)
         return PendingDebit(account, pdu, q, part, message, request, key, log, loop_time)

@@ -42,6 +42,9 @@ from gateway.smpp import (
     UnsolicitedResponse,
 )
 
+#: Seconds a closing connection keeps reading (and dropping) input after its FIN.
+LINGER_S = 2.0
+
 
 class ConnectionClosed(Exception):
     """The connection ended before the request was answered."""
@@ -132,6 +135,8 @@ class SmppConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         """Feed the session and act on its events."""
+        if self._closing:
+            return  # lingering close: what the peer still sends is read and dropped
         events = self.session.receive_data(data, self._loop.time())
         self._handle(events)
         self._flush()
@@ -144,6 +149,11 @@ class SmppConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Fail every waiter and tell the handler, once."""
+        self._finish()
+
+    def _finish(self) -> None:
+        """The session is over for us: fail every waiter and tell the handler, once (a
+        lingering close calls it before the socket itself goes)."""
         self.session.connection_lost()
         if self._timer:
             self._timer.cancel()
@@ -370,8 +380,27 @@ class SmppConnection(asyncio.Protocol):
         self._closing = True
         self.log.info("session.closing", reason=reason)
         self._flush()
-        if self.transport is not None:
-            self.transport.close()
+        transport = self.transport
+        if transport is None:
+            return
+        if transport.is_closing() or not transport.can_write_eof():
+            transport.close()
+            return
+        # Lingering close: closing a socket with unread input makes the kernel send RST,
+        # and a RST can destroy our last answers (a submit_sm_resp ESME_ROK) in the
+        # peer's receive queue before its client reads them. So send FIN after what is
+        # queued, read and drop what still comes, and close on the peer's FIN or after
+        # LINGER_S.
+        transport.write_eof()
+        if self._reading_paused:
+            self._reading_paused = False
+            transport.resume_reading()
+        self._loop.call_later(LINGER_S, transport.close)
+        self._finish()  # for the application the connection is gone now
+
+    def eof_received(self) -> bool:
+        """The peer sent FIN: close (our side is done too once lingering)."""
+        return False
 
     # -- timers -------------------------------------------------------------------------
     def _arm_timer(self) -> None:

@@ -12,6 +12,7 @@ transaction's time).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from ledger.backends.base import Decoder, Row
@@ -45,6 +46,7 @@ from ledger.models import (
 from ledger.rules.alerts import JournalStep
 from ledger.rules.audit import AuditRow
 from ledger.rules.binds import BindState
+from ledger.rules.packages import Draw, PackageState
 from ledger.rules.planning import (
     AccountState,
     PlannedEntry,
@@ -88,7 +90,17 @@ STATUS_EXPR = "CASE WHEN closed_at IS NULL THEN status ELSE 'closed' END"
 STATE_COLS = (
     f"system_id, {STATUS_EXPR} AS status, balance, recharge_threshold, recharge_amount,"
     " recharge_daily_cap, recharge_day, recharges_today, throughput, tb_tokens,"
-    " tb_updated_at, owner"
+    " tb_updated_at, owner, default_category,"
+    " EXISTS (SELECT 1 FROM packages p WHERE p.system_id = accounts.system_id) AS has_packages"
+)
+#: A package as movements read it (``PackageState``).
+PACKAGE_STATE_COLS = "package_id, system_id, category, total, remaining, purchased_at, expires_at"
+#: A package as it is shown (``Package`` before its status).
+PACKAGE_COLS = PACKAGE_STATE_COLS + ", name"
+#: A package journal row, in the shape of ``JOURNAL_COLS`` plus its package.
+PACKAGE_JOURNAL_COLS = (
+    "id, system_id, counter_account, kind, amount, remaining_after AS balance_after,"
+    " idempotency_key, body_hash, message_id, created_at, note, package_id"
 )
 BIND_COLS = "system_id, gateway_id, session_id, kind, peer, bound_at"
 #: A message as history shows it, with its newest receipt's times (``HISTORY``).
@@ -219,7 +231,42 @@ def account_state(row: Row, d: Decoder) -> AccountState:
         tb_tokens=row["tb_tokens"],
         tb_updated_at=d.time(bucket_at) if bucket_at is not None else None,
         owner=row["owner"],
+        default_category=row["default_category"],
+        has_packages=bool(row["has_packages"]),
     )
+
+
+def package_state(row: Row, d: Decoder) -> PackageState:
+    """What a movement reads of a package (PACKAGE_STATE_COLS)."""
+    return PackageState(
+        package_id=row["package_id"],
+        system_id=row["system_id"],
+        category=row["category"],
+        total=row["total"],
+        remaining=row["remaining"],
+        purchased_at=d.time(row["purchased_at"]),
+        expires_at=d.time(row["expires_at"]),
+    )
+
+
+def package_row(row: Row, d: Decoder) -> tuple[PackageState, str]:
+    """A package and its name (PACKAGE_COLS); the core adds its status."""
+    return package_state(row, d), row["name"]
+
+
+def package_entry(row: Row, d: Decoder) -> JournalEntry:
+    """A package journal row (PACKAGE_JOURNAL_COLS)."""
+    return replace(entry(row, d), package_id=row["package_id"])
+
+
+def stored_package_entry(row: Row, d: Decoder) -> StoredEntry:
+    """A package journal row with its body's fingerprint."""
+    return StoredEntry(package_entry(row, d), row["body_hash"])
+
+
+def draw(row: Row, _d: Decoder) -> tuple[str, Draw]:
+    """A message's draw: (message_id, draw), in ``seq`` order."""
+    return row["message_id"], Draw(row["source"], row["amount"], row["segments"])
 
 
 def account(row: Row, d: Decoder) -> Account:

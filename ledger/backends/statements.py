@@ -27,7 +27,6 @@ from ledger.backends.rows import (
     HISTORY_COLS,
     JOURNAL_COLS,
     MESSAGE_COLS,
-    MO_COLS,
     RECEIPT_COLS,
     TOKEN_COLS,
 )
@@ -112,8 +111,12 @@ CLOSE_ACCOUNT = Statement.both(
 )
 # What an account still holds, one (what, amount) row each; closing needs all zero.
 # Tables that hold value for an account (credit packages) add their row here.
+# What an account holds, by kind: its credits, and its credit packages still usable at
+# $2 (an expired one is the sweep's to write off, and holds nothing for the customer).
 ACCOUNT_HOLDINGS = Statement.both(
     "SELECT 'credits' AS what, balance AS amount FROM accounts WHERE system_id = $1"
+    " UNION ALL SELECT 'packages', COUNT(*) FROM packages"
+    " WHERE system_id = $1 AND remaining > 0 AND expires_at > $2"
 )
 ACCOUNT_EXISTS = Statement.both("SELECT 1 FROM accounts WHERE system_id = $1")
 
@@ -180,11 +183,16 @@ AUDIT = Statement.both(
 WITH sums AS MATERIALIZED (
     SELECT system_id, counter_account, CAST(SUM(amount) AS BIGINT) AS total
     FROM journal GROUP BY system_id, counter_account
+), psums AS MATERIALIZED (
+    SELECT package_id, counter_account, CAST(SUM(amount) AS BIGINT) AS total
+    FROM package_journal GROUP BY package_id, counter_account
 ), own AS (
     SELECT system_id, CAST(SUM(total) AS BIGINT) AS total FROM sums GROUP BY system_id
 ), named AS (
-    SELECT counter_account AS name, CAST(-SUM(total) AS BIGINT) AS total
-    FROM sums GROUP BY counter_account
+    SELECT name, CAST(-SUM(total) AS BIGINT) AS total
+    FROM (SELECT counter_account AS name, total FROM sums
+          UNION ALL SELECT counter_account, total FROM psums) x
+    GROUP BY name
 )
 SELECT 'balance' AS kind, a.system_id AS name, NULL AS counter, a.balance AS balance,
        COALESCE(o.total, 0) AS total
@@ -199,9 +207,20 @@ WHERE h.balance <> COALESCE(n.total, 0)
 UNION ALL
 SELECT 'zero_sum', '', NULL, t.total, 0
 FROM (SELECT CAST((SELECT COALESCE(SUM(balance), 0) FROM accounts)
+                  + (SELECT COALESCE(SUM(remaining), 0) FROM packages)
                   + (SELECT COALESCE(SUM(balance), 0) FROM house_accounts) AS BIGINT)
              AS total) t
 WHERE t.total <> 0
+UNION ALL
+SELECT 'package', p.package_id, NULL, p.remaining, COALESCE(q.total, 0)
+FROM packages p
+LEFT JOIN (SELECT package_id, CAST(SUM(total) AS BIGINT) AS total FROM psums
+           GROUP BY package_id) q ON q.package_id = p.package_id
+WHERE p.remaining <> COALESCE(q.total, 0)
+UNION ALL
+SELECT 'counter', p.package_id, p.counter_account, p.total, 0
+FROM psums p
+WHERE NOT EXISTS (SELECT 1 FROM house_accounts y WHERE y.name = p.counter_account)
 UNION ALL
 SELECT 'pair', s.system_id, s.counter_account, s.total, -COALESCE(r.total, 0)
 FROM sums s JOIN accounts c ON c.system_id = s.counter_account
@@ -255,58 +274,6 @@ REPLACE_MESSAGE = Statement.both(
 )
 SET_MESSAGE_STATE = Statement.both(
     "UPDATE messages SET state = $2, updated_at = $3 WHERE message_id = $1"
-)
-
-# -- messages from handsets (MO) -----------------------------------------------------------------
-
-ACCOUNT_EXISTS = Statement.both("SELECT 1 FROM accounts WHERE system_id = $1")
-SET_MO_ROUTE = Statement.both(
-    "INSERT INTO mo_routes (kind, value, system_id) VALUES ($1, $2, $3)"
-    " ON CONFLICT (kind, value) DO UPDATE SET system_id = excluded.system_id"
-)
-DELETE_MO_ROUTE = Statement.both("DELETE FROM mo_routes WHERE kind = $1 AND value = $2")
-MO_ROUTES = Statement.each(
-    postgres="SELECT kind, value, system_id FROM mo_routes"
-    " WHERE ($1::text IS NULL OR system_id = $1::text) ORDER BY system_id, kind, value",
-    sqlite="SELECT kind, value, system_id FROM mo_routes"
-    " WHERE ($1 IS NULL OR system_id = $1) ORDER BY system_id, kind, value",
-)
-MO_OWNER = Statement.both(
-    "SELECT kind, system_id FROM mo_routes"
-    " WHERE (kind = 'number' AND value = $1) OR (kind = 'keyword' AND value = $2)"
-)
-INSERT_MO = Statement.both(
-    "INSERT INTO mo_messages (system_id, upstream, source_addr, destination_addr, pdu_body,"
-    " created_at, claimed_by, claimed_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-    " RETURNING id"
-)
-# Undelivered, unclaimed or claim run out, and younger than the age limit ($5); oldest first.
-_MO_CLAIMABLE = (
-    "SELECT id FROM mo_messages WHERE system_id = $1 AND delivered_at IS NULL"
-    " AND (claimed_until IS NULL OR claimed_until <= $3) AND created_at > $5"
-    " ORDER BY id LIMIT $6"
-)
-CLAIM_MO = Statement.each(
-    postgres="UPDATE mo_messages SET claimed_by = $2, claimed_until = $4"
-    f" WHERE id IN ({_MO_CLAIMABLE} FOR UPDATE SKIP LOCKED) RETURNING {MO_COLS}",
-    sqlite="UPDATE mo_messages SET claimed_by = $2, claimed_until = $4"
-    f" WHERE id IN ({_MO_CLAIMABLE}) RETURNING {MO_COLS}",
-)
-MO_DELIVERED = Statement.each(
-    postgres="UPDATE mo_messages SET delivered_at = $2, claimed_until = NULL"
-    " WHERE id = ANY($1::bigint[]) AND delivered_at IS NULL",
-    sqlite="UPDATE mo_messages SET delivered_at = $2, claimed_until = NULL"
-    " WHERE id IN (SELECT value FROM json_each($1)) AND delivered_at IS NULL",
-)
-RELEASE_MO = Statement.each(
-    postgres="UPDATE mo_messages SET claimed_by = NULL, claimed_until = NULL"
-    " WHERE id = ANY($1::bigint[]) AND delivered_at IS NULL",
-    sqlite="UPDATE mo_messages SET claimed_by = NULL, claimed_until = NULL"
-    " WHERE id IN (SELECT value FROM json_each($1)) AND delivered_at IS NULL",
-)
-PENDING_MO = Statement.both(
-    f"SELECT {MO_COLS} FROM mo_messages WHERE system_id = $1 AND delivered_at IS NULL"
-    " ORDER BY id LIMIT $2"
 )
 
 # What waits, over every gateway: the partial indexes of 0001 serve both counts.
@@ -479,6 +446,10 @@ PRUNE_PICK = Statement.each(
 #: messages (a package's record of what a message drew) adds its statement here.
 PRUNE_DEPENDENTS = (
     Statement.each(
+        postgres="DELETE FROM message_draws WHERE message_id = ANY($1::text[])",
+        sqlite="DELETE FROM message_draws WHERE message_id IN (SELECT value FROM json_each($1))",
+    ),
+    Statement.each(
         postgres="DELETE FROM receipts WHERE message_id = ANY($1::text[])",
         sqlite="DELETE FROM receipts WHERE message_id IN (SELECT value FROM json_each($1))",
     ),
@@ -545,6 +516,35 @@ DUE_ALERTS = Statement.each(
     sqlite=f"SELECT {ALERT_COLS} FROM balance_alerts a WHERE category IS NULL AND EXISTS"
     " (SELECT 1 FROM journal j WHERE j.system_id = a.system_id AND j.id > a.checked_through)"
     " ORDER BY system_id LIMIT $1",
+)
+# -- alerts on a credit-package category: its balance is the remaining of the account's
+# packages of that category, stepped by their package journal entries (milli-messages).
+_CATEGORY_ENTRIES = (
+    "FROM package_journal j JOIN packages p ON p.package_id = j.package_id"
+    " WHERE p.system_id = $1 AND p.category = $2"
+)
+# The category's remaining now and its newest package entry (0: none).
+CATEGORY_START = Statement.both(
+    "SELECT COALESCE((SELECT SUM(remaining) FROM packages WHERE system_id = $1"
+    " AND category = $2), 0) AS balance,"
+    f" COALESCE((SELECT max(j.id) {_CATEGORY_ENTRIES}), 0) AS last_id"
+)
+# What the category's entries after $3 added up to (the balance before them is now's
+# minus that), and a page of them in order.
+CATEGORY_AFTER = Statement.both(
+    f"SELECT COALESCE(SUM(j.amount), 0) {_CATEGORY_ENTRIES} AND j.id > $3"
+)
+CATEGORY_STEPS = Statement.both(
+    f"SELECT j.id, j.amount {_CATEGORY_ENTRIES} AND j.id > $3 ORDER BY j.id LIMIT $4"
+)
+_CATEGORY_DUE = (
+    f"SELECT {ALERT_COLS} FROM balance_alerts a WHERE category IS NOT NULL AND EXISTS"
+    " (SELECT 1 FROM package_journal j JOIN packages p ON p.package_id = j.package_id"
+    " WHERE p.system_id = a.system_id AND p.category = a.category"
+    " AND j.id > a.checked_through) ORDER BY system_id, category LIMIT $1"
+)
+DUE_CATEGORY_ALERTS = Statement.each(
+    postgres=_CATEGORY_DUE + " FOR UPDATE OF a SKIP LOCKED", sqlite=_CATEGORY_DUE
 )
 ALERT_STEPS = Statement.both(
     f"SELECT {ALERT_STEP_COLS} FROM journal WHERE system_id = $1 AND id > $2 ORDER BY id LIMIT $3"

@@ -16,12 +16,14 @@ from ledger.core.history import HistoryCore
 from ledger.core.mo import MoCore
 from ledger.core.money import MoneyCore
 from ledger.core.outbox import OutboxCore
+from ledger.core.packages import PackagesCore
 from ledger.core.tokens import TokensCore
 
 
 class Ledger(
     AccountsCore,
     GatewaysCore,
+    PackagesCore,
     MoneyCore,
     OutboxCore,
     TokensCore,

@@ -110,7 +110,7 @@ def _apply_changes(system_id: str, changes: AccountChanges) -> Script[Account]:
 
 def _close(system_id: str, now: datetime) -> Script[Account]:
     account = yield from _locked(system_id)
-    holdings = yield from do(Fetch(sql.ACCOUNT_HOLDINGS, (system_id,), rows.pair))
+    holdings = yield from do(Fetch(sql.ACCOUNT_HOLDINGS, (system_id, now), rows.pair))
     if check_close(account, dict(holdings)):
         yield from do(Execute(sql.CLOSE_ACCOUNT, (system_id, now)))
     return (yield from load_account(system_id))

@@ -32,6 +32,7 @@ from ledger.rules.alerts import (
     alert_mail_key,
     armed_for,
     balance_steps,
+    category_steps,
     scan,
     validate_alert,
 )
@@ -50,11 +51,15 @@ def _set(
 ) -> Script[BalanceAlert]:
     if not (yield from do(Fetch(sql.LOCK_ACCOUNT, (system_id,), rows.first))):
         raise UnknownAccount(system_id)
-    [(balance, last_id)] = yield from do(Fetch(sql.ALERT_START, (system_id,), rows.pair))
+    if category is None:
+        start = Fetch(sql.ALERT_START, (system_id,), rows.pair)
+    else:
+        start = Fetch(sql.CATEGORY_START, (system_id, category), rows.pair)
+    [(balance, last_id)] = yield from do(start)
     # Under the account's lock no entry is being written: the alert starts from the
-    # balance as it is now, armed if it is at or above the threshold.
-    # Only the credit balance is in the journal; a package category starts armed.
-    armed = armed_for(balance, threshold) if category is None else True
+    # balance as it is now (a category's: what its packages hold), armed if it is at or
+    # above the threshold.
+    armed = armed_for(balance, threshold)
     key = category or ""
     changed = yield from do(
         Execute(sql.UPDATE_ALERT, (system_id, key, threshold, armed, last_id, now))
@@ -134,6 +139,43 @@ def _scan(now: datetime, budget: int) -> Script[tuple[int, bool]]:
                 (alert.system_id, alert.category or "", result.armed, result.through),
             )
         )
+    if left >= 2:
+        done, more_categories = yield from _scan_categories(now, left)
+        queued += done
+        more = more or more_categories
+    return queued, more
+
+
+def _scan_categories(now: datetime, budget: int) -> Script[tuple[int, bool]]:
+    """The same walk for alerts on a package category, over the package journal."""
+    due = yield from do(Fetch(sql.DUE_CATEGORY_ALERTS, (SCAN_ALERTS,), rows.balance_alert))
+    queued, left = 0, budget
+    more = len(due) == SCAN_ALERTS
+    for alert in due:
+        if left < 1:
+            more = True
+            break
+        assert alert.category is not None
+        key = (alert.system_id, alert.category)
+        [now_total] = yield from do(Fetch(sql.CATEGORY_START, key, rows.first))
+        [after] = yield from do(
+            Fetch(sql.CATEGORY_AFTER, (*key, alert.checked_through), rows.first)
+        )
+        limit = left
+        found = yield from do(
+            Fetch(sql.CATEGORY_STEPS, (*key, alert.checked_through, limit), rows.pair)
+        )
+        left -= len(found)
+        more = more or len(found) == limit
+        steps = category_steps(now_total - after, found)
+        through = steps[-1].entry_id if steps else alert.checked_through
+        result = scan(alert.armed, alert.threshold, steps, through)
+        for fired in result.fired:
+            mail_key = alert_mail_key(alert.system_id, alert.category, fired.entry_id)
+            args = (mail_key, alert.system_id, alert.category, alert.threshold, fired.balance)
+            yield from do(Execute(sql.INSERT_ALERT_MAIL, (*args, fired.entry_id, now)))
+            queued += 1
+        yield from do(Execute(sql.SET_ALERT_SCAN, (*key, result.armed, result.through)))
     return queued, more
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import partial
 
+from ledger.backends import package_sql as psql
 from ledger.backends import rows
 from ledger.backends import statements as sql
 from ledger.backends.base import Access, Execute, ExecuteMany, Fetch, Script, do
 from ledger.core.base import CoreBase
 from ledger.errors import UnknownAccount
-from ledger.models import DailyUsage, HistoryItem, HistoryPage, MessageState, PruneResult
+from ledger.models import DailyUsage, DrawnFrom, HistoryItem, HistoryPage, MessageState, PruneResult
 from ledger.rules.history import (
     PRUNE_BATCH,
     SCAN_WINDOW,
@@ -24,6 +26,24 @@ from ledger.rules.usage import day_start, every_day, missing_days, settled_from,
 
 
 def _history(query: HistoryQuery) -> Script[list[HistoryItem]]:
+    items = yield from _items(query)
+    if not items:
+        return items
+    # What paid for each: the draws of those that touched a package (the others were
+    # paid by the credit balance alone, as their rows already say).
+    found = yield from do(Fetch(psql.DRAWS, ([i.message_id for i in items],), rows.draw))
+    if not found:
+        return items
+    draws: dict[str, list[DrawnFrom]] = {}
+    for mid, d in found:
+        draws.setdefault(mid, []).append(DrawnFrom(d.source, d.amount))
+    return [
+        replace(i, drawn_from=tuple(draws[i.message_id])) if i.message_id in draws else i
+        for i in items
+    ]
+
+
+def _items(query: HistoryQuery) -> Script[list[HistoryItem]]:
     if not (yield from do(Fetch(sql.ACCOUNT_EXISTS, (query.system_id,), rows.first))):
         raise UnknownAccount(query.system_id)
     since, until, before = (

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from ledger.backends import rows
-from ledger.backends import statements as sql
+from ledger.backends import statements_mo as sql
 from ledger.backends.base import Access, Execute, Fetch, Script, do
 from ledger.core.base import CoreBase
 from ledger.errors import UnknownAccount

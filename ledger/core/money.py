@@ -26,6 +26,7 @@ from ledger.backends.base import (
     do,
 )
 from ledger.core.base import CoreBase
+from ledger.core.package_io import load_packages, write_packages
 from ledger.errors import InvalidRequest, MessageNotAccepted, UnknownAccount
 from ledger.models import (
     AuditProblem,
@@ -36,16 +37,10 @@ from ledger.models import (
     TransferResult,
 )
 from ledger.rules.audit import audit_problems
+from ledger.rules.debits import DebitBatch
 from ledger.rules.multi import DebitAll, Reprice, RepriceResult
-from ledger.rules.planning import (
-    CreditRequest,
-    DebitBatch,
-    Loaded,
-    Movement,
-    Plan,
-    RefundRequest,
-    StoredMessage,
-)
+from ledger.rules.package_moves import RefundRequest
+from ledger.rules.planning import CreditRequest, Loaded, Movement, Plan, StoredMessage
 from ledger.rules.transfers import TransferRequest
 from ledger.rules.validation import (
     validate_before,
@@ -75,8 +70,18 @@ def movement(op: Movement[Any], now: datetime) -> Script[tuple[Plan[Any], list[i
         message_ids = ()
     accounts = yield from do(LockAccounts(sorted(lock)))
     entries, found = yield from do(LookUp(load.keys, message_ids))
-    plan = op.plan(Loaded(accounts, entries, messages or found), now)
+    messages = messages or found
+    if load.packages is None:
+        plan = op.plan(Loaded(accounts, entries, messages), now)
+    else:
+        read = yield from load_packages(
+            load.packages, accounts, load.message_ids, entries, messages
+        )
+        entries.update(read.entries)
+        plan = op.plan(Loaded(accounts, entries, messages, read.packages, read.draws), now)
     ids = (yield from do(WritePlan(plan, now))) if plan.writes else []
+    if plan.package_entries or plan.new_packages:
+        plan.package_entry_ids = yield from write_packages(plan, now)
     for n in plan.notices:
         # Rare (a recharge, a capped one): a statement each, after the plan, in its
         # transaction; a key already queued (a replay, the day's capped) writes nothing.

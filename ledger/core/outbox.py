@@ -129,15 +129,15 @@ class OutboxCore(CoreBase):
         await self._run(partial(_mark_forwarded, pairs, upstream, self._now()), Access.TRANSACTION)
 
     async def message_by_upstream_id(
-        self, upstream_id: str, *, upstream: str | None = None
+        self, upstream_id: str, *, upstream: str | None = None, form: str = "auto"
     ) -> MessageRecord | None:
         """The message ``upstream`` (a name; None: any) knows by ``upstream_id`` in any
-        of its spellings.
+        of its spellings (``form``: the one its receipts use).
 
         Hex or decimal, padded or not, any case (``ledger.rules.receipts.upstream_keys``,
         the id as given first); the newest message, if an upstream reused an id.
         """
-        for key in upstream_keys(upstream_id):
+        for key in upstream_keys(upstream_id, form):
             args = (key, upstream)
             found = await self._read(Fetch(sql.BY_UPSTREAM_KEY, args, rows.message))
             if found:

@@ -107,6 +107,17 @@ def balance_steps(entries: Sequence[JournalStep]) -> list[BalanceStep]:
     return out
 
 
+def category_steps(before: int, entries: Sequence[tuple[int, int]]) -> list[BalanceStep]:
+    """The steps of a package category's balance: ``before`` moved by each (id, amount)
+    package journal entry in id order (a purchase, a draw, a refund, a write-off)."""
+    out: list[BalanceStep] = []
+    balance = before
+    for entry_id, amount in entries:
+        balance += amount
+        out.append(BalanceStep(entry_id, balance))
+    return out
+
+
 def validate_alert(threshold: int, category: str | None, limits: LedgerLimits) -> str | None:
     """Check an alert's settings; return the category's value (None: the credit balance).
 

@@ -59,6 +59,8 @@ def _describe(row: AuditRow) -> AuditProblem:
             f"entries of {row.name} naming {row.counter} sum to {row.balance},"
             f" those of {row.counter} naming {row.name} to {-row.total}: not opposite"
         )
+    elif row.check is AuditCheck.PACKAGE:
+        detail = f"package remaining {row.balance} != its package journal sum {row.total}"
     else:
         detail = f"{row.balance} in entries naming {row.counter!r}, which is no counter-account"
     return AuditProblem(row.name, row.balance, row.total, detail, row.check, row.counter)

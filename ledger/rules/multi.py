@@ -23,19 +23,19 @@ from ledger.errors import (
     AccountNotActive,
     IdempotencyConflict,
     InsufficientCredit,
+    PackagePaidMessage,
     UnknownMessage,
 )
 from ledger.models import AccountStatus, DebitRequest, DebitResult, DebitStatus, EntryKind
+from ledger.rules.debits import DebitBatch, DebitPlan, plan_debits
 from ledger.rules.idempotency import fingerprint
 from ledger.rules.planning import (
     COUNTER_OF_KIND,
-    DebitBatch,
-    DebitPlan,
     Loaded,
     MovementLoad,
+    PackageLoad,
     Plan,
     PlannedEntry,
-    plan_debits,
 )
 
 #: Prefix of the two keys of a repricing: ``reprice:<key>:refund`` and ``...:debit``.
@@ -107,19 +107,25 @@ class Reprice:
     def load(self) -> MovementLoad:
         """Read the message, lock its account, look up the two keys."""
         return MovementLoad(
-            keys=reprice_keys(self.key), message_ids=(self.message_id,), lock_message_owners=True
+            keys=reprice_keys(self.key),
+            message_ids=(self.message_id,),
+            lock_message_owners=True,
+            packages=PackageLoad(draws=True),
         )
 
     def plan(self, loaded: Loaded, now: datetime) -> RepricePlan:
         """Refund the old cost and debit the new one; a replayed key writes nothing.
 
         Refused (nothing written): an unknown message, an account not active, a balance
-        that cannot pay the difference (InsufficientCredit). Reusing a key for another
-        message or price is IdempotencyConflict.
+        that cannot pay the difference (InsufficientCredit), a message that drew on a
+        credit package (PackagePaidMessage). Reusing a key for another message or price
+        is IdempotencyConflict.
         """
         message = loaded.messages.get(self.message_id)
         if message is None:
             raise UnknownMessage(self.message_id)
+        if self.message_id in loaded.draws:
+            raise PackagePaidMessage(f"message {self.message_id} drew on a credit package")
         refund_key, debit_key = reprice_keys(self.key)
         fp = fingerprint("reprice", self.message_id, str(self.new_cost))
         prior = loaded.entries.get(debit_key)

@@ -35,15 +35,34 @@ def upstream_key(upstream_id: str) -> str:
     return lowered.lstrip("0") or ("0" if lowered else "")
 
 
-def upstream_keys(receipt_id: str) -> tuple[str, ...]:
+#: How an upstream spells in its receipts the id its submit_sm_resp gave
+#: (``[[upstreams]] receipt_ids``): ``auto`` tries every spelling; ``same``: as the
+#: response did (up to case and padding); ``decimal``: the response in hex, the receipt
+#: in decimal; ``hex``: the response in decimal, the receipt in hex.
+RECEIPT_ID_FORMS = ("auto", "same", "decimal", "hex")
+
+
+def upstream_keys(receipt_id: str, form: str = "auto") -> tuple[str, ...]:
     """The keys a receipt's id may match, the most likely first, without repeats.
 
-    The id as given (its :func:`upstream_key`); then, for a decimal id, its value in hex
-    (the common habit: hex in submit_sm_resp, decimal in the receipt text); then, for a
-    hex id, its value in decimal (the reverse). A caller takes the first key that
-    matches, so an id that is the same in both spellings is never misread.
+    ``auto``: the id as given (its :func:`upstream_key`); then, for a decimal id, its
+    value in hex (the common habit: hex in submit_sm_resp, decimal in the receipt text);
+    then, for a hex id, its value in decimal (the reverse). A caller takes the first key
+    that matches. That guess is ambiguous once an upstream has given both ``"16"`` and
+    ``"10"`` (0x10): a receipt ``id:16`` may be either. An upstream whose habit is known
+    says so (``form``), and gets exactly one key: ``same`` the id as given, ``decimal``
+    the hex of a decimal id, ``hex`` the decimal of a hex id (an id not in that spelling
+    is taken as given).
     """
+    if form not in RECEIPT_ID_FORMS:
+        raise InvalidRequest(f"receipt id form must be one of {RECEIPT_ID_FORMS}, not {form!r}")
     key = upstream_key(receipt_id)
+    if form == "same":
+        return (key,)
+    if form == "decimal":
+        return (format(int(key), "x"),) if key.isascii() and key.isdigit() else (key,)
+    if form == "hex":
+        return (str(int(key, 16)),) if key and set(key) <= _HEX_DIGITS else (key,)
     keys = [key]
     if key.isascii() and key.isdigit():
         keys.append(format(int(key), "x"))

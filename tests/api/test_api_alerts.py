@@ -99,8 +99,6 @@ async def test_another_owners_alerts_are_not_found_and_unchanged(
         ("PUT", {"json": {"below": "10", "threshold": "5"}}, 400, "invalid_input"),
         ("PUT", {"json": {"below": "10", "category": "bulk"}}, 400, "invalid_input"),
         ("PUT", {"json": {"below": "9" * 30}}, 422, "limit_exceeded"),
-        ("PUT", {"json": {"below": "10", "category": "marketing"}}, 422,
-         "category_alerts_unavailable"),
         ("DELETE", {"params": {"category": "bulk"}}, 400, "invalid_input"),
     ],
 )  # fmt: skip

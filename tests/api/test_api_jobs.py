@@ -206,7 +206,7 @@ async def test_smpp_and_http_draw_on_one_balance(api: Api) -> None:
         (job(FRANCE, coding="latin1"), {}, "coding"),
         ({**job(FRANCE), "sender": "S" * 21}, {}, "sender"),
         ({**job(FRANCE), "sender": "Ωmega\u2603"}, {}, "sender"),
-        ({**job(FRANCE), "category": "marketing"}, {}, "category"),
+        ({**job(FRANCE), "category": "bulk"}, {}, "category"),
         ({"receivers": [FRANCE], "message": "hi"}, {}, "sender"),
         (job(FRANCE, receipt="yes"), {}, "receipt"),
         (job(FRANCE), {"Idempotency-Key": ""}, "idempotency key"),

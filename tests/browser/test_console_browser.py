@@ -151,3 +151,48 @@ def test_log_in_transfer_and_allow_an_address(browser: WebDriver, live: LiveApi)
     WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("/console/login"))
     browser.get(f"{live.url}/console/accounts/smpp-shop")
     assert browser.current_url.endswith("/console/login")
+
+
+def test_buy_a_package_and_see_the_tables_change(browser: WebDriver, live: LiveApi) -> None:
+    browser.get(f"{live.url}/console/login")
+    browser.find_element(By.ID, "token").send_keys(live.shop_token)
+    _click_and_load(browser, By.ID, "login")
+    _click_and_load(browser, By.LINK_TEXT, "smpp-shop")
+    _click_and_load(browser, By.ID, "packages-link")
+    assert _text(browser, "#no-package") == "No package bought."
+    assert _text(browser, "#remaining-general") == "0"
+
+    Select(browser.find_element(By.ID, "package-category")).select_by_visible_text("general")
+    quantity = browser.find_element(By.ID, "package-quantity")
+    quantity.clear()
+    quantity.send_keys("300")
+    browser.find_element(By.ID, "package-name").send_keys("spring")
+    _click_and_load(browser, By.ID, "package-buy")
+    assert "300 general messages" in _text(browser, "#notice")
+    assert _text(browser, "#remaining-general") == "300"
+    [row] = browser.find_elements(By.CSS_SELECTOR, "#packages tbody tr")
+    cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+    assert cells[0].startswith("PKG") and cells[1:5] == ["spring", "general", "300", "300"]
+    assert cells[7] == "valid"
+
+    # A refusal is shown on the page and buys nothing.
+    quantity = browser.find_element(By.ID, "package-quantity")
+    quantity.clear()
+    quantity.send_keys("150")
+    _click_and_load(browser, By.ID, "package-buy")
+    assert "units of 100" in _text(browser, "#error")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#packages tbody tr")) == 1
+
+    # A message sent now draws on the package: the page shows one message less.
+    job = {"sender": "SMPPGW", "receivers": ["+33612345678"], "message": "hi"}
+    headers = {"Authorization": f"Bearer {live.shop_token}"}
+    sent = httpx.post(f"{live.url}/sms/smpp-shop/jobs", json=job, headers=headers, timeout=10)
+    assert sent.json()["accepted"] == 1, sent.text
+    browser.refresh()
+    assert _text(browser, "#remaining-general") == "299"
+    assert [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#packages td")][4] == "299"
+    _screenshot(browser, "console-packages")
+    # What the browser showed is what the ledger holds; the credits did not move.
+    [package] = live.run(live.store.packages("smpp-shop"))
+    assert (package.name, package.remaining) == ("spring", 299_000)
+    assert live.run(live.store.get_account("smpp-shop")).balance == credits_to_milli("100")

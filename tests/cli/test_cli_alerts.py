@@ -74,7 +74,6 @@ def test_set_show_clear(smppgw: Cli) -> None:
     [
         (["smpp-none", "--below", "5"], "account smpp-none: no such account", 1),
         (["smpp-a", "--below", "5001"], "more than the largest balance allowed, 5000", 1),
-        (["smpp-a", "--below", "5", "--category", "marketing"], "need credit packages", 1),
         (["smpp-a", "--below", "0"], "must be more than 0", 2),
         (["smpp-a", "--below", "0.0001"], "not a whole number of milli-credits", 2),
         (["smpp-a", "--below", "5", "--category", "promo"], "promo", 2),

@@ -68,6 +68,8 @@ class ChaosSmsc:
     reject_prefixes: tuple[str, ...] = ()
     resp_delay: float = 0.0
     dlr_delay: float = 0.02
+    #: The first hex id (above 2**40: no id's decimal spelling is another id's hex one).
+    id_base: int = 1 << 40
     #: The stat of every receipt (DELIVRD, UNDELIV, ...).
     dlr_stat: str = "DELIVRD"
     received: list[Received] = field(default_factory=list)
@@ -173,7 +175,7 @@ class ChaosSmsc:
         if status != CommandStatus.ESME_ROK:
             conn.respond(response_to(pdu, status))
             return
-        n = next(self._ids) + (1 << 40 if self.hex_ids else 0)
+        n = next(self._ids) + (self.id_base if self.hex_ids else 0)
         msg_id = f"{n:012X}" if self.hex_ids else f"{self.name}-{n}"
         conn.respond(response_to(pdu, message_id=msg_id))
         if pdu.registered_delivery & 0x03:

@@ -21,7 +21,17 @@ import trustme
 from gateway.admin import inputs
 from gateway.admin.errors import InvalidInput
 from gateway.app import Gateway
-from gateway.smpp import BindTransmitter, CommandStatus, PduReader, decode, encode
+from gateway.smpp import (
+    BindTransmitter,
+    CommandStatus,
+    EnquireLink,
+    EnquireLinkResp,
+    PduReader,
+    Unbind,
+    UnbindResp,
+    decode,
+    encode,
+)
 from ledger import Store
 from ledger.models import AccountChanges
 from tests.integration.harness import (
@@ -162,30 +172,66 @@ async def test_a_certificate_from_another_ca_fails_the_handshake(
     await _collect_refused_handshakes()
 
 
+def _bound(port: int, ctx: ssl.SSLContext) -> Any:
+    """A TLS session bound as smpp-free."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s = ctx.wrap_socket(raw, server_hostname="localhost")
+    bind = BindTransmitter(sequence_number=1, system_id="smpp-free", password=PASSWORD)
+    s.sendall(encode(bind))
+    reader = PduReader()
+    while True:
+        reader.feed(s.recv(4096))
+        for frame in reader.frames():
+            assert decode(frame).command_status == CommandStatus.ESME_ROK
+            return s
+
+
+def _next_pdu(s: Any) -> Any:
+    reader = PduReader()
+    while True:
+        data = s.recv(4096)
+        if not data:
+            return None
+        reader.feed(data)
+        for frame in reader.frames():
+            return decode(frame)
+
+
+def _answer_unbind(s: Any) -> bool:
+    """Wait for the gateway's unbind, answer it; True once the gateway closed."""
+    pdu = _next_pdu(s)
+    assert isinstance(pdu, Unbind), pdu
+    s.sendall(encode(UnbindResp(sequence_number=pdu.sequence_number)))
+    return _next_pdu(s) is None
+
+
+def _still_bound(s: Any) -> bool:
+    s.sendall(encode(EnquireLink(sequence_number=7)))
+    pdu = _next_pdu(s)
+    return isinstance(pdu, EnquireLinkResp)
+
+
 async def test_pinning_ends_the_sessions_without_the_certificate(
     gateway: Gateway, store: Store, pki: Pki
 ) -> None:
     tls = gateway.endpoints.tls_port
     assert tls is not None
-
-    def bound(ctx: ssl.SSLContext) -> Any:
-        raw = socket.create_connection(("127.0.0.1", tls), timeout=5)
-        s = ctx.wrap_socket(raw, server_hostname="localhost")
-        bind = BindTransmitter(sequence_number=1, system_id="smpp-free", password=PASSWORD)
-        s.sendall(encode(bind))
-        assert s.recv(4096)
-        return s
-
-    with_cert = await in_thread(bound, pki.context(pki.shop))
-    without = await in_thread(bound, pki.context(None))
-    pin = fingerprint(pki.shop)
-    with structlog.testing.capture_logs() as logs:
-        await store.update_account("smpp-free", AccountChanges(client_cert_sha256=pin))
-        assert await gateway._running().server.follow_accounts() == 1
-    (evicted,) = [e for e in logs if e["event"] == "session.evicted"]
-    assert evicted["reason"] == "client_cert_changed"
-    for s in (with_cert, without):
-        s.close()
+    with_cert = await in_thread(_bound, tls, pki.context(pki.shop))
+    without = await in_thread(_bound, tls, pki.context(None))
+    try:
+        with structlog.testing.capture_logs() as logs:
+            await store.update_account(
+                "smpp-free", AccountChanges(client_cert_sha256=fingerprint(pki.shop))
+            )
+            # The account watch (about once a second) unbinds the one without it...
+            assert await in_thread(_answer_unbind, without)
+            # ...and leaves the one that showed the pinned certificate.
+            assert await in_thread(_still_bound, with_cert)
+    finally:
+        for s in (with_cert, without):
+            s.close()
+    evicted = [e for e in logs if e["event"] == "session.evicted"]
+    assert [e["reason"] for e in evicted] == ["client_cert_changed"]
 
 
 def test_the_pem_fingerprint_is_what_the_handshake_shows(pki: Pki, tmp_path: Path) -> None:

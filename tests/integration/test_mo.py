@@ -58,6 +58,9 @@ async def test_an_mo_reaches_the_owner_bound_now_or_later(store: Store, tmp_path
             assert quiz.text == "quiz B"
             await in_thread(now.close)
             await in_thread(later.close)
+            stored = gw.metrics.mo_messages.labels("stored")._value.get()
+            unrouted = gw.metrics.mo_messages.labels("unrouted")._value.get()
+        assert (stored, unrouted) == (2, 1)
         assert await store.pending_mo("smpp-kw") == []
         assert await store.pending_mo("smpp-num") == []
         assert len(now.receipts) == 1  # the unowned one went nowhere

@@ -17,6 +17,7 @@ from gateway.smpp import CommandStatus as S
 from ledger import Store
 from ledger.models import MessageState
 from ledger.rules.receipts import upstream_key
+from tests.integration.chaos_smsc import ChaosSmsc
 from tests.integration.esme import Esme
 from tests.integration.harness import (
     PASSWORD,
@@ -76,3 +77,34 @@ async def test_a_receipt_that_overtakes_its_response_is_matched(
 ) -> None:
     sim = UpstreamSimulator(id_style="hex-decimal", dlr_delay_ms=0, resp_delay_ms=150)
     await _run(store, tmp_path, sim)
+
+
+async def test_a_hex_counter_receipted_in_decimal_late_is_matched_by_its_habit(
+    store: Store, tmp_path: Path
+) -> None:
+    """A plain counter in hex (0000000A, 00000010, 00000016...) receipted in decimal once
+    every message is out: ``id:16`` is 0x10, not 0x16. With ``receipt_ids = "decimal"``
+    every receipt reaches the client under the right message's id."""
+    smsc = await ChaosSmsc("hexdec", id_base=0, dlr_delay=1.0).start()
+    config = gateway_config(
+        f"sqlite:///{tmp_path}/ledger.db",
+        simulator={"enabled": False},
+        upstream={"port": smsc.port, "system_id": "gw", "receipt_ids": "decimal"},
+    )
+    await make_account(store, "smpp-counter")
+    try:
+        async with running_gateway(config, store) as gw:
+            esme = await in_thread(Esme, gw.endpoints.port)
+            await in_thread(esme.bind, "trx", "smpp-counter", PASSWORD)
+            texts = {}
+            for i in range(40):  # ids 0x1-0x28: "10" to "40" mean two messages each
+                status, mid = await in_thread(esme.submit, f"c{i}".encode(), registered_delivery=1)
+                assert status == S.ESME_ROK
+                texts[mid] = f"c{i}"
+            receipts = await in_thread(esme.wait_receipts, 40)
+            await in_thread(esme.close)
+    finally:
+        await smsc.stop()
+    assert sorted(r.receipted_message_id for r in receipts) == sorted(texts)
+    for r in receipts:  # the receipt's text: starts of the message it reports
+        assert r.text.endswith(f"text:{texts[r.receipted_message_id]}"), r.text

@@ -145,8 +145,8 @@ def pg_url(pg_session_schema: str) -> str:
 
 # -- the ledger's fixtures ------------------------------------------------------------------
 _TABLES = (
-    "api_tokens, binds, gateways, receipts, messages, journal, house_accounts, account_senders,"
-    " account_ips, accounts"
+    "api_tokens, binds, gateways, receipts, message_draws, package_journal, packages,"
+    " messages, journal, house_accounts, account_senders, account_ips, accounts"
 )
 
 

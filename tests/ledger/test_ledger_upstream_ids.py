@@ -145,3 +145,34 @@ def _migration_0012_update(store_url: str) -> str:
     start = sql.index("UPDATE messages")
     update = sql[start : sql.index(";", start)]
     return update.replace("UPDATE messages", "UPDATE {s}messages", 1)
+
+
+@pytest.mark.parametrize(
+    ("receipt_id", "form", "keys"),
+    [
+        ("16", "decimal", ("10",)),  # hex in the response, decimal in the receipt
+        ("0000000A", "decimal", ("a",)),  # not decimal: taken as given
+        ("1A", "hex", ("26",)),  # decimal in the response, hex in the receipt
+        ("up-7", "hex", ("up-7",)),
+        ("0016", "same", ("16",)),
+        ("16", "auto", ("16", "10", "22")),
+    ],
+)
+def test_upstream_keys_of_a_known_habit(receipt_id: str, form: str, keys: tuple[str, ...]) -> None:
+    assert upstream_keys(receipt_id, form) == keys
+
+
+def test_an_unknown_habit_is_refused() -> None:
+    with pytest.raises(InvalidRequest):
+        upstream_keys("1", "octal")
+
+
+async def test_a_known_habit_resolves_what_auto_cannot(store: Store) -> None:
+    # A hex counter: message A got 0x10, message B 0x16. A's receipt says "16".
+    await make_account(store, balance=1_000)
+    await store.debit_batch([request("a"), request("b")])
+    await store.mark_forwarded([("m-a", "00000010"), ("m-b", "00000016")], upstream="hexdec")
+    known = await store.message_by_upstream_id("16", upstream="hexdec", form="decimal")
+    assert known is not None and known.message_id == "m-a"
+    guessed = await store.message_by_upstream_id("16", upstream="hexdec")
+    assert guessed is not None and guessed.message_id == "m-b"  # the id as given wins

@@ -32,20 +32,19 @@ from ledger.models import (
     OutboundMessage,
     RechargePolicy,
 )
+from ledger.rules.debits import DebitBatch, plan_debits
 from ledger.rules.idempotency import RECHARGE_KEY_PREFIX, credit_fingerprint
+from ledger.rules.package_moves import RefundRequest
 from ledger.rules.planning import (
     COUNTER_OF_KIND,
     AccountState,
     CreditRequest,
-    DebitBatch,
     Loaded,
     Plan,
     PlannedEntry,
-    RefundRequest,
     StoredEntry,
     StoredMessage,
     is_house,
-    plan_debits,
 )
 from ledger.rules.throughput import TOKEN, available_tokens
 from ledger.rules.validation import CREDIT_KINDS

@@ -27,6 +27,7 @@ throughput = 50
 name = "backup"
 port = 2776
 password = "pw"
+receipt_ids = "decimal"
 
 [[routes]]
 prefix = "33"
@@ -59,6 +60,7 @@ def test_several_upstreams_and_routes_load(tmp_path: Path) -> None:
     assert [r.upstreams for r in config.routes] == [("primary", "backup"), ("backup",)]
     assert (config.routes[1].account, config.routes[1].category) == ("acme", "marketing")
     assert config.delivery.max_validity_s == 3600.0 and config.delivery.undelivered_refund
+    assert (primary.receipt_ids, backup.receipt_ids) == ("auto", "decimal")
     assert "s3cret" not in repr(config)
 
 
@@ -104,6 +106,10 @@ def test_the_single_upstream_is_named_default(tmp_path: Path) -> None:
         ("[[routes]]\nprefx = '3'\n", "routes[0].prefx: unknown key"),
         ("[upstream]\nname = 'x'\n", "upstream.name: [upstream] is"),
         ("[upstream]\nthroughput = -1\n", "upstream.throughput: must be at least 0"),
+        (
+            "[upstream]\nreceipt_ids = 'dec'\n",
+            'upstream.receipt_ids: expected one of "auto", "same"',
+        ),
         (
             "[upstream]\ntls_ca_file = 'tariff.csv'\n",
             "upstream.tls_ca_file: needs upstream.tls = true",
