@@ -62,15 +62,26 @@ class GroupCommit(Generic[T, R]):
         Raises LedgerUnavailable when the batch could not be committed or the batcher is
         closed, or whatever the commit raised.
         """
+        future = self.enqueue(item)
+        # A caller that gives up (client disconnected) cancels only its own future: the
+        # batch is the flusher task's, so its item still commits or fails with the
+        # others, and the flusher skips a future already done. (No shield: it cost a
+        # second future and two callbacks per item.)
+        return await future
+
+    def enqueue(self, item: T) -> asyncio.Future[R]:
+        """Queue ``item`` for the next batch; the future of its own result (or of what
+        ``submit`` would raise). For callers that wait with a callback, not a task.
+
+        Raises LedgerUnavailable at once when the batcher is closed.
+        """
         if self._closed:
             raise LedgerUnavailable(f"{self._name} is closed")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name=self._name)
-        # shield: a caller that gives up (client disconnected) must not cancel the batch
-        # that carries other callers' items; its own item still commits or fails.
-        return await asyncio.shield(future)
+        return future
 
     async def _flush(self) -> None:
         while self._queue:
@@ -130,6 +141,15 @@ class DebitBatcher(GroupCommit[DebitRequest, DebitResult]):
         """
         validate_request(request)
         return await self.submit(request)
+
+    def enqueue_debit(self, request: DebitRequest) -> asyncio.Future[DebitResult]:
+        """``debit`` without a coroutine: the future of the request's result.
+
+        Raises InvalidRequest for a malformed request and LedgerUnavailable for a closed
+        batcher at once; the future holds what the batch raised, if it failed.
+        """
+        validate_request(request)
+        return self.enqueue(request)
 
 
 def _fail(fut: asyncio.Future[R], exc: BaseException) -> None:

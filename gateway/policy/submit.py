@@ -20,7 +20,7 @@ from gateway.policy.addresses import (
     international_number,
     source_address,
 )
-from gateway.policy.concat import ConcatError, ConcatTracker, concat_part
+from gateway.policy.concat import ConcatError, ConcatPart, ConcatTracker, concat_part
 from gateway.policy.ids import MessageIdGenerator
 from gateway.policy.pricing import PricingError, Quote, quote
 from gateway.policy.smpp_time import format_absolute, parse_time
@@ -221,15 +221,18 @@ class Submitter:
             destination_addr=destination,
         )
 
-    async def _debit(self, request: DebitRequest) -> DebitResult:
+    async def _debit(self, request: DebitRequest, *, attempt: int = 1) -> DebitResult:
         """Debit through the batcher; when a COMMIT's outcome is unknown, ask again with
-        the same key until the ledger says which (DUPLICATE = it had landed)."""
-        delay = 0.1
-        for attempt in range(1, UNKNOWN_OUTCOME_RETRIES + 1):
+        the same key until the ledger says which (DUPLICATE = it had landed). ``attempt``
+        > 1 continues a caller's own first attempt (it waits before asking again)."""
+        delay = 0.1 * 2 ** (attempt - 1)
+        if attempt > 1:
+            await asyncio.sleep(delay / 2)  # the wait that followed the failed attempt
+        for n in range(attempt, UNKNOWN_OUTCOME_RETRIES + 1):
             try:
                 return await self.batcher.debit(request)
             except LedgerUnavailable as e:
-                if not e.outcome_unknown or attempt == UNKNOWN_OUTCOME_RETRIES:
+                if not e.outcome_unknown or n == UNKNOWN_OUTCOME_RETRIES:
                     raise
             await asyncio.sleep(delay)
             delay *= 2
@@ -252,6 +255,34 @@ class Submitter:
         ``category`` (credit packages) is the caller's; without it the service_type's
         (``[packages] service_types``), else the account's default, decided by the ledger.
         """
+        pending = self.prepare(account, pdu, log, key=key, category=category)
+        if isinstance(pending, SubmitOutcome):
+            return pending
+        return await self.debit(pending)
+
+    async def debit(self, pending: PendingDebit, *, attempt: int = 1) -> SubmitOutcome:
+        """Debit a prepared submit (see :meth:`prepare`) and settle it."""
+        try:
+            result = await self._debit(pending.request, attempt=attempt)
+        except LedgerError as e:
+            return self.failed(pending, e)
+        return self.settle(pending, result)
+
+    def prepare(
+        self,
+        account: Account,
+        pdu: SubmitSm,
+        log: Any,
+        *,
+        key: str | None = None,
+        category: str = "",
+    ) -> PendingDebit | SubmitOutcome:
+        """Everything before the debit, synchronously: the checks, the price, the
+        message to debit; or the refusal to answer at once.
+
+        The server hands ``PendingDebit.request`` to the batcher itself (no task per
+        submit_sm) and calls :meth:`settle` or :meth:`failed` with what it got.
+        """
         checked = self.check(account, pdu)
         if isinstance(checked, Refusal):
             self.metrics.submit_refused(checked.reason, checked.status)
@@ -271,34 +302,17 @@ class Submitter:
             self.metrics.submit_refused("pricing", e.status)
             log.info("submit.refused", status=f"0x{e.status:x}", reason=str(e))
             return SubmitOutcome(e.status, reason="pricing")
+        loop_time = asyncio.get_running_loop().time()
         part = concat_part(pdu)  # checked already: this reads it again
         if part is not None:
             try:
-                self.concat.check(
-                    account.system_id, pdu.destination_addr, part, asyncio.get_running_loop().time()
-                )
+                self.concat.check(account.system_id, pdu.destination_addr, part, loop_time)
             except ConcatError as e:
                 self.metrics.submit_refused("concatenation", e.status)
                 log.info(
                     "submit.refused", status=f"0x{e.status:x}", reason="concatenation", why=str(e)
                 )
                 return SubmitOutcome(e.status, reason="concatenation")
-        outcome = await self._priced(account, pdu, q, log, key, category)
-        if part is not None and outcome.status != S.ESME_ROK:
-            # Not charged, not sent: the client may send this part again.
-            self.concat.forget(account.system_id, pdu.destination_addr, part)
-        return outcome
-
-    async def _priced(
-        self,
-        account: Account,
-        pdu: SubmitSm,
-        q: Quote,
-        log: Any,
-        key: str | None,
-        category: str = "",
-    ) -> SubmitOutcome:
-        """Debit a checked, priced submit_sm; hand it to the forwarder once committed."""
         message_id = self.ids.next()
         # The price travels with the decision that follows (debited or refused), so that
         # line alone says what the message was; the pricing step itself is debug.
@@ -321,27 +335,39 @@ class Submitter:
             owner=self.gateway_id,
             category=category or map_service_type(pdu.service_type, self.service_types),
         )
-        started = asyncio.get_running_loop().time()
-        try:
-            result = await self._debit(DebitRequest(key or f"submit:{message_id}", message))
-        except LedgerUnavailable as e:
-            if e.outcome_unknown:
-                # It may have been debited: never promise "nothing debited" (0x404). If
-                # it was, the ledger holds it ACCEPTED and the forwarder finds it there.
-                self.metrics.submit_refused("outcome_unknown", S.ESME_RSYSERR)
-                log.error("submit.outcome_unknown", status=f"0x{S.ESME_RSYSERR:x}", reason=repr(e))
-                return SubmitOutcome(S.ESME_RSYSERR, reason="outcome_unknown")
-            self.metrics.submit_refused("ledger_unavailable", S.ESME_RLEDGERDOWN)
-            log.error("submit.refused", status=f"0x{S.ESME_RLEDGERDOWN:x}", reason=repr(e))
-            return SubmitOutcome(S.ESME_RLEDGERDOWN, reason="ledger_unavailable")
-        except InvalidRequest:
+        request = DebitRequest(key or f"submit:{message_id}", message)
+        return PendingDebit(account, pdu, q, part, message, request, key, log, loop_time)
+
+    def failed(self, pending: PendingDebit, error: BaseException) -> SubmitOutcome:
+        """The answer to a debit the ledger did not decide (``error`` raised by the
+        batcher, after any retries). Re-raises what is a bug here (InvalidRequest) or not
+        a ledger error at all."""
+        log = pending.log
+        if isinstance(error, InvalidRequest) or not isinstance(error, LedgerError):
             # A request the ledger cannot represent (a zero price) is a bug here, not the
             # ledger being down: let it reach the per-request handler (ESME_RSYSERR).
-            raise
-        except LedgerError as e:
-            self.metrics.submit_refused("ledger_error", S.ESME_RLEDGERDOWN)
-            log.error("submit.refused", status=f"0x{S.ESME_RLEDGERDOWN:x}", reason=repr(e))
-            return SubmitOutcome(S.ESME_RLEDGERDOWN, reason="ledger_error")
+            raise error
+        self._forget_part(pending)
+        if isinstance(error, LedgerUnavailable) and error.outcome_unknown:
+            # It may have been debited: never promise "nothing debited" (0x404). If it
+            # was, the ledger holds it ACCEPTED and the forwarder finds it there.
+            self.metrics.submit_refused("outcome_unknown", S.ESME_RSYSERR)
+            log.error("submit.outcome_unknown", status=f"0x{S.ESME_RSYSERR:x}", reason=repr(error))
+            return SubmitOutcome(S.ESME_RSYSERR, reason="outcome_unknown")
+        reason = "ledger_unavailable" if isinstance(error, LedgerUnavailable) else "ledger_error"
+        self.metrics.submit_refused(reason, S.ESME_RLEDGERDOWN)
+        log.error("submit.refused", status=f"0x{S.ESME_RLEDGERDOWN:x}", reason=repr(error))
+        return SubmitOutcome(S.ESME_RLEDGERDOWN, reason=reason)
+
+    def settle(self, pending: PendingDebit, result: DebitResult) -> SubmitOutcome:
+        """The answer to a decided debit; a debited message goes to the forwarder (it is
+        committed already)."""
+        log, q, message_id, key = (
+            pending.log,
+            pending.quote,
+            pending.message.message_id,
+            pending.key,
+        )
         for entry in result.recharges:
             log.info(
                 "recharge.fired",
@@ -361,6 +387,7 @@ class Submitter:
                 S.ESME_ROK, result.message_id, segments=q.segments, cost=q.cost, replayed=True
             )
         if not debited:
+            self._forget_part(pending)
             status = DEBIT_STATUS.get(result.status, S.ESME_RSUBMITFAIL)
             self.metrics.submit_refused(result.status.value, status)
             log.info(
@@ -380,9 +407,35 @@ class Submitter:
             cost=milli_to_credits(q.cost),
             balance_after=milli_to_credits(result.balance_after),
         )
-        if asyncio.get_running_loop().time() - started <= HANDOVER_WINDOW_S:
-            self.outbox.enqueue(message)
+        if asyncio.get_running_loop().time() - pending.started <= HANDOVER_WINDOW_S:
+            self.outbox.enqueue(pending.message)
         return SubmitOutcome(S.ESME_ROK, message_id, segments=q.segments, cost=q.cost)
+
+    def _forget_part(self, pending: PendingDebit) -> None:
+        if pending.part is not None:
+            # Not charged, not sent: the client may send this part again.
+            self.concat.forget(
+                pending.account.system_id, pending.pdu.destination_addr, pending.part
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDebit:
+    """A checked, priced submit_sm and the debit that decides it (``Submitter.prepare``)."""
+
+    account: Account
+    #: The PDU in the gateway's form (international destination, checked times).
+    pdu: SubmitSm
+    quote: Quote
+    #: Which part of a long message it is (None: not segmented by the client).
+    part: ConcatPart | None
+    message: OutboundMessage
+    request: DebitRequest
+    #: The caller's own idempotency key (None: the message's).
+    key: str | None
+    log: Any
+    #: Loop time when it was prepared (the forwarder hand-over window counts from it).
+    started: float
 
 
 def _address_keys(ton: int, npi: int, addr: str) -> dict[str, object]:

@@ -29,7 +29,7 @@ from gateway.policy.bind import BindKind, BindPolicy
 from gateway.policy.follow import eviction_reason
 from gateway.policy.messages import MessageOperations
 from gateway.policy.multi import MultiSubmitter
-from gateway.policy.submit import Submitter
+from gateway.policy.submit import PendingDebit, SubmitOutcome, Submitter
 from gateway.smpp import (
     NO_RESPONSE,
     CancelSm,
@@ -52,8 +52,8 @@ from gateway.transport.connection import SmppConnection
 from gateway.transport.proxied import ProxiedListener, bind_sockets, networks
 from gateway.transport.tls import reload_pair, server_context
 from gateway.transport.window import AccountWindow
-from ledger import LedgerError, Store, UnknownAccount
-from ledger.models import Account
+from ledger import LedgerError, LedgerUnavailable, Store, UnknownAccount
+from ledger.models import Account, DebitResult
 
 _BIND_KIND: dict[int, BindKind] = {
     CommandId.BIND_TRANSMITTER: "tx",
@@ -110,7 +110,7 @@ class ClientHandler:
     def __init__(
         self,
         services: ServerServices,
-        tasks: set[asyncio.Task[Any]],
+        tasks: set[asyncio.Future[Any]],
         conns: set[SmppConnection],
         admission: Admission | None = None,
         window: AccountWindow | None = None,
@@ -138,19 +138,15 @@ class ClientHandler:
             return
         exc = task.exception()
         if exc is not None:
-            # A bug or an unexpected failure: answer so the client is not left waiting.
-            conn.log.error("request.failed", seq=pdu.sequence_number, error=repr(exc))
-            # If the failure came after the answer went out, the request is no longer
-            # pending and there is nothing left to answer; a done-callback must not raise.
-            with contextlib.suppress(LocalProtocolError):
-                conn.respond(response_to(pdu, CommandStatus.ESME_RSYSERR))
+            self._failed(conn, pdu, exc)  # a done-callback must not raise
 
     def on_request(self, conn: SmppConnection, pdu: Pdu) -> None:
-        """Binds and submits run as tasks: they wait on the ledger."""
+        """Binds and operations run as tasks: they wait on the ledger. A submit_sm does
+        not: it is decided here and its debit answered from a callback (no task each)."""
         if isinstance(pdu, SubmitSm | SubmitMulti | DataSm) and self.window is not None:
             self._spawn(conn, pdu, self._windowed(conn, pdu))
         elif isinstance(pdu, SubmitSm):
-            self._spawn(conn, pdu, self._submit(conn, pdu))
+            self._submit_now(conn, pdu)
         elif isinstance(pdu, BindPdu):
             self._spawn(conn, pdu, self._bind(conn, pdu))
         elif pdu.command_id in NO_RESPONSE:  # pragma: no cover - the table refuses them
@@ -259,15 +255,70 @@ class ClientHandler:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
+    def _submit_now(self, conn: SmppConnection, pdu: SubmitSm) -> None:
+        """Check and price a submit_sm now and queue its debit with the others of this
+        read (one group commit); :meth:`_debited` answers once it is committed."""
+        assert self.account is not None  # the session only lets submit_sm in when bound
+        submitter = self.s.submitter
+        try:
+            pending = submitter.prepare(self.account, pdu, conn.log.bind(seq=pdu.sequence_number))
+            if isinstance(pending, SubmitOutcome):
+                conn.respond(_submit_resp(pdu, pending))
+                return
+            try:
+                future = submitter.batcher.enqueue_debit(pending.request)
+            except LedgerError as e:  # the batcher is closed (InvalidRequest: re-raised)
+                conn.respond(_submit_resp(pdu, submitter.failed(pending, e)))
+                return
+        except Exception as exc:
+            self._failed(conn, pdu, exc)
+            return
+        self.tasks.add(future)
+        future.add_done_callback(lambda f: self._debited(conn, pdu, pending, f))
+
+    def _debited(
+        self,
+        conn: SmppConnection,
+        pdu: SubmitSm,
+        pending: PendingDebit,
+        future: asyncio.Future[DebitResult],
+    ) -> None:
+        """The debit of a submit_sm is decided (committed, or failed): answer it."""
+        self.tasks.discard(future)
+        submitter = self.s.submitter
+        try:
+            error = future.exception()
+            if isinstance(error, LedgerUnavailable) and error.outcome_unknown:
+                # Rare: ask the ledger again with the same key; that waits, so a task.
+                self._spawn(conn, pdu, self._debit_again(conn, pdu, pending))
+                return
+            outcome = (
+                submitter.failed(pending, error)
+                if error is not None
+                else submitter.settle(pending, future.result())
+            )
+        except Exception as exc:
+            self._failed(conn, pdu, exc)
+            return
+        conn.respond(_submit_resp(pdu, outcome))
+
+    async def _debit_again(
+        self, conn: SmppConnection, pdu: SubmitSm, pending: PendingDebit
+    ) -> None:
+        conn.respond(_submit_resp(pdu, await self.s.submitter.debit(pending, attempt=2)))
+
+    def _failed(self, conn: SmppConnection, pdu: Pdu, exc: BaseException) -> None:
+        # A bug or an unexpected failure: answer so the client is not left waiting.
+        conn.log.error("request.failed", seq=pdu.sequence_number, error=repr(exc))
+        # If the failure came after the answer went out, the request is no longer
+        # pending and there is nothing left to answer.
+        with contextlib.suppress(LocalProtocolError):
+            conn.respond(response_to(pdu, CommandStatus.ESME_RSYSERR))
+
     async def _submit(self, conn: SmppConnection, pdu: SubmitSm) -> None:
         assert self.account is not None  # the session only lets submit_sm in when bound
         log = conn.log.bind(seq=pdu.sequence_number)
-        outcome = await self.s.submitter.submit(self.account, pdu, log)
-        conn.respond(
-            response_to(pdu, outcome.status, message_id=outcome.message_id)
-            if outcome.message_id
-            else response_to(pdu, outcome.status)
-        )
+        conn.respond(_submit_resp(pdu, await self.s.submitter.submit(self.account, pdu, log)))
 
     async def _operation(self, conn: SmppConnection, pdu: Pdu) -> None:
         """submit_multi, data_sm, query_sm, cancel_sm, replace_sm (TX/TRX only, by the
@@ -308,6 +359,13 @@ class ClientHandler:
             conn.respond(response_to(pdu, await self.s.messages.replace(self.account, pdu, log)))
         else:  # pragma: no cover - the session table admits nothing else
             conn.respond(response_to(pdu, CommandStatus.ESME_RINVCMDID))
+
+
+def _submit_resp(pdu: SubmitSm, outcome: SubmitOutcome) -> Pdu:
+    """The submit_sm_resp of ``outcome`` (a message_id only when there is one)."""
+    if outcome.message_id:
+        return response_to(pdu, outcome.status, message_id=outcome.message_id)
+    return response_to(pdu, outcome.status)
 
 
 class Admission:
@@ -369,7 +427,9 @@ class SmppServer:
         self.log = structlog.get_logger("smppgw.server")
         self._servers: list[asyncio.Server] = []
         self._conns: set[SmppConnection] = set()
-        self.tasks: set[asyncio.Task[Any]] = set()
+        #: Requests in progress (tasks, and submits waiting on their debit's future):
+        #: ``stop`` lets them be answered before it unbinds.
+        self.tasks: set[asyncio.Future[Any]] = set()
         self._tls: ssl.SSLContext | None = None
         self._watch: asyncio.Task[None] | None = None
         self.admission = Admission(config)

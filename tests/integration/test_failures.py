@@ -19,7 +19,7 @@ from gateway.delivery.intake import ReceiptIntake
 from gateway.delivery.links import UpstreamLink, UpstreamLinks
 from gateway.delivery.registry import BindRegistry
 from gateway.policy.ids import MessageIdGenerator
-from gateway.policy.submit import Submitter
+from gateway.policy.submit import SubmitOutcome, Submitter
 from gateway.policy.tariff import Tariff
 from gateway.simulator import UpstreamSimulator
 from gateway.smpp import (
@@ -146,6 +146,30 @@ async def test_unknown_commit_outcome_is_resolved_with_the_same_key(tmp_path: Pa
         assert [e.message_id for e in debits] == [out.message_id]
         assert r.sim.stats.submits == 1
         assert (await r.store.get_message(out.message_id)).state == MessageState.FORWARDED
+
+
+async def test_unknown_outcome_of_an_enqueued_debit_is_asked_again(tmp_path: Path) -> None:
+    """The server's path (no task per submit_sm): prepare, enqueue the debit, and when its
+    future says the COMMIT's outcome is unknown, ask again from attempt 2 with the key."""
+    async with rig(tmp_path, UpstreamSimulator(keep_ids=True)) as r:
+        faulty = Faulty(r.store)
+        faulty.fail("debit_batch", after=True)
+        fwd = r.forwarder(workers=2)
+        fwd.start()
+        submitter = r.submitter(fwd, faulty)
+        account = await r.store.get_account("smpp-a")
+        pending = submitter.prepare(account, PDU, structlog.get_logger())
+        assert not isinstance(pending, SubmitOutcome)
+        first = submitter.batcher.enqueue_debit(pending.request)
+        error = await asyncio.wait_for(asyncio.gather(first, return_exceptions=True), 5)
+        assert isinstance(error[0], LedgerUnavailable) and error[0].outcome_unknown
+        out = await submitter.debit(pending, attempt=2)
+        assert out.status == S.ESME_ROK
+        assert out.message_id == pending.message.message_id
+        assert await fwd.drain(5)
+        debits = [e for e in await r.store.journal("smpp-a") if e.kind == EntryKind.DEBIT]
+        assert [e.message_id for e in debits] == [out.message_id]
+        assert r.sim.stats.submits == 1
 
 
 async def test_a_failed_refund_is_retried_by_the_next_sweep(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import pytest
 
 from ledger.batcher import DebitBatcher
-from ledger.errors import LedgerUnavailable
-from ledger.models import DebitRequest, DebitResult, DebitStatus
+from ledger.errors import InvalidRequest, LedgerUnavailable
+from ledger.models import DebitRequest, DebitResult, DebitStatus, RechargePolicy
 from ledger.store import Store
 from tests.ledger.ledger_helpers import full_journal, make_account, request
 
@@ -132,3 +132,47 @@ async def test_malformed_request_fails_alone(store: Store) -> None:
         await batcher.debit(request("bad", cost=0))
     assert (await batcher.debit(request("good"))).status is DebitStatus.OK
     await batcher.close()
+
+
+async def test_enqueued_debits_share_one_batch_and_resolve_their_futures(store: Store) -> None:
+    await make_account(store, balance=1_000)
+    gated = GatedStore(store)
+    batcher = DebitBatcher(gated)  # type: ignore[arg-type]
+    gated.gate.set()
+    # Queued in one loop turn, as a read's submit_sm are: one transaction for all.
+    futures = [batcher.enqueue_debit(request(f"e{i}")) for i in range(3)]
+    results = await asyncio.gather(*futures)
+    assert [r.status for r in results] == [DebitStatus.OK] * 3
+    assert [r.balance_after for r in results] == [900, 800, 700]
+    assert gated.batches == [["e0", "e1", "e2"]]
+    debits = [e for e in await full_journal(store, "smpp-acme") if e.amount < 0]
+    assert [e.idempotency_key for e in debits] == ["e0", "e1", "e2"]
+    await batcher.close()
+
+
+async def test_enqueue_refuses_at_once_when_closed_or_malformed(store: Store) -> None:
+    await make_account(store, balance=1_000)
+    batcher = DebitBatcher(store)
+    with pytest.raises(InvalidRequest):
+        batcher.enqueue_debit(request("zero", cost=0))
+    await batcher.close()
+    with pytest.raises(LedgerUnavailable):
+        batcher.enqueue_debit(request("late"))
+    assert (await store.get_account("smpp-acme")).balance == 1_000
+
+
+async def test_recharge_entry_ids_of_a_batch_are_the_journal_ids(store: Store) -> None:
+    # Several entries in one batch (debits and the recharges they fire), inserted in one
+    # statement: each result must name its own journal row.
+    await make_account(store, balance=300)
+    await store.set_recharge(
+        "smpp-acme", RechargePolicy(threshold=5_000, amount=100_000, daily_cap=3)
+    )
+    results = await store.debit_batch([request(f"r{i}", cost=60_000) for i in range(3)])
+    assert [r.status for r in results] == [DebitStatus.OK] * 3
+    recharges = [e for r in results for e in r.recharges]
+    assert recharges
+    by_id = {e.id: e for e in await full_journal(store, "smpp-acme")}
+    for e in recharges:
+        assert by_id[e.id].idempotency_key == e.idempotency_key
+        assert by_id[e.id].amount == e.amount
