@@ -10,8 +10,8 @@ from ledger.backends import rows
 from ledger.backends import statements as sql
 from ledger.backends.base import Access, Execute, Fetch, Script, SerialiseBinds, do
 from ledger.core.base import CoreBase
-from ledger.models import BindRecord
 from ledger.errors import BindHeldElsewhere, GatewayNotRegistered, UnknownAccount
+from ledger.models import BindRecord
 from ledger.rules.binds import (
     BindClaim,
     BindOp,
@@ -37,7 +37,9 @@ def _acquire(
     # section across every gateway, and each statement sees what the previous holder
     # committed.
     yield from do(SerialiseBinds(system_id))
-    return (yield from _claim(system_id, gateway_id, session_id, kind, max_binds, now, cutoff, peer))
+    return (
+        yield from _claim(system_id, gateway_id, session_id, kind, max_binds, now, cutoff, peer)
+    )
 
 
 def _claim(
@@ -76,15 +78,9 @@ def _batch(ops: Sequence[BindOp], now: datetime) -> Script[list[BindOutcome]]:
             outcomes.append(True)
             continue
         cutoff = now - timedelta(seconds=op.stale_after)
+        args = (op.system_id, op.gateway_id, op.session_id, op.kind, op.max_binds)
         try:
-            outcomes.append(
-                (
-                    yield from _claim(
-                        op.system_id, op.gateway_id, op.session_id, op.kind,
-                        op.max_binds, now, cutoff, op.peer,
-                    )  # fmt: skip
-                )
-            )
+            outcomes.append((yield from _claim(*args, now, cutoff, op.peer)))
         except (UnknownAccount, GatewayNotRegistered, BindHeldElsewhere) as e:
             # Raised by the rule before this claim wrote anything: its caller gets the
             # error acquire_bind would raise, the others' answers still commit.

@@ -82,8 +82,8 @@ async def test_batchers_hold_the_quota_exactly_across_gateways(
     # Releases through the batcher free exactly their slots, for any gateway.
     held = [f"s{n}" for n, (_, ok) in enumerate(granted) if ok and n % 2]
     await asyncio.gather(*(batchers["gw-a"].release("gw-a", s) for s in held))
-    expected_a = sum(1 for n, (sid, ok) in enumerate(granted) if ok and n % 2 and sid == "smpp-acme")
-    assert await store.bind_count("smpp-acme") == 5 - expected_a
+    freed = sum(1 for n, (sid, ok) in enumerate(granted) if ok and n % 2 and sid == "smpp-acme")
+    assert await store.bind_count("smpp-acme") == 5 - freed
     for b in batchers.values():
         await b.close()
 
