@@ -45,6 +45,7 @@ from gateway.delivery.registry import BindRegistry
 from gateway.delivery.routing import Route, RouteTable
 from gateway.observability.logs import configure_logging
 from gateway.observability.metrics import Metrics
+from gateway.package_sweep import package_expiry
 from gateway.policy.bind import BindPolicy
 from gateway.policy.ids import MessageIdGenerator
 from gateway.policy.messages import MessageOperations
@@ -57,7 +58,6 @@ from gateway.smpp import State
 from gateway.transport.server import ServerServices, SmppServer
 from ledger import LedgerError, Store, open_store
 from ledger.batcher import DebitBatcher
-from ledger.money import milli_to_credits
 
 if TYPE_CHECKING:  # the API (FastAPI, uvicorn) loads only when enabled
     from gateway.api.server import ApiServer
@@ -232,6 +232,7 @@ class Gateway:
             gateway_id=gateway_id,
             routes=route_table(c, upstream.names),
             delivery=c.delivery,
+            service_types=c.packages.service_types,
             # One worker per window slot of every bind: each upstream can be kept full.
             workers=sum(u.window * u.binds for u in upstream_configs),
             metrics=metrics,
@@ -540,39 +541,6 @@ async def _sweep(store: Store, retention_days: int, interval: float) -> None:
                     messages=pruned.messages,
                     receipts=pruned.receipts,
                     before=pruned.cutoff.isoformat(),
-                )
-        await asyncio.sleep(interval)
-
-
-@asynccontextmanager
-async def package_expiry(store: Store, *, interval: float) -> AsyncIterator[None]:
-    """Write off expired credit packages now and every ``interval`` seconds until exit.
-
-    Every gateway on one ledger may sweep: a package is written off once (its key), and
-    a sweep that finds nothing costs one index probe.
-    """
-    task = asyncio.get_running_loop().create_task(_expire(store, interval))
-    try:
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
-async def _expire(store: Store, interval: float) -> None:
-    log = structlog.get_logger("smppgw")
-    while True:
-        try:
-            done = await store.expire_packages()
-        except LedgerError as e:
-            log.warning("package.expiry_failed", error=repr(e))
-        else:
-            for system_id, package_id, amount in done:
-                log.info(
-                    "package.expired",
-                    system_id=system_id,
-                    package_id=package_id,
-                    messages_written_off=milli_to_credits(amount),
                 )
         await asyncio.sleep(interval)
 

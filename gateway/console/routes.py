@@ -337,7 +337,13 @@ def _alert_category(f: dict[str, str]) -> Category | None:
 
 async def _set_alert(ctx: ApiContext, account: str, f: dict[str, str], scope: Scope) -> str:
     below = inputs.credits(f.get("below", ""))
-    await admin.set_alert(ctx.store, account, below=below, category=_alert_category(f), scope=scope)
+    category = _alert_category(f)
+    await admin.set_alert(ctx.store, account, below=below, category=category, scope=scope)
+    if category is not None:
+        return (
+            f"an alert is mailed when the messages left in the {category.value} packages"
+            f" fall below {milli_to_credits(below)} messages"
+        )
     return f"an alert is mailed when the balance falls below {milli_to_credits(below)} credits"
 
 

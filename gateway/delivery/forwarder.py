@@ -34,7 +34,7 @@ when the ledger could not record the change); ``cancelled`` ends it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -44,12 +44,12 @@ import structlog
 from gateway.config_delivery import DeliveryConfig
 from gateway.delivery.custody import Custody
 from gateway.delivery.expiry import expires_at, stored_submit_fields
-from gateway.delivery.routing import RouteTable, pick
+from gateway.delivery.routing import RouteTable, pick, route_category
 from gateway.observability.metrics import Metrics
 from gateway.smpp import CommandStatus, SubmitSmResp
 from gateway.transport.connection import ConnectionClosed, NotSent, ResponseTimeout
 from ledger import LedgerError, Store, UnknownMessage
-from ledger.models import Category, OutboundMessage, milli_to_credits
+from ledger.models import OutboundMessage, milli_to_credits
 
 #: Refusals worth retrying: the SMSC is busy or briefly unwell, not refusing the message.
 TEMPORARY = frozenset(
@@ -118,7 +118,6 @@ class Receipts(Protocol):
 PARK_RECHECK_S = 1.0
 #: Seconds before a message its link could not even send is tried again.
 NOT_SENT_PAUSE_S = 0.05
-_CATEGORIES = frozenset(c.value for c in Category)
 
 
 @dataclass(slots=True)
@@ -132,13 +131,6 @@ class _Item:
     #: The upstream that last refused it with a temporary error (tried last next time).
     avoid: str | None = None
     resends: int = 0
-
-
-def _submit_fields(body: bytes) -> tuple[str, str | None]:
-    """The validity_period and category (its service_type, when one) of a stored body."""
-    service, validity = stored_submit_fields(body)
-    service = service.lower()
-    return validity, service if service in _CATEGORIES else None
 
 
 class Forwarder:
@@ -159,8 +151,11 @@ class Forwarder:
         retry_base: float = 0.5,
         retry_max: float = 30.0,
         metrics: Metrics | None = None,
+        service_types: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
+        #: ``[packages] service_types``: a message's category for the routes.
+        self.service_types = dict(service_types or {})
         self.links = links
         self.receipts = receipts
         self.gateway_id = gateway_id
@@ -253,8 +248,9 @@ class Forwarder:
     def _item(self, message: OutboundMessage, accepted_at: datetime) -> _Item:
         if accepted_at.tzinfo is None:
             accepted_at = accepted_at.replace(tzinfo=UTC)
-        validity, category = _submit_fields(message.pdu_body)
+        service_type, validity = stored_submit_fields(message.pdu_body)
         deadline = expires_at(validity, accepted_at, self.delivery.max_validity_s)
+        category = route_category(message.category, service_type, self.service_types)
         return _Item(message, deadline, category)
 
     async def recover(self, *, limit: int = 10**9) -> int:

@@ -19,8 +19,25 @@ live.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from ledger.rules.packages import map_service_type
+
+
+def route_category(
+    category: str, service_type: str, service_types: Mapping[str, str]
+) -> str | None:
+    """The category a route matches a message on, or None for none asked.
+
+    The one the message was submitted with (an HTTP job's ``category``, or the
+    submit_sm's ``service_type`` mapped when it was debited), else its stored
+    ``service_type`` mapped again through ``[packages] service_types`` (a message the
+    forwarder adopted from the ledger): the same mapping that picks the credit packages
+    it draws on. The account's default category is not a route's business: a route
+    that names a category takes the messages that asked for it.
+    """
+    return category or map_service_type(service_type, dict(service_types)) or None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,12 @@ statement per movement from a JSON array of rows (``jsonb_array_elements`` /
 from __future__ import annotations
 
 from ledger.backends.base import Statement
-from ledger.backends.rows import PACKAGE_COLS, PACKAGE_JOURNAL_COLS, PACKAGE_STATE_COLS
+from ledger.backends.rows import (
+    ALERT_COLS,
+    PACKAGE_COLS,
+    PACKAGE_JOURNAL_COLS,
+    PACKAGE_STATE_COLS,
+)
 
 
 def _where_in(head: str, column: str, tail: str = "") -> Statement:
@@ -90,4 +95,55 @@ PACKAGE_JOURNAL = Statement.both(
 EXPIRED_HOLDERS = Statement.both(
     "SELECT DISTINCT system_id FROM packages WHERE remaining > 0 AND expires_at <= $1 LIMIT $2"
 )
-ACCOUNT_EXISTS = Statement.both("SELECT 1 FROM accounts WHERE system_id = $1")
+
+# -- alerts on a credit-package category: its balance is the remaining of the account's
+# packages of that category, stepped by their package journal entries (milli-messages).
+_CATEGORY_ENTRIES = (
+    "FROM package_journal j JOIN packages p ON p.package_id = j.package_id"
+    " WHERE p.system_id = $1 AND p.category = $2"
+)
+# The category's remaining now and its newest package entry (0: none).
+CATEGORY_START = Statement.both(
+    "SELECT COALESCE((SELECT SUM(remaining) FROM packages WHERE system_id = $1"
+    " AND category = $2), 0) AS balance,"
+    f" COALESCE((SELECT max(j.id) {_CATEGORY_ENTRIES}), 0) AS last_id"
+)
+# What the category's entries after $3 added up to (the balance before them is now's
+# minus that), and a page of them in order.
+CATEGORY_AFTER = Statement.both(
+    f"SELECT COALESCE(SUM(j.amount), 0) {_CATEGORY_ENTRIES} AND j.id > $3"
+)
+CATEGORY_STEPS = Statement.both(
+    f"SELECT j.id, j.amount {_CATEGORY_ENTRIES} AND j.id > $3 ORDER BY j.id LIMIT $4"
+)
+_CATEGORY_DUE = (
+    f"SELECT {ALERT_COLS} FROM balance_alerts a WHERE category IS NOT NULL AND EXISTS"
+    " (SELECT 1 FROM package_journal j JOIN packages p ON p.package_id = j.package_id"
+    " WHERE p.system_id = a.system_id AND p.category = a.category"
+    " AND j.id > a.checked_through) ORDER BY system_id, category LIMIT $1"
+)
+DUE_CATEGORY_ALERTS = Statement.each(
+    postgres=_CATEGORY_DUE + " FOR UPDATE OF a SKIP LOCKED", sqlite=_CATEGORY_DUE
+)
+
+# The audit's proofs about packages (``ledger.rules.audit``), beside ``statements.AUDIT``
+# (which counts package entries and remainders in the house balances and the zero sum):
+# each package's remaining equals its entries, and every entry names a house account.
+PACKAGE_AUDIT = Statement.both(
+    """
+WITH psums AS MATERIALIZED (
+    SELECT package_id, counter_account, CAST(SUM(amount) AS BIGINT) AS total
+    FROM package_journal GROUP BY package_id, counter_account
+)
+SELECT 'package' AS kind, p.package_id AS name, NULL AS counter, p.remaining AS balance,
+       COALESCE(q.total, 0) AS total
+FROM packages p
+LEFT JOIN (SELECT package_id, CAST(SUM(total) AS BIGINT) AS total FROM psums
+           GROUP BY package_id) q ON q.package_id = p.package_id
+WHERE p.remaining <> COALESCE(q.total, 0)
+UNION ALL
+SELECT 'counter', s.package_id, s.counter_account, s.total, 0
+FROM psums s
+WHERE NOT EXISTS (SELECT 1 FROM house_accounts y WHERE y.name = s.counter_account)
+"""
+)

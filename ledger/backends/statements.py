@@ -111,8 +111,7 @@ CLOSE_ACCOUNT = Statement.both(
 )
 # What an account still holds, one (what, amount) row each; closing needs all zero.
 # Tables that hold value for an account (credit packages) add their row here.
-# What an account holds, by kind: its credits, and its credit packages still usable at
-# $2 (an expired one is the sweep's to write off, and holds nothing for the customer).
+# What an account holds: its credits, and its credit packages still usable at $2.
 ACCOUNT_HOLDINGS = Statement.both(
     "SELECT 'credits' AS what, balance AS amount FROM accounts WHERE system_id = $1"
     " UNION ALL SELECT 'packages', COUNT(*) FROM packages"
@@ -183,15 +182,12 @@ AUDIT = Statement.both(
 WITH sums AS MATERIALIZED (
     SELECT system_id, counter_account, CAST(SUM(amount) AS BIGINT) AS total
     FROM journal GROUP BY system_id, counter_account
-), psums AS MATERIALIZED (
-    SELECT package_id, counter_account, CAST(SUM(amount) AS BIGINT) AS total
-    FROM package_journal GROUP BY package_id, counter_account
 ), own AS (
     SELECT system_id, CAST(SUM(total) AS BIGINT) AS total FROM sums GROUP BY system_id
 ), named AS (
     SELECT name, CAST(-SUM(total) AS BIGINT) AS total
     FROM (SELECT counter_account AS name, total FROM sums
-          UNION ALL SELECT counter_account, total FROM psums) x
+          UNION ALL SELECT counter_account, amount FROM package_journal) x
     GROUP BY name
 )
 SELECT 'balance' AS kind, a.system_id AS name, NULL AS counter, a.balance AS balance,
@@ -211,16 +207,6 @@ FROM (SELECT CAST((SELECT COALESCE(SUM(balance), 0) FROM accounts)
                   + (SELECT COALESCE(SUM(balance), 0) FROM house_accounts) AS BIGINT)
              AS total) t
 WHERE t.total <> 0
-UNION ALL
-SELECT 'package', p.package_id, NULL, p.remaining, COALESCE(q.total, 0)
-FROM packages p
-LEFT JOIN (SELECT package_id, CAST(SUM(total) AS BIGINT) AS total FROM psums
-           GROUP BY package_id) q ON q.package_id = p.package_id
-WHERE p.remaining <> COALESCE(q.total, 0)
-UNION ALL
-SELECT 'counter', p.package_id, p.counter_account, p.total, 0
-FROM psums p
-WHERE NOT EXISTS (SELECT 1 FROM house_accounts y WHERE y.name = p.counter_account)
 UNION ALL
 SELECT 'pair', s.system_id, s.counter_account, s.total, -COALESCE(r.total, 0)
 FROM sums s JOIN accounts c ON c.system_id = s.counter_account
@@ -516,35 +502,6 @@ DUE_ALERTS = Statement.each(
     sqlite=f"SELECT {ALERT_COLS} FROM balance_alerts a WHERE category IS NULL AND EXISTS"
     " (SELECT 1 FROM journal j WHERE j.system_id = a.system_id AND j.id > a.checked_through)"
     " ORDER BY system_id LIMIT $1",
-)
-# -- alerts on a credit-package category: its balance is the remaining of the account's
-# packages of that category, stepped by their package journal entries (milli-messages).
-_CATEGORY_ENTRIES = (
-    "FROM package_journal j JOIN packages p ON p.package_id = j.package_id"
-    " WHERE p.system_id = $1 AND p.category = $2"
-)
-# The category's remaining now and its newest package entry (0: none).
-CATEGORY_START = Statement.both(
-    "SELECT COALESCE((SELECT SUM(remaining) FROM packages WHERE system_id = $1"
-    " AND category = $2), 0) AS balance,"
-    f" COALESCE((SELECT max(j.id) {_CATEGORY_ENTRIES}), 0) AS last_id"
-)
-# What the category's entries after $3 added up to (the balance before them is now's
-# minus that), and a page of them in order.
-CATEGORY_AFTER = Statement.both(
-    f"SELECT COALESCE(SUM(j.amount), 0) {_CATEGORY_ENTRIES} AND j.id > $3"
-)
-CATEGORY_STEPS = Statement.both(
-    f"SELECT j.id, j.amount {_CATEGORY_ENTRIES} AND j.id > $3 ORDER BY j.id LIMIT $4"
-)
-_CATEGORY_DUE = (
-    f"SELECT {ALERT_COLS} FROM balance_alerts a WHERE category IS NOT NULL AND EXISTS"
-    " (SELECT 1 FROM package_journal j JOIN packages p ON p.package_id = j.package_id"
-    " WHERE p.system_id = a.system_id AND p.category = a.category"
-    " AND j.id > a.checked_through) ORDER BY system_id, category LIMIT $1"
-)
-DUE_CATEGORY_ALERTS = Statement.each(
-    postgres=_CATEGORY_DUE + " FOR UPDATE OF a SKIP LOCKED", sqlite=_CATEGORY_DUE
 )
 ALERT_STEPS = Statement.both(
     f"SELECT {ALERT_STEP_COLS} FROM journal WHERE system_id = $1 AND id > $2 ORDER BY id LIMIT $3"

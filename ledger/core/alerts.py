@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import partial
 
+from ledger.backends import package_sql as psql
 from ledger.backends import rows
 from ledger.backends import statements as sql
 from ledger.backends.base import Access, Execute, Fetch, Script, do
@@ -54,7 +55,7 @@ def _set(
     if category is None:
         start = Fetch(sql.ALERT_START, (system_id,), rows.pair)
     else:
-        start = Fetch(sql.CATEGORY_START, (system_id, category), rows.pair)
+        start = Fetch(psql.CATEGORY_START, (system_id, category), rows.pair)
     [(balance, last_id)] = yield from do(start)
     # Under the account's lock no entry is being written: the alert starts from the
     # balance as it is now (a category's: what its packages hold), armed if it is at or
@@ -148,7 +149,7 @@ def _scan(now: datetime, budget: int) -> Script[tuple[int, bool]]:
 
 def _scan_categories(now: datetime, budget: int) -> Script[tuple[int, bool]]:
     """The same walk for alerts on a package category, over the package journal."""
-    due = yield from do(Fetch(sql.DUE_CATEGORY_ALERTS, (SCAN_ALERTS,), rows.balance_alert))
+    due = yield from do(Fetch(psql.DUE_CATEGORY_ALERTS, (SCAN_ALERTS,), rows.balance_alert))
     queued, left = 0, budget
     more = len(due) == SCAN_ALERTS
     for alert in due:
@@ -157,13 +158,13 @@ def _scan_categories(now: datetime, budget: int) -> Script[tuple[int, bool]]:
             break
         assert alert.category is not None
         key = (alert.system_id, alert.category)
-        [now_total] = yield from do(Fetch(sql.CATEGORY_START, key, rows.first))
+        [now_total] = yield from do(Fetch(psql.CATEGORY_START, key, rows.first))
         [after] = yield from do(
-            Fetch(sql.CATEGORY_AFTER, (*key, alert.checked_through), rows.first)
+            Fetch(psql.CATEGORY_AFTER, (*key, alert.checked_through), rows.first)
         )
         limit = left
         found = yield from do(
-            Fetch(sql.CATEGORY_STEPS, (*key, alert.checked_through, limit), rows.pair)
+            Fetch(psql.CATEGORY_STEPS, (*key, alert.checked_through, limit), rows.pair)
         )
         left -= len(found)
         more = more or len(found) == limit

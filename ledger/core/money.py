@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from ledger.backends import package_sql as psql
 from ledger.backends import rows
 from ledger.backends import statements as sql
 from ledger.backends.base import (
@@ -226,4 +227,6 @@ class MoneyCore(CoreBase):
 
     async def audit(self) -> list[AuditProblem]:
         """Every failed proof of the books (see ``ledger.rules.audit``); ``[]`` if none."""
-        return audit_problems(await self._read(Fetch(sql.AUDIT, (), rows.audit_row)))
+        found = await self._read(Fetch(sql.AUDIT, (), rows.audit_row))
+        found += await self._read(Fetch(psql.PACKAGE_AUDIT, (), rows.audit_row))
+        return audit_problems(found)

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from ledger.backends import package_sql as psql
 from ledger.backends import rows
+from ledger.backends import statements as sql
 from ledger.backends.base import Fetch
 from ledger.core.money import MoneyCore
 from ledger.errors import InvalidRequest, UnknownAccount, UnknownPackage
@@ -141,6 +142,6 @@ class PackagesCore(MoneyCore):
 
     async def _known(self, system_id: str) -> None:
         """Raise UnknownAccount unless ``system_id`` exists."""
-        found = await self._read(Fetch(psql.ACCOUNT_EXISTS, (system_id,), rows.first))
+        found = await self._read(Fetch(sql.ACCOUNT_EXISTS, (system_id,), rows.first))
         if not found:
             raise UnknownAccount(system_id)

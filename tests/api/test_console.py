@@ -230,6 +230,18 @@ async def test_alert_forms_set_show_and_clear_an_alert(api: Api) -> None:
         assert r.status_code == 303 and "error=" in r.headers["location"], fields
         assert 'id="error"' in (await api.http.get(r.headers["location"])).text
     assert await api.store.alerts("smpp-shop") == [alert]
+    # An alert on a package category: messages left in the account's packages of it.
+    r = await api.http.post(
+        "/console/accounts/smpp-shop/alerts",
+        data={"csrf": csrf, "below": "5", "category": "marketing"},
+    )
+    assert "marketing+packages+fall+below+5+messages" in r.headers["location"]
+    assert [a.category for a in await api.store.alerts("smpp-shop")] == [None, "marketing"]
+    r = await api.http.post(
+        "/console/accounts/smpp-shop/alerts/clear",
+        data={"csrf": csrf, "category": "marketing"},
+    )
+    assert await api.store.alerts("smpp-shop") == [alert]
     # Another owner's account is not found, and its alerts are untouched.
     r = await api.http.post(
         "/console/accounts/smpp-bank/alerts", data={"csrf": csrf, "below": "50"}

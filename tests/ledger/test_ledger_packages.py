@@ -23,6 +23,7 @@ from ledger.errors import (
 from ledger.models import (
     CREDITS_SOURCE,
     AccountStatus,
+    AuditCheck,
     Category,
     DebitRequest,
     DebitStatus,
@@ -32,6 +33,7 @@ from ledger.models import (
     PackageStatus,
 )
 from ledger.store import Store
+from tests.ledger.conftest import raw_sql
 from tests.ledger.ledger_helpers import FakeClock, full_journal, make_account, message
 
 M = 1000  # milli-messages in a message
@@ -307,3 +309,16 @@ async def test_an_alert_on_a_category_fires_once_per_crossing(store: Store) -> N
         assert await debit(store, f"c{i}", category="verification") is DebitStatus.OK
     assert await store.scan_alerts() == 1
     assert len(await store.unsettled_alert_mails()) == 2
+
+
+async def test_the_audit_finds_a_tampered_package(store: Store, store_url: str) -> None:
+    await make_account(store)
+    p = await store.buy_package("smpp-acme", "general", 100, idempotency_key="g")
+    raw_sql(store_url, "UPDATE {s}packages SET remaining = remaining - 1000")
+    problems = await store.audit()
+    assert {(x.check, x.system_id) for x in problems} == {
+        (AuditCheck.PACKAGE, p.package_id),
+        (AuditCheck.ZERO_SUM, ""),
+    }
+    raw_sql(store_url, "UPDATE {s}packages SET remaining = remaining + 1000")
+    assert await store.audit() == []

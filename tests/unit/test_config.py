@@ -71,7 +71,9 @@ def test_shipped_config_states_every_default(tmp_path: Path) -> None:
     (conf_dir / "tariff.csv").write_text("")
     loaded = load_config(conf_dir / "smppgw.toml", env={})
     built_in = Config()
-    for section in ("server", "pricing", "upstream", "simulator", "logging", "smtp", "api"):
+    for section in (
+        "server", "pricing", "upstream", "simulator", "logging", "smtp", "api", "packages"
+    ):  # fmt: skip
         got, want = getattr(loaded, section), getattr(built_in, section)
         if section == "pricing":
             got = type(got)(Path("tariff.csv"), got.destination_check, got.max_parts)
@@ -400,3 +402,27 @@ def test_a_client_ca_needs_the_tls_listener(tmp_path: Path) -> None:
     assert error_of(write(tmp_path, body)).endswith(
         "server.tls_client_ca: needs server.tls_port (the TLS listener)"
     )
+
+
+def test_packages_section(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[packages]\nvalidity_months = 6\nservice_types = { OTP = "verification" }\n',
+    )
+    packages = load_config(path, env={}).packages
+    assert (packages.validity_months, dict(packages.service_types)) == (6, {"OTP": "verification"})
+    assert Config().packages.service_types == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('service_types = { OTP = "promo" }', "packages.service_types.OTP: expected one of"),
+        ("service_types = { OTP = 1 }", "packages.service_types.OTP: expected one of"),
+        ('service_types = "OTP"', "packages.service_types: expected a table"),
+        ("validity_months = 0", "packages.validity_months: must be at least 1"),
+        ("validity_months = 121", "packages.validity_months: must be at most 120"),
+    ],
+)
+def test_packages_refusals(tmp_path: Path, body: str, expected: str) -> None:
+    assert expected in error_of(write(tmp_path, f"[packages]\n{body}\n"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.delivery.routing import Route, RouteTable, pick
+from gateway.delivery.routing import Route, RouteTable, pick, route_category
 
 TABLE = RouteTable(
     [
@@ -60,3 +60,23 @@ def test_without_routes_every_upstream_in_order() -> None:
 )
 def test_pick(live: set[str], avoid: str | None, expected: str | None) -> None:
     assert pick(("a", "b", "c"), live.__contains__, avoid=avoid) == expected
+
+
+MAPPING = {"OTP": "verification", "PROMO": "marketing"}
+
+
+@pytest.mark.parametrize(
+    ("category", "service_type", "expected"),
+    [
+        ("marketing", "OTP", "marketing"),  # what the message was debited with wins
+        ("", "OTP", "verification"),  # adopted from the ledger: mapped again
+        ("", "otp", "verification"),  # the mapping ignores case, as for packages
+        ("", "verification", None),  # a category's name is not a mapping
+        ("", "", None),
+        ("", "CMT", None),
+    ],
+)
+def test_route_category_uses_the_packages_mapping(
+    category: str, service_type: str, expected: str | None
+) -> None:
+    assert route_category(category, service_type, MAPPING) == expected
