@@ -261,6 +261,8 @@ class Gateway:
             uniform_refusals=c.server.uniform_bind_refusals,
         )
         stack.callback(binds.close)
+        # Unwound first: the claims and releases still queued commit before the store closes.
+        stack.push_async_callback(binds.batcher.close)
         submitter = Submitter(
             tariff,
             batcher,

@@ -80,6 +80,7 @@ from ledger.models import (
     Sender,
     TransferResult,
 )
+from ledger.rules.binds import BindOp, BindOutcome
 from ledger.rules.limits import LedgerLimits
 from ledger.rules.multi import RepriceResult
 
@@ -213,6 +214,16 @@ class GatewayStore(Protocol):
 
     async def release_bind(self, gateway_id: str, session_id: str) -> None:
         """The session unbound or dropped: free its slot. Idempotent."""
+
+    async def bind_batch(self, ops: Sequence[BindOp]) -> list[BindOutcome]:
+        """Many ``acquire_bind`` (``BindClaim``) and ``release_bind`` (``BindRelease``) in
+        ONE transaction, applied in order; one outcome per op: a claim's bool (a
+        release's True), or the UnknownAccount / GatewayNotRegistered / BindHeldElsewhere
+        that claim alone would have raised. Each claim is decided exactly as
+        ``acquire_bind`` decides it, under the same per-account serialisation (every
+        account's lock taken first, in sorted order). Raises LedgerUnavailable for the
+        whole batch if it could not be committed.
+        """
 
     async def bind_count(self, system_id: str, *, stale_after: float = 30.0) -> int:
         """Binds of the account held by live gateways (heartbeat within ``stale_after``)."""

@@ -4,7 +4,8 @@ The quota (``Account.max_binds``) holds across every gateway sharing the ledger:
 accepted bind takes a row in the ledger's bind table, given back when the session ends
 (or when this gateway's heartbeat stops, if it dies). SMPP 3.4 has no "too many binds"
 status; like the providers our clients come from, a bind over the quota is answered
-ESME_RALYBND.
+ESME_RALYBND. The claims and releases of concurrent sessions are group-committed
+(``ledger.bind_batcher``): a reconnect storm pays one commit per batch, not per bind.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from gateway.policy.auth import Authenticator, BindDecision
 from gateway.policy.throttle import BindThrottle, ThrottleSettings
 from gateway.smpp import CommandStatus
 from ledger import LedgerError, Store
+from ledger.bind_batcher import BindBatcher
+from ledger.rules.binds import BindClaim
 
 BindKind = Literal["tx", "rx", "trx"]
 #: What counts as a failed bind for throttling: the credentials or the address were
@@ -46,6 +49,7 @@ class BindPolicy:
         self.gateway_id = gateway_id
         self.authenticator = Authenticator(store, uniform=uniform_refusals)
         self.throttle = BindThrottle(throttle)
+        self.batcher = BindBatcher(store)
         self._clock = clock
         self._log = structlog.get_logger("smppgw.binds")
 
@@ -74,13 +78,15 @@ class BindPolicy:
         if decision.status != CommandStatus.ESME_ROK or account is None:
             return self._failed(decision, peer_ip)
         try:
-            acquired = await self.store.acquire_bind(
-                account.system_id,
-                gateway_id=self.gateway_id,
-                session_id=session_id,
-                kind=kind,
-                max_binds=account.max_binds,
-                peer=peer_ip,
+            acquired = await self.batcher.acquire(
+                BindClaim(
+                    account.system_id,
+                    self.gateway_id,
+                    session_id,
+                    kind,
+                    account.max_binds,
+                    peer=peer_ip,
+                )
             )
         except (LedgerError, ValueError):
             # ValueError: this gateway is not registered (a bind racing shutdown).
@@ -107,7 +113,7 @@ class BindPolicy:
 
     async def release(self, session_id: str) -> None:
         """Give back the slot ``session_id`` held; raises LedgerError if the ledger is down."""
-        await self.store.release_bind(self.gateway_id, session_id)
+        await self.batcher.release(self.gateway_id, session_id)
 
     def close(self) -> None:
         """Release the password-hashing threads."""

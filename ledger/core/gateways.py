@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -9,8 +10,16 @@ from ledger.backends import rows
 from ledger.backends import statements as sql
 from ledger.backends.base import Access, Execute, Fetch, Script, SerialiseBinds, do
 from ledger.core.base import CoreBase
+from ledger.errors import BindHeldElsewhere, GatewayNotRegistered, UnknownAccount
 from ledger.models import BindRecord
-from ledger.rules.binds import already_bound, has_room
+from ledger.rules.binds import (
+    BindClaim,
+    BindOp,
+    BindOutcome,
+    BindRelease,
+    already_bound,
+    has_room,
+)
 from ledger.rules.validation import require_gateway_id
 
 
@@ -28,6 +37,22 @@ def _acquire(
     # section across every gateway, and each statement sees what the previous holder
     # committed.
     yield from do(SerialiseBinds(system_id))
+    return (
+        yield from _claim(system_id, gateway_id, session_id, kind, max_binds, now, cutoff, peer)
+    )
+
+
+def _claim(
+    system_id: str,
+    gateway_id: str,
+    session_id: str,
+    kind: str,
+    max_binds: int,
+    now: datetime,
+    cutoff: datetime,
+    peer: str,
+) -> Script[bool]:
+    # The caller holds SerialiseBinds(system_id).
     [state] = yield from do(
         Fetch(sql.BIND_STATE, (system_id, gateway_id, session_id), rows.bind_state)
     )
@@ -39,6 +64,28 @@ def _acquire(
         return False
     yield from do(Execute(sql.INSERT_BIND, (system_id, gateway_id, session_id, kind, now, peer)))
     return True
+
+
+def _batch(ops: Sequence[BindOp], now: datetime) -> Script[list[BindOutcome]]:
+    # Every account lock first, in one order: two gateways' batches sharing accounts then
+    # queue for the first of them instead of each holding one the other waits for.
+    for system_id in sorted({op.system_id for op in ops if isinstance(op, BindClaim)}):
+        yield from do(SerialiseBinds(system_id))
+    outcomes: list[BindOutcome] = []
+    for op in ops:
+        if isinstance(op, BindRelease):
+            yield from do(Execute(sql.RELEASE_BIND, (op.gateway_id, op.session_id)))
+            outcomes.append(True)
+            continue
+        cutoff = now - timedelta(seconds=op.stale_after)
+        args = (op.system_id, op.gateway_id, op.session_id, op.kind, op.max_binds)
+        try:
+            outcomes.append((yield from _claim(*args, now, cutoff, op.peer)))
+        except (UnknownAccount, GatewayNotRegistered, BindHeldElsewhere) as e:
+            # Raised by the rule before this claim wrote anything: its caller gets the
+            # error acquire_bind would raise, the others' answers still commit.
+            outcomes.append(e)
+    return outcomes
 
 
 def _unregister(gateway_id: str) -> Script[None]:
@@ -87,6 +134,15 @@ class GatewaysCore(CoreBase):
     async def release_bind(self, gateway_id: str, session_id: str) -> None:
         """The session unbound or dropped: free its slot. Idempotent."""
         await self._statement(Execute(sql.RELEASE_BIND, (gateway_id, session_id)))
+
+    async def bind_batch(self, ops: Sequence[BindOp]) -> list[BindOutcome]:
+        """Claims and releases in one transaction; one outcome per op, in order.
+
+        See ``Store.bind_batch``.
+        """
+        if not ops:
+            return []
+        return await self._run(partial(_batch, list(ops), self._now()), Access.TRANSACTION)
 
     async def bind_count(self, system_id: str, *, stale_after: float = 30.0) -> int:
         """Binds of the account held by live gateways (heartbeat within ``stale_after``)."""

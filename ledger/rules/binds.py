@@ -41,3 +41,31 @@ def already_bound(state: BindState, system_id: str, gateway_id: str, session_id:
 def has_room(live_binds: int, max_binds: int) -> bool:
     """True when one more session fits under ``max_binds``."""
     return live_binds < max_binds
+
+
+@dataclass(frozen=True, slots=True)
+class BindClaim:
+    """One ``acquire_bind`` of a ``bind_batch``: the same arguments, the same answer."""
+
+    system_id: str
+    gateway_id: str
+    session_id: str
+    kind: str
+    max_binds: int
+    stale_after: float = 30.0
+    peer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BindRelease:
+    """One ``release_bind`` of a ``bind_batch``."""
+
+    gateway_id: str
+    session_id: str
+
+
+#: An operation of ``bind_batch``.
+BindOp = BindClaim | BindRelease
+#: Its outcome: a claim's True/False (a release's True), or the error ``acquire_bind``
+#: would have raised for that claim alone (the rest of the batch still commits).
+BindOutcome = bool | UnknownAccount | GatewayNotRegistered | BindHeldElsewhere

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -39,6 +40,25 @@ async def test_admitted_bind_holds_its_slot_until_released(policy: BindPolicy) -
     await policy.release("s1")
     again = await policy.admit("smpp-a", PASSWORD, "127.0.0.1", kind="tx", session_id="s2")
     assert again.status == S.ESME_ROK
+
+
+async def test_concurrent_binds_share_a_commit_and_the_quota_stays_exact(
+    policy: BindPolicy,
+) -> None:
+    # The first bind verifies the password (scrypt) and holds the only slot.
+    first = await policy.admit("smpp-a", PASSWORD, "127.0.0.1", kind="trx", session_id="s0")
+    assert first.status == S.ESME_ROK
+    before = policy.batcher.batches
+
+    async def bind(n: int) -> S:
+        d = await policy.admit("smpp-a", PASSWORD, "127.0.0.1", kind="tx", session_id=f"s{n}")
+        return d.status
+
+    # The holder drops while ten others bind: exactly one of them gets the freed slot.
+    _, *statuses = await asyncio.gather(policy.release("s0"), *(bind(n) for n in range(1, 11)))
+    assert sorted(statuses).count(S.ESME_ROK) == 1
+    assert statuses.count(S.ESME_RALYBND) == 9
+    assert policy.batcher.batches - before < 11, "the release and claims were batched"
 
 
 async def test_refused_credentials_take_no_slot(policy: BindPolicy) -> None:
