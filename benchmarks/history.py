@@ -43,7 +43,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger.models import HistoryPage, MessageState
+from ledger.models import MessageState
+from ledger.models.history import HistoryPage
 from ledger.store import Store, open_store
 
 DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"

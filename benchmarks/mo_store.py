@@ -25,7 +25,8 @@ MODES = {"free": (0, 0.0), "window": (0, 600.0), "priced": (250, 600.0)}
 
 
 async def _pass(url: str | None, mode: str, old: int, count: int) -> float:
-    from ledger.models import NewAccount, NewMo
+    from ledger.models import NewAccount
+    from ledger.models.mo import NewMo
     from ledger.store import open_store
 
     price, window = MODES[mode]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from ledger.models import MoRoute, NewMo, PendingMo, StoredMo
+from ledger.models.mo import MoRoute, NewMo, PendingMo, StoredMo
 
 
 class MoStore(Protocol):

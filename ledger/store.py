@@ -53,33 +53,33 @@ from ledger.models import (
     Account,
     AccountChanges,
     AccountStatus,
-    AlertMail,
-    AlertOutcome,
     ApiToken,
     AuditProblem,
     Backlog,
-    BalanceAlert,
     BindRecord,
-    CallbackOutcome,
-    DailyUsage,
     DebitRequest,
     DebitResult,
     EntryKind,
-    HistoryPage,
     JournalEntry,
     MessageRecord,
     MessageState,
     NewAccount,
     NewApiToken,
     NewReceipt,
-    Package,
     PendingReceipt,
-    PruneResult,
-    ReceiptCallback,
     RechargePolicy,
     Sender,
     TransferResult,
 )
+from ledger.models.history import DailyUsage, HistoryPage, PruneResult
+from ledger.models.notices import (
+    AlertMail,
+    AlertOutcome,
+    BalanceAlert,
+    CallbackOutcome,
+    ReceiptCallback,
+)
+from ledger.models.packages import Package
 from ledger.rules.binds import BindOp, BindOutcome
 from ledger.rules.limits import LedgerLimits
 from ledger.rules.multi import RepriceResult

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from gateway.admin.errors import action
 from gateway.admin.scope import ADMIN, Scope, check_visible, visible_account
-from ledger.models import Account, BalanceAlert, Category
+from ledger.models import Account, Category
+from ledger.models.notices import BalanceAlert
 from ledger.store import Store
 
 

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from gateway.admin.errors import InvalidInput, action
 from gateway.admin.scope import ADMIN, Scope, check_visible
-from ledger.models import HistoryPage, MessageState, PruneResult
+from ledger.models import MessageState
+from ledger.models.history import HistoryPage, PruneResult
 from ledger.store import Store
 
 #: Messages one page shows unless told otherwise.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from gateway.admin.errors import NotFound, action
 from gateway.admin.scope import ADMIN, Scope, check_visible, visible_account
-from ledger.models import MoRoute
+from ledger.models.mo import MoRoute
 from ledger.store import Store
 
 

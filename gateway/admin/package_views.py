@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing_extensions import TypedDict
 
 from gateway.admin.packages import PackageDetails, PackageListing
-from ledger.models import Category, JournalEntry, Package
+from ledger.models import Category, JournalEntry
+from ledger.models.packages import Package
 from ledger.money import milli_to_credits
 
 

@@ -14,7 +14,8 @@ from datetime import datetime
 from gateway.admin.credits import fresh_key
 from gateway.admin.errors import AccountNotFound, InvalidInput, PackageNotFound, action
 from gateway.admin.scope import ADMIN, Scope, check_visible, visible_account
-from ledger.models import Account, Category, JournalEntry, Package
+from ledger.models import Account, Category, JournalEntry
+from ledger.models.packages import Package
 from ledger.rules.packages import DEFAULT_VALIDITY_MONTHS
 from ledger.store import Store
 

@@ -6,7 +6,8 @@ from typing_extensions import TypedDict
 
 from gateway.admin.errors import action
 from gateway.admin.scope import ADMIN, Scope, check_visible
-from ledger.models import DailyUsage, milli_to_credits
+from ledger.models import milli_to_credits
+from ledger.models.history import DailyUsage
 from ledger.store import Store
 
 #: Days the console's chart shows.

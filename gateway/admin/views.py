@@ -31,17 +31,15 @@ from gateway.policy.tariff import Rate
 from ledger.models import (
     Account,
     ApiToken,
-    BalanceAlert,
     BindRecord,
-    HistoryItem,
-    HistoryPage,
     JournalEntry,
-    PruneResult,
     RechargePolicy,
     Sender,
     TransferResult,
     milli_to_credits,
 )
+from ledger.models.history import HistoryItem, HistoryPage, PruneResult
+from ledger.models.notices import BalanceAlert
 
 if TYPE_CHECKING:  # the job action loads the submit path: only the API imports it
     from gateway.admin.jobs import JobMessage, JobResult

@@ -17,7 +17,8 @@ from gateway import admin
 from gateway.admin import package_views, views
 from gateway.cli import render
 from gateway.cli.errors import Refusal, UsageError
-from ledger.models import Account, AccountStatus, MoRoute, milli_to_credits
+from ledger.models import Account, AccountStatus, milli_to_credits
+from ledger.models.mo import MoRoute
 from ledger.store import Store
 
 

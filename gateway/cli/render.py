@@ -7,18 +7,10 @@ from collections.abc import Sequence
 from gateway.admin.alerts import AlertSettings
 from gateway.admin.inputs import catch_all_text, is_catch_all
 from gateway.admin.packages import PackageDetails, PackageListing
-from ledger.models import (
-    CREDITS_SOURCE,
-    Account,
-    BalanceAlert,
-    BindRecord,
-    DrawnFrom,
-    EntryKind,
-    HistoryPage,
-    JournalEntry,
-    Package,
-    milli_to_credits,
-)
+from ledger.models import Account, BindRecord, EntryKind, JournalEntry, milli_to_credits
+from ledger.models.history import CREDITS_SOURCE, DrawnFrom, HistoryPage
+from ledger.models.notices import BalanceAlert
+from ledger.models.packages import Package
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: set[int]) -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from ledger.models import DailyUsage, milli_to_credits
+from ledger.models import milli_to_credits
+from ledger.models.history import DailyUsage
 
 WIDTH, HEIGHT = 720, 240
 #: Room for the scales (left, right), the day labels (bottom) and the top label.

@@ -24,7 +24,7 @@ import httpx
 import structlog
 
 from ledger.errors import LedgerError
-from ledger.models import CallbackOutcome, ReceiptCallback
+from ledger.models.notices import CallbackOutcome, ReceiptCallback
 from ledger.store import CallbackStore
 
 #: Seconds between two rounds.

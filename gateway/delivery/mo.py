@@ -30,7 +30,7 @@ from gateway.observability.metrics import Metrics
 from gateway.smpp import CommandStatus, DeliverSm
 from ledger import LedgerError, Store
 from ledger.batcher import GroupCommit
-from ledger.models import NewMo, StoredMo
+from ledger.models.mo import NewMo, StoredMo
 
 #: MOs claimed per ledger read while a receiver takes them.
 MO_CLAIM_BATCH = 100

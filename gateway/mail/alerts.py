@@ -44,7 +44,8 @@ from gateway.mail.messages import (
 )
 from gateway.mail.sender import Mailer
 from ledger.errors import LedgerError
-from ledger.models import AlertMail, AlertOutcome, NoticeKind, milli_to_credits
+from ledger.models import milli_to_credits
+from ledger.models.notices import AlertMail, AlertOutcome, NoticeKind
 from ledger.store import AlertStore
 
 #: Seconds between two rounds.

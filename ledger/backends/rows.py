@@ -17,31 +17,29 @@ from typing import Any
 
 from ledger.backends.base import Decoder, Row
 from ledger.models import (
-    CREDITS_SOURCE,
     Account,
     AccountStatus,
-    AlertMail,
     ApiToken,
     AuditCheck,
     Backlog,
-    BalanceAlert,
     BindRecord,
-    CallbackOutcome,
     Category,
-    DailyUsage,
-    DrawnFrom,
     EntryKind,
-    HistoryItem,
     JournalEntry,
     MessageRecord,
     MessageState,
-    MoRoute,
-    NoticeKind,
-    PendingMo,
     PendingReceipt,
-    ReceiptCallback,
     RechargePolicy,
     Sender,
+)
+from ledger.models.history import CREDITS_SOURCE, DailyUsage, DrawnFrom, HistoryItem
+from ledger.models.mo import MoRoute, PendingMo
+from ledger.models.notices import (
+    AlertMail,
+    BalanceAlert,
+    CallbackOutcome,
+    NoticeKind,
+    ReceiptCallback,
 )
 from ledger.rules.alerts import JournalStep
 from ledger.rules.audit import AuditRow

@@ -28,7 +28,8 @@ from ledger.backends import statements as sql
 from ledger.backends.base import Access, Execute, Fetch, Script, do
 from ledger.core.base import CoreBase
 from ledger.errors import InvalidRequest, UnknownAccount
-from ledger.models import AlertMail, AlertOutcome, BalanceAlert, EntryKind
+from ledger.models import EntryKind
+from ledger.models.notices import AlertMail, AlertOutcome, BalanceAlert
 from ledger.rules.alerts import (
     alert_mail_key,
     armed_for,

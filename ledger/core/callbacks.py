@@ -22,7 +22,7 @@ from ledger.backends import statements as sql
 from ledger.backends.base import Access, Execute, ExecuteMany, Fetch, Script, do
 from ledger.core.base import CoreBase
 from ledger.errors import InvalidRequest
-from ledger.models import CallbackOutcome, ReceiptCallback
+from ledger.models.notices import CallbackOutcome, ReceiptCallback
 from ledger.rules.validation import require_gateway_id
 
 

@@ -12,7 +12,8 @@ from ledger.backends import statements as sql
 from ledger.backends.base import Access, Execute, ExecuteMany, Fetch, Script, do
 from ledger.core.base import CoreBase
 from ledger.errors import UnknownAccount
-from ledger.models import DailyUsage, DrawnFrom, HistoryItem, HistoryPage, MessageState, PruneResult
+from ledger.models import MessageState
+from ledger.models.history import DailyUsage, DrawnFrom, HistoryItem, HistoryPage, PruneResult
 from ledger.rules.history import (
     PRUNE_BATCH,
     SCAN_WINDOW,

@@ -13,7 +13,7 @@ from ledger.backends.base import Access, Execute, Fetch, LockAccounts, Script, d
 from ledger.core.base import CoreBase
 from ledger.core.money import movement
 from ledger.errors import InvalidRequest, UnknownAccount
-from ledger.models import MoRoute, NewMo, PendingMo, StoredMo
+from ledger.models.mo import MoRoute, NewMo, PendingMo, StoredMo
 from ledger.rules.mo import keyword_of, mo_route, owner_of
 from ledger.rules.mo_pricing import MoCharge, MoCharges
 from ledger.rules.validation import require_gateway_id, validate_receipt_ids

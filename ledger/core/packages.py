@@ -16,7 +16,8 @@ from ledger.backends import statements as sql
 from ledger.backends.base import Fetch
 from ledger.core.money import MoneyCore
 from ledger.errors import InvalidRequest, UnknownAccount, UnknownPackage
-from ledger.models import Category, JournalEntry, Package
+from ledger.models import Category, JournalEntry
+from ledger.models.packages import Package
 from ledger.rules.package_moves import ExpireRequest, PurchaseRequest
 from ledger.rules.packages import (
     DEFAULT_VALIDITY_MONTHS,

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from ledger.models import (
-    CREDITS_SOURCE,
     AccountStatus,
     DebitRequest,
     DebitResult,
@@ -29,6 +28,7 @@ from ledger.models import (
     JournalEntry,
     OutboundMessage,
 )
+from ledger.models.history import CREDITS_SOURCE
 from ledger.rules.idempotency import (
     debit_fingerprint,
     debit_lookup_keys,

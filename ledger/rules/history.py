@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ledger.errors import InvalidRequest
-from ledger.models import HistoryItem, HistoryPage, MessageState
+from ledger.models import MessageState
+from ledger.models.history import HistoryItem, HistoryPage
 
 #: Most items one page may hold.
 MAX_PAGE = 1000

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from ledger.models import NoticeKind
+from ledger.models.notices import NoticeKind
 
 if TYPE_CHECKING:  # planning imports this module
     from ledger.rules.planning import AccountState

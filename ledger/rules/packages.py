@@ -41,7 +41,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ledger.errors import InvalidPurchase, InvalidRequest
-from ledger.models import CREDITS_SOURCE, Category, PackageStatus
+from ledger.models import Category
+from ledger.models.history import CREDITS_SOURCE
+from ledger.models.packages import PackageStatus
 
 #: Milli-messages in one package message.
 MESSAGE = 1000

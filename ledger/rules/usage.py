@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from ledger.errors import InvalidRequest
-from ledger.models import DailyUsage
+from ledger.models.history import DailyUsage
 
 #: Most days one usage query covers.
 MAX_USAGE_DAYS = 366

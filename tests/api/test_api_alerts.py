@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ledger.models import BalanceAlert
+from ledger.models.notices import BalanceAlert
 from tests.api.conftest import Api
 from tests.api.test_api_accounts import FOREIGN, JSON, error, snapshot
 

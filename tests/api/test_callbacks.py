@@ -9,7 +9,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from gateway.delivery.callbacks import MAX_ATTEMPTS, CallbackPoster, payload, retry_delay
-from ledger.models import CallbackOutcome, DebitStatus, MessageState, NewReceipt
+from ledger.models import DebitStatus, MessageState, NewReceipt
+from ledger.models.notices import CallbackOutcome
 from ledger.store import Store
 from tests.api.http_sink import HttpSink, http_sink
 from tests.ledger.conftest import clock, pg_session_schema, pg_url, store, store_url

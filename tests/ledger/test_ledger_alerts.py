@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ledger.errors import InvalidAccountData, InvalidRequest, LimitExceeded, UnknownAccount
-from ledger.models import AlertOutcome, DebitStatus, NoticeKind, RechargePolicy
+from ledger.models import DebitStatus, RechargePolicy
+from ledger.models.notices import AlertOutcome, NoticeKind
 from ledger.store import Store
 from tests.ledger.conftest import StoreFactory
 from tests.ledger.ledger_helpers import FakeClock, make_account, request

@@ -32,14 +32,9 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from ledger.errors import InsufficientCredit, OwnersDiffer
-from ledger.models import (
-    CREDITS_SOURCE,
-    DebitRequest,
-    DebitStatus,
-    EntryKind,
-    Package,
-    RechargePolicy,
-)
+from ledger.models import DebitRequest, DebitStatus, EntryKind, RechargePolicy
+from ledger.models.history import CREDITS_SOURCE
+from ledger.models.packages import Package
 from ledger.rules.packages import segment_draw
 from ledger.store import Store
 from tests.ledger.conftest import StoreFactory

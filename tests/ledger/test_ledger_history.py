@@ -7,15 +7,8 @@ from datetime import timedelta
 import pytest
 
 from ledger.errors import InvalidRequest, UnknownAccount
-from ledger.models import (
-    CREDITS_SOURCE,
-    DebitRequest,
-    DebitStatus,
-    DrawnFrom,
-    EntryKind,
-    MessageState,
-    NewReceipt,
-)
+from ledger.models import DebitRequest, DebitStatus, EntryKind, MessageState, NewReceipt
+from ledger.models.history import CREDITS_SOURCE, DrawnFrom
 from ledger.store import Store
 from tests.ledger.ledger_helpers import FakeClock, make_account, message
 

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from ledger.errors import InvalidRequest, UnknownAccount
-from ledger.models import MoRoute, NewMo
+from ledger.models.mo import MoRoute, NewMo
 from ledger.rules.mo import keyword_of, mo_route, owner_of
 from ledger.store import Store
 from tests.ledger.conftest import StoreFactory

@@ -10,7 +10,8 @@ from dataclasses import replace
 import pytest
 
 from ledger.errors import InvalidRequest, UnknownAccount
-from ledger.models import AccountStatus, EntryKind, HouseAccount, NewMo, StoredMo
+from ledger.models import AccountStatus, EntryKind, HouseAccount
+from ledger.models.mo import NewMo, StoredMo
 from ledger.rules.mo_pricing import (
     UNPRICED_BALANCE,
     UNPRICED_CLOSED,

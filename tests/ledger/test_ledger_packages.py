@@ -21,7 +21,6 @@ from ledger.errors import (
     UnknownAccount,
 )
 from ledger.models import (
-    CREDITS_SOURCE,
     AccountStatus,
     AuditCheck,
     Category,
@@ -30,8 +29,9 @@ from ledger.models import (
     EntryKind,
     HouseAccount,
     MessageState,
-    PackageStatus,
 )
+from ledger.models.history import CREDITS_SOURCE
+from ledger.models.packages import PackageStatus
 from ledger.store import Store
 from tests.ledger.conftest import raw_sql
 from tests.ledger.ledger_helpers import FakeClock, full_journal, make_account, message

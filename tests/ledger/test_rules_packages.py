@@ -16,14 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import InvalidRequest
-from ledger.models import (
-    AccountStatus,
-    Category,
-    DebitRequest,
-    DebitStatus,
-    OutboundMessage,
-    PackageStatus,
-)
+from ledger.models import AccountStatus, Category, DebitRequest, DebitStatus, OutboundMessage
+from ledger.models.packages import PackageStatus
 from ledger.rules.debits import plan_debits
 from ledger.rules.packages import (
     MESSAGE,

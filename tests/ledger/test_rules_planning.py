@@ -28,10 +28,10 @@ from ledger.models import (
     HouseAccount,
     JournalEntry,
     MessageState,
-    NoticeKind,
     OutboundMessage,
     RechargePolicy,
 )
+from ledger.models.notices import NoticeKind
 from ledger.rules.debits import DebitBatch, plan_debits
 from ledger.rules.idempotency import RECHARGE_KEY_PREFIX, credit_fingerprint
 from ledger.rules.package_moves import RefundRequest

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from ledger.errors import InvalidRequest
-from ledger.models import DailyUsage
+from ledger.models.history import DailyUsage
 from ledger.rules.usage import MAX_USAGE_DAYS, every_day, usage_start
 
 

@@ -11,7 +11,8 @@ from structlog.testing import capture_logs
 
 from gateway.mail.alerts import AlertNotifier
 from gateway.mail.messages import message_id
-from ledger.models import DebitStatus, NoticeKind, RechargePolicy
+from ledger.models import DebitStatus, RechargePolicy
+from ledger.models.notices import NoticeKind
 from ledger.store import Store
 from tests.ledger.conftest import clock, pg_session_schema, pg_url, store, store_url
 from tests.ledger.ledger_helpers import FakeClock, make_account, request

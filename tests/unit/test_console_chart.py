@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
 from gateway.console.chart import BOTTOM, HEIGHT, TOP, _scale_top, usage_svg
-from ledger.models import DailyUsage
+from ledger.models.history import DailyUsage
 
 SVG = "{http://www.w3.org/2000/svg}"
 FIRST = date(2026, 11, 4)

@@ -1,5 +1,10 @@
 """Ledger records: accounts, journal entries, messages (the outbox) and receipts.
 
+The records of one feature each live beside this module: ``ledger.models.packages``
+(credit packages), ``ledger.models.mo`` (messages from handsets),
+``ledger.models.notices`` (mails and callbacks queued after a commit) and
+``ledger.models.history`` (the SMS history as read back).
+
 Money is an integer number of milli-credits everywhere (``ledger.money``: 1 credit =
 1000). Records are frozen: a change of balance is a new journal entry, never an edit.
 Every entry has two sides: the customer account whose balance it changes and the
@@ -13,7 +18,7 @@ import hmac
 import ipaddress
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
 # Money lives in ledger.money; these names stay importable from here, where callers
@@ -332,65 +337,6 @@ class NewReceipt:
 
 
 @dataclass(frozen=True, slots=True)
-class MoRoute:
-    """An account owns MOs to this number, or starting with this keyword."""
-
-    kind: str  # "number" or "keyword"
-    value: str  # international digits, or the keyword upper case
-    system_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class NewMo:
-    """A message from a handset for ``Store.add_mo``: kept until a receiver takes it.
-
-    ``claimed_by`` is the gateway that will push it itself (it has a receiver of the
-    account bound); None leaves it for whichever gateway claims it first.
-    """
-
-    system_id: str
-    upstream: str  # the name of the upstream it came from
-    source_addr: str
-    destination_addr: str
-    pdu_body: bytes  # the deliver_sm body as the account's receiver gets it
-    claimed_by: str | None = None
-    #: Milli-credits to debit for it in the transaction that stores it (0: free).
-    price: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class StoredMo:
-    """What ``Store.store_mo`` did with one ``NewMo``.
-
-    ``retried``: the same deliver_sm from the same upstream was stored within the retry
-    window, so nothing was written and ``id`` is that first MO's (deliver it once).
-    ``charged``: milli-credits debited for it now (0: free, retried, or unpriced because
-    the account could not pay; see ``ledger.rules.mo_pricing``).
-    """
-
-    id: int
-    charged: int = 0
-    retried: bool = False
-    #: Why a priced MO was not charged ("" when it was, or was free).
-    unpriced: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class PendingMo:
-    """A stored MO waiting for (or being pushed to) the account's receiver session."""
-
-    id: int
-    system_id: str
-    upstream: str
-    source_addr: str
-    destination_addr: str
-    pdu_body: bytes
-    created_at: datetime
-    claimed_by: str | None = None
-    claimed_until: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class PendingReceipt:
     """A delivery receipt waiting for (or sent to) the account's receiver session.
 
@@ -546,196 +492,3 @@ class TransferResult:
     def target_balance(self) -> int:
         """The target's balance after the transfer, in milli-credits."""
         return self.in_.balance_after
-
-
-#: The source a message's cost is drawn from when no package pays for it.
-CREDITS_SOURCE = "credits"
-
-
-@dataclass(frozen=True, slots=True)
-class DrawnFrom:
-    """Part of a message's cost and what paid it: ``credits`` (the balance) or a package id.
-
-    ``amount`` is in the source's unit: milli-credits for ``credits``.
-    """
-
-    source: str
-    amount: int
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryItem:
-    """One message as an account's history shows it.
-
-    ``receipt_at`` is when the upstream's final receipt arrived and
-    ``receipt_delivered_at`` when the client acknowledged it (None: none yet); the
-    receipt's outcome is ``state`` (DELIVERED, FAILED). ``drawn_from`` lists what paid
-    for it.
-    """
-
-    message_id: str
-    created_at: datetime
-    destination_addr: str
-    source_addr: str
-    segments: int
-    cost: int  # milli-credits
-    state: MessageState
-    upstream_id: str | None
-    receipt_at: datetime | None
-    receipt_delivered_at: datetime | None
-    drawn_from: tuple[DrawnFrom, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryPage:
-    """A page of history, newest first; ``next_before`` fetches the next (older) page.
-
-    ``next_before`` is None on the last page. It is an opaque cursor: pass it back as
-    ``before=`` with the same filters.
-    """
-
-    items: tuple[HistoryItem, ...]
-    next_before: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class PruneResult:
-    """What one retention sweep deleted: messages created before ``cutoff``, receipts."""
-
-    cutoff: datetime
-    messages: int
-    receipts: int
-
-
-@dataclass(frozen=True, slots=True)
-class BalanceAlert:
-    """A low-balance alert of an account (``ledger.rules.alerts``).
-
-    ``category`` None watches the credit balance and ``threshold`` is in milli-credits;
-    a credit-package category counts milli-messages. ``armed``: the next step below the
-    threshold fires it. ``checked_through``: the last journal entry the scan walked.
-    """
-
-    system_id: str
-    category: str | None
-    threshold: int
-    armed: bool
-    checked_through: int
-    updated_at: datetime
-
-
-class NoticeKind(StrEnum):
-    """What a row of the alert outbox tells the account holder (migration 0010)."""
-
-    LOW_BALANCE = "low_balance"  # a balance fell below its alert threshold
-    RECHARGE_FIRED = "recharge_fired"  # auto-recharge credited the account
-    RECHARGE_CAPPED = "recharge_capped"  # a recharge was due but the daily cap was used up
-
-
-@dataclass(frozen=True, slots=True)
-class AlertMail:
-    """A fired alert or recharge notice waiting in the alert outbox for its mail (or settled).
-
-    ``key`` is stable for the event (a crossing: the firing journal entry's; a recharge:
-    its journal key; a capped recharge: the account and UTC day), so a resend carries
-    the same Message-ID; ``contact_email`` is the account's contact when it was claimed;
-    ``attempts`` counts claims, this one included. For a recharge notice ``balance`` is
-    the balance after the debit (and the recharge), ``threshold`` the recharge's,
-    ``amount`` its amount, ``recharges_today`` the recharges counted today and
-    ``daily_cap`` the policy's cap.
-    """
-
-    id: int
-    key: str
-    system_id: str
-    category: str | None
-    threshold: int
-    balance: int
-    entry_id: int
-    created_at: datetime
-    contact_email: str
-    attempts: int
-    kind: NoticeKind = NoticeKind.LOW_BALANCE
-    amount: int = 0
-    recharges_today: int = 0
-    daily_cap: int = 0
-
-
-class AlertOutcome(StrEnum):
-    """How a fired alert was settled."""
-
-    SENT = "sent"  # the SMTP server accepted the mail
-    UNSENT = "unsent"  # no mail: [smtp] off, or no contact address (logged alert.unsent)
-    REJECTED = "rejected"  # the SMTP server refused it for good
-
-
-class PackageStatus(StrEnum):
-    """A credit package's status, derived from its remaining quantity and the time."""
-
-    VALID = "valid"
-    EXHAUSTED = "exhausted"  # used up before its expiry
-    EXPIRED = "expired"  # at or past its expiry (the remainder is written off)
-
-
-@dataclass(frozen=True, slots=True)
-class Package:
-    """A credit package (``ledger.rules.packages``): messages of one category, prepaid.
-
-    ``total`` and ``remaining`` are milli-messages (1000 = one message of one segment to
-    a destination of weight at most 1 credit). ``status`` is as of when it was read.
-    """
-
-    package_id: str
-    system_id: str
-    name: str
-    category: Category
-    total: int
-    remaining: int
-    purchased_at: datetime
-    expires_at: datetime
-    status: PackageStatus
-
-
-class CallbackOutcome(StrEnum):
-    """How a receipt callback was settled."""
-
-    SENT = "sent"  # the URL answered 2xx
-    FAILED = "failed"  # every attempt failed; given up
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptCallback:
-    """A message sent over HTTP whose final outcome is to be POSTed to ``url``.
-
-    ``state`` and the message's facts are read with the callback, so a POST says what
-    the message became: ``receipt_at`` is when its final receipt arrived (None for a
-    message the upstream refused). ``attempts`` counts claims, this one included.
-    ``outcome`` is None while it is still to be sent.
-    """
-
-    id: int
-    message_id: str
-    system_id: str
-    url: str
-    created_at: datetime
-    attempts: int
-    state: MessageState
-    destination_addr: str
-    source_addr: str
-    upstream_id: str | None
-    receipt_at: datetime | None
-    outcome: CallbackOutcome | None = None
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class DailyUsage:
-    """One UTC day of an account's sending: messages accepted, and what they cost.
-
-    ``cost`` (milli-credits) leaves out the messages the upstream refused, which were
-    refunded; ``messages`` counts every message accepted that day.
-    """
-
-    day: date
-    messages: int
-    cost: int
