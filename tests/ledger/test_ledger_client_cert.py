@@ -1,4 +1,4 @@
-"""An account's pinned client certificate (migration 0014, issue 12), on both stores."""
+"""An account's pinned client certificate (migration 0013, issue 12), on both stores."""
 
 from __future__ import annotations
 
@@ -77,14 +77,14 @@ async def test_the_check_constraint_refuses_what_validation_would(store_url: str
         )
 
 
-async def test_the_upgrade_to_0014_pins_nothing_on_old_accounts(
+async def test_the_upgrade_to_0013_pins_nothing_on_old_accounts(
     fresh_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import ledger.migrate as migrate
 
     every = migrate.load_migrations
     monkeypatch.setattr(
-        migrate, "load_migrations", lambda d: [m for m in every(d) if m.version < 14]
+        migrate, "load_migrations", lambda d: [m for m in every(d) if m.version < 13]
     )
     old = await open_store(fresh_url, clock=clock)
     try:
@@ -99,7 +99,7 @@ async def test_the_upgrade_to_0014_pins_nothing_on_old_accounts(
     monkeypatch.undo()
     new = await open_store(fresh_url, clock=clock)
     try:
-        assert await new.upgrade() == migrations_from("0014_client_cert")
+        assert await new.upgrade() == migrations_from("0013_client_cert")
         account = await new.get_account("smpp-old")
         assert account.client_cert_sha256 == ""
         assert account.client_cert_refusal(None) is None
