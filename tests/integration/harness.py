@@ -94,6 +94,17 @@ async def make_account(
 _CLIENTS = ThreadPoolExecutor(64, thread_name_prefix="test-esme")
 
 
+async def until(check: Callable[[], object], what: str, timeout: float = 10.0) -> None:
+    """Wait for ``check()`` to hold (polling), or fail saying ``what``; the deadline only
+    guards against a hang, it is not a measure of speed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.02)
+
+
 async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run blocking client code (smpplib) without blocking the gateway's loop."""
     return await asyncio.get_running_loop().run_in_executor(

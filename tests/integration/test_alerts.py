@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,21 +19,13 @@ from tests.integration.harness import (
     in_thread,
     make_account,
     running_gateway,
+    until,
 )
 from tests.mail.smtp_server import HOST, SmtpServer, smtp_server
 
 FR = "33612345678"  # 1 credit a segment
 SID = "smpp-alert"
 CONTACT = "ops@example.invalid"
-
-
-async def until(check: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    """Wait until ``check()`` is true (polling), or fail saying ``what``."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def scanned(store: Store) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,17 +27,8 @@ from tests.integration.harness import (
     in_thread,
     make_account,
     running_gateway,
+    until,
 )
-
-
-async def until(check: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    """Wait for ``check()`` to hold; the deadline only guards against a hang."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.02)
 
 
 def upstream(name: str, smsc: ChaosSmsc) -> UpstreamConfig:
