@@ -67,16 +67,18 @@ def _run_threads(target: Callable[[], None], n: int) -> float:
     return time.monotonic() - t0
 
 
-def _bind_once(port: int, source_ip: str, password: str) -> tuple[int, float]:
-    """One connection, one bind; (command_status or -1 if closed unanswered, seconds)."""
+def _bind_once(
+    port: int, source_ip: str, password: str, *, prefix: bytes = b""
+) -> tuple[int, float]:
+    """One connection, one bind (after ``prefix``, e.g. a PROXY header); (command_status
+    or -1 if closed unanswered, seconds)."""
     t0 = time.perf_counter()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(30)
         s.bind((source_ip, 0))
         s.connect(("127.0.0.1", port))
-        s.sendall(
-            encode(BindTransmitter(sequence_number=1, system_id=SYSTEM_ID, password=password))
-        )
+        bind = BindTransmitter(sequence_number=1, system_id=SYSTEM_ID, password=password)
+        s.sendall(prefix + encode(bind))
         reader = PduReader()
         while True:
             data = s.recv(4096)

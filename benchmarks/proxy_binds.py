@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
-import socket
 import statistics
 import struct
 import subprocess
@@ -37,35 +36,17 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script: make the repository importable
     sys.path.insert(0, str(REPO))
 
-from benchmarks.bind_bruteforce import PASSWORD, SYSTEM_ID, _cli, _free_port  # noqa: E402
+from benchmarks.bind_bruteforce import PASSWORD, SYSTEM_ID, _bind_once, _cli, _free_port  # noqa: E402
 from benchmarks.measure import cpu_seconds  # noqa: E402
-from gateway.smpp import BindTransmitter, PduReader, decode, encode  # noqa: E402
 from gateway.transport.proxy_header import V2_SIGNATURE  # noqa: E402
 
 MODES = ("direct", "header", "beside")
-BIND = encode(BindTransmitter(sequence_number=1, system_id=SYSTEM_ID, password=PASSWORD))
 
 
 def _v2(n: int) -> bytes:
     client = ipaddress.IPv4Address("192.0.2.1") + n % 250
     block = client.packed + bytes(4) + struct.pack("!HH", 1024 + n % 60000, 2775)
     return V2_SIGNATURE + b"\x21\x11" + struct.pack("!H", len(block)) + block
-
-
-def _bind(port: int, source: str, header: bytes) -> tuple[int, float]:
-    t0 = time.perf_counter()
-    address = ("127.0.0.1", port)
-    with socket.create_connection(address, timeout=30, source_address=(source, 0)) as s:
-        s.sendall(header + BIND)
-        reader = PduReader()
-        while True:
-            data = s.recv(4096)
-            if not data:
-                return -1, time.perf_counter() - t0
-            reader.feed(data)
-            frames = list(reader.frames())
-            if frames:
-                return decode(frames[0]).command_status, time.perf_counter() - t0
 
 
 def run(mode: str, opts: argparse.Namespace) -> dict[str, Any]:
@@ -96,11 +77,11 @@ def run(mode: str, opts: argparse.Namespace) -> dict[str, Any]:
         for _ in range(200):
             try:
                 # The readiness probe sends a header in header mode, or it is refused.
-                _bind(port, source, _v2(0) if mode == "header" else b"")
+                _bind_once(port, source, PASSWORD, prefix=_v2(0) if mode == "header" else b"")
                 break
             except OSError:
                 time.sleep(0.05)
-        first, _ = _bind(port, source, _v2(0) if mode == "header" else b"")
+        first, _ = _bind_once(port, source, PASSWORD, prefix=_v2(0) if mode == "header" else b"")
         assert first == 0, f"{mode}: first bind 0x{first:x}"
         cpu0 = cpu_seconds(proc.pid)
         counter = iter(range(opts.binds))
@@ -115,7 +96,7 @@ def run(mode: str, opts: argparse.Namespace) -> dict[str, Any]:
                 if n is None:
                     return
                 header = _v2(n) if mode == "header" else b""
-                status, seconds = _bind(port, source, header)
+                status, seconds = _bind_once(port, source, PASSWORD, prefix=header)
                 with lock:
                     latencies.append(seconds * 1000)
                     failed[0] += status != 0
