@@ -170,6 +170,13 @@ class Submitter:
         """The PDU with its addresses in the form the gateway uses (international
         destination and numeric sender as TON 1 / NPI 1 digits), or the first reason this
         account may not send it."""
+        checked = self._check(account, pdu)
+        return checked if isinstance(checked, Refusal) else checked[0]
+
+    def _check(
+        self, account: Account, pdu: SubmitSm
+    ) -> tuple[SubmitSm, ConcatPart | None] | Refusal:
+        """:meth:`check`, with the long-message part it read on the way (read once)."""
         if pdu.esm_class & _ESM_TYPE_MASK:
             return Refusal(S.ESME_RINVESMCLASS, "esm_class_not_default_type")
         if pdu.registered_delivery & _RECEIPT_BITS == _RECEIPT_RESERVED:
@@ -194,7 +201,7 @@ class Submitter:
                     validity_period=checked_times[1],
                 )
         try:
-            concat_part(pdu)
+            part = concat_part(pdu)
         except ConcatError as e:
             return Refusal(e.status, "concatenation", {"why": str(e)})
         src = (pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr)
@@ -210,8 +217,8 @@ class Submitter:
         if destination is None:
             return Refusal(S.ESME_RINVDSTADR, "destination", _address_keys(*dst))
         if source == src and dst == (TON_INTERNATIONAL, NPI_E164, destination):
-            return pdu  # already in the gateway's form: no copy on the common path
-        return replace(
+            return pdu, part  # already in the gateway's form: no copy on the common path
+        international = replace(
             pdu,
             source_addr_ton=source[0],
             source_addr_npi=source[1],
@@ -220,6 +227,7 @@ class Submitter:
             dest_addr_npi=NPI_E164,
             destination_addr=destination,
         )
+        return international, part
 
     async def _debit(self, request: DebitRequest, *, attempt: int = 1) -> DebitResult:
         """Debit through the batcher; when a COMMIT's outcome is unknown, ask again with
@@ -283,7 +291,7 @@ class Submitter:
         The server hands ``PendingDebit.request`` to the batcher itself (no task per
         submit_sm) and calls :meth:`settle` or :meth:`failed` with what it got.
         """
-        checked = self.check(account, pdu)
+        checked = self._check(account, pdu)
         if isinstance(checked, Refusal):
             self.metrics.submit_refused(checked.reason, checked.status)
             log.info(
@@ -295,7 +303,7 @@ class Submitter:
             return SubmitOutcome(checked.status, reason=checked.reason)
         # From here on the message is the one the gateway prices, stores and forwards:
         # the upstream gets the international form, whatever form the client used.
-        pdu = checked
+        pdu, part = checked
         try:
             q = quote(pdu, self.tariff, max_parts=self.max_parts)
         except PricingError as e:
@@ -303,7 +311,6 @@ class Submitter:
             log.info("submit.refused", status=f"0x{e.status:x}", reason=str(e))
             return SubmitOutcome(e.status, reason="pricing")
         loop_time = asyncio.get_running_loop().time()
-        part = concat_part(pdu)  # checked already: this reads it again
         if part is not None:
             try:
                 self.concat.check(account.system_id, pdu.destination_addr, part, loop_time)
