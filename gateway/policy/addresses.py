@@ -96,8 +96,9 @@ def international_number(
 
 # libphonenumber is the reference for numbering plans; through parse + is_valid_number it
 # costs ~13 us (~9 us with is_possible_number), measured with timeit on this machine
-# (CPython 3.11, phonenumbers 9.0). The "valid" verdict on international digits comes from
-# number_plan instead (the same metadata and verdict, ~1.3 us). A cache hit costs ~0.1 us.
+# (CPython 3.11, phonenumbers 9.0). The verdicts on international digits (valid and
+# possible) come from number_plan instead: the same metadata and verdicts in ~1.3 us
+# (docs/benchmarks.md). A cache hit costs ~0.1 us.
 # Bulk traffic repeats destinations (retries, campaigns to the same lists), so a bounded
 # LRU still pays for itself; at ~250 octets an entry, 16384 entries stay under 5 MB.
 @lru_cache(maxsize=16384)
@@ -143,13 +144,7 @@ def _national(digits: str, country: str) -> str | None:
 
 def _plan_accepts(digits: str, full: bool) -> bool:
     """libphonenumber's verdict on +digits: valid (``full``) or merely possible."""
-    if full:
-        return number_plan.is_valid(digits)
-    try:
-        number = phonenumbers.parse("+" + digits)
-    except phonenumbers.NumberParseException:
-        return False
-    return bool(phonenumbers.is_possible_number(number))
+    return number_plan.is_valid(digits) if full else number_plan.is_possible(digits)
 
 
 def check_destination(

@@ -116,6 +116,9 @@ class _CallingCodePlan:
     #: ``parse``'s national prefix for parsing (of the code's main region); a number
     #: whose national part it matches goes to ``phonenumbers``.
     national_prefix: re.Pattern[str] | None
+    #: ``is_possible_number``: the main region's general lengths, local-only ones too
+    #: (None: no metadata, ask ``phonenumbers``).
+    possible_lengths: frozenset[int] | None
     regions: list[_RegionPlan]
     #: More than one region has this code (1: US, CA, JM ...; 44: GB, GG, IM, JE).
     shared: bool
@@ -159,8 +162,20 @@ def _build(code: int) -> _CallingCodePlan:
                 types=_type_descs(metadata),
             )
         )
-    national_prefix = _compile(main.national_prefix_for_parsing) if main is not None else None
-    return _CallingCodePlan(national_prefix, regions, shared=len(region_codes) > 1)
+    national_prefix = None
+    possible_lengths = None
+    if main is not None:
+        national_prefix = _compile(main.national_prefix_for_parsing)
+        general = main.general_desc
+        if general is not None and general.possible_length:
+            # _test_number_length: possible = the length is a local-only one, or one of
+            # the (sorted) possible lengths; -1 ("none") is never a number's length.
+            possible_lengths = frozenset(general.possible_length) | frozenset(
+                general.possible_length_local_only
+            )
+    return _CallingCodePlan(
+        national_prefix, possible_lengths, regions, shared=len(region_codes) > 1
+    )
 
 
 _PLANS: dict[str, _CallingCodePlan] = {}
@@ -187,6 +202,35 @@ def _reference(digits: str) -> str | None:
     return phonenumbers.region_code_for_number(number)
 
 
+def _reference_possible(digits: str) -> bool:
+    try:
+        number = phonenumbers.parse("+" + digits)
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(phonenumbers.is_possible_number(number))
+
+
+def _split(digits: str) -> tuple[_CallingCodePlan, str] | None:
+    """(plan of the calling code, national significant number) as ``parse`` would find
+    them, or None when ``parse`` has to decide (see the module docstring). Raises
+    ``LookupError`` when there is no calling code (``parse``: INVALID_COUNTRY_CODE)."""
+    if len(digits) < _MIN_FAST_DIGITS:
+        return None
+    for size in (1, 2, 3):
+        code = digits[:size]
+        if code in _CALLING_CODES:
+            break
+    else:
+        raise LookupError(digits)
+    nsn = digits[size:]
+    plan = _plan(code)
+    if len(nsn) < 2 or (plan.national_prefix is not None and plan.national_prefix.match(nsn)):
+        # parse may strip a national prefix here (+33 0612...): its rules (carrier
+        # codes, transform rules, a length test) are its own, so it decides.
+        return None
+    return plan, nsn
+
+
 def valid_region(digits: str) -> str | None:
     """The region of ``+digits`` if libphonenumber says it is a valid number, else None.
 
@@ -194,20 +238,13 @@ def valid_region(digits: str) -> str | None:
     the form). The region is an ISO 3166-1 alpha-2 code, or ``"001"`` for a
     non-geographic calling code; it is ``phonenumbers.region_code_for_number``'s.
     """
-    if len(digits) < _MIN_FAST_DIGITS:
+    try:
+        split = _split(digits)
+    except LookupError:
+        return None
+    if split is None:
         return _reference(digits)
-    for size in (1, 2, 3):
-        code = digits[:size]
-        if code in _CALLING_CODES:
-            break
-    else:
-        return None  # parse: INVALID_COUNTRY_CODE
-    nsn = digits[size:]
-    plan = _plan(code)
-    if len(nsn) < 2 or (plan.national_prefix is not None and plan.national_prefix.match(nsn)):
-        # parse may strip a national prefix here (+33 0612...): its rules (carrier
-        # codes, transform rules, a length test) are its own, so it decides.
-        return _reference(digits)
+    plan, nsn = split
     region_code = plan.region_of(nsn)
     if region_code is None:
         return None
@@ -223,4 +260,18 @@ def is_valid(digits: str) -> bool:
     return valid_region(digits) is not None
 
 
-__all__ = ["NON_GEO_REGION", "is_valid", "valid_region"]
+def is_possible(digits: str) -> bool:
+    """``phonenumbers.is_possible_number(phonenumbers.parse("+" + digits))``, parse
+    errors being False: a length the calling code's main region allows."""
+    try:
+        split = _split(digits)
+    except LookupError:
+        return False
+    if split is None or split[0].possible_lengths is None:
+        return _reference_possible(digits)
+    plan, nsn = split
+    assert plan.possible_lengths is not None
+    return len(nsn) in plan.possible_lengths
+
+
+__all__ = ["NON_GEO_REGION", "is_possible", "is_valid", "valid_region"]

@@ -1,6 +1,7 @@
-"""``number_plan.valid_region`` gives libphonenumber's verdict (valid or not, and the
-region) on every calling code: example numbers, their mutations, random digits of every
-length, national prefixes, and whatever hypothesis finds."""
+"""``number_plan`` gives libphonenumber's verdicts on every calling code: valid or not
+and the region (``valid_region``), possible or not (``is_possible``), on example numbers,
+their mutations, random digits of every length, national prefixes, and whatever
+hypothesis finds."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneNumberType
 
-from gateway.policy.number_plan import NON_GEO_REGION, is_valid, valid_region
+from gateway.policy.number_plan import NON_GEO_REGION, is_possible, is_valid, valid_region
 
 MAX_DIGITS = 15  # E.164, what addresses.py lets through
 CALLING_CODES = sorted(COUNTRY_CODE_TO_REGION_CODE)
@@ -31,11 +32,21 @@ def reference(digits: str) -> str | None:
     return region
 
 
+def possible(digits: str) -> bool:
+    """What phonenumbers says of +digits: a possible number or not."""
+    try:
+        number = phonenumbers.parse("+" + digits)
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(phonenumbers.is_possible_number(number))
+
+
 def assert_same(digits: str) -> bool:
     """Compare on ``digits``; True when it is valid (to count that the sweep saw some)."""
     expected = reference(digits)
     assert valid_region(digits) == expected, digits
     assert is_valid(digits) == (expected is not None), digits
+    assert is_possible(digits) == possible(digits), digits
     return expected is not None
 
 
@@ -135,6 +146,23 @@ def test_random_digits_after_each_example_prefix(code: int) -> None:
 def test_known_numbers(digits: str, region: str | None) -> None:
     assert valid_region(digits) == region
     assert reference(digits) == region
+
+
+@pytest.mark.parametrize(
+    ("digits", "expected"),
+    [
+        ("33012345678", True),  # the right length for France, not in its plan
+        ("3361234", False),
+        ("919876543210", True),
+        ("919876543", True),  # 7 national digits: possible, for local dialling only
+        ("91987", False),  # 3 national digits
+        ("99912345678", False),
+        ("12", False),
+    ],
+)
+def test_known_possible_numbers(digits: str, expected: bool) -> None:
+    assert is_possible(digits) == expected
+    assert possible(digits) == expected
 
 
 @st.composite
