@@ -19,6 +19,12 @@ alternating between checkouts, so a change in the machine's load spreads over al
 
 ``--profile`` runs one round under cProfile and prints the share of the round spent in
 the destination check, the quote, and the top functions by cumulative time.
+
+``--check`` times the destination check alone instead: the uncached
+``addresses._international`` (what a new destination costs) on the same destinations,
+in each ``destination_check`` mode, microseconds per call.
+
+    python benchmarks/prepare.py /tmp/before . --check
 """
 
 from __future__ import annotations
@@ -64,6 +70,29 @@ def destinations(count: int) -> list[str]:
             seen.add(digits)
             found.append(digits)
     return found
+
+
+def _check_round(tree: Path, count: int) -> dict[str, Any]:
+    """Microseconds per uncached destination check, per mode (best of 3 passes)."""
+    from gateway.policy import addresses
+
+    where = Path(addresses.__file__).resolve()
+    assert where.is_relative_to(tree), f"gateway comes from {where}, not {tree}"
+    found = destinations(count)
+    uncached = addresses._international.__wrapped__
+    for digits in found[:1000]:  # warm-up: metadata and patterns
+        uncached(1, 1, digits, "", "valid")
+    result: dict[str, Any] = {}
+    for mode in addresses.DESTINATION_MODES:
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            for digits in found:
+                assert uncached(1, 1, digits, "", mode) == digits
+            best = min(best, time.perf_counter() - start)
+        result[mode] = best / count * 1e6
+    result["us"] = result["valid"]
+    return result
 
 
 def _round(tree: Path, count: int, profile: bool) -> dict[str, Any]:
@@ -180,18 +209,27 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20_000, help="submit_sm per round")
     parser.add_argument("--repeat", type=int, default=5, help="rounds per checkout")
     parser.add_argument("--profile", action="store_true", help="one cProfile round each")
+    parser.add_argument("--check", action="store_true", help="the destination check alone")
     parser.add_argument("--one", metavar="TREE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(_round(Path(args.one), args.count, args.profile)))
+        if args.check:
+            print(json.dumps(_check_round(Path(args.one), args.count)))
+        else:
+            print(json.dumps(_round(Path(args.one), args.count, args.profile)))
         return
     trees = [str(Path(t).resolve()) for t in args.checkouts]
     results: dict[str, list[float]] = {t: [] for t in trees}
+    modes: dict[str, list[dict[str, float]]] = {t: [] for t in trees}
     for _ in range(1 if args.profile else args.repeat):
         for tree in trees:
             cmd = [sys.executable, __file__, "--one", tree, "--count", str(args.count)]
             out = subprocess.run(  # noqa: S603 — this interpreter on this file
-                [*cmd, *(["--profile"] if args.profile else [])],
+                [
+                    *cmd,
+                    *(["--profile"] if args.profile else []),
+                    *(["--check"] if args.check else []),
+                ],
                 env={**os.environ, "PYTHONPATH": tree},
                 cwd=tree,
                 check=True,
@@ -200,10 +238,22 @@ def main() -> None:
             ).stdout
             result = json.loads(out.strip().splitlines()[-1])
             results[tree].append(result["us"])
+            modes[tree].append(result)
             if args.profile:
                 print(f"== {tree}: {result['us']:.2f} us/submit_sm under cProfile")
                 print(result["profile"])
     if args.profile:
+        return
+    if args.check:
+        print(f"us per uncached destination check, {args.count} destinations, median [min-max]")
+        for tree in trees:
+            cells = []
+            for mode in ("valid", "possible", "prefix"):
+                values = [r[mode] for r in modes[tree]]
+                cells.append(
+                    f"{mode} {statistics.median(values):.2f} [{min(values):.2f}-{max(values):.2f}]"
+                )
+            print("  ".join(cells) + f"  {tree}")
         return
     print(f"us per submit_sm, {args.count} distinct destinations, median [min-max]")
     for tree in trees:
