@@ -74,11 +74,13 @@ class LatencyHistogram:
         seen = 0
         for index, n in enumerate(self._counts):
             seen += n
+            if seen >= rank and index == _BUCKETS - 1:
+                break  # the overflow bucket has no middle: its samples are up to max
             if seen >= rank:
                 middle_us = 2 ** ((index + 0.5) / SUB_BUCKETS)
                 value_s = min(max(middle_us / 1e6, self.min_s), self.max_s)
                 return round(value_s * 1e3, 3)
-        return round(self.max_s * 1e3, 3)  # pragma: no cover - the loop always returns
+        return round(self.max_s * 1e3, 3)
 
     def mean_ms(self) -> float | None:
         """The mean latency in milliseconds; None without samples."""
