@@ -41,8 +41,11 @@ from tests.interop.peers import (  # noqa: E402
 )
 
 
-def node_round(peers: NodePeers, sim: SmscSim, opts: argparse.Namespace) -> dict[str, Any]:
-    """One loadgen.js run: its summary, and the CPU it used."""
+def node_round(
+    peers: NodePeers, sim: SmscSim, opts: argparse.Namespace, *, cork: bool = False
+) -> dict[str, Any]:
+    """One loadgen.js run (``cork``: its ``--cork 1``, writes batched per event-loop turn
+    as ``smppgw bench`` batches them per pump): its summary, and the CPU it used."""
     before = children_cpu_seconds()
     result = run_loadgen(
         peers,
@@ -54,6 +57,7 @@ def node_round(peers: NodePeers, sim: SmscSim, opts: argparse.Namespace) -> dict
             "count": opts.count,
             "registered-delivery": int(opts.receipts),
             "receipt-wait-ms": 10_000,
+            "cork": int(cork),
         },
     )
     s = result.summary
@@ -104,25 +108,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window", type=int, default=50)
     p.add_argument("--receipts", action="store_true", help="registered_delivery=1")
     p.add_argument("--dlr-delay-ms", type=int, default=50)
+    p.add_argument(
+        "--with-cork", action="store_true", help="also loadgen.js --cork 1 (batched writes)"
+    )
     p.add_argument("--json", metavar="FILE", help="every round, every figure")
     opts = p.parse_args(argv)
     peers = setup_peers()
-    runs: dict[str, list[dict[str, Any]]] = {"loadgen.js": [], "smppgw bench": []}
+    tools = ["loadgen.js", "smppgw bench"] + (["loadgen.js --cork 1"] if opts.with_cork else [])
+    runs: dict[str, list[dict[str, Any]]] = {tool: [] for tool in tools}
     with tempfile.TemporaryDirectory(prefix="loadtool-") as tmp:
         workdir = Path(tmp)
         for n in range(opts.repeat):
-            order = ["loadgen.js", "smppgw bench"]
-            if n % 2:
-                order.reverse()
+            order = tools[n % len(tools) :] + tools[: n % len(tools)]  # rotate each round
             for tool in order:
                 load = loadavg()
                 sim = SmscSim(peers, workdir, {"dlr-delay-ms": opts.dlr_delay_ms})
                 with sim:
                     sim_before = cpu_seconds(sim.pid)
-                    if tool == "loadgen.js":
-                        figures = node_round(peers, sim, opts)
-                    else:
+                    if tool == "smppgw bench":
                         figures = python_round(sim, opts, workdir)
+                    else:
+                        figures = node_round(peers, sim, opts, cork="cork" in tool)
                     figures["sim_cpu_s"] = round(cpu_seconds(sim.pid) - sim_before, 2)
                     sim.stop()
                 figures["load"] = load
