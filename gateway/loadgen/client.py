@@ -88,6 +88,7 @@ class BindClient(asyncio.Protocol):
         self.done_sending = not submits
         self.lost = False
         self._seq = 0
+        self.last_write = 0.0  # perf_counter of the last write (keepalive)
         self._is_bound = False
         self._started = False  # the runner starts every bind at once, after all bound
         self._paused = False
@@ -126,6 +127,7 @@ class BindClient(asyncio.Protocol):
             return
         if replies and self.transport is not None:
             self.transport.write(b"".join(replies))
+            self.last_write = now
         self.pump()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -187,6 +189,7 @@ class BindClient(asyncio.Protocol):
                 shared.first_sent = now
             shared.stats.sent += len(frames)
             self.transport.write(b"".join(frames))
+            self.last_write = now
 
     def start(self) -> None:
         """Begin sending (the run's budget is set)."""
@@ -286,6 +289,7 @@ class BindClient(asyncio.Protocol):
             return
         if pdu.command_status == 0:
             self._is_bound = True
+            self.last_write = time.perf_counter()
             self.bound.set_result(pdu.system_id)
         else:
             self.bound.set_exception(BindRefused(status_name(pdu.command_status)))
@@ -300,6 +304,13 @@ class BindClient(asyncio.Protocol):
         if expired:
             self.pump()
         return len(expired)
+
+    def keepalive(self, now: float, idle_s: float) -> None:
+        """Send enquire_link when this bind wrote nothing for ``idle_s`` (an rx bind
+        waiting for receipts, a bind held back by a low rate)."""
+        if self._is_bound and self.transport is not None and now - self.last_write >= idle_s:
+            self.transport.write(encode(EnquireLink(sequence_number=self._next_seq())))
+            self.last_write = now
 
     def stop_sending(self) -> None:
         """No more submits from this bind (the run is over)."""

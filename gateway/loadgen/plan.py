@@ -46,6 +46,8 @@ class LoadOptions:
     receipt_wait_s: float = 10.0
     resp_timeout_s: float = 30.0
     bind_timeout_s: float = 10.0
+    #: A bind that wrote nothing for this long sends enquire_link (servers drop idle binds).
+    enquire_link_s: float = 30.0
     mix: dict[Kind, int] = field(default_factory=lambda: {Kind.GSM7: 1})
     to: dict[str, int] = field(default_factory=lambda: {"FR": 1})
     source_ton: int = 5

@@ -87,7 +87,7 @@ async def run_load(
             shared.budget = Budget(options, time.perf_counter())
             for client in senders:
                 client.start()
-            await _until_answered(shared, senders, progress, progress_every_s)
+            await _until_answered(shared, clients, progress, progress_every_s)
             if options.receipts:
                 await _wait_receipts(shared, clients, options.receipt_wait_s)
     finally:
@@ -152,14 +152,17 @@ def _describe(e: BaseException) -> str:
 
 
 async def _until_answered(
-    shared: Shared, senders: list[BindClient], progress: Progress | None, every_s: float
+    shared: Shared, clients: list[BindClient], progress: Progress | None, every_s: float
 ) -> None:
     """Until every sender has sent its share and had every answer (or lost its link)."""
-    timeout = shared.options.resp_timeout_s
+    timeout, idle_s = shared.options.resp_timeout_s, shared.options.enquire_link_s
+    senders = [c for c in clients if c.submits]
     next_progress = time.perf_counter() + every_s
     while True:
         await asyncio.sleep(TICK_S)
         now = time.perf_counter()
+        for client in clients:
+            client.keepalive(now, idle_s)
         for client in senders:
             client.expire(now, timeout)
             if not client.done_sending and shared.budget.exhausted(now):
@@ -178,6 +181,8 @@ async def _wait_receipts(shared: Shared, clients: list[BindClient], wait_s: floa
     while shared.waiting and not all(c.lost for c in clients):
         await asyncio.sleep(TICK_S)
         now = time.perf_counter()
+        for client in clients:
+            client.keepalive(now, shared.options.enquire_link_s)
         if shared.stats.receipts != seen:
             idle_since, seen = now, shared.stats.receipts
         elif now - idle_since > wait_s:

@@ -72,3 +72,22 @@ async def test_paced_run_for_a_duration_on_tx_with_a_receiver(
     assert totals["submit_sm"] == s.sent == s.accepted
     assert 560 <= s.sent <= 610  # 400/s for 1.5 s (the first burst is 1 % of a second)
     assert s.receipts_matched == s.accepted  # receipts reach the rx bind
+
+
+async def test_a_slow_bind_keeps_its_link_alive(node_peers: NodePeers, tmp_path: Path) -> None:
+    """5 submits a second: 200 ms between writes, so enquire_link every 100 ms of quiet."""
+    with SmscSim(node_peers, tmp_path) as sim:
+        result = await run_load(
+            LoadOptions(
+                host=HOST,
+                port=sim.port,
+                system_id="loadgen",
+                password="pw",
+                rate=5.0,
+                duration_s=1.2,
+                enquire_link_s=0.1,
+            )
+        )
+        totals = sim.stop()
+    assert result.complete and totals["submit_sm"] == result.stats.sent >= 6
+    assert totals["enquire_link"] >= 3
