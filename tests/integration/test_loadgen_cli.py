@@ -76,6 +76,23 @@ async def test_progress_line_and_exit_1_when_the_ledger_disagrees(
     assert "\r\033[K" in err and " answered " in err and "ESME_ROK=" in err  # live line
 
 
+async def test_global_json_prints_the_result_instead_of_the_summary(
+    gw: Gateway, store: Store
+) -> None:
+    await make_account(store, "smpp-cli", credits="10")
+    port = gw.endpoints.port if gw.endpoints else 0
+    proc = await asyncio.create_subprocess_exec(
+        *smppgw_command(), "--json", "bench", f"127.0.0.1:{port}",
+        "--system-id", "smpp-cli", "--password", PASSWORD, "--count", "20", "--to", "GB",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    document = json.loads(out)
+    assert document["by_status"] == {"ESME_ROK": 20} and document["ledger"] is None
+    assert (await store.get_account("smpp-cli")).balance == 10_000 - 20 * 500
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A ledger URL on a fresh schema of the test PostgreSQL server, dropped afterwards."""
