@@ -80,6 +80,7 @@ from ledger.models.notices import (
     ReceiptCallback,
 )
 from ledger.models.packages import Package
+from ledger.ops_store import MessageOpsStore
 from ledger.rules.binds import BindOp, BindOutcome
 from ledger.rules.limits import LedgerLimits
 from ledger.rules.multi import RepriceResult
@@ -599,6 +600,7 @@ class Store(
     PackageStore,
     MoStore,
     CallbackStore,
+    MessageOpsStore,
     Protocol,
 ):
     """Persistent ledger: every role. All methods are coroutines; none blocks the loop.
