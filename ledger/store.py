@@ -280,8 +280,13 @@ class MoneyStore(Protocol):
     ) -> JournalEntry:
         """Add ``amount`` (> 0) milli-credits. Replaying the key returns the first entry."""
 
-    async def refund(self, message_id: str, *, reason: str) -> JournalEntry:
-        """Give back a message's cost once (idempotent per message) and mark it REJECTED."""
+    async def refund(
+        self, message_id: str, *, reason: str, holder: str | None = None
+    ) -> JournalEntry:
+        """Give back a message's cost once (idempotent per message) and mark it REJECTED.
+
+        ``holder``: only while that gateway holds it not yet forwarded (ACCEPTED, its
+        owner), in the same transaction; else MessageNotAccepted, nothing written."""
 
     async def transfer(
         self, source: str, target: str, amount: int, *, idempotency_key: str, note: str = ""

@@ -64,7 +64,7 @@ async def cancel_by_address(
     withdrawn: list[MessageRecord] = []
     skipped: dict[str, int] = {}
     for record in found:
-        if ops.forwarder.withdraw(record.message_id):
+        if ops.may_withdraw(record):
             withdrawn.append(record)
         else:
             reason = ops.not_withdrawn(record)

@@ -153,9 +153,7 @@ class MessageOperations:
                 "cancel.refused", status=f"0x{status:x}", reason="destination_mismatch", **detail
             )
             return status
-        if record.state is not MessageState.ACCEPTED or not self.forwarder.withdraw(
-            record.message_id
-        ):
+        if not self.may_withdraw(record):
             reason = self.not_withdrawn(record)
             log.info("cancel.refused", status=f"0x{S.ESME_RCANCELFAIL:x}", reason=reason)
             return S.ESME_RCANCELFAIL
@@ -175,6 +173,15 @@ class MessageOperations:
             mode=self.submitter.destination_check,
         )
 
+    def may_withdraw(self, record: MessageRecord) -> bool:
+        """Take ``record``'s message back from this gateway's forwarder if the ledger
+        says it is still unforwarded and ours, and the forwarder never handed it on."""
+        return (
+            record.state is MessageState.ACCEPTED
+            and record.owner == self.gateway_id
+            and self.forwarder.withdraw(record.message_id)
+        )
+
     def not_withdrawn(self, record: MessageRecord) -> str:
         """Why a message could not be taken back (the log's ``reason``): handed to the
         upstream here (or past ACCEPTED), or held by another gateway's forwarder."""
@@ -187,6 +194,12 @@ class MessageOperations:
         None when the ledger could not refund it (it is then forwarded after all)."""
         try:
             entry = await self._refund(record.message_id)
+        except MessageNotAccepted:
+            # Another gateway adopted it meanwhile (it took us for dead): it is the one
+            # sending it now, so this one lets it go unsent and unrefunded.
+            self.forwarder.cancelled(record.message_id)
+            log.info("cancel.refused", status=f"0x{S.ESME_RCANCELFAIL:x}", reason="held_elsewhere")
+            return None
         except LedgerError as e:
             # Not refunded: it goes out as it was.
             self.forwarder.restore(record.outbound(self.gateway_id))
@@ -205,7 +218,9 @@ class MessageOperations:
         delay = 0.1
         for attempt in range(1, UNKNOWN_OUTCOME_RETRIES + 1):
             try:
-                entry = await self.store.refund(message_id, reason=CANCEL_REASON)
+                entry = await self.store.refund(
+                    message_id, reason=CANCEL_REASON, holder=self.gateway_id
+                )
                 return entry.amount
             except LedgerUnavailable as e:
                 if not e.outcome_unknown or attempt == UNKNOWN_OUTCOME_RETRIES:
@@ -232,9 +247,7 @@ class MessageOperations:
         except PricingError as e:
             log.info("replace.refused", status=f"0x{e.status:x}", reason=str(e))
             return e.status
-        if record.state is not MessageState.ACCEPTED or not self.forwarder.withdraw(
-            record.message_id
-        ):
+        if not self.may_withdraw(record):
             reason = self.not_withdrawn(record)
             log.info("replace.refused", status=f"0x{S.ESME_RREPLACEFAIL:x}", reason=reason)
             return S.ESME_RREPLACEFAIL

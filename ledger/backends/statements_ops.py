@@ -27,3 +27,9 @@ REFUND_NOTE = Statement.both(
 LAST_RECEIPT = Statement.both(
     "SELECT pdu_body FROM receipts WHERE message_id = $1 ORDER BY id DESC LIMIT 1"
 )
+# cancel_sm's guard (``Store.refund(..., holder=...)``): the message row is the holder's,
+# checked after the refund wrote its state, so the row is locked by this transaction and
+# an adoption committed before it is seen (PostgreSQL updates the latest version).
+HELD_BY = Statement.both("UPDATE messages SET updated_at = $3 WHERE message_id = $1 AND owner = $2")
+# And before: still ACCEPTED and the holder's when the refund starts.
+HOLDER_STATE = Statement.both("SELECT state, owner FROM messages WHERE message_id = $1")

@@ -3,11 +3,14 @@ every store."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from ledger.errors import InvalidRequest
+from ledger.errors import InvalidRequest, MessageNotAccepted, UnknownMessage
 from ledger.models import DebitRequest, MessageState, NewReceipt
 from ledger.store import Store
+from tests.ledger.conftest import StoreFactory
 from tests.ledger.ledger_helpers import make_account, message
 
 A, B = "447700900123", "447700900456"
@@ -79,3 +82,48 @@ async def test_message_outcome_reads_a_package_paid_refund(store: Store) -> None
     # The refund's first leg went back to the package, in the package journal.
     assert (await store.message_outcome("drawn")).refund_note == "expired"
     assert (await store.get_account("smpp-acme")).balance == 10_000
+
+
+# -- refund(holder=...): cancel_sm's refund --------------------------------------------------
+
+
+async def _owned(store: Store, mid: str, owner: str) -> None:
+    m = replace(message(mid), owner=owner)
+    [result] = await store.debit_batch([DebitRequest(f"k-{mid}", m)])
+    assert result.message_id == mid
+
+
+async def test_a_held_refund_needs_the_message_unforwarded_and_the_holders(store: Store) -> None:
+    await make_account(store, balance=10_000)
+    await _owned(store, "mine", "gw-a")
+    await _owned(store, "sent", "gw-a")
+    await store.mark_forwarded([("sent", "up-1")])
+    before = await store.journal("smpp-acme")
+    # Another gateway holds it; or it has been forwarded: nothing written.
+    for mid, holder in (("mine", "gw-b"), ("sent", "gw-a")):
+        with pytest.raises(MessageNotAccepted):
+            await store.refund(mid, reason="cancel_sm", holder=holder)
+    assert await store.journal("smpp-acme") == before
+    assert (await store.get_message("mine")).state is MessageState.ACCEPTED
+    entry = await store.refund("mine", reason="cancel_sm", holder="gw-a")
+    assert entry.amount == 100
+    assert (await store.get_message("mine")).state is MessageState.REJECTED
+    # A retry (its first answer lost) is the first refund, whoever asks.
+    again = await store.refund("mine", reason="cancel_sm", holder="gw-a")
+    assert again == entry
+    assert (await store.get_account("smpp-acme")).balance == 10_000 - 100
+    with pytest.raises(UnknownMessage):
+        await store.refund("nope", reason="cancel_sm", holder="gw-a")
+
+
+async def test_a_held_refund_loses_to_an_adoption(store: Store, open_peer: StoreFactory) -> None:
+    """gw-b adopted the message (it took gw-a for dead): gw-a's cancel refunds nothing."""
+    await make_account(store, balance=10_000)
+    await store.register_gateway("gw-b", address="b:2775")
+    await _owned(store, "taken", "")  # nobody's: the first adopter takes it
+    peer = await open_peer()
+    assert [m.message_id for m in await peer.adopt_unforwarded("gw-b")] == ["taken"]
+    with pytest.raises(MessageNotAccepted):
+        await store.refund("taken", reason="cancel_sm", holder="gw-a")
+    assert (await store.get_message("taken")).state is MessageState.ACCEPTED
+    assert (await store.get_account("smpp-acme")).balance == 10_000 - 100
