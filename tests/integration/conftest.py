@@ -44,3 +44,25 @@ def pg_url() -> Iterator[str]:
         yield with_schema(pg_dsn(), schema)
     finally:
         run_sync(lambda: pg_execute(pg_dsn(), f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh ledger on each backend (PostgreSQL: a schema of its own)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/ledger.db"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+async def gw_store(ledger_url: str) -> AsyncIterator[tuple[Gateway, Store]]:
+    """A gateway with the built-in simulator on that ledger, and the store; audited."""
+    store = await open_store(ledger_url)
+    await store.upgrade()
+    try:
+        async with running_gateway(gateway_config(ledger_url), store) as gw:
+            yield gw, store
+        assert await store.audit() == []
+    finally:
+        await store.close()

@@ -1,5 +1,5 @@
-"""cancel_sm by addresses and query_sm's final states against a live gateway (SQLite,
-the built-in simulator), each status reached by a raw-socket client (issue 9)."""
+"""cancel_sm by addresses and query_sm's final states against a live gateway (the built-in
+simulator; SQLite and PostgreSQL), each status reached by a raw-socket client (issue 9)."""
 
 from __future__ import annotations
 
@@ -62,8 +62,9 @@ def _by_address(dest: str = FR, **fields: object) -> CancelSm:
 
 
 async def test_cancel_by_addresses_refunds_every_unsent_message_between_them(
-    gw: Gateway, store: Store
+    gw_store: tuple[Gateway, Store],
 ) -> None:
+    gw, store = gw_store
     await make_account(store, "smpp-bulk", credits="10")
     esme = await _raw(gw, "smpp-bulk")
     await _hold_upstream(gw)
@@ -110,8 +111,9 @@ async def test_cancel_by_addresses_refunds_every_unsent_message_between_them(
 
 
 async def test_cancel_by_id_with_addresses_needs_the_messages_own(
-    gw: Gateway, store: Store
+    gw_store: tuple[Gateway, Store],
 ) -> None:
+    gw, store = gw_store
     await make_account(store, "smpp-both", credits="10")
     await make_account(store, "smpp-else", credits="10")
     esme = await _raw(gw, "smpp-both")
@@ -144,7 +146,10 @@ async def _reaches(store: Store, mid: str, state: MessageState, timeout: float =
     raise AssertionError(f"{mid} never reached {state}")
 
 
-async def test_query_tells_expired_and_the_receipts_final_state(gw: Gateway, store: Store) -> None:
+async def test_query_tells_expired_and_the_receipts_final_state(
+    gw_store: tuple[Gateway, Store],
+) -> None:
+    gw, store = gw_store
     await make_account(store, "smpp-states", credits="10")
     esme = await _raw(gw, "smpp-states", kind="trx")
     assert gw.simulator is not None
