@@ -166,6 +166,12 @@ async def test_query_tells_expired_and_the_receipts_final_state(
     delivered = await _sent(esme, _submit(registered_delivery=1))
     await _reaches(store, delivered, MessageState.DELIVERED)
     assert await _state(esme, delivered) == 2
+    # Refused for good by the upstream: refunded, REJECTED.
+    gw.simulator.reject_status = S.ESME_RINVDSTADR
+    refused = await _sent(esme, _submit(registered_delivery=1))
+    await _reaches(store, refused, MessageState.REJECTED)
+    assert await _state(esme, refused) == 8
+    gw.simulator.reject_status = 0
     # Never forwarded before its validity period (2 s) ended: refunded, EXPIRED.
     await _hold_upstream(gw)
     lapsed = await _sent(esme, _submit(validity_period="000000000002000R"))
