@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from gateway.admin import InvalidInput, inputs, open_ledger
+from gateway.cli.argtypes import float_at_least, int_at_least
 from gateway.cli.errors import EXIT_OK, EXIT_REFUSED, PROG, UsageError
 from gateway.cli.runners import loop_factory
 from gateway.config import default_config, load_config
@@ -52,24 +53,24 @@ def add_parser(subcommands: Any, config_opt: argparse.ArgumentParser) -> None:
         default=BindType.TRX,
         help="how the submitting binds bind (default: trx)",
     )
-    p.add_argument("--binds", metavar="N", type=_int_min(1), default=1, help="submitting binds")
+    p.add_argument("--binds", metavar="N", type=int_at_least(1), default=1, help="submitting binds")
     p.add_argument(
-        "--rx-binds", metavar="N", type=_int_min(0), default=0, help="extra receiver binds"
+        "--rx-binds", metavar="N", type=int_at_least(0), default=0, help="extra receiver binds"
     )
-    p.add_argument("--window", metavar="W", type=_int_min(1), default=10, help="per bind")
+    p.add_argument("--window", metavar="W", type=int_at_least(1), default=10, help="per bind")
     p.add_argument(
         "--rate",
         metavar="R",
-        type=_float_min(0.0),
+        type=float_at_least(0.0),
         default=0.0,
         help="submit_sm/s over all binds (default 0: as fast as the windows allow)",
     )
     amount = p.add_mutually_exclusive_group()
     amount.add_argument(
-        "--count", metavar="N", type=_int_min(1), default=10_000, help="submit_sm PDUs"
+        "--count", metavar="N", type=int_at_least(1), default=10_000, help="submit_sm PDUs"
     )
     amount.add_argument(
-        "--duration", metavar="S", type=_float_min(0.001), help="send for S seconds instead"
+        "--duration", metavar="S", type=float_at_least(0.001), help="send for S seconds instead"
     )
     p.add_argument(
         "--receipts",
@@ -79,14 +80,14 @@ def add_parser(subcommands: Any, config_opt: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--receipt-wait",
         metavar="S",
-        type=_float_min(0.0),
+        type=float_at_least(0.0),
         default=10.0,
         help="after the last answer, wait up to S s without a new receipt (default 10)",
     )
     p.add_argument(
         "--timeout",
         metavar="S",
-        type=_float_min(0.001),
+        type=float_at_least(0.001),
         default=30.0,
         help="a submit unanswered for S s is a timeout (default 30)",
     )
@@ -258,32 +259,6 @@ def _target(text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT (port 1-65535), not {text!r}")
     return host, int(port)
-
-
-def _int_min(low: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-
-    return parse
-
-
-def _float_min(low: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not value >= low or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"must be a number of at least {low:g}, got {text}")
-        return value
-
-    return parse
 
 
 def _mix(text: str) -> dict[Kind, int]:

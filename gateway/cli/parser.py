@@ -20,6 +20,7 @@ from gateway.admin import (
     inputs,
 )
 from gateway.cli import bench, commands
+from gateway.cli.argtypes import int_at_least
 from gateway.cli.commands import Handler
 from gateway.cli.errors import PROG, UsageError
 from ledger.models import RECHARGE_AMOUNTS_CREDITS, Category, MessageState
@@ -114,8 +115,10 @@ def _add_account(subcommands: Any, common: _Parser) -> None:
     p.add_argument(
         "--sender", metavar="TON:ADDR", action="append", type=_sender, help="source (repeat)"
     )
-    p.add_argument("--max-binds", metavar="N", type=_int_min(1), default=DEFAULT_MAX_BINDS)
-    p.add_argument("--throughput", metavar="N", type=_int_min(0), default=0, help="0 = unlimited")
+    p.add_argument("--max-binds", metavar="N", type=int_at_least(1), default=DEFAULT_MAX_BINDS)
+    p.add_argument(
+        "--throughput", metavar="N", type=int_at_least(0), default=0, help="0 = unlimited"
+    )
     p.add_argument(
         "--default-category",
         metavar="C",
@@ -133,8 +136,8 @@ def _add_account(subcommands: Any, common: _Parser) -> None:
     p = _account_leaf(group, "set", commands.account_set, "change an account's settings", common)
     p.add_argument("--contact", metavar="EMAIL", help="contact e-mail address ('' for none)")
     p.add_argument("--owner", metavar="O", help="customer name, free text")
-    p.add_argument("--throughput", metavar="N", type=_int_min(0), help="0 = unlimited")
-    p.add_argument("--max-binds", metavar="N", type=_int_min(1))
+    p.add_argument("--throughput", metavar="N", type=int_at_least(0), help="0 = unlimited")
+    p.add_argument("--max-binds", metavar="N", type=int_at_least(1))
     p.add_argument("--default-category", metavar="C", type=_category, help=_CATEGORIES)
     p.add_argument(
         "--default-country",
@@ -231,7 +234,7 @@ def _add_credits(subcommands: Any, common: _Parser) -> None:
     p.add_argument("--note", default="")
     p.add_argument("--key", help="idempotency key (default: a fresh UUID)")
     p = _account_leaf(group, "show", commands.credits_show, "balance and recent journal", common)
-    p.add_argument("--limit", metavar="N", type=_int_min(1), default=DEFAULT_STATEMENT_LIMIT)
+    p.add_argument("--limit", metavar="N", type=int_at_least(1), default=DEFAULT_STATEMENT_LIMIT)
     p = _leaf(
         group, "transfer", commands.credits_transfer, "move credits to another account", common
     )
@@ -248,7 +251,7 @@ def _add_recharge(subcommands: Any, common: _Parser) -> None:
     p.add_argument("--threshold", metavar="CREDITS", type=_credits_or_zero, required=True)
     allowed = ", ".join(map(str, RECHARGE_AMOUNTS_CREDITS))
     p.add_argument("--amount", metavar="CREDITS", type=_credits, required=True, help=allowed)
-    p.add_argument("--daily-cap", metavar="N", type=_int_min(1), default=1)
+    p.add_argument("--daily-cap", metavar="N", type=int_at_least(1), default=1)
     _account_leaf(group, "off", commands.recharge_off, "turn auto-recharge off", common)
 
 
@@ -271,14 +274,14 @@ def _add_package(subcommands: Any, common: _Parser) -> None:
     p = _account_leaf(group, "buy", commands.package_buy, "buy a package of messages", common)
     p.add_argument("category", metavar="CATEGORY", type=_category, help=_CATEGORIES)
     p.add_argument(
-        "quantity", metavar="QUANTITY", type=_int_min(1), help="messages, in units of 100"
+        "quantity", metavar="QUANTITY", type=int_at_least(1), help="messages, in units of 100"
     )
     p.add_argument("--name", default="", help='default: "QUANTITY CATEGORY"')
     p.add_argument("--key", help="idempotency key (default: a fresh UUID)")
     p = _account_leaf(
         group, "list", commands.package_list, "purchase records and what is left", common
     )
-    p.add_argument("--limit", metavar="N", type=_int_min(1), default=DEFAULT_PACKAGE_LIMIT)
+    p.add_argument("--limit", metavar="N", type=int_at_least(1), default=DEFAULT_PACKAGE_LIMIT)
     p.add_argument("--before", metavar="CURSOR", help="the next page (printed under a full one)")
     p = _leaf(group, "show", commands.package_show, "one package and its entries", common)
     p.add_argument("package_id", metavar="PACKAGE_ID")
@@ -319,10 +322,10 @@ def _add_history(subcommands: Any, common: _Parser) -> None:
     p.add_argument("--until", metavar="TIME", type=_moment, help="up to, not included")
     p.add_argument("--dest", metavar="PREFIX", type=_prefix, help="e.g. 33 or +336")
     p.add_argument("--status", metavar="STATE", type=_state, help=_STATES)
-    p.add_argument("--limit", metavar="N", type=_int_min(1), default=DEFAULT_HISTORY_LIMIT)
+    p.add_argument("--limit", metavar="N", type=int_at_least(1), default=DEFAULT_HISTORY_LIMIT)
     p.add_argument("--before", metavar="CURSOR", help="the next page (printed under a full one)")
     p.add_argument(
-        "--days", metavar="N", type=_int_min(1), help="prune: keep N days (default: config)"
+        "--days", metavar="N", type=int_at_least(1), help="prune: keep N days (default: config)"
     )
 
 
@@ -373,16 +376,3 @@ def _state(text: str) -> MessageState:
         return MessageState(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not one of {_STATES}") from None
-
-
-def _int_min(low: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-
-    return parse

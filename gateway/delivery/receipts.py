@@ -23,7 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import IntEnum
+
+from gateway.smpp import SmppMessageState
 
 #: The text: field holds at most the first 20 characters of the message (Appendix B).
 MAX_TEXT = 20
@@ -44,17 +45,8 @@ class ReceiptParseError(ValueError):
     """Text that is not a delivery receipt we can use (no id or no stat)."""
 
 
-class MessageState(IntEnum):
-    """message_state TLV values (SMPP 3.4 §5.2.28)."""
-
-    ENROUTE = 1
-    DELIVERED = 2
-    EXPIRED = 3
-    DELETED = 4
-    UNDELIVERABLE = 5
-    ACCEPTED = 6
-    UNKNOWN = 7
-    REJECTED = 8
+#: message_state values, from the SMPP core (the name this module always used).
+MessageState = SmppMessageState
 
 
 _STATE_FOR_STAT: dict[str, MessageState] = {

@@ -23,25 +23,18 @@ Every state but ENROUTE is final (``final_date`` is set).
 
 from __future__ import annotations
 
-from enum import IntEnum
-
-from gateway.smpp import HEADER, HEADER_SIZE, CommandId, DeliverSm, PduError, Tag, decode
+from gateway.smpp import (
+    HEADER,
+    HEADER_SIZE,
+    CommandId,
+    DeliverSm,
+    PduError,
+    SmppMessageState,
+    Tag,
+    decode,
+)
 from ledger.models import MessageState
 from ledger.models.outcome import MessageOutcome
-
-
-class SmppState(IntEnum):
-    """message_state values (SMPP 3.4 §5.2.28)."""
-
-    ENROUTE = 1
-    DELIVERED = 2
-    EXPIRED = 3
-    DELETED = 4
-    UNDELIVERABLE = 5
-    ACCEPTED = 6
-    UNKNOWN = 7
-    REJECTED = 8
-
 
 #: The refund reason cancel_sm gives (``gateway.policy.messages``).
 CANCEL_REASON = "cancel_sm"
@@ -51,14 +44,14 @@ EXPIRED_REASON = "expired"
 UNDELIVERED_PREFIX = "undelivered "
 
 #: Receipt stat words (Appendix B, with the aliases SMSCs write) -> message_state.
-_STAT_STATE: dict[str, SmppState] = {
-    "DELIVRD": SmppState.DELIVERED,
-    "EXPIRED": SmppState.EXPIRED,
-    "DELETED": SmppState.DELETED,
-    "UNDELIV": SmppState.UNDELIVERABLE,
-    "ACCEPTD": SmppState.ACCEPTED,
-    "UNKNOWN": SmppState.UNKNOWN,
-    "REJECTD": SmppState.REJECTED,
+_STAT_STATE: dict[str, SmppMessageState] = {
+    "DELIVRD": SmppMessageState.DELIVERED,
+    "EXPIRED": SmppMessageState.EXPIRED,
+    "DELETED": SmppMessageState.DELETED,
+    "UNDELIV": SmppMessageState.UNDELIVERABLE,
+    "ACCEPTD": SmppMessageState.ACCEPTED,
+    "UNKNOWN": SmppMessageState.UNKNOWN,
+    "REJECTD": SmppMessageState.REJECTED,
 }
 _IN_FLIGHT = frozenset({MessageState.ACCEPTED, MessageState.FORWARDED})
 
@@ -73,31 +66,31 @@ def is_final(state: MessageState) -> bool:
     return state not in _IN_FLIGHT
 
 
-def smpp_state(state: MessageState, outcome: MessageOutcome | None = None) -> SmppState:
+def smpp_state(state: MessageState, outcome: MessageOutcome | None = None) -> SmppMessageState:
     """The message_state query_sm answers for a message in ``state`` (module docstring);
     ``outcome`` is read from the ledger when ``needs_outcome(state)``."""
     if state in _IN_FLIGHT:
-        return SmppState.ENROUTE
+        return SmppMessageState.ENROUTE
     if state is MessageState.DELIVERED:
-        return SmppState.DELIVERED
+        return SmppMessageState.DELIVERED
     if state is MessageState.FAILED:
         found = _receipt_state(outcome.receipt_body if outcome else None)
-        return found if found is not None else SmppState.UNDELIVERABLE
+        return found if found is not None else SmppMessageState.UNDELIVERABLE
     return _refund_state(outcome.refund_note if outcome else None)
 
 
-def _refund_state(note: str | None) -> SmppState:
+def _refund_state(note: str | None) -> SmppMessageState:
     if note == CANCEL_REASON:
-        return SmppState.DELETED
+        return SmppMessageState.DELETED
     if note == EXPIRED_REASON:
-        return SmppState.EXPIRED
+        return SmppMessageState.EXPIRED
     if note is not None and note.startswith(UNDELIVERED_PREFIX):
         stat = note[len(UNDELIVERED_PREFIX) :].strip().upper()
-        return _STAT_STATE.get(stat, SmppState.UNDELIVERABLE)
-    return SmppState.REJECTED
+        return _STAT_STATE.get(stat, SmppMessageState.UNDELIVERABLE)
+    return SmppMessageState.REJECTED
 
 
-def _receipt_state(body: bytes | None) -> SmppState | None:
+def _receipt_state(body: bytes | None) -> SmppMessageState | None:
     """The message_state TLV of a stored receipt body (every receipt we store carries
     one, ``gateway.delivery.receipt_pdus``); None if absent or unreadable."""
     if body is None:
@@ -108,6 +101,6 @@ def _receipt_state(body: bytes | None) -> SmppState | None:
     except PduError:
         return None
     value = pdu.tlv(Tag.MESSAGE_STATE) if isinstance(pdu, DeliverSm) else None
-    if value is None or len(value) != 1 or value[0] not in SmppState._value2member_map_:
+    if value is None or len(value) != 1 or value[0] not in SmppMessageState._value2member_map_:
         return None
-    return SmppState(value[0])
+    return SmppMessageState(value[0])

@@ -28,6 +28,7 @@ from gateway.smpp.constants import (
     CommandId,
     CommandStatus,
     DataCoding,
+    SmppMessageState,
     Tag,
 )
 from gateway.smpp.errors import LocalProtocolError, PduError, ProtocolError, RemoteProtocolError
@@ -151,6 +152,7 @@ __all__ = [
     "Session",
     "SessionConfig",
     "ShortMessage",
+    "SmppMessageState",
     "State",
     "SubmitMulti",
     "SubmitMultiResp",

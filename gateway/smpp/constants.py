@@ -157,6 +157,22 @@ TLV_FIXED_LENGTH: dict[int, int] = {
 }
 
 
+class SmppMessageState(IntEnum):
+    """message_state values (SMPP 3.4 §5.2.28): query_sm_resp, receipts' TLV.
+
+    Not the ledger's ``ledger.models.MessageState`` (what the gateway did with a message).
+    """
+
+    ENROUTE = 1
+    DELIVERED = 2
+    EXPIRED = 3
+    DELETED = 4
+    UNDELIVERABLE = 5
+    ACCEPTED = 6
+    UNKNOWN = 7
+    REJECTED = 8
+
+
 class DataCoding(IntEnum):
     """data_coding values the gateway distinguishes (SMPP 3.4 §5.2.19)."""
 

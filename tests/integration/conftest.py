@@ -3,7 +3,6 @@ and a fresh PostgreSQL schema for the tests of several gateways on one ledger.""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,7 +11,9 @@ import pytest
 from gateway.app import Gateway
 from ledger import Store, open_store
 from tests.integration.harness import gateway_config, running_gateway
-from tests.ledger.conftest import pg_dsn, pg_execute, pg_unavailable, run_sync, with_schema
+from tests.ledger.conftest import (
+    fresh_pg_schema,
+)
 
 
 @pytest.fixture
@@ -35,15 +36,7 @@ async def gw(store: Store, tmp_path: Path) -> AsyncIterator[Gateway]:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A ledger URL on a fresh schema of the test PostgreSQL server, dropped afterwards."""
-    schema = f"gw_{secrets.token_hex(6)}"
-    try:
-        run_sync(lambda: pg_execute(pg_dsn(), f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # unreachable, auth, missing database
-        pg_unavailable(repr(exc))
-    try:
-        yield with_schema(pg_dsn(), schema)
-    finally:
-        run_sync(lambda: pg_execute(pg_dsn(), f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    yield from fresh_pg_schema("gw")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,6 @@ from gateway.app import Gateway
 from ledger import Store, open_store
 from tests.integration.harness import PASSWORD, gateway_config, make_account, running_gateway
 from tests.interop.peers import smppgw_command
-from tests.ledger.conftest import pg_dsn, pg_execute, pg_unavailable, run_sync, with_schema
 
 
 async def bench(*args: str) -> tuple[int, str, str]:
@@ -91,20 +88,6 @@ async def test_global_json_prints_the_result_instead_of_the_summary(
     document = json.loads(out)
     assert document["by_status"] == {"ESME_ROK": 20} and document["ledger"] is None
     assert (await store.get_account("smpp-cli")).balance == 10_000 - 20 * 500
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A ledger URL on a fresh schema of the test PostgreSQL server, dropped afterwards."""
-    schema = f"bench_{secrets.token_hex(6)}"
-    try:
-        run_sync(lambda: pg_execute(pg_dsn(), f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # unreachable, auth, missing database
-        pg_unavailable(repr(exc))
-    try:
-        yield with_schema(pg_dsn(), schema)
-    finally:
-        run_sync(lambda: pg_execute(pg_dsn(), f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
 
 
 @pytest.mark.postgres

@@ -85,6 +85,20 @@ async def pg_execute(dsn: str, *statements: str) -> None:
         await conn.close()
 
 
+def fresh_pg_schema(prefix: str) -> Iterator[str]:
+    """A ledger URL on a new schema ``<prefix>_<random>`` of the test server, dropped
+    after the ``yield`` (the body of a fixture); PostgreSQL missing: :func:`pg_unavailable`."""
+    schema = f"{prefix}_{secrets.token_hex(6)}"
+    try:
+        run_sync(lambda: pg_execute(pg_dsn(), f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # unreachable, auth, missing database
+        pg_unavailable(repr(exc))
+    try:
+        yield with_schema(pg_dsn(), schema)
+    finally:
+        run_sync(lambda: pg_execute(pg_dsn(), f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
 def raw_sql(url: str, *statements: str) -> None:
     """Run ``statements`` on the database of ``url`` as they are, outside the ledger.
 

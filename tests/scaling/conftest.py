@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -13,7 +12,10 @@ import pytest
 
 from gateway.simulator import UpstreamSimulator
 from tests.integration.procs import free_port
-from tests.ledger.conftest import in_ci, pg_dsn, pg_execute, pg_unavailable, run_sync, with_schema
+from tests.ledger.conftest import (
+    fresh_pg_schema,
+    in_ci,
+)
 from tests.scaling.cluster import Cluster
 
 pytestmark = pytest.mark.postgres
@@ -22,15 +24,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def pg_schema_url() -> Iterator[str]:
     """A ledger URL on a fresh schema of the shared test server, dropped afterwards."""
-    schema = f"scale_{secrets.token_hex(6)}"
-    try:
-        run_sync(lambda: pg_execute(pg_dsn(), f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # unreachable, auth, missing database
-        pg_unavailable(repr(exc))
-    try:
-        yield with_schema(pg_dsn(), schema)
-    finally:
-        run_sync(lambda: pg_execute(pg_dsn(), f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    yield from fresh_pg_schema("scale")
 
 
 @pytest.fixture

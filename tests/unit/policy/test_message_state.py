@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.delivery.receipt_pdus import Address, receipt_pdu, stored_body
-from gateway.policy.message_state import SmppState, is_final, needs_outcome, smpp_state
+from gateway.policy.message_state import SmppMessageState, is_final, needs_outcome, smpp_state
 from gateway.smpp import DeliverSm, Tag, Tlv
 from ledger.models import MessageState
 from ledger.models.outcome import MessageOutcome
@@ -27,29 +27,29 @@ def _refunded(note: str | None) -> MessageOutcome:
 @pytest.mark.parametrize(
     ("state", "outcome", "expected"),
     [
-        (L.ACCEPTED, None, SmppState.ENROUTE),
-        (L.FORWARDED, None, SmppState.ENROUTE),
-        (L.DELIVERED, None, SmppState.DELIVERED),
+        (L.ACCEPTED, None, SmppMessageState.ENROUTE),
+        (L.FORWARDED, None, SmppMessageState.ENROUTE),
+        (L.DELIVERED, None, SmppMessageState.DELIVERED),
         # Refunded: the refund's reason tells which.
-        (L.REJECTED, _refunded("cancel_sm"), SmppState.DELETED),
-        (L.REJECTED, _refunded("expired"), SmppState.EXPIRED),
-        (L.REJECTED, _refunded("upstream main 0x45"), SmppState.REJECTED),
-        (L.REJECTED, _refunded("undelivered EXPIRED"), SmppState.EXPIRED),
-        (L.REJECTED, _refunded("undelivered UNDELIV"), SmppState.UNDELIVERABLE),
-        (L.REJECTED, _refunded("undelivered REJECTD"), SmppState.REJECTED),
-        (L.REJECTED, _refunded("undelivered WEIRD"), SmppState.UNDELIVERABLE),
-        (L.REJECTED, _refunded(None), SmppState.REJECTED),
-        (L.REJECTED, None, SmppState.REJECTED),
+        (L.REJECTED, _refunded("cancel_sm"), SmppMessageState.DELETED),
+        (L.REJECTED, _refunded("expired"), SmppMessageState.EXPIRED),
+        (L.REJECTED, _refunded("upstream main 0x45"), SmppMessageState.REJECTED),
+        (L.REJECTED, _refunded("undelivered EXPIRED"), SmppMessageState.EXPIRED),
+        (L.REJECTED, _refunded("undelivered UNDELIV"), SmppMessageState.UNDELIVERABLE),
+        (L.REJECTED, _refunded("undelivered REJECTD"), SmppMessageState.REJECTED),
+        (L.REJECTED, _refunded("undelivered WEIRD"), SmppMessageState.UNDELIVERABLE),
+        (L.REJECTED, _refunded(None), SmppMessageState.REJECTED),
+        (L.REJECTED, None, SmppMessageState.REJECTED),
         # Failed: the final receipt's message_state.
-        (L.FAILED, MessageOutcome(None, _receipt("EXPIRED")), SmppState.EXPIRED),
-        (L.FAILED, MessageOutcome(None, _receipt("DELETED")), SmppState.DELETED),
-        (L.FAILED, MessageOutcome(None, _receipt("UNDELIV")), SmppState.UNDELIVERABLE),
-        (L.FAILED, MessageOutcome(None, _receipt("ACCEPTD")), SmppState.ACCEPTED),
-        (L.FAILED, MessageOutcome(None, _receipt("UNKNOWN")), SmppState.UNKNOWN),
-        (L.FAILED, MessageOutcome(None, _receipt("REJECTD")), SmppState.REJECTED),
-        (L.FAILED, MessageOutcome(None, None), SmppState.UNDELIVERABLE),
-        (L.FAILED, MessageOutcome(None, b"\x00garbage"), SmppState.UNDELIVERABLE),
-        (L.FAILED, None, SmppState.UNDELIVERABLE),
+        (L.FAILED, MessageOutcome(None, _receipt("EXPIRED")), SmppMessageState.EXPIRED),
+        (L.FAILED, MessageOutcome(None, _receipt("DELETED")), SmppMessageState.DELETED),
+        (L.FAILED, MessageOutcome(None, _receipt("UNDELIV")), SmppMessageState.UNDELIVERABLE),
+        (L.FAILED, MessageOutcome(None, _receipt("ACCEPTD")), SmppMessageState.ACCEPTED),
+        (L.FAILED, MessageOutcome(None, _receipt("UNKNOWN")), SmppMessageState.UNKNOWN),
+        (L.FAILED, MessageOutcome(None, _receipt("REJECTD")), SmppMessageState.REJECTED),
+        (L.FAILED, MessageOutcome(None, None), SmppMessageState.UNDELIVERABLE),
+        (L.FAILED, MessageOutcome(None, b"\x00garbage"), SmppMessageState.UNDELIVERABLE),
+        (L.FAILED, None, SmppMessageState.UNDELIVERABLE),
     ],
 )
 def test_message_state(state: MessageState, outcome: MessageOutcome | None, expected: int) -> None:
@@ -59,7 +59,7 @@ def test_message_state(state: MessageState, outcome: MessageOutcome | None, expe
 def test_a_receipt_with_an_out_of_range_state_is_undeliverable() -> None:
     pdu = DeliverSm(sequence_number=0, tlvs=(Tlv(Tag.MESSAGE_STATE, b"\x09"),))
     outcome = MessageOutcome(None, stored_body(pdu))
-    assert smpp_state(L.FAILED, outcome) == SmppState.UNDELIVERABLE
+    assert smpp_state(L.FAILED, outcome) == SmppMessageState.UNDELIVERABLE
 
 
 def test_only_refunded_and_failed_messages_need_their_outcome_read() -> None:
