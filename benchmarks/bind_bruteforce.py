@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import socket
 import statistics
 import subprocess
@@ -229,6 +230,20 @@ async def _held_round(port: int, n: int, parallel: int) -> tuple[list[Any], floa
     return list(results), time.monotonic() - t0
 
 
+def _py_spy(pid: int, out: str) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` (every thread, idle ones left out) into ``out``, a
+    flame graph (``.svg``) or a collapsed-stack text file (any other name)."""
+    fmt = "flamegraph" if out.endswith(".svg") else "raw"
+    spy = subprocess.Popen(  # noqa: S603 — the profiler installed in this venv
+        [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid)]
+        + ["-o", out, "-f", fmt, "-r", "200"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1)  # attached before the round starts
+    return spy
+
+
 def _held_storm(port: int, pid: int, opts: argparse.Namespace) -> dict[str, Any]:
     """N bound sessions, all dropped at once, all bound again (see the module doc)."""
     first, _ = _bind_once(port, "127.0.0.1", PASSWORD)
@@ -243,9 +258,13 @@ def _held_storm(port: int, pid: int, opts: argparse.Namespace) -> dict[str, Any]
             if w is not None:
                 w.transport.abort()  # the outage: every link drops at once
         await asyncio.sleep(2)  # the gateway notices and frees them
+        spy = _py_spy(pid, opts.profile) if opts.profile else None
         cpu0 = cpu_seconds(pid)
         again, wall = await _held_round(port, opts.storm, opts.attackers)
         cpu = cpu_seconds(pid) - cpu0
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+            spy.wait(60)
         await asyncio.sleep(2)
         rss_again = _rss_mb(pid)
         for _, _, w in again:
@@ -323,6 +342,12 @@ def main() -> int:
     p.add_argument("--storm", type=int, default=0, help="reconnect storm of N binds instead")
     p.add_argument(
         "--held", action="store_true", help="with --storm: N sessions held, then all rebind"
+    )
+    p.add_argument(
+        "--profile",
+        metavar="OUT",
+        help="with --storm --held: py-spy the gateway during the re-binds into OUT "
+        "(.svg: a flame graph; else collapsed stacks); needs `pip install py-spy`",
     )
     opts = p.parse_args()
     if opts.storm:

@@ -147,6 +147,10 @@ INSERT_BIND = Statement.both(
     " VALUES ($1, $2, $3, $4, $5, $6)"
 )
 RELEASE_BIND = Statement.both("DELETE FROM binds WHERE gateway_id = $1 AND session_id = $2")
+# The same, saying whose bind it was (a batch keeps its accounts' counts as it goes).
+RELEASE_BIND_RETURNING = Statement.both(
+    "DELETE FROM binds WHERE gateway_id = $1 AND session_id = $2 RETURNING system_id"
+)
 LIVE_BINDS = Statement.both(
     "SELECT count(*) FROM binds b JOIN gateways g ON g.gateway_id = b.gateway_id"
     " WHERE b.system_id = $1 AND g.heartbeat_at >= $2"
