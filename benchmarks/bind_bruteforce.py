@@ -234,9 +234,9 @@ def _py_spy(pid: int, out: str) -> subprocess.Popen[bytes]:
     """py-spy sampling ``pid`` (every thread, idle ones left out) into ``out``, a
     flame graph (``.svg``) or a collapsed-stack text file (any other name)."""
     fmt = "flamegraph" if out.endswith(".svg") else "raw"
+    py_spy = str(Path(sys.executable).parent / "py-spy")
     spy = subprocess.Popen(  # noqa: S603 — the profiler installed in this venv
-        [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid)]
-        + ["-o", out, "-f", fmt, "-r", "200"],
+        [py_spy, "record", "-p", str(pid), "-o", out, "-f", fmt, "-r", "200"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
