@@ -101,6 +101,13 @@ SET_CONTACT = Statement.both("UPDATE accounts SET contact_email = $2 WHERE syste
 SET_DEFAULT_CATEGORY = Statement.both(
     "UPDATE accounts SET default_category = $2 WHERE system_id = $1"
 )
+# -1 (``USE_GATEWAY_DEFAULT``) stores NULL: the gateway's own limit applies again.
+SET_SUBMIT_WINDOW = Statement.both(
+    "UPDATE accounts SET submit_window = NULLIF($2, -1) WHERE system_id = $1"
+)
+SET_MAX_SESSION_AGE = Statement.both(
+    "UPDATE accounts SET max_session_age_s = NULLIF($2, -1) WHERE system_id = $1"
+)
 SET_CLIENT_CERT = Statement.both("UPDATE accounts SET client_cert_sha256 = $2 WHERE system_id = $1")
 SET_DEFAULT_COUNTRY = Statement.both(
     "UPDATE accounts SET default_country = $2 WHERE system_id = $1"

@@ -174,6 +174,12 @@ class Account:
     #: SHA-256 (64 lowercase hex digits) of the TLS client certificate its binds must
     #: present; "" = none pinned (any client, with or without a certificate).
     client_cert_sha256: str = ""
+    #: Submits it may have in progress on one gateway (0 = no limit); None = the
+    #: gateway's ``[server] account_submit_window``.
+    submit_window: int | None = None
+    #: Seconds before its bound sessions are unbound cleanly (0 = never); None = the
+    #: gateway's ``[server] max_session_age_s``.
+    max_session_age_s: int | None = None
 
     def allows_address(self, ip: str) -> bool:
         """True when ``ip`` (v4 or v6, as the socket reports it) is on the allowlist."""
@@ -447,6 +453,10 @@ class Backlog:
     callbacks_pending: int = 0  # receipt callbacks of HTTP jobs not yet settled (0010)
 
 
+#: In ``AccountChanges``: drop the account's own value of a limit, the gateway's applies.
+USE_GATEWAY_DEFAULT = -1
+
+
 @dataclass(frozen=True, slots=True)
 class AccountChanges:
     """What ``Store.update_account`` changes, in one transaction; None leaves a field."""
@@ -460,6 +470,12 @@ class AccountChanges:
     default_country: str | None = None
     #: SHA-256 of the client certificate to pin (hex, colons allowed); "" unpins.
     client_cert_sha256: str | None = None
+    #: The account's own submit window, 0 = no limit; ``USE_GATEWAY_DEFAULT`` (-1) =
+    #: the gateway's again.
+    submit_window: int | None = None
+    #: The account's own maximum session age in seconds, 0 = never;
+    #: ``USE_GATEWAY_DEFAULT`` (-1) = the gateway's again.
+    max_session_age_s: int | None = None
 
     @property
     def empty(self) -> bool:
@@ -474,6 +490,8 @@ class AccountChanges:
                 self.max_binds,
                 self.default_country,
                 self.client_cert_sha256,
+                self.submit_window,
+                self.max_session_age_s,
             )
         )
 
