@@ -45,6 +45,7 @@ from gateway.config_delivery import DeliveryConfig
 from gateway.delivery.custody import Custody
 from gateway.delivery.expiry import expires_at, stored_submit_fields
 from gateway.delivery.routing import RouteTable, pick, route_category
+from gateway.observability.deferred import deferred
 from gateway.observability.metrics import Metrics
 from gateway.smpp import CommandStatus, SubmitSmResp
 from gateway.transport.connection import ConnectionClosed, NotSent, ResponseTimeout
@@ -340,7 +341,7 @@ class Forwarder:
 
     async def _forward(self, item: _Item) -> None:
         message = item.message
-        log = self.log.bind(message_id=message.message_id, system_id=message.system_id)
+        log = deferred(self.log, message_id=message.message_id, system_id=message.system_id)
         if self._skip(message):
             return  # withdrawn by cancel_sm / replace_sm, or an older version of it
         if datetime.now(UTC) >= item.expires_at:

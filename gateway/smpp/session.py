@@ -107,6 +107,13 @@ class Session:
         self._seq = 0
         #: our requests awaiting a response: seq -> (request, deadline)
         self._outstanding: dict[int, tuple[Pdu, float]] = {}
+        #: how many of them count against the window (kept, not counted: the window is
+        #: asked before every send)
+        self._windowed = 0
+        #: False once a deadline went in earlier than the one before it (a caller's
+        #: clock went back): until then the first outstanding entry is the earliest
+        self._deadlines_ordered = True
+        self._last_deadline = float("-inf")
         #: peer requests the application has not answered: seq -> command_id
         self._inbound_pending: dict[int, int] = {}
         #: the peer's unbind, answered once every request it sent before is answered
@@ -145,7 +152,7 @@ class Session:
     @property
     def window_available(self) -> int:
         """How many more windowed requests may be sent now."""
-        return max(0, self.config.window - self._windowed_outstanding())
+        return max(0, self.config.window - self._windowed)
 
     @property
     def outstanding(self) -> list[Pdu]:
@@ -157,10 +164,21 @@ class Session:
         """Peer requests handed to the application and not answered yet."""
         return len(self._inbound_pending)
 
-    def _windowed_outstanding(self) -> int:
-        return sum(
-            1 for req, _ in self._outstanding.values() if req.command_id not in _WINDOW_EXEMPT
-        )
+    def _await_response(self, pdu: Pdu, deadline: float) -> None:
+        self._outstanding[pdu.sequence_number] = (pdu, deadline)
+        if pdu.command_id not in _WINDOW_EXEMPT:
+            self._windowed += 1
+        if deadline < self._last_deadline:
+            self._deadlines_ordered = False
+        self._last_deadline = deadline
+
+    def _answered(self, seq: int) -> None:
+        request, _ = self._outstanding.pop(seq)
+        if request.command_id not in _WINDOW_EXEMPT:
+            self._windowed -= 1
+        if not self._outstanding:
+            self._deadlines_ordered = True
+            self._last_deadline = float("-inf")
 
     def take_events(self) -> list[Event]:
         """The events ``send()`` caused since the last call (Bound when our bind_resp
@@ -325,7 +343,7 @@ class Session:
         if new is None:
             events.append(UnsolicitedResponse(pdu))
             return
-        del self._outstanding[pdu.sequence_number]
+        self._answered(pdu.sequence_number)
         events.append(ResponseReceived(pdu, request))
         was = self._state
         self._enter(new)
@@ -363,7 +381,7 @@ class Session:
             self._enter(new)
             self._queue(pdu, now)
             return pdu
-        self._outstanding[pdu.sequence_number] = (pdu, now + self.config.response_timeout)
+        self._await_response(pdu, now + self.config.response_timeout)
         self._enter(new)
         self._queue(pdu, now)
         return pdu
@@ -424,7 +442,10 @@ class Session:
             return None
         deadlines = [self._last_received + self.config.inactivity_timeout]
         if self._outstanding:
-            deadlines.append(min(d for _, d in self._outstanding.values()))
+            if self._deadlines_ordered:  # every request has the same timeout: O(1)
+                deadlines.append(next(iter(self._outstanding.values()))[1])
+            else:
+                deadlines.append(min(d for _, d in self._outstanding.values()))
         if self.config.enquire_link_interval > 0 and self._state.is_bound:
             deadlines.append(self._last_sent + self.config.enquire_link_interval)
         return min(deadlines)
@@ -439,7 +460,7 @@ class Session:
                 new = self._rows.get((_TIMED_OUT, req.command_id, False))
                 if new is None:
                     raise self._not_allowed(req)
-                del self._outstanding[seq]
+                self._answered(seq)
                 self._enter(new)
                 events.append(RequestTimedOut(req))
         if now - self._last_received >= self.config.inactivity_timeout:
@@ -459,6 +480,9 @@ class Session:
         self._enter(self._rows[LINK_DOWN])
         abandoned = self.outstanding
         self._outstanding.clear()
+        self._windowed = 0
+        self._deadlines_ordered = True
+        self._last_deadline = float("-inf")
         self._inbound_pending.clear()
         self._peer_unbind = None
         return abandoned

@@ -24,6 +24,7 @@ import structlog
 from gateway.config import ServerConfig
 from gateway.delivery.dispatch import ReceiptDispatcher
 from gateway.delivery.registry import BindRegistry
+from gateway.observability.deferred import deferred
 from gateway.observability.metrics import Metrics
 from gateway.policy.bind import BindKind, BindPolicy
 from gateway.policy.follow import eviction_reason
@@ -270,7 +271,8 @@ class ClientHandler:
         assert self.account is not None  # the session only lets submit_sm in when bound
         submitter = self.s.submitter
         try:
-            pending = submitter.prepare(self.account, pdu, conn.log.bind(seq=pdu.sequence_number))
+            log = deferred(conn.log, seq=pdu.sequence_number)
+            pending = submitter.prepare(self.account, pdu, log)
             if isinstance(pending, SubmitOutcome):
                 conn.respond(_submit_resp(pdu, pending))
                 return

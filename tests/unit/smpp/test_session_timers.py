@@ -80,6 +80,32 @@ def test_each_request_expires_on_its_own_deadline() -> None:
     assert esme.handle_timer(15.0) == [RequestTimedOut(second)]
 
 
+def test_earliest_deadline_holds_when_the_clock_goes_back_and_answers_come_out_of_order() -> None:
+    esme = bound_pair().esme
+    first = esme.send(make_request(C.SUBMIT_SM), 5.0)
+    second = esme.send(make_request(C.SUBMIT_SM), 6.0)
+    third = esme.send(make_request(C.SUBMIT_SM), 1.0)  # a caller's clock went back
+    assert esme.next_deadline() == 11.0
+    esme.receive_data(encode(response_to(third, message_id="c")), 7.0)
+    assert esme.next_deadline() == 15.0
+    esme.receive_data(encode(response_to(first, message_id="a")), 7.0)
+    assert esme.next_deadline() == 16.0
+    assert esme.window_available == 3
+    assert esme.handle_timer(16.0) == [RequestTimedOut(second)]
+    assert esme.window_available == 4
+    assert esme.next_deadline() == 107.0  # only inactivity is left
+
+
+def test_window_counts_only_windowed_requests() -> None:
+    esme = bound_pair().esme
+    esme.send(EnquireLink(sequence_number=0), 0.0)  # exempt from the window
+    sub = esme.send(make_request(C.SUBMIT_SM), 0.0)
+    assert esme.window_available == 3
+    esme.receive_data(encode(response_to(sub, message_id="m")), 1.0)
+    assert esme.window_available == 4
+    assert len(esme.outstanding) == 1
+
+
 def test_answered_request_does_not_time_out() -> None:
     esme = bound_pair().esme
     sent = esme.send(make_request(C.SUBMIT_SM), 0.0)
