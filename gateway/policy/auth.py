@@ -110,7 +110,7 @@ class Authenticator:
         *,
         hash_workers: int = 2,
         uniform: bool = False,
-        hashes_per_address: int = 2,
+        hashes_per_address: int = 1,
     ) -> None:
         self.store = store
         #: ``[server] uniform_bind_refusals``: every refused credential gets ESME_RBINDFAIL

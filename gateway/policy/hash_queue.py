@@ -5,8 +5,9 @@ many connections keeps them busy and every other client's bind waits behind its 
 With at most ``limit`` checks per address (waiting or running), one address holds at
 most ``limit`` places in that queue: a check beyond it is refused at once
 (ESME_RBINDTHROTTLED, nothing hashed) and a client elsewhere waits behind at most
-``limit`` hashes of it. Binds answered from the verified-bind cache hash nothing and
-take no place.
+``limit`` hashes of it. The default, 1, is fewer than the hashing threads (2): one
+address alone never holds all of them, so another's check starts at once. Binds
+answered from the verified-bind cache hash nothing and take no place.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 class HashQueue:
     """Counts the password checks each address has in flight; ``limit`` 0 = no bound."""
 
-    def __init__(self, limit: int = 2) -> None:
+    def __init__(self, limit: int = 1) -> None:
         self.limit = limit
         self._in_flight: dict[str, int] = {}
 
