@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from gateway.policy.hash_queue import HashQueue
+from gateway.policy.shared_reads import SharedReads
 from gateway.smpp import CommandStatus
 from ledger import LedgerError, Store, UnknownAccount
 from ledger.models import Account, AccountStatus
@@ -120,6 +121,8 @@ class Authenticator:
         self.verified = VerifiedBinds()
         #: ``[server] bind_hashes_per_address``: checks one address may have queued.
         self.queue = HashQueue(hashes_per_address)
+        #: Concurrent binds of one account share one read of it (a reconnect storm).
+        self.accounts: SharedReads[Account] = SharedReads(store.get_account)
 
     async def _verify(self, password: str, stored: str, peer_ip: str) -> bool | None:
         """scrypt on the pool; None (nothing hashed) when ``peer_ip`` has its share of
@@ -165,7 +168,7 @@ class Authenticator:
         """
         S = CommandStatus
         try:
-            account = await self.store.get_account(system_id)
+            account = await self.accounts.read(system_id)
         except UnknownAccount:
             return await self._refuse(S.ESME_RINVSYSID, "unknown_system_id", password, peer_ip)
         except LedgerError:
