@@ -66,6 +66,11 @@ class VerifiedBinds:
         message = f"{system_id}\0{password}".encode("utf-8", "surrogateescape")
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
+    def fingerprint(self, system_id: str, password: str) -> bytes:
+        """The HMAC of ``password`` for ``system_id`` under this process's key: what
+        identifies a check without keeping the password."""
+        return self._mac(system_id, password)
+
     def known(self, system_id: str, stored_hash: str, password: str) -> bool:
         """True when ``password`` passed scrypt for this account while its stored hash
         was ``stored_hash``."""
@@ -123,6 +128,8 @@ class Authenticator:
         self.queue = HashQueue(hashes_per_address)
         #: Concurrent binds of one account share one read of it (a reconnect storm).
         self.accounts: SharedReads[Account] = SharedReads(store.get_account)
+        #: Password checks under way, by (HMAC of system_id and password, stored hash).
+        self._checks: dict[tuple[bytes, str], asyncio.Future[bool | None]] = {}
 
     async def _verify(self, password: str, stored: str, peer_ip: str) -> bool | None:
         """scrypt on the pool; None (nothing hashed) when ``peer_ip`` has its share of
@@ -134,6 +141,24 @@ class Authenticator:
             return await loop.run_in_executor(self._pool, verify_password, password, stored)
         finally:
             self.queue.leave(peer_ip)
+
+    async def _check(self, account: Account, password: str, peer_ip: str) -> bool | None:
+        """``_verify`` of ``password`` against the account's hash, shared by the binds
+        checking the same password of the same account at the same time.
+
+        The sessions of one customer reconnecting together to a gateway that has not seen
+        them yet (a restart) pay one scrypt and one place in the hash queue, not one
+        each; the others, which would have found their address's place taken, wait for
+        its answer instead of being refused.
+        """
+        key = (self.verified.fingerprint(account.system_id, password), account.password_hash)
+        check = self._checks.get(key)
+        if check is None:
+            check = asyncio.ensure_future(self._verify(password, account.password_hash, peer_ip))
+            self._checks[key] = check
+            check.add_done_callback(lambda _: self._checks.pop(key, None))
+        # Shielded: one client leaving must not cancel the check the others wait for.
+        return await asyncio.shield(check)
 
     async def _refuse(
         self,
@@ -186,7 +211,7 @@ class Authenticator:
             return await self._refuse(S.ESME_RBINDFAIL, cert_refusal, password, peer_ip, account)
         if self.verified.known(account.system_id, account.password_hash, password):
             return BindDecision(S.ESME_ROK, "ok", account)
-        matched = await self._verify(password, account.password_hash, peer_ip)
+        matched = await self._check(account, password, peer_ip)
         if matched is None:
             return _QUEUE_FULL
         if not matched:

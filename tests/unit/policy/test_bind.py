@@ -11,6 +11,7 @@ import pytest
 from gateway.policy.bind import BindPolicy
 from gateway.smpp import CommandStatus as S
 from ledger import Store, open_store
+from ledger.models import AccountChanges
 from tests.integration.harness import PASSWORD, make_account
 
 
@@ -271,5 +272,34 @@ async def test_checks_beyond_an_address_share_are_refused_unhashed(store: Store)
         assert policy.authenticator.queue.in_flight("127.0.0.1") == 0, "all places freed"
         # Done: the address has its places back.
         assert await bind(4) == S.ESME_RINVPASWD
+    finally:
+        policy.close()
+
+
+async def test_binds_checking_the_same_password_at_once_share_one_hash(store: Store) -> None:
+    policy = BindPolicy(store, gateway_id="gw1", hashes_per_address=1)
+    hashes: list[str] = []
+    verify = policy.authenticator._verify
+
+    async def counting(password: str, stored: str, peer_ip: str) -> bool | None:
+        hashes.append(password)
+        return await verify(password, stored, peer_ip)
+
+    policy.authenticator._verify = counting  # type: ignore[method-assign]
+    try:
+        await store.update_account("smpp-a", AccountChanges(max_binds=4))
+
+        async def bind(n: int, password: str = PASSWORD) -> S:
+            d = await policy.admit("smpp-a", password, "127.0.0.1", kind="tx", session_id=f"s{n}")
+            return d.status
+
+        # A customer's four sessions reconnect at once to a gateway that never saw them:
+        # one scrypt, one place in the address's queue, four binds.
+        assert await asyncio.gather(*(bind(n) for n in range(4))) == [S.ESME_ROK] * 4
+        assert hashes == [PASSWORD]
+        # Different passwords are different checks: the address's one place decides.
+        statuses = await asyncio.gather(bind(10, "w1"), bind(11, "w2"))
+        assert sorted(statuses) == [S.ESME_RINVPASWD, S.ESME_RBINDTHROTTLED]
+        assert policy.authenticator._checks == {}, "nothing kept once answered"
     finally:
         policy.close()
