@@ -44,7 +44,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script: make the repository importable
     sys.path.insert(0, str(REPO))
 
+from benchmarks import report  # noqa: E402 (needs the sys.path line above)
 from benchmarks.measure import (  # noqa: E402 (needs the sys.path line above)
     CpuSampler,
     PySpy,
@@ -417,6 +418,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile-out", metavar="PATH", help="keep py-spy's raw profile here")
     p.add_argument("--json", metavar="PATH", help="write every run and the summary here")
     p.add_argument(
+        "--half-rate",
+        action="store_true",
+        help="then run each gateway scenario once more at half its measured peak (p99)",
+    )
+    p.add_argument(
+        "--doc",
+        metavar="PATH",
+        type=Path,
+        help="write the ratio table (and profile) into PATH between the bench:results markers",
+    )
+    p.add_argument(
         "--baseline",
         metavar="DIR",
         type=Path,
@@ -507,6 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 m = metrics(r)
                 shown = " ".join(f"{k}={v:.4g}" for k, v in m.items())
                 print(f"bench: {scenario} #{rep + 1}: {shown}", file=sys.stderr)
+        half_rate = _half_rate_runs(args, summarize(runs), peers, opts) if args.half_rate else {}
         profile = None
         if args.profile:
             raw = Path(args.profile_out or Path(tmp) / "profile.txt")
@@ -526,11 +539,55 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {title}:")
             for name, pct in profile[title]:
                 print(f"    {pct:5.1f}%  {name}")
+    if half_rate or any(s.startswith("direct") for s in table):
+        print()
+        print(report.ratio_table(table, half_rate))
     if args.json:
         doc: dict[str, Any] = {"machine": info, "args": vars(args), "runs": runs}
-        doc |= {"summary": table, "profile": profile}
+        doc |= {"summary": table, "profile": profile, "half_rate": half_rate}
         Path(args.json).write_text(json.dumps(doc, indent=2, default=str))
+    if args.doc is not None:
+        command = "python benchmarks/run.py " + " ".join(argv or sys.argv[1:])
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        text = report.block(
+            table=table,
+            half_rate=half_rate,
+            profile=profile,
+            machine=info,
+            command=command,
+            repo=REPO,
+            when=when,
+        )
+        report.write_doc(args.doc, text)
+        print(f"bench: wrote the results into {args.doc}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _half_rate_runs(
+    args: argparse.Namespace,
+    table: dict[str, dict[str, list[float]]],
+    peers: NodePeers,
+    opts: Options,
+) -> dict[str, dict[str, float]]:
+    """One more run of each gateway scenario offered half its median peak: the p99 the
+    issue's latency target is about (a saturated gateway's p99 is its queue)."""
+    out: dict[str, dict[str, float]] = {}
+    for scenario, m in table.items():
+        if scenario.startswith("direct") or "@" in scenario:
+            continue
+        rate = max(1, int(m["msg_s"][0] / 2))
+        try:
+            r = run_once(scenario, peers, replace(opts, rate=rate))
+        except (PeerFailed, OSError) as e:
+            print(f"bench: {scenario} at half rate failed: {e}", file=sys.stderr)
+            continue
+        got = metrics(r)
+        out[scenario] = {"rate": rate, "p50_ms": got["p50_ms"], "p99_ms": got["p99_ms"]}
+        print(
+            f"bench: {scenario} at {rate}/s: p50 {got['p50_ms']:.1f} ms p99 {got['p99_ms']:.1f} ms",
+            file=sys.stderr,
+        )
+    return out
 
 
 if __name__ == "__main__":
