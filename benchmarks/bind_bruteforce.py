@@ -51,6 +51,9 @@ if str(REPO) not in sys.path:  # run as a script: make the repository importable
 from benchmarks.measure import cpu_seconds  # noqa: E402
 from gateway.smpp import BindTransmitter, PduReader, decode, encode  # noqa: E402
 
+#: The tree whose gateway runs (``--gateway-tree``): this one, or a worktree of another
+#: commit, to measure before and after with the same client.
+GATEWAY_TREE = [REPO]
 SYSTEM_ID = "smpp-bench"
 #: The real client's own account when it does not share the attacker's system_id.
 OTHER_ID = "smpp-real"
@@ -114,7 +117,43 @@ def _cli(config: Path, *args: str) -> None:
         [sys.executable, "-m", "gateway", "--config", str(config), *args],
         check=True,
         stdout=subprocess.DEVNULL,
-        cwd=REPO,
+        cwd=GATEWAY_TREE[0],
+    )
+
+
+_CREATE_ACCOUNTS = """
+import asyncio, sys
+from ledger import open_store
+from ledger.models import NewAccount
+from ledger.passwords import hash_password
+
+async def main(url, prefix, n, password):
+    store = await open_store(url)
+    try:
+        hashed = hash_password(password)
+        for k in range(n):
+            await store.create_account(NewAccount(
+                system_id=f"{prefix}-{k}", password_hash=hashed,
+                allowed_ips=("127.0.0.0/8",), max_binds=1000))
+    finally:
+        await store.close()
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]))
+"""
+
+
+def _create_accounts(config: Path, n: int) -> None:
+    """``n`` storm accounts at once through the gateway tree's ledger (``account create``
+    is a process each); one password hash for all, they share the password."""
+    url = next(
+        line.split("=", 1)[1].strip().strip('"')
+        for line in config.read_text().splitlines()
+        if line.startswith("url")
+    )
+    subprocess.run(  # noqa: S603 — this interpreter, on the tree under test
+        [sys.executable, "-c", _CREATE_ACCOUNTS, url, SYSTEM_ID, str(n), PASSWORD],
+        check=True,
+        cwd=GATEWAY_TREE[0],
     )
 
 
@@ -132,6 +171,8 @@ def run(mode: str, shared: bool, opts: argparse.Namespace) -> dict[str, Any]:
         '[simulator]\nport = 0\n[logging]\nlevel = "error"\n'
     )
     _cli(config, "db", "upgrade")
+    if opts.storm and opts.accounts > 1:
+        _create_accounts(config, opts.accounts)
     for account in (SYSTEM_ID, OTHER_ID):
         _cli(
             config, "account", "create", account, "--password", PASSWORD,
@@ -141,7 +182,7 @@ def run(mode: str, shared: bool, opts: argparse.Namespace) -> dict[str, Any]:
         [sys.executable, "-m", "gateway", "--config", str(config), "serve"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        cwd=REPO,
+        cwd=GATEWAY_TREE[0],
     )
     try:
         for _ in range(200):
@@ -229,15 +270,24 @@ def _rss_mb(pid: int) -> float:
     return -1.0
 
 
+def _storm_client(n: int, accounts: int) -> tuple[str, str]:
+    """(system_id, source address) of the ``n``-th storm client: with ``--accounts K``,
+    account ``n % K``, each bound from an address of its own (127.2.x.y)."""
+    if accounts <= 1:
+        return SYSTEM_ID, "127.0.0.1"
+    k = n % accounts
+    return f"{SYSTEM_ID}-{k}", f"127.2.{k // 250}.{k % 250 + 1}"
+
+
 async def _bind_held(
-    port: int, sem: asyncio.Semaphore
+    port: int, sem: asyncio.Semaphore, system_id: str = SYSTEM_ID, source: str = "127.0.0.1"
 ) -> tuple[int, float, asyncio.StreamWriter | None]:
     """Open a connection and bind; (status, seconds, the open writer when bound)."""
     async with sem:
         t0 = time.perf_counter()
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
         writer.write(
-            encode(BindTransmitter(sequence_number=1, system_id=SYSTEM_ID, password=PASSWORD))
+            encode(BindTransmitter(sequence_number=1, system_id=system_id, password=PASSWORD))
         )
         frames = PduReader()
         while True:
@@ -255,10 +305,14 @@ async def _bind_held(
                 return 0, time.perf_counter() - t0, writer
 
 
-async def _held_round(port: int, n: int, parallel: int) -> tuple[list[Any], float]:
+async def _held_round(
+    port: int, n: int, parallel: int, accounts: int = 1
+) -> tuple[list[Any], float]:
     sem = asyncio.Semaphore(parallel)
     t0 = time.monotonic()
-    results = await asyncio.gather(*(_bind_held(port, sem) for _ in range(n)))
+    results = await asyncio.gather(
+        *(_bind_held(port, sem, *_storm_client(i, accounts)) for i in range(n))
+    )
     return list(results), time.monotonic() - t0
 
 
@@ -283,7 +337,7 @@ def _held_storm(port: int, pid: int, opts: argparse.Namespace) -> dict[str, Any]
     rss_idle = _rss_mb(pid)
 
     async def main() -> dict[str, Any]:
-        bound, first_wall = await _held_round(port, opts.storm, opts.attackers)
+        bound, first_wall = await _held_round(port, opts.storm, opts.attackers, opts.accounts)
         await asyncio.sleep(2)  # let the gateway settle: bound sessions only
         rss_bound = _rss_mb(pid)
         for _, _, w in bound:
@@ -292,7 +346,7 @@ def _held_storm(port: int, pid: int, opts: argparse.Namespace) -> dict[str, Any]
         await asyncio.sleep(2)  # the gateway notices and frees them
         spy = _py_spy(pid, opts.profile) if opts.profile else None
         cpu0 = cpu_seconds(pid)
-        again, wall = await _held_round(port, opts.storm, opts.attackers)
+        again, wall = await _held_round(port, opts.storm, opts.attackers, opts.accounts)
         cpu = cpu_seconds(pid) - cpu0
         if spy is not None:
             spy.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
@@ -306,6 +360,11 @@ def _held_storm(port: int, pid: int, opts: argparse.Namespace) -> dict[str, Any]
         return {
             "storm": opts.storm,
             "held": True,
+            "accounts": opts.accounts,
+            "first_round_statuses": {
+                f"0x{k:x}" if k >= 0 else "closed": v
+                for k, v in Counter(st for st, _, _ in bound).items()
+            },
             "parallel": opts.attackers,
             "first_round_s": round(first_wall, 2),
             "rebind_wall_s": round(wall, 2),
@@ -382,12 +441,26 @@ def main() -> int:
         "--held", action="store_true", help="with --storm: N sessions held, then all rebind"
     )
     p.add_argument(
+        "--gateway-tree",
+        type=Path,
+        default=REPO,
+        help="run the gateway of this tree (a worktree of another commit); default: this one",
+    )
+    p.add_argument(
+        "--accounts",
+        type=int,
+        default=1,
+        help="with --storm --held: spread the clients over K accounts, each from an "
+        "address of its own (127.2.x.y)",
+    )
+    p.add_argument(
         "--profile",
         metavar="OUT",
         help="with --storm --held: py-spy the gateway during the re-binds into OUT "
         "(.svg: a flame graph; else collapsed stacks); needs `pip install py-spy`",
     )
     opts = p.parse_args()
+    GATEWAY_TREE[0] = opts.gateway_tree.resolve()
     if opts.storm:
         print(json.dumps(run("on", False, opts)), flush=True)
         return 0
