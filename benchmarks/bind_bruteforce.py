@@ -164,7 +164,8 @@ def run(mode: str, shared: bool, opts: argparse.Namespace) -> dict[str, Any]:
     config = workdir / "smppgw.toml"
     config.write_text(
         f'[server]\nhost = "127.0.0.1"\nport = {port}\n'
-        + "".join(f"{k} = {v}\n" for k, v in MODES[mode].items())
+        # A storm sets no key of this work: the same config runs an older tree's gateway.
+        + ("" if opts.storm else "".join(f"{k} = {v}\n" for k, v in MODES[mode].items()))
         + "max_connections_per_address = 20000\nmax_connections = 20000\n"
         f'[ledger]\nurl = "sqlite:///{workdir / "ledger.db"}"\n'
         f'[pricing]\ntariff = "{REPO / "config" / "tariff.csv"}"\n'
