@@ -43,7 +43,8 @@ def describe_account(a: Account) -> str:
         ("category", f"{a.default_category.value} (default of its messages)"),
         ("country", a.default_country or "- (international numbers only)"),
         ("client cert", f"sha256 {a.client_cert_sha256}" if a.client_cert_sha256 else "-"),
-        ("submit window", _own_limit(a.submit_window, "", "no limit")),
+        # Labels of at most 11 characters, as the others: the column keeps its width.
+        ("window", _own_limit(a.submit_window, " submits at once", "no limit")),
         ("session age", _own_limit(a.max_session_age_s, " s", "never ends")),
         ("created", a.created_at.isoformat(timespec="seconds")),
     ]
