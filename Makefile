@@ -37,7 +37,7 @@ fmt: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
 
 bench: $(BIN)/.installed peers
-	$(BIN)/smppgw bench
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) var .peers-node .pytest_cache .mypy_cache .ruff_cache

@@ -23,7 +23,7 @@ traffic stays on 127.0.0.1. ``--profile SCENARIO`` adds one run of a gateway sce
 under py-spy (``pip install py-spy``) and prints where the gateway's CPU goes.
 
     python benchmarks/run.py --repeat 3 --count 50000 --json /tmp/bench.json
-    smppgw bench --scenarios sqlite --repeat 1 --profile sqlite
+    python benchmarks/run.py --scenarios sqlite --repeat 1 --profile sqlite
 
 Figures are for this machine at this moment: check ``uptime`` first, and never assert on
 them in tests.
@@ -371,7 +371,7 @@ def markdown(table: dict[str, dict[str, list[float]]], repeats: dict[str, int]) 
 def build_parser() -> argparse.ArgumentParser:
     """The runner's command line."""
     p = argparse.ArgumentParser(
-        prog="smppgw bench", description=__doc__.split("\n\n")[0] if __doc__ else None
+        prog="benchmarks/run.py", description=__doc__.split("\n\n")[0] if __doc__ else None
     )
     p.add_argument(
         "--scenarios",

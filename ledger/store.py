@@ -80,6 +80,7 @@ from ledger.models.notices import (
     ReceiptCallback,
 )
 from ledger.models.packages import Package
+from ledger.ops_store import MessageOpsStore
 from ledger.rules.binds import BindOp, BindOutcome
 from ledger.rules.limits import LedgerLimits
 from ledger.rules.multi import RepriceResult
@@ -279,8 +280,13 @@ class MoneyStore(Protocol):
     ) -> JournalEntry:
         """Add ``amount`` (> 0) milli-credits. Replaying the key returns the first entry."""
 
-    async def refund(self, message_id: str, *, reason: str) -> JournalEntry:
-        """Give back a message's cost once (idempotent per message) and mark it REJECTED."""
+    async def refund(
+        self, message_id: str, *, reason: str, holder: str | None = None
+    ) -> JournalEntry:
+        """Give back a message's cost once (idempotent per message) and mark it REJECTED.
+
+        ``holder``: only while that gateway holds it not yet forwarded (ACCEPTED, its
+        owner), in the same transaction; else MessageNotAccepted, nothing written."""
 
     async def transfer(
         self, source: str, target: str, amount: int, *, idempotency_key: str, note: str = ""
@@ -599,6 +605,7 @@ class Store(
     PackageStore,
     MoStore,
     CallbackStore,
+    MessageOpsStore,
     Protocol,
 ):
     """Persistent ledger: every role. All methods are coroutines; none blocks the loop.

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from gateway.admin import open_ledger
-from gateway.cli import runners
+from gateway.cli import bench, runners
 from gateway.cli.commands import Handler, Result, tariff_packs, tariff_show
 from gateway.cli.errors import EXIT_OK, PROG, describe_error
 from gateway.cli.parser import DEFAULT_CONFIG, build_parser
@@ -33,8 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command == "bench":  # the runner writes its own configs: ours is not read
-        return runners.bench(args.bench_args)
+    if args.command == "bench":  # reads --config only for --check-ledger
+        return bench.run(args)
     config = _config(args.config)
     if args.command == "serve":
         return runners.serve(config, demo=args.demo)

@@ -19,7 +19,7 @@ from gateway.admin import (
     InvalidInput,
     inputs,
 )
-from gateway.cli import commands
+from gateway.cli import bench, commands
 from gateway.cli.commands import Handler
 from gateway.cli.errors import PROG, UsageError
 from ledger.models import RECHARGE_AMOUNTS_CREDITS, USE_GATEWAY_DEFAULT, Category, MessageState
@@ -57,12 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = subcommands.add_parser("serve", help="run the gateway", parents=[config_opt])
     serve.add_argument("--demo", action="store_true", help="create a demo account with credit")
-    # Every argument after "bench" (--help included) goes to benchmarks/run.py: no prefix
-    # character is an option marker here.
-    bench = subcommands.add_parser(
-        "bench", help="run the benchmarks (source checkout)", add_help=False, prefix_chars="\0"
-    )
-    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench.add_parser(subcommands, config_opt)
     _add_db(subcommands, common)
     _add_account(subcommands, common)
     _add_sender(subcommands, common)

@@ -1,17 +1,13 @@
-"""``smppgw serve`` and ``smppgw bench``: the commands that run something long-lived."""
+"""``smppgw serve``: the command that runs the gateway; the event loop it runs on."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 from collections.abc import Callable
-from pathlib import Path
 
 from gateway.cli.errors import EXIT_OK, Refusal
 from gateway.config import Config
-
-#: The source checkout this package lives in (``benchmarks/`` is not installed).
-CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def serve(config: Config, *, demo: bool) -> int:
@@ -23,7 +19,7 @@ def serve(config: Config, *, demo: bool) -> int:
             raise
         raise Refusal("serve is not available: gateway/app.py is missing") from None
     _tune_gc()
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
         runner.run(app.serve(config, demo=demo))
     return EXIT_OK
 
@@ -44,17 +40,8 @@ def _tune_gc() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
-def bench(argv: list[str]) -> int:
-    """``smppgw bench ARGS``: ``benchmarks/run.py`` of the source checkout (its ``--help``)."""
-    import runpy
-
-    script = CHECKOUT / "benchmarks" / "run.py"
-    if not script.is_file():
-        raise Refusal(f"bench needs a source checkout: {script} not found")
-    return int(runpy.run_path(str(script))["main"](argv))
-
-
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop factory when it is installed, else None (the standard loop)."""
     try:
         import uvloop
     except ImportError:

@@ -47,6 +47,7 @@ from gateway.delivery.expiry import expires_at, stored_submit_fields
 from gateway.delivery.routing import RouteTable, pick, route_category
 from gateway.observability.deferred import deferred
 from gateway.observability.metrics import Metrics
+from gateway.policy.message_state import EXPIRED_REASON
 from gateway.smpp import CommandStatus, SubmitSmResp
 from gateway.transport.connection import ConnectionClosed, NotSent, ResponseTimeout
 from ledger import LedgerError, Store, UnknownMessage
@@ -422,7 +423,7 @@ class Forwarder:
     async def _expire(self, item: _Item, log: Any) -> None:
         message = item.message
         log.warning("message.expired", expired_at=item.expires_at.isoformat(), attempt=item.attempt)
-        if await self._refund(message, "expired", log):
+        if await self._refund(message, EXPIRED_REASON, log):  # query_sm reads it: EXPIRED
             self.metrics.messages_expired.inc()
             try:
                 await self.receipts.expired(message)

@@ -38,6 +38,7 @@ from gateway.delivery.receipt_pdus import (
     receipt_pdu,
 )
 from gateway.delivery.receipts import is_final
+from gateway.policy.message_state import UNDELIVERED_PREFIX
 from gateway.smpp import CommandStatus, DeliverSm
 from ledger import LedgerError, Store
 from ledger.models import DEFAULT_UPSTREAM, MessageState, OutboundMessage, milli_to_credits
@@ -168,13 +169,13 @@ class ReceiptIntake:
         """
         log = self.log.bind(message_id=message_id, system_id=system_id, upstream=upstream)
         try:
-            entry = await self.store.refund(message_id, reason=f"undelivered {stat}")
+            entry = await self.store.refund(message_id, reason=f"{UNDELIVERED_PREFIX}{stat}")
         except LedgerError as e:
             log.error("message.refund_failed", error=repr(e))
             return
         log.info(
             "message.refunded",
-            reason=f"undelivered {stat}",
+            reason=f"{UNDELIVERED_PREFIX}{stat}",
             amount=milli_to_credits(entry.amount),
             balance_after=milli_to_credits(entry.balance_after),
         )

@@ -134,6 +134,10 @@ EVENTS: dict[str, str] = {
     "cancel.refused": "a cancel_sm was answered with an error `status`",
     "cancel.failed": "a cancel_sm could not refund (ledger); the message is forwarded as it was",
     "message.cancelled": "a message not yet forwarded was cancelled (cancel_sm) and refunded",
+    "message.cancelled_by_address": (
+        "cancel_sm without a message_id cancelled and refunded the account's unsent"
+        " messages from one source to one destination"
+    ),
     "replace.refused": "a replace_sm was answered with an error `status`",
     "replace.failed": "replace_sm not recorded (ledger); the message goes out as it was",
     "message.replaced": "replace_sm gave a message not yet forwarded new content, repriced",

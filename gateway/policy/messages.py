@@ -9,7 +9,12 @@ cancel_sm and replace_sm reach only a message not yet forwarded: the forwarder g
 back (``withdraw``) only while it has never been handed to the upstream link, which
 makes "not yet forwarded" a fact rather than a race. A cancelled message is refunded
 (the ledger's ``refund``, state REJECTED); a replaced one is repriced with its new
-content in one transaction (the ledger's ``reprice``) and forwarded with it.
+content in one transaction (the ledger's ``reprice``) and forwarded with it. cancel_sm
+without a message_id cancels by addresses (``gateway.policy.cancel``).
+
+A message another gateway holds (its forwarder's queue, the row's ``owner``) cannot be
+withdrawn from here: ESME_RCANCELFAIL / ESME_RREPLACEFAIL (``held_elsewhere``), and it
+is never refunded while that gateway may still send it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from gateway.policy.addresses import source_address
+from gateway.policy.addresses import international_number, source_address
+from gateway.policy.cancel import cancel_by_address
+from gateway.policy.message_state import CANCEL_REASON, is_final, needs_outcome, smpp_state
 from gateway.policy.pricing import PricingError, quote
 from gateway.policy.smpp_time import format_absolute
 from gateway.policy.submit import UNKNOWN_OUTCOME_RETRIES, Refusal, Submitter, check_times
@@ -43,20 +50,10 @@ from ledger import (
     Store,
     UnknownMessage,
 )
+from ledger.errors import PackagePaidMessage
 from ledger.models import Account, MessageRecord, MessageState, OutboundMessage
 
 S = CommandStatus
-
-#: message_state (SMPP 3.4 §5.2.28) of each ledger state. Not yet forwarded and
-#: forwarded are both on their way (ENROUTE); REJECTED covers refunded and cancelled.
-MESSAGE_STATE: dict[MessageState, int] = {
-    MessageState.ACCEPTED: 1,  # ENROUTE
-    MessageState.FORWARDED: 1,  # ENROUTE
-    MessageState.DELIVERED: 2,  # DELIVERED
-    MessageState.FAILED: 5,  # UNDELIVERABLE
-    MessageState.REJECTED: 8,  # REJECTED
-}
-_FINAL = frozenset({MessageState.DELIVERED, MessageState.FAILED, MessageState.REJECTED})
 
 
 class Withdrawals(Protocol):
@@ -121,49 +118,109 @@ class MessageOperations:
         if isinstance(record, Refusal):
             log.info("query.refused", status=f"0x{record.status:x}", reason=record.reason)
             return QueryAnswer(record.status)
-        final = format_absolute(record.updated_at) if record.state in _FINAL else ""
-        return QueryAnswer(S.ESME_ROK, final, MESSAGE_STATE[record.state])
+        outcome = None
+        if needs_outcome(record.state):
+            try:
+                outcome = await self.store.message_outcome(record.message_id)
+            except LedgerError as e:
+                log.error("message.lookup_failed", error=repr(e))
+                return QueryAnswer(S.ESME_RLEDGERDOWN)
+        final = format_absolute(record.updated_at) if is_final(record.state) else ""
+        return QueryAnswer(S.ESME_ROK, final, smpp_state(record.state, outcome))
 
     async def cancel(self, account: Account, pdu: CancelSm, log: Any) -> int:
-        """Cancel and refund a message not yet forwarded (cancel_sm); the status."""
+        """Cancel and refund a message not yet forwarded (cancel_sm); the status.
+
+        Without a message_id: every such message from the source to the destination
+        given (``gateway.policy.cancel``). With one, the addresses given must be the
+        message's."""
         log = log.bind(message_id=pdu.message_id)
         if not pdu.message_id:
-            # Cancelling every message to a destination (§4.9: message_id NULL) is not
-            # offered: what it would cancel could not be told to the client.
-            log.info("cancel.refused", status=f"0x{S.ESME_RCANCELFAIL:x}", reason="no_message_id")
-            return S.ESME_RCANCELFAIL
+            return await cancel_by_address(self, account, pdu, log)
         src = (pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr)
         record = await self._own(account, pdu.message_id, src, log)
         if isinstance(record, Refusal):
             log.info("cancel.refused", status=f"0x{record.status:x}", reason=record.reason)
             return record.status
-        if record.state is not MessageState.ACCEPTED or not self.forwarder.withdraw(
-            record.message_id
-        ):
-            log.info("cancel.refused", status=f"0x{S.ESME_RCANCELFAIL:x}", reason="forwarded")
+        if pdu.destination_addr and self.destination(account, pdu) != record.destination_addr:
+            detail = {
+                "address": pdu.destination_addr,
+                "ton": pdu.dest_addr_ton,
+                "npi": pdu.dest_addr_npi,
+            }
+            status = S.ESME_RINVDSTADR
+            log.info(
+                "cancel.refused", status=f"0x{status:x}", reason="destination_mismatch", **detail
+            )
+            return status
+        if not self.may_withdraw(record):
+            reason = self.not_withdrawn(record)
+            log.info("cancel.refused", status=f"0x{S.ESME_RCANCELFAIL:x}", reason=reason)
             return S.ESME_RCANCELFAIL
+        entry = await self.refund_withdrawn(record, log)
+        if entry is None:
+            return S.ESME_RCANCELFAIL
+        log.info("message.cancelled", refunded=entry / 1000)
+        return S.ESME_ROK
+
+    def destination(self, account: Account, pdu: CancelSm) -> str | None:
+        """cancel_sm's destination as the gateway stores it (None: no accepted form)."""
+        return international_number(
+            pdu.dest_addr_ton,
+            pdu.dest_addr_npi,
+            pdu.destination_addr,
+            country=account.default_country,
+            mode=self.submitter.destination_check,
+        )
+
+    def may_withdraw(self, record: MessageRecord) -> bool:
+        """Take ``record``'s message back from this gateway's forwarder if the ledger
+        says it is still unforwarded and ours, and the forwarder never handed it on."""
+        return (
+            record.state is MessageState.ACCEPTED
+            and record.owner == self.gateway_id
+            and self.forwarder.withdraw(record.message_id)
+        )
+
+    def not_withdrawn(self, record: MessageRecord) -> str:
+        """Why a message could not be taken back (the log's ``reason``): handed to the
+        upstream here (or past ACCEPTED), or held by another gateway's forwarder."""
+        if record.state is MessageState.ACCEPTED and record.owner != self.gateway_id:
+            return "held_elsewhere"
+        return "forwarded"
+
+    async def refund_withdrawn(self, record: MessageRecord, log: Any) -> int | None:
+        """Refund a message this gateway withdrew and end it; the amount given back, or
+        None when the ledger could not refund it (it is then forwarded after all)."""
         try:
             entry = await self._refund(record.message_id)
+        except MessageNotAccepted:
+            # Another gateway adopted it meanwhile (it took us for dead): it is the one
+            # sending it now, so this one lets it go unsent and unrefunded.
+            self.forwarder.cancelled(record.message_id)
+            log.info("cancel.refused", status=f"0x{S.ESME_RCANCELFAIL:x}", reason="held_elsewhere")
+            return None
         except LedgerError as e:
             # Not refunded: it goes out as it was.
             self.forwarder.restore(record.outbound(self.gateway_id))
             log.error("cancel.failed", status=f"0x{S.ESME_RCANCELFAIL:x}", error=repr(e))
-            return S.ESME_RCANCELFAIL
+            return None
         except BaseException:
             # A bug or a cancellation: never leave a paid message withdrawn for good.
             self.forwarder.restore(record.outbound(self.gateway_id))
             raise
         self.forwarder.cancelled(record.message_id)
         self.submitter.metrics.refunded(entry)
-        log.info("message.cancelled", refunded=entry / 1000)
-        return S.ESME_ROK
+        return entry
 
     async def _refund(self, message_id: str) -> int:
         """Refund (idempotent per message), asking again while the outcome is unknown."""
         delay = 0.1
         for attempt in range(1, UNKNOWN_OUTCOME_RETRIES + 1):
             try:
-                entry = await self.store.refund(message_id, reason="cancel_sm")
+                entry = await self.store.refund(
+                    message_id, reason=CANCEL_REASON, holder=self.gateway_id
+                )
                 return entry.amount
             except LedgerUnavailable as e:
                 if not e.outcome_unknown or attempt == UNKNOWN_OUTCOME_RETRIES:
@@ -190,10 +247,9 @@ class MessageOperations:
         except PricingError as e:
             log.info("replace.refused", status=f"0x{e.status:x}", reason=str(e))
             return e.status
-        if record.state is not MessageState.ACCEPTED or not self.forwarder.withdraw(
-            record.message_id
-        ):
-            log.info("replace.refused", status=f"0x{S.ESME_RREPLACEFAIL:x}", reason="forwarded")
+        if not self.may_withdraw(record):
+            reason = self.not_withdrawn(record)
+            log.info("replace.refused", status=f"0x{S.ESME_RREPLACEFAIL:x}", reason=reason)
             return S.ESME_RREPLACEFAIL
         old = record.outbound(self.gateway_id)
         body = new.body()
@@ -268,6 +324,10 @@ class MessageOperations:
             except InsufficientCredit:
                 log.info("replace.refused", status=f"0x{S.ESME_RNOCREDIT:x}", reason="credit")
                 return S.ESME_RNOCREDIT
+            except PackagePaidMessage:
+                # Its draws are in package messages, not credits: see docs/protocol.md.
+                log.info("replace.refused", status="0x13", reason="package_paid")
+                return S.ESME_RREPLACEFAIL
             except (MessageNotAccepted, AccountNotActive) as e:
                 log.info("replace.refused", status="0x13", reason=type(e).__name__)
                 return S.ESME_RREPLACEFAIL

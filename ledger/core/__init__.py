@@ -13,6 +13,7 @@ from ledger.core.alerts import AlertsCore
 from ledger.core.callbacks import CallbacksCore
 from ledger.core.gateways import GatewaysCore
 from ledger.core.history import HistoryCore
+from ledger.core.message_ops import MessageOpsCore
 from ledger.core.mo import MoCore
 from ledger.core.money import MoneyCore
 from ledger.core.outbox import OutboxCore
@@ -31,6 +32,7 @@ class Ledger(
     AlertsCore,
     MoCore,
     CallbacksCore,
+    MessageOpsCore,
 ):
     """``ledger.store.Store`` over one backend: ``Ledger(backend, clock=...)``.
 

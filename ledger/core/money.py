@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from ledger.backends import package_sql as psql
 from ledger.backends import rows
 from ledger.backends import statements as sql
+from ledger.backends import statements_ops as ops_sql
 from ledger.backends.base import (
     Access,
     Execute,
@@ -35,10 +36,12 @@ from ledger.models import (
     DebitResult,
     EntryKind,
     JournalEntry,
+    MessageState,
     TransferResult,
 )
 from ledger.rules.audit import audit_problems
 from ledger.rules.debits import DebitBatch
+from ledger.rules.idempotency import refund_key
 from ledger.rules.multi import DebitAll, Reprice, RepriceResult
 from ledger.rules.package_moves import RefundRequest
 from ledger.rules.planning import CreditRequest, Loaded, Movement, Plan, StoredMessage
@@ -104,6 +107,25 @@ def _reprice(
         args = (op.message_id, body, op.new_cost, segments, registered_delivery, now)
         if (yield from do(Execute(sql.REPLACE_MESSAGE, args))) != 1:
             raise MessageNotAccepted(op.message_id)
+    return plan, ids
+
+
+def _refund_held(
+    op: RefundRequest, holder: str, now: datetime
+) -> Script[tuple[Plan[Any], list[int]]]:
+    """A refund only while ``holder`` holds the message unforwarded (cancel_sm): ACCEPTED
+    and owned by ``holder`` before, still owned by it once the refund wrote the row (else
+    everything rolls back). A replay (refunded before) is answered as any refund's is."""
+    found = yield from do(Fetch(ops_sql.HOLDER_STATE, (op.message_id,), rows.pair))
+    if found and found[0] != (MessageState.ACCEPTED.value, holder):
+        refunded = yield from do(
+            Fetch(ops_sql.REFUND_NOTE, (refund_key(op.message_id),), rows.first)
+        )
+        if not refunded:
+            raise MessageNotAccepted(op.message_id)
+    plan, ids = yield from movement(op, now)
+    if plan.writes and (yield from do(Execute(ops_sql.HELD_BY, (op.message_id, holder, now)))) != 1:
+        raise MessageNotAccepted(op.message_id)
     return plan, ids
 
 
@@ -206,9 +228,22 @@ class MoneyCore(CoreBase):
         result: RepriceResult = plan.resolve(ids, now)
         return result
 
-    async def refund(self, message_id: str, *, reason: str) -> JournalEntry:
-        """Give back a message's cost once (idempotent per message) and mark it REJECTED."""
-        return await self.move(RefundRequest(message_id, reason))
+    async def refund(
+        self, message_id: str, *, reason: str, holder: str | None = None
+    ) -> JournalEntry:
+        """Give back a message's cost once (idempotent per message) and mark it REJECTED.
+
+        ``holder`` (a gateway id): only while that gateway holds the message not yet
+        forwarded (ACCEPTED, its ``owner``), checked in the refund's transaction; else
+        MessageNotAccepted and nothing is written. A replay returns the first entry.
+        """
+        if holder is None:
+            return await self.move(RefundRequest(message_id, reason))
+        now = self._now()
+        script = partial(_refund_held, RefundRequest(message_id, reason), holder, now)
+        plan, ids = await self._run(script, Access.TRANSACTION)
+        result: JournalEntry = plan.resolve(ids, now)
+        return result
 
     async def journal(
         self, system_id: str, *, limit: int = 100, before: int | None = None

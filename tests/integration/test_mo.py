@@ -7,8 +7,6 @@ ledger (and a PostgreSQL one for the NOTIFY between gateways), smpplib clients.
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,7 +24,6 @@ from tests.integration.harness import (
     make_account,
     running_gateway,
 )
-from tests.ledger.conftest import pg_dsn, pg_execute, pg_unavailable, run_sync, with_schema
 
 NUMBER = "33700000001"
 
@@ -130,20 +127,6 @@ async def test_priced_mos_are_charged_once_and_delivered_unpriced_when_unpaid(
         assert kinds.count("mo") == 1
     finally:
         await smsc.stop()
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A ledger URL on a fresh schema of the test PostgreSQL server, dropped afterwards."""
-    schema = f"mo_{secrets.token_hex(6)}"
-    try:
-        run_sync(lambda: pg_execute(pg_dsn(), f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # unreachable, auth, missing database
-        pg_unavailable(repr(exc))
-    try:
-        yield with_schema(pg_dsn(), schema)
-    finally:
-        run_sync(lambda: pg_execute(pg_dsn(), f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
 
 
 @pytest.mark.postgres
