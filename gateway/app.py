@@ -265,6 +265,7 @@ class Gateway:
             ),
             known_address_s=c.server.bind_known_address_s,
             hashes_per_address=c.server.bind_hashes_per_address,
+            refused=metrics.bind_refused,
             uniform_refusals=c.server.uniform_bind_refusals,
         )
         stack.callback(binds.close)

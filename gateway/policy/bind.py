@@ -53,6 +53,7 @@ class BindPolicy:
         hashes_per_address: int = 1,
         clock: Callable[[], float] = time.monotonic,
         uniform_refusals: bool = False,
+        refused: Callable[[str, int], None] | None = None,
     ) -> None:
         self.store = store
         self.gateway_id = gateway_id
@@ -66,6 +67,8 @@ class BindPolicy:
             system_id_throttle or ThrottleSettings(max_failures=20)
         )
         self.known = KnownAddresses(known_address_s)
+        #: Told (reason, status) of every refusal: the gateway counts them as a metric.
+        self._refused = refused
         self.batcher = BindBatcher(store)
         self._clock = clock
         self._log = structlog.get_logger("smppgw.binds")
@@ -82,11 +85,29 @@ class BindPolicy:
     ) -> BindDecision:
         """Authenticate, then take a bind slot for ``session_id``; never raises.
 
-        A throttled address is refused (ESME_RBINDTHROTTLED, ``close``) before the ledger
-        is read or a password hashed. On ESME_ROK the slot is held until
-        ``release(session_id)``. ``client_cert`` is the SHA-256 of the connection's TLS
-        client certificate, if it showed one.
+        A throttled address (or system_id, from an address that did not bind it lately)
+        is refused (ESME_RBINDTHROTTLED, ``close``) before the ledger is read or a
+        password hashed. On ESME_ROK the slot is held until ``release(session_id)``.
+        ``client_cert`` is the SHA-256 of the connection's TLS client certificate, if it
+        showed one.
         """
+        decision = await self._admit(
+            system_id, password, peer_ip, kind=kind, session_id=session_id, client_cert=client_cert
+        )
+        if decision.status != CommandStatus.ESME_ROK and self._refused is not None:
+            self._refused(decision.reason, decision.status)
+        return decision
+
+    async def _admit(
+        self,
+        system_id: str,
+        password: str,
+        peer_ip: str,
+        *,
+        kind: BindKind,
+        session_id: str,
+        client_cert: str | None = None,
+    ) -> BindDecision:
         now = self._clock()
         if self.throttle.blocked_for(peer_ip, now) > 0:
             return BindDecision(CommandStatus.ESME_RBINDTHROTTLED, "throttled", close=True)

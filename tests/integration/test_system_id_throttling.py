@@ -89,6 +89,12 @@ async def test_a_system_id_guessed_from_many_addresses_stays_open_to_its_own(
         assert [(e["reason"], e["system_id"]) for e in throttled] == [("system_id", SYSTEM_ID)]
         refused = [e["reason"] for e in logs if e["event"] == "bind.refused"]
         assert refused == ["bad_password"] * 4 + ["system_id_throttled"]
+        # Counted as metrics too, by reason and status.
+        sample = gw.metrics.registry.get_sample_value
+        name = "smppgw_binds_refused_total"
+        throttled = {"reason": "system_id_throttled", "status": "ESME_RBINDTHROTTLED"}
+        assert sample(name, throttled) == 1
+        assert sample(name, {"reason": "bad_password", "status": "ESME_RINVPASWD"}) == 4
 
 
 async def test_one_address_holds_at_most_its_share_of_the_hashing_queue(
