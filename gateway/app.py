@@ -258,6 +258,14 @@ class Gateway:
             store,
             gateway_id=gateway_id,
             throttle=throttle,
+            system_id_throttle=ThrottleSettings(
+                max_failures=c.server.bind_system_id_max_failures,
+                window_s=c.server.bind_system_id_window_s,
+                backoff_s=c.server.bind_system_id_backoff_s,
+            ),
+            known_address_s=c.server.bind_known_address_s,
+            hashes_per_address=c.server.bind_hashes_per_address,
+            refused=metrics.bind_refused,
             uniform_refusals=c.server.uniform_bind_refusals,
         )
         stack.callback(binds.close)

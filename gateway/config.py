@@ -115,6 +115,18 @@ class ServerConfig:
     bind_failure_window_s: float = field(default=60.0, metadata=_POSITIVE)
     #: How long a blocked address's binds get ESME_RBINDTHROTTLED without any hashing.
     bind_backoff_s: float = field(default=60.0, metadata=_POSITIVE)
+    #: Failed binds for one existing system_id, from any address, within
+    #: ``bind_system_id_window_s`` that block it for ``bind_system_id_backoff_s``: its
+    #: binds get ESME_RBINDTHROTTLED without hashing, except from an address that bound
+    #: it successfully within ``bind_known_address_s``. 0 = off.
+    bind_system_id_max_failures: int = field(default=20, metadata=_limits(ge=0))
+    bind_system_id_window_s: float = field(default=60.0, metadata=_POSITIVE)
+    bind_system_id_backoff_s: float = field(default=60.0, metadata=_POSITIVE)
+    bind_known_address_s: float = field(default=86_400.0, metadata=_POSITIVE)
+    #: Password checks (scrypt) one client address may have waiting or running at once;
+    #: one more gets ESME_RBINDTHROTTLED without hashing. 0 = no bound. 1 by default,
+    #: fewer than the two hashing threads: one address never holds them all.
+    bind_hashes_per_address: int = field(default=1, metadata=_limits(ge=0))
     #: deliver_sm a receiver may leave unanswered (response_timeout_s each) in a row
     #: before it is closed and its account's receipts go to its other receivers.
     receiver_max_unanswered: int = field(default=3, metadata=_AT_LEAST_1)

@@ -129,6 +129,8 @@ async def update_account(
     max_binds: int | None = None,
     default_country: str | None = None,
     client_cert_sha256: str | None = None,
+    submit_window: int | None = None,
+    max_session_age_s: int | None = None,
     scope: Scope = ADMIN,
 ) -> Account:
     """Change the settings given (None leaves one as it is), all in one transaction.
@@ -137,16 +139,23 @@ async def update_account(
     are read in, or "" for none; the ledger validates it. ``client_cert_sha256`` pins
     the TLS client certificate every bind must show (its SHA-256, see
     :func:`gateway.admin.inputs.pem_fingerprint`), "" unpins; sessions bound without it
-    are ended by the account watch.
+    are ended by the account watch. ``submit_window`` and ``max_session_age_s`` are the
+    account's own values of the gateway's ``[server]`` limits (0: no window / never;
+    ``USE_GATEWAY_DEFAULT``, -1: the gateway's again); a window applies from the next
+    submit, an age from the next bind.
 
     A new throughput starts with a full bucket; a lower max_binds keeps the binds held
     and applies to the next bind. Nothing given is an :class:`InvalidInput`. An owner's
     scope may change the contact and the default category; who owns the account and
-    what capacity it has (throughput, binds) are the operator's (:class:`Forbidden`).
+    what capacity it has (throughput, binds, its limits) are the operator's
+    (:class:`Forbidden`).
     """
     await check_visible(store, scope, system_id)
-    if owner is not None or throughput is not None or max_binds is not None:
-        scope.require_admin("changing the owner, throughput or max binds")
+    capacity = (owner, throughput, max_binds, submit_window, max_session_age_s)
+    if any(v is not None for v in capacity):
+        scope.require_admin(
+            "changing the owner, throughput, max binds, submit window or session age"
+        )
     changes = AccountChanges(
         owner=owner,
         contact_email=contact_email,
@@ -155,6 +164,8 @@ async def update_account(
         max_binds=max_binds,
         default_country=default_country,
         client_cert_sha256=client_cert_sha256,
+        submit_window=submit_window,
+        max_session_age_s=max_session_age_s,
     )
     if changes.empty:
         raise InvalidInput("nothing to change: give at least one setting")

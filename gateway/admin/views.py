@@ -87,6 +87,9 @@ class AccountView(TypedDict):
     default_category: str
     default_country: str
     client_cert_sha256: str
+    #: The account's own limits; null = the gateway's ``[server]`` ones.
+    submit_window: int | None
+    max_session_age_s: int | None
     created_at: str
     closed_at: str | None
 
@@ -355,6 +358,8 @@ def account_view(a: Account) -> AccountView:
         "default_category": a.default_category.value,
         "default_country": a.default_country,
         "client_cert_sha256": a.client_cert_sha256,
+        "submit_window": a.submit_window,
+        "max_session_age_s": a.max_session_age_s,
         "created_at": a.created_at.isoformat(),
         "closed_at": _time(a.closed_at),
     }

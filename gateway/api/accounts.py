@@ -72,8 +72,8 @@ class AccountChangesBody(_Body):
     """The settings to change; a field left out (or null) stays as it is.
 
     ``contact_email``, ``default_category`` and ``client_cert_sha256`` are the owner's;
-    ``owner``, ``throughput`` and ``max_binds`` need an admin token (403 otherwise), as
-    for ``smppgw account set``.
+    ``owner``, ``throughput``, ``max_binds``, ``submit_window`` and ``max_session_age_s``
+    need an admin token (403 otherwise), as for ``smppgw account set``.
     """
 
     contact_email: StrictStr | None = Field(default=None, examples=["ops@shop.example"])
@@ -91,6 +91,16 @@ class AccountChangesBody(_Body):
         default=None,
         description="SHA-256 of the TLS client certificate binds must show (hex, colons"
         ' allowed); "" unpins',
+    )
+    submit_window: StrictInt | None = Field(
+        default=None,
+        description="submits in progress on one gateway, 0 = no limit, -1 = the gateway's"
+        " [server] account_submit_window (admin tokens only)",
+    )
+    max_session_age_s: StrictInt | None = Field(
+        default=None,
+        description="seconds before a bound session is unbound, 0 = never, -1 = the"
+        " gateway's [server] max_session_age_s (admin tokens only)",
     )
 
 
@@ -146,6 +156,8 @@ async def update_account(
         throughput=body.throughput,
         max_binds=body.max_binds,
         client_cert_sha256=body.client_cert_sha256,
+        submit_window=body.submit_window,
+        max_session_age_s=body.max_session_age_s,
         scope=scope,
     )
     return views.account_view(changed)

@@ -82,6 +82,8 @@ async def account_set(store: Store, args: argparse.Namespace) -> Result:
         max_binds=args.max_binds,
         default_country=args.default_country,
         client_cert_sha256=args.client_cert_sha256,
+        submit_window=args.submit_window,
+        max_session_age_s=args.max_session_age,
     )
     text = f"updated account {account.system_id}\n{render.describe_account(account)}"
     return Result(views.account_view(account), text)

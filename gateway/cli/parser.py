@@ -23,7 +23,7 @@ from gateway.cli import bench, commands
 from gateway.cli.argtypes import int_at_least
 from gateway.cli.commands import Handler
 from gateway.cli.errors import PROG, UsageError
-from ledger.models import RECHARGE_AMOUNTS_CREDITS, Category, MessageState
+from ledger.models import RECHARGE_AMOUNTS_CREDITS, USE_GATEWAY_DEFAULT, Category, MessageState
 
 T = TypeVar("T")
 
@@ -158,6 +158,20 @@ def _add_account(subcommands: Any, common: _Parser) -> None:
         dest="client_cert_sha256",
         type=_pem_fingerprint,
         help="pin the certificate in this PEM file (the client's certificate, not its key)",
+    )
+    p.add_argument(
+        "--submit-window",
+        metavar="N",
+        type=_own_limit,
+        help="submits in progress on one gateway, 0 = no limit, 'default' = the gateway's"
+        " [server] account_submit_window",
+    )
+    p.add_argument(
+        "--max-session-age",
+        metavar="S",
+        type=_own_limit,
+        help="seconds before a session is unbound, 0 = never, 'default' = the gateway's"
+        " [server] max_session_age_s",
     )
     _leaf(group, "list", commands.account_list, "list every account", common)
     p = _account_leaf(
@@ -376,3 +390,10 @@ def _state(text: str) -> MessageState:
         return MessageState(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not one of {_STATES}") from None
+
+
+def _own_limit(text: str) -> int:
+    """An account's own limit: a whole number >= 0, or 'default' (the gateway's)."""
+    if text.strip().lower() == "default":
+        return USE_GATEWAY_DEFAULT
+    return int_at_least(0)(text)

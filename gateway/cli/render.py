@@ -43,12 +43,22 @@ def describe_account(a: Account) -> str:
         ("category", f"{a.default_category.value} (default of its messages)"),
         ("country", a.default_country or "- (international numbers only)"),
         ("client cert", f"sha256 {a.client_cert_sha256}" if a.client_cert_sha256 else "-"),
+        # Labels of at most 11 characters, as the others: the column keeps its width.
+        ("window", _own_limit(a.submit_window, " submits at once", "no limit")),
+        ("session age", _own_limit(a.max_session_age_s, " s", "never ends")),
         ("created", a.created_at.isoformat(timespec="seconds")),
     ]
     if a.closed_at is not None:
         pairs.append(("closed", a.closed_at.isoformat(timespec="seconds")))
     width = max(len(k) for k, _ in pairs)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in pairs)
+
+
+def _own_limit(value: int | None, unit: str, zero: str) -> str:
+    """An account's own limit as shown: the gateway's when it has none."""
+    if value is None:
+        return "the gateway's ([server])"
+    return f"{value}{unit}" if value else zero
 
 
 def binds(found: Sequence[BindRecord]) -> str:

@@ -34,7 +34,8 @@ SECRET_KEYS = frozenset({"password"})
 EVENTS: dict[str, str] = {
     "bind.accepted": "a client bound (transmitter, receiver or transceiver)",
     "bind.refused": "a bind was refused; `reason` says why",
-    "bind.throttled": "a client address failed too many binds; blocked for a back-off",
+    "bind.throttled": "a client address (reason address) or a system_id (reason system_id)"
+    " failed too many binds; blocked for a back-off",
     "submit.priced": "a submit_sm passed the checks and was priced",
     "submit.debited": "the ledger committed the debit; the client got ESME_ROK",
     "submit.refused": "a submit_sm was answered with an error `status`",

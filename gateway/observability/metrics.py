@@ -122,6 +122,12 @@ class Metrics:
             ["reason", "status"],
             registry=r,
         )
+        self.binds_refused = Counter(
+            "smppgw_binds_refused",
+            "binds answered with an error, by reason and status (throttled ones included)",
+            ["reason", "status"],
+            registry=r,
+        )
         self.credits_refunded = Counter(
             "smppgw_credits_refunded",
             "credits given back for messages refused upstream",
@@ -243,6 +249,11 @@ class Metrics:
     def submit_refused(self, reason: str, status: int) -> None:
         """One submit_sm refused; ``reason`` is a short fixed word, never free text."""
         self.submits_refused.labels(reason, _status(status)).inc()
+
+    def bind_refused(self, reason: str, status: int) -> None:
+        """One bind refused; ``reason`` is the decision's fixed word (``bad_password``,
+        ``throttled``, ``system_id_throttled``, ``hash_queue_full`` ...)."""
+        self.binds_refused.labels(reason, _status(status)).inc()
 
     def submit_debited(self, cost: int, recharges: int) -> None:
         """One submit_sm debited ``cost`` milli-credits, having fired ``recharges``."""

@@ -8,7 +8,9 @@ ESME_RBINDFAIL whatever the password (the password is not even checked, so an at
 off the list learns nothing about it); disabled account -> ESME_RBINDFAIL; a TLS client
 certificate other than the account's pinned one, or none -> ESME_RBINDFAIL, password
 unchecked as well; wrong password -> ESME_RINVPASWD. scrypt runs in worker threads so a
-bind never stalls other sessions.
+bind never stalls other sessions, and one client address may have at most
+``hashes_per_address`` checks waiting or running (``gateway.policy.hash_queue``): one
+more is answered ESME_RBINDTHROTTLED at once, nothing hashed (``hash_queue_full``).
 
 A verified bind is remembered (``VerifiedBinds``): an HMAC-SHA256 of the password that
 passed, under a random key of this process, kept while the account's stored hash is the
@@ -28,6 +30,8 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from gateway.policy.hash_queue import HashQueue
+from gateway.policy.shared_reads import SharedReads
 from gateway.smpp import CommandStatus
 from ledger import LedgerError, Store, UnknownAccount
 from ledger.models import Account, AccountStatus
@@ -62,6 +66,11 @@ class VerifiedBinds:
         message = f"{system_id}\0{password}".encode("utf-8", "surrogateescape")
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
+    def fingerprint(self, system_id: str, password: str) -> bytes:
+        """The HMAC of ``password`` for ``system_id`` under this process's key: what
+        identifies a check without keeping the password."""
+        return self._mac(system_id, password)
+
     def known(self, system_id: str, stored_hash: str, password: str) -> bool:
         """True when ``password`` passed scrypt for this account while its stored hash
         was ``stored_hash``."""
@@ -81,6 +90,11 @@ class VerifiedBinds:
         return len(self._seen)
 
 
+#: A check beyond the address's share of the hashing queue: refused, nothing hashed,
+#: not counted as a failure (no password was found wrong).
+_QUEUE_FULL = BindDecision(CommandStatus.ESME_RBINDTHROTTLED, "hash_queue_full")
+
+
 @functools.cache
 def _dummy_hash() -> str:
     """A hash no password matches, checked so that a refusal costs what a wrong password
@@ -96,29 +110,73 @@ class Authenticator:
     ``hash_workers`` hashes (16 MiB each) run at once.
     """
 
-    def __init__(self, store: Store, *, hash_workers: int = 2, uniform: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        hash_workers: int = 2,
+        uniform: bool = False,
+        hashes_per_address: int = 1,
+    ) -> None:
         self.store = store
         #: ``[server] uniform_bind_refusals``: every refused credential gets ESME_RBINDFAIL
         #: after one hash, so neither the status nor the time tells which check failed.
         self.uniform = uniform
         self._pool = ThreadPoolExecutor(hash_workers, thread_name_prefix="smppgw-scrypt")
         self.verified = VerifiedBinds()
+        #: ``[server] bind_hashes_per_address``: checks one address may have queued.
+        self.queue = HashQueue(hashes_per_address)
+        #: Concurrent binds of one account share one read of it (a reconnect storm).
+        self.accounts: SharedReads[Account] = SharedReads(store.get_account)
+        #: Password checks under way, by (HMAC of system_id and password, stored hash).
+        self._checks: dict[tuple[bytes, str], asyncio.Future[bool | None]] = {}
 
-    async def _verify(self, password: str, stored: str) -> bool:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, verify_password, password, stored)
+    async def _verify(self, password: str, stored: str, peer_ip: str) -> bool | None:
+        """scrypt on the pool; None (nothing hashed) when ``peer_ip`` has its share of
+        the queue already."""
+        if not self.queue.enter(peer_ip):
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._pool, verify_password, password, stored)
+        finally:
+            self.queue.leave(peer_ip)
+
+    async def _check(self, account: Account, password: str, peer_ip: str) -> bool | None:
+        """``_verify`` of ``password`` against the account's hash, shared by the binds
+        checking the same password of the same account at the same time.
+
+        The sessions of one customer reconnecting together to a gateway that has not seen
+        them yet (a restart) pay one scrypt and one place in the hash queue, not one
+        each; the others, which would have found their address's place taken, wait for
+        its answer instead of being refused.
+        """
+        key = (self.verified.fingerprint(account.system_id, password), account.password_hash)
+        check = self._checks.get(key)
+        if check is None:
+            check = asyncio.ensure_future(self._verify(password, account.password_hash, peer_ip))
+            self._checks[key] = check
+            check.add_done_callback(lambda _: self._checks.pop(key, None))
+        # Shielded: one client leaving must not cancel the check the others wait for.
+        return await asyncio.shield(check)
 
     async def _refuse(
-        self, status: int, reason: str, password: str, account: Account | None = None
+        self,
+        status: int,
+        reason: str,
+        password: str,
+        peer_ip: str,
+        account: Account | None = None,
     ) -> BindDecision:
         """A refusal before the password check: as it is, or (uniform) hashed like one.
 
-        Uniform refusals cost the gateway a hash each; bind throttling bounds how many an
-        address can ask for.
+        Uniform refusals cost the gateway a hash each; bind throttling and the hash queue
+        bound how many an address can ask for.
         """
         if not self.uniform:
             return BindDecision(CommandStatus(status), reason, account)
-        await self._verify(password, _dummy_hash())
+        if await self._verify(password, _dummy_hash(), peer_ip) is None:
+            return _QUEUE_FULL
         return BindDecision(CommandStatus.ESME_RBINDFAIL, reason, account)
 
     def close(self) -> None:
@@ -135,23 +193,28 @@ class Authenticator:
         """
         S = CommandStatus
         try:
-            account = await self.store.get_account(system_id)
+            account = await self.accounts.read(system_id)
         except UnknownAccount:
-            return await self._refuse(S.ESME_RINVSYSID, "unknown_system_id", password)
+            return await self._refuse(S.ESME_RINVSYSID, "unknown_system_id", password, peer_ip)
         except LedgerError:
             return BindDecision(S.ESME_RBINDFAIL, "ledger_unavailable")
         if not account.allows_address(peer_ip):
-            return await self._refuse(S.ESME_RBINDFAIL, "ip_not_allowed", password, account)
+            return await self._refuse(
+                S.ESME_RBINDFAIL, "ip_not_allowed", password, peer_ip, account
+            )
         if account.status is not AccountStatus.ACTIVE:
             reason = f"account_{account.status.value}"
-            return await self._refuse(S.ESME_RBINDFAIL, reason, password, account)
+            return await self._refuse(S.ESME_RBINDFAIL, reason, password, peer_ip, account)
         cert_refusal = account.client_cert_refusal(client_cert)
         if cert_refusal is not None:
             # Like an address off the allowlist: the password is not even checked.
-            return await self._refuse(S.ESME_RBINDFAIL, cert_refusal, password, account)
+            return await self._refuse(S.ESME_RBINDFAIL, cert_refusal, password, peer_ip, account)
         if self.verified.known(account.system_id, account.password_hash, password):
             return BindDecision(S.ESME_ROK, "ok", account)
-        if not await self._verify(password, account.password_hash):
+        matched = await self._check(account, password, peer_ip)
+        if matched is None:
+            return _QUEUE_FULL
+        if not matched:
             status = S.ESME_RBINDFAIL if self.uniform else S.ESME_RINVPASWD
             return BindDecision(status, "bad_password", account)
         self.verified.remember(account.system_id, account.password_hash, password)

@@ -1,14 +1,20 @@
-"""Failed-bind throttling per client address. Pure: the caller passes the time.
+"""Failed-bind throttling per client address and per system_id. Pure: the caller passes
+the time.
 
-A client address that fails ``max_failures`` binds within ``window_s`` seconds is
-blocked for ``backoff_s`` seconds: its binds are answered ESME_RBINDTHROTTLED (0x400)
-before any account is read or any password hashed, so a brute-force attempt costs the
-gateway a dictionary lookup and cannot crowd the hashing threads that real binds need.
+A key (a client address, or a system_id) that fails ``max_failures`` binds within
+``window_s`` seconds is blocked for ``backoff_s`` seconds: its binds are answered
+ESME_RBINDTHROTTLED (0x400) before any password is hashed, so a brute-force attempt costs
+the gateway a dictionary lookup and cannot crowd the hashing threads that real binds need.
 A success does not clear the count (an attacker holding one valid account must not be
 able to reset it); old failures simply leave the window.
 
-Memory is bounded: at most ``max_tracked`` addresses are remembered; beyond that, the
+Memory is bounded: at most ``max_tracked`` keys are remembered; beyond that, the
 entries with nothing left in their window go first, then the oldest tenth.
+
+The same rule counts the failures of one system_id from every address (an attacker
+spreading its guesses over many addresses). So that an attacker cannot lock a customer
+out that way, :class:`KnownAddresses` remembers the addresses a system_id bound from
+successfully lately: a blocked system_id is refused only from the others.
 """
 
 from __future__ import annotations
@@ -34,7 +40,8 @@ class _Entry:
 
 
 class BindThrottle:
-    """Counts failed binds per client address and says which addresses are blocked."""
+    """Counts failed binds per key (a client address, a system_id) and says which keys
+    are blocked."""
 
     def __init__(self, settings: ThrottleSettings | None = None) -> None:
         self.settings = settings or ThrottleSettings()
@@ -90,4 +97,45 @@ class BindThrottle:
             del self._entries[next(iter(self._entries))]
 
 
-__all__ = ["BindThrottle", "ThrottleSettings"]
+class KnownAddresses:
+    """The addresses each system_id bound from successfully within ``keep_s`` seconds.
+
+    At most ``per_account`` addresses per system_id (the least recent goes first) and
+    ``max_tracked`` system_ids (the least recently bound goes first): an account binding
+    from more addresses than that loses the exemption for the oldest ones, never more.
+    """
+
+    def __init__(
+        self, keep_s: float = 86_400.0, *, per_account: int = 32, max_tracked: int = 100_000
+    ) -> None:
+        self.keep_s = keep_s
+        self.per_account = per_account
+        self.max_tracked = max_tracked
+        self._seen: dict[str, dict[str, float]] = {}
+
+    def bound(self, system_id: str, address: str, now: float) -> None:
+        """``address`` bound ``system_id`` with the right credentials at ``now``."""
+        addresses = self._seen.pop(system_id, None)
+        if addresses is None:
+            while len(self._seen) >= self.max_tracked:
+                del self._seen[next(iter(self._seen))]
+            addresses = {}
+        addresses.pop(address, None)
+        addresses[address] = now  # insertion order = recency
+        while len(addresses) > self.per_account:
+            del addresses[next(iter(addresses))]
+        self._seen[system_id] = addresses
+
+    def known(self, system_id: str, address: str, now: float) -> bool:
+        """True when ``address`` bound ``system_id`` within the last ``keep_s`` seconds."""
+        addresses = self._seen.get(system_id)
+        if addresses is None:
+            return False
+        at = addresses.get(address)
+        return at is not None and now - at < self.keep_s
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+__all__ = ["BindThrottle", "KnownAddresses", "ThrottleSettings"]

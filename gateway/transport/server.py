@@ -144,7 +144,7 @@ class ClientHandler:
     def on_request(self, conn: SmppConnection, pdu: Pdu) -> None:
         """Binds and operations run as tasks: they wait on the ledger. A submit_sm does
         not: it is decided here and its debit answered from a callback (no task each)."""
-        if isinstance(pdu, SubmitSm | SubmitMulti | DataSm) and self.window is not None:
+        if isinstance(pdu, SubmitSm | SubmitMulti | DataSm) and self._window_size() > 0:
             self._spawn(conn, pdu, self._windowed(conn, pdu))
         elif isinstance(pdu, SubmitSm):
             self._submit_now(conn, pdu)
@@ -156,6 +156,13 @@ class ClientHandler:
             conn.respond(response_to(pdu, CommandStatus.ESME_RINVCMDID))
         else:
             self._spawn(conn, pdu, self._operation(conn, pdu))
+
+    def _window_size(self) -> int:
+        """The account's submit window: its own (``submit_window``) or the gateway's."""
+        if self.window is None:
+            return 0
+        own = self.account.submit_window if self.account is not None else None
+        return self.window.size if own is None else own
 
     def on_connected(self, conn: SmppConnection) -> None:
         """Admit the connection (caps, bind deadline) or close it at once."""
@@ -215,6 +222,8 @@ class ClientHandler:
         conn.context["account"] = account
         conn.respond(response_to(pdu, system_id=SERVER_SYSTEM_ID))
         log.info("bind.accepted")
+        if account.max_session_age_s is not None:
+            self.max_session_age_s = float(account.max_session_age_s)  # the account's own
         if self.max_session_age_s > 0:
             self._age_timer = asyncio.get_running_loop().call_later(
                 self.max_session_age_s, self._too_old, conn
@@ -229,7 +238,7 @@ class ClientHandler:
         assert self.window is not None
         assert self.account is not None
         system_id = self.account.system_id
-        if not await self.window.acquire(system_id):
+        if not await self.window.acquire(system_id, self._window_size()):
             conn.log.info(
                 "submit.refused",
                 seq=pdu.sequence_number,
@@ -436,13 +445,10 @@ class SmppServer:
         self._watch: asyncio.Task[None] | None = None
         self.admission = Admission(config)
         self._proxied: list[ProxiedListener] = []
-        self.window = (
-            AccountWindow(
-                config.account_submit_window,
-                backpressure=config.account_window_mode == "backpressure",
-            )
-            if config.account_submit_window > 0
-            else None
+        # Always there: an account may set a window of its own (``submit_window``).
+        self.window = AccountWindow(
+            config.account_submit_window,
+            backpressure=config.account_window_mode == "backpressure",
         )
 
     def _factory(

@@ -1,11 +1,12 @@
 """The submit window per account: how many submits one account has in progress here.
 
 All sessions of an account on this gateway share ``[server] account_submit_window``
-slots; a submit_sm, data_sm or submit_multi holds one from the moment it is read until it
-is answered. When none is free, the mode decides: "throttle" answers ESME_RTHROTTLED at
-once (nothing is checked, priced or debited); "backpressure" holds the request until a
-slot frees, so the session's unanswered requests pile up and its reading pauses (TCP
-backpressure, as ``max_submit_inflight`` does for one session).
+slots (or the account's own ``submit_window``); a submit_sm, data_sm or submit_multi
+holds one from the moment it is read until it is answered. When none is free, the mode
+decides: "throttle" answers ESME_RTHROTTLED at once (nothing is checked, priced or
+debited); "backpressure" holds the request until a slot frees, so the session's
+unanswered requests pile up and its reading pauses (TCP backpressure, as
+``max_submit_inflight`` does for one session).
 """
 
 from __future__ import annotations
@@ -27,15 +28,18 @@ class AccountWindow:
         """Slots the account holds now."""
         return self._used.get(system_id, 0)
 
-    async def acquire(self, system_id: str) -> bool:
+    async def acquire(self, system_id: str, size: int | None = None) -> bool:
         """Take a slot; False (throttle mode, window full) when the submit must be refused.
 
-        In backpressure mode this waits for a slot instead and always returns True.
+        ``size`` is the account's own window (``Account.submit_window``), None for the
+        gateway's. In backpressure mode this waits for a slot instead and always
+        returns True.
         """
-        if self.size <= 0:
+        size = self.size if size is None else size
+        if size <= 0:
             return True
         used = self._used.get(system_id, 0)
-        if used < self.size:
+        if used < size:
             self._used[system_id] = used + 1
             return True
         if not self.backpressure:
@@ -51,9 +55,8 @@ class AccountWindow:
         return True
 
     def release(self, system_id: str) -> None:
-        """Give a slot back: to the first waiter, else to the pool."""
-        if self.size <= 0:
-            return
+        """Give a slot back: to the first waiter, else to the pool (nothing held:
+        nothing to do, the submit went through an unlimited window)."""
         waiting = self._waiting.get(system_id)
         while waiting:
             fut = waiting.popleft()

@@ -288,6 +288,8 @@ def account(row: Row, d: Decoder) -> Account:
         closed_at=d.time(closed_at) if closed_at is not None else None,
         default_country=row["default_country"],
         client_cert_sha256=row["client_cert_sha256"],
+        submit_window=row["submit_window"],
+        max_session_age_s=row["max_session_age_s"],
     )
 
 

@@ -101,6 +101,13 @@ SET_CONTACT = Statement.both("UPDATE accounts SET contact_email = $2 WHERE syste
 SET_DEFAULT_CATEGORY = Statement.both(
     "UPDATE accounts SET default_category = $2 WHERE system_id = $1"
 )
+# -1 (``USE_GATEWAY_DEFAULT``) stores NULL: the gateway's own limit applies again.
+SET_SUBMIT_WINDOW = Statement.both(
+    "UPDATE accounts SET submit_window = NULLIF($2, -1) WHERE system_id = $1"
+)
+SET_MAX_SESSION_AGE = Statement.both(
+    "UPDATE accounts SET max_session_age_s = NULLIF($2, -1) WHERE system_id = $1"
+)
 SET_CLIENT_CERT = Statement.both("UPDATE accounts SET client_cert_sha256 = $2 WHERE system_id = $1")
 SET_DEFAULT_COUNTRY = Statement.both(
     "UPDATE accounts SET default_country = $2 WHERE system_id = $1"
@@ -147,6 +154,10 @@ INSERT_BIND = Statement.both(
     " VALUES ($1, $2, $3, $4, $5, $6)"
 )
 RELEASE_BIND = Statement.both("DELETE FROM binds WHERE gateway_id = $1 AND session_id = $2")
+# The same, saying whose bind it was (a batch keeps its accounts' counts as it goes).
+RELEASE_BIND_RETURNING = Statement.both(
+    "DELETE FROM binds WHERE gateway_id = $1 AND session_id = $2 RETURNING system_id"
+)
 LIVE_BINDS = Statement.both(
     "SELECT count(*) FROM binds b JOIN gateways g ON g.gateway_id = b.gateway_id"
     " WHERE b.system_id = $1 AND g.heartbeat_at >= $2"

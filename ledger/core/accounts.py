@@ -125,6 +125,8 @@ _CHANGE_STATEMENTS: dict[str, Statement] = {
     "max_binds": sql.SET_MAX_BINDS,
     "default_country": sql.SET_DEFAULT_COUNTRY,
     "client_cert_sha256": sql.SET_CLIENT_CERT,
+    "submit_window": sql.SET_SUBMIT_WINDOW,
+    "max_session_age_s": sql.SET_MAX_SESSION_AGE,
 }
 
 

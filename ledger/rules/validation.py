@@ -19,6 +19,7 @@ from ledger.models import (
     MILLI,
     RECHARGE_AMOUNTS_CREDITS,
     SYSTEM_ID_RE,
+    USE_GATEWAY_DEFAULT,
     AccountChanges,
     Category,
     DebitRequest,
@@ -241,7 +242,21 @@ def validate_changes(changes: AccountChanges) -> AccountChanges:
     if changes.client_cert_sha256 is not None:
         pin = validate_cert_fingerprint(changes.client_cert_sha256)
         changes = replace(changes, client_cert_sha256=pin)
+    for name in ("submit_window", "max_session_age_s"):
+        value = getattr(changes, name)
+        if value is not None:
+            validate_account_limit(name, value)
     return changes
+
+
+def validate_account_limit(name: str, value: int) -> int:
+    """An account's own limit: 0 up to INT32_MAX, or ``USE_GATEWAY_DEFAULT`` (-1)."""
+    if not _whole(value) or value < USE_GATEWAY_DEFAULT:
+        raise InvalidAccountData(
+            f"{name} must be a whole number from 0 to {INT32_MAX}, or -1 for the"
+            f" gateway's default, not {value!r}"
+        )
+    return value
 
 
 def validate_cert_fingerprint(fingerprint: str) -> str:

@@ -76,6 +76,8 @@ def test_account_view() -> None:
         "default_category": "general",
         "default_country": "",
         "client_cert_sha256": "",
+        "submit_window": None,
+        "max_session_age_s": None,
         "created_at": "2025-03-01T10:15:02+00:00",
         "closed_at": None,
     }

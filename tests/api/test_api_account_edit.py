@@ -116,3 +116,20 @@ async def test_an_owner_pins_and_unpins_a_client_certificate(api: Api) -> None:
         "/sms/smpp-shop", json={"client_cert_sha256": ""}, headers=api.as_shop
     )
     assert cleared.json()["client_cert_sha256"] == ""
+
+
+async def test_an_admin_sets_an_accounts_own_limits_and_an_owner_may_not(api: Api) -> None:
+    body = {"submit_window": 4, "max_session_age_s": 3600}
+    before = await snapshot(api)
+    forbidden = await api.http.put("/sms/smpp-shop", json=body, headers=api.as_shop)
+    assert forbidden.status_code == 403, forbidden.text
+    assert await snapshot(api) == before
+    answer = await api.http.put("/sms/smpp-shop", json=body, headers=api.as_admin)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["submit_window"], answer.json()["max_session_age_s"]) == (4, 3600)
+    account = await api.store.get_account("smpp-shop")
+    assert (account.submit_window, account.max_session_age_s) == (4, 3600)
+    bad = await api.http.put("/sms/smpp-shop", json={"submit_window": -5}, headers=api.as_admin)
+    assert "-1 for the gateway's default" in error(bad, 400, "invalid_input")
+    back = await api.http.put("/sms/smpp-shop", json={"submit_window": -1}, headers=api.as_admin)
+    assert (back.json()["submit_window"], back.json()["max_session_age_s"]) == (None, 3600)

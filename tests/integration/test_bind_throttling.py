@@ -74,9 +74,11 @@ async def test_five_failures_close_the_connection_and_throttle_the_address(
     hashes: list[str] = []
     verify = Authenticator._verify
 
-    async def counting(self: Authenticator, password: str, stored: str) -> bool:
+    async def counting(
+        self: Authenticator, password: str, stored: str, peer_ip: str
+    ) -> bool | None:
         hashes.append(password)
-        return await verify(self, password, stored)
+        return await verify(self, password, stored, peer_ip)
 
     monkeypatch.setattr(Authenticator, "_verify", counting)
     config = gateway_config(
@@ -105,5 +107,6 @@ async def test_five_failures_close_the_connection_and_throttle_the_address(
             assert len(hashes) == 5
         throttled = [e for e in logs if e["event"] == "bind.throttled"]
         assert len(throttled) == 1 and throttled[0]["peer_ip"] == "127.0.0.1"
+        assert throttled[0]["reason"] == "address"
         refused = [e["reason"] for e in logs if e["event"] == "bind.refused"]
         assert refused == ["bad_password"] * 5 + ["throttled"]

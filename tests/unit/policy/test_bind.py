@@ -11,6 +11,7 @@ import pytest
 from gateway.policy.bind import BindPolicy
 from gateway.smpp import CommandStatus as S
 from ledger import Store, open_store
+from ledger.models import AccountChanges
 from tests.integration.harness import PASSWORD, make_account
 
 
@@ -97,9 +98,9 @@ async def test_failed_binds_throttle_the_address_without_hashing(store: Store) -
     hashes: list[str] = []
     verify = policy.authenticator._verify
 
-    async def counting(password: str, stored: str) -> bool:
+    async def counting(password: str, stored: str, peer_ip: str) -> bool | None:
         hashes.append(password)
-        return await verify(password, stored)
+        return await verify(password, stored, peer_ip)
 
     policy.authenticator._verify = counting  # type: ignore[method-assign]
     try:
@@ -162,9 +163,9 @@ async def test_a_verified_password_is_remembered_until_the_stored_hash_changes(
     hashes: list[str] = []
     verify = policy.authenticator._verify
 
-    async def counting(password: str, stored: str) -> bool:
+    async def counting(password: str, stored: str, peer_ip: str) -> bool | None:
         hashes.append(password)
-        return await verify(password, stored)
+        return await verify(password, stored, peer_ip)
 
     policy.authenticator._verify = counting  # type: ignore[method-assign]
     try:
@@ -209,3 +210,96 @@ def test_verified_binds_stay_bounded() -> None:
     assert seen.known("smpp-9", "h", "pw") and not seen.known("smpp-0", "h", "pw")
     assert not seen.known("smpp-9", "other-hash", "pw")
     assert not seen.known("smpp-9", "h", "pw2")
+
+
+async def test_a_blocked_system_id_still_binds_from_the_addresses_it_bound_from(
+    store: Store,
+) -> None:
+    from gateway.policy.throttle import ThrottleSettings
+
+    clock = _Clock()
+    policy = BindPolicy(
+        store,
+        gateway_id="gw1",
+        throttle=ThrottleSettings(max_failures=0),  # per address: off, to see the other
+        system_id_throttle=ThrottleSettings(max_failures=2, window_s=60, backoff_s=30),
+        known_address_s=3600,
+        clock=clock,
+    )
+    try:
+        ok = await policy.admit("smpp-a", PASSWORD, "127.0.0.1", kind="tx", session_id="s1")
+        assert ok.status == S.ESME_ROK
+        await policy.release("s1")
+        # Unknown system_ids are not counted per system_id (they cost nothing).
+        for n in range(5):
+            d = await policy.admit("smpp-zz", "x", "127.0.0.1", kind="tx", session_id=f"u{n}")
+            assert d.status == S.ESME_RINVSYSID
+        assert policy.system_id_throttle.tracked() == 0
+        # Two failures of smpp-a, wherever from, block it ...
+        for n in range(2):
+            d = await policy.admit("smpp-a", f"w{n}", "127.0.0.1", kind="tx", session_id="x")
+            assert d.status == S.ESME_RINVPASWD
+        # ... for an address that never bound it (off the allowlist too: no read needed) ...
+        new = await policy.admit("smpp-a", PASSWORD, "192.0.2.1", kind="tx", session_id="s2")
+        assert (new.status, new.reason, new.close) == (
+            S.ESME_RBINDTHROTTLED,
+            "system_id_throttled",
+            True,
+        )
+        # ... not for the one that bound it, and not for another account.
+        own = await policy.admit("smpp-a", PASSWORD, "127.0.0.1", kind="tx", session_id="s3")
+        assert own.status == S.ESME_ROK
+        other = await policy.admit("smpp-b", "x", "192.0.2.1", kind="tx", session_id="s4")
+        assert other.status == S.ESME_RINVSYSID
+        clock.now += 31  # the back-off is over
+        after = await policy.admit("smpp-a", PASSWORD, "192.0.2.1", kind="tx", session_id="s5")
+        assert (after.status, after.reason) == (S.ESME_RBINDFAIL, "ip_not_allowed")
+    finally:
+        policy.close()
+
+
+async def test_checks_beyond_an_address_share_are_refused_unhashed(store: Store) -> None:
+    policy = BindPolicy(store, gateway_id="gw1", hashes_per_address=2)
+    try:
+
+        async def bind(n: int, ip: str = "127.0.0.1") -> S:
+            d = await policy.admit("smpp-a", f"w{n}", ip, kind="tx", session_id=f"s{n}")
+            return d.status
+
+        # Three at once from one address: two hashed (0x0E), the third refused at once.
+        statuses = await asyncio.gather(bind(1), bind(2), bind(3))
+        assert sorted(statuses) == [S.ESME_RINVPASWD, S.ESME_RINVPASWD, S.ESME_RBINDTHROTTLED]
+        assert policy.authenticator.queue.in_flight("127.0.0.1") == 0, "all places freed"
+        # Done: the address has its places back.
+        assert await bind(4) == S.ESME_RINVPASWD
+    finally:
+        policy.close()
+
+
+async def test_binds_checking_the_same_password_at_once_share_one_hash(store: Store) -> None:
+    policy = BindPolicy(store, gateway_id="gw1", hashes_per_address=1)
+    hashes: list[str] = []
+    verify = policy.authenticator._verify
+
+    async def counting(password: str, stored: str, peer_ip: str) -> bool | None:
+        hashes.append(password)
+        return await verify(password, stored, peer_ip)
+
+    policy.authenticator._verify = counting  # type: ignore[method-assign]
+    try:
+        await store.update_account("smpp-a", AccountChanges(max_binds=4))
+
+        async def bind(n: int, password: str = PASSWORD) -> S:
+            d = await policy.admit("smpp-a", password, "127.0.0.1", kind="tx", session_id=f"s{n}")
+            return d.status
+
+        # A customer's four sessions reconnect at once to a gateway that never saw them:
+        # one scrypt, one place in the address's queue, four binds.
+        assert await asyncio.gather(*(bind(n) for n in range(4))) == [S.ESME_ROK] * 4
+        assert hashes == [PASSWORD]
+        # Different passwords are different checks: the address's one place decides.
+        statuses = await asyncio.gather(bind(10, "w1"), bind(11, "w2"))
+        assert sorted(statuses) == [S.ESME_RINVPASWD, S.ESME_RBINDTHROTTLED]
+        assert policy.authenticator._checks == {}, "nothing kept once answered"
+    finally:
+        policy.close()

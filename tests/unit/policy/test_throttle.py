@@ -56,3 +56,23 @@ def test_blocked_entries_are_kept_while_stale_ones_are_dropped() -> None:
     t.failed("new", 50.0)
     assert t.blocked_for(A, 50.0) == 51.0
     assert t.tracked() == 2
+
+
+def test_known_addresses_last_keep_s_and_are_bounded_per_account() -> None:
+    from gateway.policy.throttle import KnownAddresses
+
+    k = KnownAddresses(keep_s=100, per_account=2, max_tracked=2)
+    k.bound("smpp-a", A, 0.0)
+    assert k.known("smpp-a", A, 99.0)
+    assert not k.known("smpp-a", A, 100.0)  # too long ago
+    assert not k.known("smpp-a", B, 50.0)  # never bound from there
+    assert not k.known("smpp-b", A, 50.0)  # another account
+    k.bound("smpp-a", B, 10.0)
+    k.bound("smpp-a", "192.0.2.9", 20.0)  # a third: the least recent (A) goes
+    assert not k.known("smpp-a", A, 30.0)
+    assert k.known("smpp-a", B, 30.0) and k.known("smpp-a", "192.0.2.9", 30.0)
+    k.bound("smpp-b", A, 30.0)
+    k.bound("smpp-c", A, 31.0)  # a third account: the least recently bound (a) goes
+    assert len(k) == 2
+    assert not k.known("smpp-a", B, 32.0)
+    assert k.known("smpp-b", A, 32.0) and k.known("smpp-c", A, 32.0)

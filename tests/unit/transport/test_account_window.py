@@ -59,3 +59,15 @@ async def test_zero_is_unlimited() -> None:
         assert await w.acquire("a")
     w.release("a")
     assert w.in_use("a") == 0
+
+
+async def test_an_accounts_own_size_overrides_the_gateways() -> None:
+    w = AccountWindow(1, backpressure=False)
+    assert await w.acquire("a", 3) and await w.acquire("a", 3) and await w.acquire("a", 3)
+    assert not await w.acquire("a", 3)
+    assert not await w.acquire("a"), "the gateway's size (1) is full too"
+    for _ in range(3):
+        w.release("a")
+    assert w.in_use("a") == 0
+    w.release("a")  # nothing held: nothing to give back, the count stays at 0
+    assert w.in_use("a") == 0
