@@ -33,10 +33,18 @@ from ledger.rules.planning import (
     draw_key,
 )
 
-#: Where a message's outcome comes from once the batch is written: its replayed entry,
-#: the index of its first leg in the plan's credit entries ("entry") or package entries
-#: ("package"), or its refusal.
-_Slot = tuple[str, JournalEntry | int | RefundRefusal]
+
+@dataclass(frozen=True, slots=True)
+class _FirstLeg:
+    """Where a refund written by the batch has its first leg: the plan's credit entries,
+    or (a message that drew on a package first) its package entries, at ``index``."""
+
+    in_package: bool
+    index: int
+
+
+#: A message's outcome before the batch is written: refused, replayed, or new.
+_Slot = RefundRefusal | JournalEntry | _FirstLeg
 
 
 @dataclass(slots=True)
@@ -48,16 +56,19 @@ class RefundBatchPlan(Plan[list[RefundOutcome]]):
     def resolve(self, entry_ids: Sequence[int], created_at: datetime) -> list[RefundOutcome]:
         """Each message's first leg (as ``Store.refund`` answers it), or its refusal."""
         out: list[RefundOutcome] = []
-        for mid, (where, value) in self.slots:
-            if isinstance(value, RefundRefusal):
-                out.append(RefundOutcome(mid, None, value))
-            elif isinstance(value, JournalEntry):
-                out.append(RefundOutcome(mid, value))
-            elif where == "entry":
-                out.append(RefundOutcome(mid, self.entries[value].entry(entry_ids[value], created_at)))
+        for mid, slot in self.slots:
+            if isinstance(slot, RefundRefusal):
+                out.append(RefundOutcome(mid, None, slot))
+            elif isinstance(slot, JournalEntry):
+                out.append(RefundOutcome(mid, slot))
+            elif slot.in_package:
+                row = self.package_entries[slot.index]
+                out.append(
+                    RefundOutcome(mid, row.entry(self.package_entry_ids[slot.index], created_at))
+                )
             else:
-                row = self.package_entries[value]
-                out.append(RefundOutcome(mid, row.entry(self.package_entry_ids[value], created_at)))
+                row = self.entries[slot.index]
+                out.append(RefundOutcome(mid, row.entry(entry_ids[slot.index], created_at)))
         return out
 
 
@@ -103,21 +114,23 @@ class RefundBatch:
         for mid in self.message_ids:
             key = refund_key(mid)
             if mid not in loaded.messages:
-                batch.slots.append((mid, ("refused", RefundRefusal.UNKNOWN)))
+                batch.slots.append((mid, RefundRefusal.UNKNOWN))
                 continue
             if mid in self.not_held and key not in loaded.entries:
-                batch.slots.append((mid, ("refused", RefundRefusal.NOT_HELD)))
+                batch.slots.append((mid, RefundRefusal.NOT_HELD))
                 continue
             view = Loaded(accounts, loaded.entries, loaded.messages, packages, loaded.draws)
             one = RefundRequest(mid, self.reason).plan(view, now)
             prior = one.prior if isinstance(one, EntryPlan | RefundPlan) else None
             if prior is not None:
-                batch.slots.append((mid, ("replay", prior)))
+                batch.slots.append((mid, prior))
                 continue
+            # As ``RefundPlan.resolve`` finds it: the credit entry with the key, else the
+            # first package entry.
             if one.entries and one.entries[0].idempotency_key == key:
-                batch.slots.append((mid, ("entry", len(batch.entries))))
+                batch.slots.append((mid, _FirstLeg(False, len(batch.entries))))
             else:
-                batch.slots.append((mid, ("package", len(batch.package_entries))))
+                batch.slots.append((mid, _FirstLeg(True, len(batch.package_entries))))
             batch.entries.extend(one.entries)
             batch.package_entries.extend(one.package_entries)
             batch.accounts.update(one.accounts)

@@ -43,7 +43,8 @@ async def test_a_batch_refunds_every_message_once_in_one_go(store: Store) -> Non
     assert [e.idempotency_key for e in entries] == [refund_key(m) for m in mids]
     # The balance after each entry follows the one before, as five single refunds would.
     assert [e.balance_after for e in entries] == [10_000 - 150 * (4 - i) for i in range(5)]
-    assert entries == [e for e in await full_journal(store, "smpp-acme") if e.kind is EntryKind.REFUND]
+    journal = await full_journal(store, "smpp-acme")
+    assert entries == [e for e in journal if e.kind is EntryKind.REFUND]
     assert (await store.get_account("smpp-acme")).balance == 10_000
     for mid in mids:
         assert (await store.get_message(mid)).state is MessageState.REJECTED
