@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from gateway.policy.messages import MessageOperations
 
 #: Most messages one cancel_sm by addresses cancels (one refund transaction for all:
-#: 1,000 took 0.1-0.3 s on this machine, docs/benchmarks.md; the bound keeps the answer
-#: far inside a client's response timeout and the transaction short).
+#: 1,000 took 0.05-0.14 s here, docs/benchmarks.md; the bound keeps that transaction,
+#: and the account's lock it holds, short).
 MAX_CANCEL = 1000
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+import asyncpg
 import pytest
 
+from ledger.backends.postgres import parse_url
 from ledger.errors import InvalidRequest
 from ledger.models import DebitRequest, EntryKind, MessageState
 from ledger.models.outcome import RefundRefusal
 from ledger.rules.idempotency import refund_key
 from ledger.store import Store
-from tests.ledger.conftest import StoreFactory
+from tests.ledger.conftest import StoreFactory, pg_dsn
 from tests.ledger.ledger_helpers import full_journal, make_account, message
 
 M = 1000  # milli-messages of a package
@@ -166,4 +168,44 @@ async def test_a_held_batch_skips_what_another_gateway_adopted(
     kept, taken = await store.refund_many(["kept", "taken"], reason="cancel_sm", holder="gw-a")
     assert kept.entry is not None and taken.refused is RefundRefusal.NOT_HELD
     assert (await store.get_message("taken")).state is MessageState.ACCEPTED
+    assert (await store.get_account("smpp-acme")).balance == 10_000 - 100
+
+
+# -- PostgreSQL: an adoption between the holder check and the write -------------------------
+@pytest.mark.postgres
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+async def test_a_held_batch_runs_again_when_an_adoption_commits_before_its_write(
+    store: Store, store_url: str
+) -> None:
+    """The batch read "taken" as gw-a's, then waited for the account's lock while another
+    gateway adopted it: the check after the write rolls it back, the next run skips it."""
+    await make_account(store, balance=10_000)
+    await _owned(store, ["kept", "taken"])
+    _, schema, _ = parse_url(store_url)
+    other = await asyncpg.connect(pg_dsn(), server_settings={"search_path": f'"{schema}"'})
+    try:
+        tx = other.transaction()
+        await tx.start()
+        await other.execute("SELECT 1 FROM accounts WHERE system_id = 'smpp-acme' FOR UPDATE")
+        batch = asyncio.create_task(
+            store.refund_many(["kept", "taken"], reason="cancel_sm", holder="gw-a")
+        )
+        blocked = "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))"
+        for _ in range(200):  # until the batch waits for the account (past its check)
+            if await other.fetchval(blocked, other.get_server_pid()):
+                break
+            await asyncio.sleep(0.02)
+        assert await other.fetchval(blocked, other.get_server_pid()) == 1
+        # The adoption commits with the lock's release, before the batch writes.
+        await other.execute("UPDATE messages SET owner = 'gw-b' WHERE message_id = 'taken'")
+        await tx.commit()
+        kept, taken = await asyncio.wait_for(batch, 10)
+    finally:
+        await other.close()
+    assert kept.entry is not None and kept.entry.amount == 100
+    assert (taken.entry, taken.refused) == (None, RefundRefusal.NOT_HELD)
+    record = await store.get_message("taken")
+    assert (record.state, record.owner) == (MessageState.ACCEPTED, "gw-b")
+    refunds = [e for e in await full_journal(store, "smpp-acme") if e.kind is EntryKind.REFUND]
+    assert [e.message_id for e in refunds] == ["kept"]
     assert (await store.get_account("smpp-acme")).balance == 10_000 - 100
