@@ -53,15 +53,17 @@ def ratio_table(table: Table, half_rate: Mapping[str, Mapping[str, float]]) -> s
     """One row per scenario: rate, ratio to raw, verdict, CPU per message, p99s."""
     lines = [
         "| scenario | accepted msg/s, median [min-max] | x raw | target | gateway CPU µs/msg "
-        "| p99 ms at full load | p99 ms at half its peak (offered msg/s) |",
-        "|---|---|---|---|---|---|---|",
+        "| peers CPU µs/msg | p99 ms at full load | p99 ms at half its peak (offered msg/s) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for scenario, m in table.items():
         med, lo, hi = m["msg_s"]
         rate = f"{med:,.0f} [{lo:,.0f}-{hi:,.0f}]"
         p99 = f"{m['p99_ms'][0]:.1f}"
+        peers = m.get("peers_cpu_us_per_msg")
+        peers_text = "-" if peers is None else f"{peers[0]:,.0f}"
         if scenario.startswith("direct"):
-            lines.append(f"| {scenario} | {rate} | 1 | raw | - | {p99} | - |")
+            lines.append(f"| {scenario} | {rate} | 1 | raw | - | {peers_text} | {p99} | - |")
             continue
         r = ratio(table, scenario)
         half = half_rate.get(scenario)
@@ -73,7 +75,7 @@ def ratio_table(table: Table, half_rate: Mapping[str, Mapping[str, float]]) -> s
             )
         lines.append(
             f"| {scenario} | {rate} | {'-' if r is None else f'{r:.2f}'} "
-            f"| {verdict(scenario, r)} | {m['gw_cpu_us_per_msg'][0]:,.0f} | {p99} "
+            f"| {verdict(scenario, r)} | {m['gw_cpu_us_per_msg'][0]:,.0f} | {peers_text} | {p99} "
             f"| {half_text} |"
         )
     return "\n".join(lines)

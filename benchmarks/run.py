@@ -299,6 +299,10 @@ def metrics(r: dict[str, Any]) -> dict[str, float]:
         "gw_cores": r["peak_cores"]["gateway"],
         # All the gateway's CPU for the run (receipt handling included) per message.
         "gw_cpu_us_per_msg": 1e6 * r["cpu_s"]["gateway"] / max(lg["ok"], 1),
+        # The two Node peers' CPU per message: what the gateway's core budget is left of.
+        "peers_cpu_us_per_msg": 1e6
+        * (r["cpu_s"]["sim"] + r["cpu_s"].get("loadgen", 0.0))
+        / max(lg["ok"], 1),
         "sim_cores": r["peak_cores"]["sim"],
         "loadgen_cores": r["peak_cores"]["loadgen"],
         "machine_cores": r["peak_cores"]["machine"],
