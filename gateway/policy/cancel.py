@@ -79,7 +79,9 @@ async def cancel_by_address(
         else:
             reason = ops.not_withdrawn(record)
             skipped[reason] = skipped.get(reason, 0) + 1
-    cancelled, refunded = await refund_all(ops, withdrawn, log) if withdrawn else (0, 0)
+    cancelled, refunded, adopted = await refund_all(ops, withdrawn, log) if withdrawn else (0, 0, 0)
+    if adopted:
+        skipped["held_elsewhere"] = skipped.get("held_elsewhere", 0) + adopted
     if not cancelled:
         reason = "none_matched" if not found else max(skipped, key=skipped.__getitem__, default="")
         reason = reason or "ledger_failed"
@@ -101,10 +103,11 @@ async def cancel_by_address(
 
 async def refund_all(
     ops: MessageOperations, withdrawn: list[MessageRecord], log: Any
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """Refund the messages this gateway withdrew, in one ledger transaction, and end
-    each; how many were cancelled and the milli-credits given back. Not refunded (the
-    ledger could not): sent after all."""
+    each; how many were cancelled, the milli-credits given back, and how many another
+    gateway had adopted meanwhile (let go unsent here). If the ledger refunded nothing
+    (an error): all sent after all."""
     try:
         outcomes = await _refund_many(ops, [r.message_id for r in withdrawn])
     except LedgerError as e:
@@ -117,7 +120,7 @@ async def refund_all(
             error=repr(e),
             messages=len(withdrawn),
         )
-        return 0, 0
+        return 0, 0, 0
     except BaseException:
         # A bug or a cancellation: never leave a paid message withdrawn for good.
         for record in withdrawn:
@@ -139,9 +142,7 @@ async def refund_all(
         else:
             # Unknown to the ledger that listed it (cannot happen): send it as it was.
             ops.forwarder.restore(records[outcome.message_id].outbound(ops.gateway_id))
-    if adopted:
-        log.info("cancel.skipped", reason="held_elsewhere", messages=adopted)
-    return cancelled, refunded
+    return cancelled, refunded, adopted
 
 
 async def _refund_many(ops: MessageOperations, message_ids: list[str]) -> list[RefundOutcome]:
