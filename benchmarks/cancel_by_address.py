@@ -5,9 +5,9 @@
 
 An in-process gateway (built-in simulator, stopped so every message stays held), one
 account, N submit_sm to one destination over a raw socket, then one cancel_sm with no
-message_id: its round trip is the figure (each message is its own refund transaction,
-so it grows with N; ``MAX_CANCEL`` in ``gateway/policy/cancel.py`` bounds it). Prints one
-JSON object. Figures are for this machine at this moment (check ``uptime``).
+message_id: its round trip is the figure (all N refunds are one ledger transaction,
+``Store.refund_many``; ``MAX_CANCEL`` in ``gateway/policy/cancel.py`` bounds N). Prints
+one JSON object. Figures are for this machine at this moment (check ``uptime``).
 """
 
 from __future__ import annotations

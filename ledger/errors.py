@@ -42,6 +42,12 @@ class MessageNotAccepted(LedgerError):
     longer be replaced."""
 
 
+class AdoptedMeanwhile(LedgerError):
+    """A held batch refund (``refund_many(..., holder=...)``) found, once written, a
+    message another gateway adopted meanwhile: rolled back and run again, raised only
+    when that kept happening. Nothing is written."""
+
+
 class PackagePaidMessage(MessageNotAccepted):
     """The message drew on a credit package: its price cannot be changed (replaced),
     because its draws are in messages, not credits; it may still be refunded."""

@@ -33,3 +33,17 @@ LAST_RECEIPT = Statement.both(
 HELD_BY = Statement.both("UPDATE messages SET updated_at = $3 WHERE message_id = $1 AND owner = $2")
 # And before: still ACCEPTED and the holder's when the refund starts.
 HOLDER_STATE = Statement.both("SELECT state, owner FROM messages WHERE message_id = $1")
+# The batch refund's (``Store.refund_many(..., holder=...)``) forms of the two: the state
+# and owner of every message listed before, and the holder's rows among them after (the
+# number of rows: all of them, or the batch rolls back and is run again).
+HOLDER_STATES = Statement.each(
+    postgres="SELECT message_id, state, owner FROM messages WHERE message_id = ANY($1::text[])",
+    sqlite="SELECT message_id, state, owner FROM messages"
+    " WHERE message_id IN (SELECT value FROM json_each($1))",
+)
+ALL_HELD_BY = Statement.each(
+    postgres="UPDATE messages SET updated_at = $3"
+    " WHERE message_id = ANY($1::text[]) AND owner = $2",
+    sqlite="UPDATE messages SET updated_at = $3"
+    " WHERE message_id IN (SELECT value FROM json_each($1)) AND owner = $2",
+)
