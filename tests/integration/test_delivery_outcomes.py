@@ -130,7 +130,10 @@ async def test_every_message_ends_delivered_or_refunded_through_chaos(
     assert 0 <= smsc.receipts_acked - (MESSAGES - len(refused)) <= twice
     # Sent twice only what a drop left unanswered, each counted, at most a window a drop.
     assert twice <= resends <= WINDOW * drops
-    assert throttled == smsc.answered[S.ESME_RTHROTTLED] > 0  # each slowed the link, no refund
+    # Each throttled answer the gateway read slowed the link and refunded nothing; one a
+    # drop swallowed before the gateway read it was never seen (its message was resent).
+    sent_throttled = smsc.answered[S.ESME_RTHROTTLED]
+    assert 0 < throttled <= sent_throttled <= throttled + WINDOW * drops
 
 
 async def test_a_message_no_upstream_takes_in_time_expires_refunded(
