@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pytest
 
 from ledger.store import Store, open_store
-from tests.ledger.ledger_helpers import HASH, SENDER, FakeClock
+from tests.ledger.ledger_helpers import HASH, SENDER, FakeClock, migrations_from
 
 T = TypeVar("T")
 
@@ -97,6 +97,39 @@ def fresh_pg_schema(prefix: str) -> Iterator[str]:
         yield with_schema(pg_dsn(), schema)
     finally:
         run_sync(lambda: pg_execute(pg_dsn(), f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
+async def upgraded_across(
+    url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, migration: str
+) -> Store:
+    """A store on ``url`` upgraded to just before ``migration`` (say
+    ``"0014_account_limits"``), given an account ``smpp-old`` written as that schema
+    had it, then upgraded across it and on to the last migration. The caller closes it."""
+    import ledger.migrate as migrate
+
+    version = int(migration.split("_", 1)[0])
+    every = migrate.load_migrations
+    monkeypatch.setattr(
+        migrate, "load_migrations", lambda d: [m for m in every(d) if m.version < version]
+    )
+    old = await open_store(url, clock=clock)
+    try:
+        await old.upgrade()
+    finally:
+        await old.close()
+    raw_sql(
+        url,
+        "INSERT INTO {s}accounts (system_id, password_hash, status, created_at)"
+        f" VALUES ('smpp-old', '{HASH}', 'active', '{clock.now.isoformat()}')",
+    )
+    monkeypatch.undo()
+    new = await open_store(url, clock=clock)
+    try:
+        assert await new.upgrade() == migrations_from(migration)
+    except BaseException:
+        await new.close()
+        raise
+    return new
 
 
 def raw_sql(url: str, *statements: str) -> None:

@@ -8,8 +8,8 @@ import pytest
 from ledger.errors import InvalidAccountData
 from ledger.models import USE_GATEWAY_DEFAULT, AccountChanges
 from ledger.store import Store, open_store
-from tests.ledger.conftest import raw_sql
-from tests.ledger.ledger_helpers import HASH, FakeClock, make_account, migrations_from
+from tests.ledger.conftest import raw_sql, upgraded_across
+from tests.ledger.ledger_helpers import FakeClock, make_account
 
 
 async def test_limits_follow_the_gateway_until_set_then_back_with_minus_one(
@@ -70,26 +70,8 @@ async def test_the_check_constraints_refuse_negative_limits(store_url: str) -> N
 async def test_the_upgrade_to_0014_leaves_old_accounts_on_the_gateway_limits(
     fresh_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ledger.migrate as migrate
-
-    every = migrate.load_migrations
-    monkeypatch.setattr(
-        migrate, "load_migrations", lambda d: [m for m in every(d) if m.version < 14]
-    )
-    old = await open_store(fresh_url, clock=clock)
+    new = await upgraded_across(fresh_url, clock, monkeypatch, "0014_account_limits")
     try:
-        await old.upgrade()
-    finally:
-        await old.close()
-    raw_sql(
-        fresh_url,
-        "INSERT INTO {s}accounts (system_id, password_hash, status, created_at)"
-        f" VALUES ('smpp-old', '{HASH}', 'active', '{clock.now.isoformat()}')",
-    )
-    monkeypatch.undo()
-    new = await open_store(fresh_url, clock=clock)
-    try:
-        assert await new.upgrade() == migrations_from("0014_account_limits")
         account = await new.get_account("smpp-old")
         assert (account.submit_window, account.max_session_age_s) == (None, None)
     finally:

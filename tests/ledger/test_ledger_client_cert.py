@@ -8,8 +8,8 @@ from ledger.errors import InvalidAccountData
 from ledger.models import AccountChanges
 from ledger.rules.validation import validate_cert_fingerprint, validate_changes
 from ledger.store import Store, open_store
-from tests.ledger.conftest import raw_sql
-from tests.ledger.ledger_helpers import HASH, FakeClock, make_account, migrations_from
+from tests.ledger.conftest import raw_sql, upgraded_across
+from tests.ledger.ledger_helpers import FakeClock, make_account
 
 PIN = "ab" * 32
 OPENSSL = ":".join(["AB"] * 32)  # as ``openssl x509 -fingerprint -sha256`` prints it
@@ -80,26 +80,8 @@ async def test_the_check_constraint_refuses_what_validation_would(store_url: str
 async def test_the_upgrade_to_0013_pins_nothing_on_old_accounts(
     fresh_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ledger.migrate as migrate
-
-    every = migrate.load_migrations
-    monkeypatch.setattr(
-        migrate, "load_migrations", lambda d: [m for m in every(d) if m.version < 13]
-    )
-    old = await open_store(fresh_url, clock=clock)
+    new = await upgraded_across(fresh_url, clock, monkeypatch, "0013_client_cert")
     try:
-        await old.upgrade()
-    finally:
-        await old.close()
-    raw_sql(
-        fresh_url,
-        "INSERT INTO {s}accounts (system_id, password_hash, status, created_at)"
-        f" VALUES ('smpp-old', '{HASH}', 'active', '{clock.now.isoformat()}')",
-    )
-    monkeypatch.undo()
-    new = await open_store(fresh_url, clock=clock)
-    try:
-        assert await new.upgrade() == migrations_from("0013_client_cert")
         account = await new.get_account("smpp-old")
         assert account.client_cert_sha256 == ""
         assert account.client_cert_refusal(None) is None

@@ -8,8 +8,8 @@ from ledger.errors import InvalidAccountData
 from ledger.models import AccountChanges
 from ledger.rules.validation import validate_changes, validate_country
 from ledger.store import Store, open_store
-from tests.ledger.conftest import raw_sql
-from tests.ledger.ledger_helpers import HASH, FakeClock, make_account, migrations_from
+from tests.ledger.conftest import raw_sql, upgraded_across
+from tests.ledger.ledger_helpers import FakeClock, make_account
 
 
 async def test_default_country_is_none_until_set_then_set_and_cleared(store: Store) -> None:
@@ -61,26 +61,8 @@ async def test_the_check_constraint_refuses_what_validation_would(store_url: str
 async def test_the_upgrade_from_0008_gives_old_accounts_no_default_country(
     fresh_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ledger.migrate as migrate
-
-    every = migrate.load_migrations
-    monkeypatch.setattr(
-        migrate, "load_migrations", lambda d: [m for m in every(d) if m.version <= 8]
-    )
-    old = await open_store(fresh_url, clock=clock)
+    new = await upgraded_across(fresh_url, clock, monkeypatch, "0009_default_country")
     try:
-        assert (await old.upgrade())[-1] == "0008_api_tokens"
-    finally:
-        await old.close()
-    raw_sql(
-        fresh_url,
-        "INSERT INTO {s}accounts (system_id, password_hash, status, created_at)"
-        f" VALUES ('smpp-old', '{HASH}', 'active', '{clock.now.isoformat()}')",
-    )
-    monkeypatch.undo()
-    new = await open_store(fresh_url, clock=clock)
-    try:
-        assert await new.upgrade() == migrations_from("0009_default_country")
         assert (await new.get_account("smpp-old")).default_country == ""
         changed = await new.update_account("smpp-old", AccountChanges(default_country="FR"))
         assert changed.default_country == "FR"
