@@ -126,7 +126,7 @@ class ServerConfig:
     #: Password checks (scrypt) one client address may have waiting or running at once;
     #: one more gets ESME_RBINDTHROTTLED without hashing. 0 = no bound. 1 by default,
     #: fewer than the two hashing threads: one address never holds them all.
-    bind_hashes_per_address: int = field(default=1, metadata=_limits(ge=0))
+    bind_hashes_per_address: int = field(default=4, metadata=_limits(ge=0))
     #: deliver_sm a receiver may leave unanswered (response_timeout_s each) in a row
     #: before it is closed and its account's receipts go to its other receivers.
     receiver_max_unanswered: int = field(default=3, metadata=_AT_LEAST_1)

@@ -9,8 +9,9 @@ off the list learns nothing about it); disabled account -> ESME_RBINDFAIL; a TLS
 certificate other than the account's pinned one, or none -> ESME_RBINDFAIL, password
 unchecked as well; wrong password -> ESME_RINVPASWD. scrypt runs in worker threads so a
 bind never stalls other sessions, and one client address may have at most
-``hashes_per_address`` checks waiting or running (``gateway.policy.hash_queue``): one
-more is answered ESME_RBINDTHROTTLED at once, nothing hashed (``hash_queue_full``).
+``hashes_per_address`` checks waiting or running (``gateway.policy.hash_queue``), hashed
+one at a time: one more is answered ESME_RBINDTHROTTLED at once, nothing hashed
+(``hash_queue_full``).
 
 A verified bind is remembered (``VerifiedBinds``): an HMAC-SHA256 of the password that
 passed, under a random key of this process, kept while the account's stored hash is the
@@ -116,7 +117,7 @@ class Authenticator:
         *,
         hash_workers: int = 2,
         uniform: bool = False,
-        hashes_per_address: int = 1,
+        hashes_per_address: int = 4,
     ) -> None:
         self.store = store
         #: ``[server] uniform_bind_refusals``: every refused credential gets ESME_RBINDFAIL
@@ -126,6 +127,8 @@ class Authenticator:
         self.verified = VerifiedBinds()
         #: ``[server] bind_hashes_per_address``: checks one address may have queued.
         self.queue = HashQueue(hashes_per_address)
+        #: Per address with checks under way: the lock its checks hash under in turn.
+        self._turns: dict[str, asyncio.Lock] = {}
         #: Concurrent binds of one account share one read of it (a reconnect storm).
         self.accounts: SharedReads[Account] = SharedReads(store.get_account)
         #: Password checks under way, by (HMAC of system_id and password, stored hash).
@@ -137,10 +140,16 @@ class Authenticator:
         if not self.queue.enter(peer_ip):
             return None
         try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._pool, verify_password, password, stored)
+            # One hash at a time per address: its other checks wait their turn here, so
+            # one address never holds more than one of the hashing threads.
+            turn = self._turns.setdefault(peer_ip, asyncio.Lock())
+            async with turn:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(self._pool, verify_password, password, stored)
         finally:
             self.queue.leave(peer_ip)
+            if not self.queue.in_flight(peer_ip):
+                self._turns.pop(peer_ip, None)  # nobody of that address waits on it
 
     async def _check(self, account: Account, password: str, peer_ip: str) -> bool | None:
         """``_verify`` of ``password`` against the account's hash, shared by the binds

@@ -50,7 +50,7 @@ class BindPolicy:
         throttle: ThrottleSettings | None = None,
         system_id_throttle: ThrottleSettings | None = None,
         known_address_s: float = 86_400.0,
-        hashes_per_address: int = 1,
+        hashes_per_address: int = 4,
         clock: Callable[[], float] = time.monotonic,
         uniform_refusals: bool = False,
         refused: Callable[[str, int], None] | None = None,

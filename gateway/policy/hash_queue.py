@@ -4,9 +4,10 @@ scrypt runs on two threads shared by every bind; without a bound, one address op
 many connections keeps them busy and every other client's bind waits behind its queue.
 With at most ``limit`` checks per address (waiting or running), one address holds at
 most ``limit`` places in that queue: a check beyond it is refused at once
-(ESME_RBINDTHROTTLED, nothing hashed) and a client elsewhere waits behind at most
-``limit`` hashes of it. The default, 1, is fewer than the hashing threads (2): one
-address alone never holds all of them, so another's check starts at once. Binds
+(ESME_RBINDTHROTTLED, nothing hashed). The checks of one address hash one at a time (the
+authenticator's lock per address), so one address never holds more than one of the two
+hashing threads and another's check starts at once; the default, 4, lets the first
+binds of a few accounts behind one NAT wait their turn instead of being refused. Binds
 answered from the verified-bind cache hash nothing and take no place.
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 class HashQueue:
     """Counts the password checks each address has in flight; ``limit`` 0 = no bound."""
 
-    def __init__(self, limit: int = 1) -> None:
+    def __init__(self, limit: int = 4) -> None:
         self.limit = limit
         self._in_flight: dict[str, int] = {}
 

@@ -276,6 +276,51 @@ async def test_checks_beyond_an_address_share_are_refused_unhashed(store: Store)
         policy.close()
 
 
+async def test_one_address_hashes_one_check_at_a_time_and_others_do_not_wait(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import gateway.policy.auth as auth
+
+    running: dict[str, int] = {}
+    most: dict[str, int] = {}
+    lock = threading.Lock()
+    verify = auth.verify_password
+
+    def observed(password: str, stored: str) -> bool:
+        who = password[:2]  # "a-..." from one address, "b-..." from another
+        with lock:
+            running[who] = running.get(who, 0) + 1
+            most[who] = max(most.get(who, 0), running[who])
+        try:
+            return verify(password, stored)
+        finally:
+            with lock:
+                running[who] -= 1
+
+    monkeypatch.setattr(auth, "verify_password", observed)
+    await make_account(store, "smpp-b", allowed_ips=("127.0.0.2/32",))
+    policy = BindPolicy(store, gateway_id="gw1", hashes_per_address=4)
+    try:
+
+        async def bind(password: str, ip: str) -> S:
+            system_id = "smpp-a" if ip == "127.0.0.1" else "smpp-b"
+            d = await policy.admit(system_id, password, ip, kind="tx", session_id=password)
+            return d.status
+
+        # Four checks from one address queue (none refused) and hash one at a time,
+        # leaving the second thread to another address, whose check runs beside them.
+        statuses = await asyncio.gather(
+            *(bind(f"a-{n}", "127.0.0.1") for n in range(4)), bind("b-0", "127.0.0.2")
+        )
+        assert statuses == [S.ESME_RINVPASWD] * 5
+        assert most == {"a-": 1, "b-": 1}
+        assert policy.authenticator._turns == {}, "no lock left behind"
+    finally:
+        policy.close()
+
+
 async def test_binds_checking_the_same_password_at_once_share_one_hash(store: Store) -> None:
     policy = BindPolicy(store, gateway_id="gw1", hashes_per_address=1)
     hashes: list[str] = []
