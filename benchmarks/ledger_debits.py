@@ -17,17 +17,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import secrets
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+from ledger_bench import cell, fresh_ledger_url, message, run_child
 
 
 async def _child(
@@ -35,80 +29,45 @@ async def _child(
 ) -> dict[str, Any]:
     import ledger
     from ledger.batcher import DebitBatcher
-    from ledger.models import DebitRequest, DebitStatus, NewAccount, OutboundMessage
+    from ledger.models import DebitRequest, DebitStatus, NewAccount
     from ledger.store import open_store
 
-    dsn = os.environ.get("SMPPGW_TEST_PG_DSN") or DEFAULT_PG_DSN
-    tmp = tempfile.TemporaryDirectory()
-    schema = f"bench_{secrets.token_hex(4)}"
-    if store_kind == "sqlite":
-        url = f"sqlite:///{tmp.name}/ledger.db"
-    else:
-        sep = "&" if "?" in dsn else "?"
-        url = f"{dsn}{sep}schema={schema}"
-    stores = [await open_store(url) for _ in range(writers)]
-    try:
-        await stores[0].upgrade()
-        ids = [f"smpp-b{i}" for i in range(accounts)]
-        for sid in ids:
-            await stores[0].create_account(NewAccount(system_id=sid, password_hash="x"))  # noqa: S106 — bench data
-            await stores[0].credit(sid, 10**10, idempotency_key=f"seed:{sid}")
-        batchers = [DebitBatcher(s, max_batch=256) for s in stores]
-        body = b"\x00\x05\x00Shop\x00\x01\x01447700900123\x00" + b"x" * 40
-        next_i = 0
+    async with fresh_ledger_url(store_kind, "bench") as url:
+        stores = [await open_store(url) for _ in range(writers)]
+        try:
+            await stores[0].upgrade()
+            ids = [f"smpp-b{i}" for i in range(accounts)]
+            for sid in ids:
+                await stores[0].create_account(NewAccount(system_id=sid, password_hash="x"))  # noqa: S106 — bench data
+                await stores[0].credit(sid, 10**10, idempotency_key=f"seed:{sid}")
+            batchers = [DebitBatcher(s, max_batch=256) for s in stores]
+            next_i = 0
 
-        async def caller(n: int) -> None:
-            nonlocal next_i
-            batcher = batchers[n % writers]
-            while next_i < count:
-                i = next_i
-                next_i += 1
-                sid = ids[i % accounts]
-                msg = OutboundMessage(
-                    message_id=f"m{i}",
-                    system_id=sid,
-                    source_addr="Shop",
-                    destination_addr="447700900123",
-                    segments=1,
-                    cost=100,
-                    registered_delivery=1,
-                    pdu_body=body + str(i).encode(),
-                )
-                result = await batcher.debit(DebitRequest(f"k{i}", msg))
-                assert result.status is DebitStatus.OK, result
+            async def caller(n: int) -> None:
+                nonlocal next_i
+                batcher = batchers[n % writers]
+                while next_i < count:
+                    i = next_i
+                    next_i += 1
+                    msg = message(i, ids[i % accounts])
+                    result = await batcher.debit(DebitRequest(f"k{i}", msg))
+                    assert result.status is DebitStatus.OK, result
 
-        start = time.perf_counter()
-        await asyncio.gather(*(caller(n) for n in range(callers)))
-        elapsed = time.perf_counter() - start
-        batches = sum(b.batches for b in batchers)
-        for b in batchers:
-            await b.close()
-        assert await stores[0].audit() == []
-        return {
-            "rate": count / elapsed,
-            "batch": count / batches,
-            "module": str(Path(ledger.__file__).parent),
-        }
-    finally:
-        for s in stores:
-            await s.close()
-        tmp.cleanup()
-        if store_kind != "sqlite":
-            import asyncpg
-
-            conn = await asyncpg.connect(dsn)
-            try:
-                await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            finally:
-                await conn.close()
-
-
-def _run_child(tree: Path, scenario: dict[str, Any]) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(tree.resolve())}
-    args = [sys.executable, __file__, "--child", json.dumps(scenario)]
-    out = subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout  # noqa: S603 — this interpreter on this file
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    return result
+            start = time.perf_counter()
+            await asyncio.gather(*(caller(n) for n in range(callers)))
+            elapsed = time.perf_counter() - start
+            batches = sum(b.batches for b in batchers)
+            for b in batchers:
+                await b.close()
+            assert await stores[0].audit() == []
+        finally:
+            for s in stores:
+                await s.close()
+    return {
+        "rate": count / elapsed,
+        "batch": count / batches,
+        "module": str(Path(ledger.__file__).parent),
+    }
 
 
 def main() -> None:
@@ -149,14 +108,10 @@ def main() -> None:
                     # ABBA: a run may pay for the one before it (checkpoints, vacuum),
                     # so no tree always comes second.
                     for tree in args.trees if rep % 2 == 0 else args.trees[::-1]:
-                        r = _run_child(tree, scenario)
+                        r = run_child(__file__, tree, scenario)
                         rates[tree].append(r["rate"])
                         batch[tree] = r["batch"]
-                cells = [
-                    f"{statistics.median(v):,.0f} [{min(v):,.0f}-{max(v):,.0f}]"
-                    f" (batch {batch[t]:.0f})"
-                    for t, v in rates.items()
-                ]
+                cells = [f"{cell(v, ',.0f')} (batch {batch[t]:.0f})" for t, v in rates.items()]
                 print(
                     f"| {store} | {accounts} | {callers} | " + " | ".join(cells) + " |", flush=True
                 )

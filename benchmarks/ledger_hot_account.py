@@ -22,18 +22,13 @@ import asyncio
 import cProfile
 import io
 import json
-import os
 import pstats
-import secrets
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+from ledger_bench import cell, fresh_ledger_url, message, run_child
+
 HOT = "smpp-hot"
 #: Credits of 10,000,000 credits (10**10 milli) given to the hot account first.
 SEED_CREDITS = 10
@@ -44,91 +39,62 @@ async def _child(
 ) -> dict[str, Any]:
     import ledger
     from ledger.batcher import DebitBatcher
-    from ledger.models import DebitRequest, DebitStatus, NewAccount, OutboundMessage
+    from ledger.models import DebitRequest, DebitStatus, NewAccount
     from ledger.store import open_store
 
-    dsn = os.environ.get("SMPPGW_TEST_PG_DSN") or DEFAULT_PG_DSN
-    tmp = tempfile.TemporaryDirectory()
-    schema = f"hot_{secrets.token_hex(4)}"
-    if store_kind == "sqlite":
-        url = f"sqlite:///{tmp.name}/ledger.db"
-    else:
-        sep = "&" if "?" in dsn else "?"
-        url = f"{dsn}{sep}schema={schema}"
-    store = await open_store(url)
-    try:
-        await store.upgrade()
-        await store.create_account(NewAccount(system_id=HOT, password_hash="x"))  # noqa: S106 — bench data
-        # Below ledger.max_credit (10,000,000 credits) each; enough for any --count.
-        for n in range(SEED_CREDITS):
-            await store.credit(HOT, 10**10, idempotency_key=f"seed:{n}")
-        batcher = DebitBatcher(store, max_batch=max_batch)
-        body = b"\x00\x05\x00Shop\x00\x01\x01447700900123\x00" + b"x" * 40
-        messages = [
-            OutboundMessage(
-                message_id=f"m{i}",
-                system_id=HOT,
-                source_addr="Shop",
-                destination_addr="447700900123",
-                segments=1,
-                cost=100,
-                registered_delivery=1,
-                pdu_body=body + str(i).encode(),
-            )
-            for i in range(count)
-        ]
-        next_i = 0
+    async with fresh_ledger_url(store_kind, "hot") as url:
+        store = await open_store(url)
+        try:
+            await store.upgrade()
+            await store.create_account(NewAccount(system_id=HOT, password_hash="x"))  # noqa: S106 — bench data
+            # Below ledger.max_credit (10,000,000 credits) each; enough for any --count.
+            for n in range(SEED_CREDITS):
+                await store.credit(HOT, 10**10, idempotency_key=f"seed:{n}")
+            batcher = DebitBatcher(store, max_batch=max_batch)
+            messages = [message(i, HOT) for i in range(count)]
+            next_i = 0
 
-        async def submitter() -> None:
-            nonlocal next_i
-            while next_i < count:
-                i = next_i
-                next_i += 1
-                result = await batcher.debit(DebitRequest(f"k{i}", messages[i]))
-                assert result.status is DebitStatus.OK, result
+            async def submitter() -> None:
+                nonlocal next_i
+                while next_i < count:
+                    i = next_i
+                    next_i += 1
+                    result = await batcher.debit(DebitRequest(f"k{i}", messages[i]))
+                    assert result.status is DebitStatus.OK, result
 
-        profiler = cProfile.Profile() if profile else None
-        worker = cProfile.Profile() if profile else None
-        if worker is not None:
-            _profile_worker_threads(worker)
-        cpu0, start = time.process_time(), time.perf_counter()
-        if profiler is not None:
-            profiler.enable()
-        await asyncio.gather(*(submitter() for _ in range(submitters)))
-        if profiler is not None:
-            profiler.disable()
-        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu0
-        await batcher.close()
-        balance = (await store.get_account(HOT)).balance
-        assert balance == SEED_CREDITS * 10**10 - 100 * count, balance
-        assert await store.audit() == []
-        summary = ""
-        if profiler is not None:
-            out = io.StringIO()
-            out.write("== event loop thread ==\n")
-            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
-            if worker is not None and worker.getstats():
-                out.write("== worker threads (the SQLite writer) ==\n")
-                pstats.Stats(worker, stream=out).sort_stats("tottime").print_stats(20)
-            summary = out.getvalue()
-        return {
-            "rate": count / elapsed,
-            "cpu_us": cpu / count * 1e6,
-            "batch": count / batcher.batches,
-            "module": str(Path(ledger.__file__).parent),
-            "profile": summary,
-        }
-    finally:
-        await store.close()
-        tmp.cleanup()
-        if store_kind != "sqlite":
-            import asyncpg
-
-            conn = await asyncpg.connect(dsn)
-            try:
-                await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            finally:
-                await conn.close()
+            profiler = cProfile.Profile() if profile else None
+            worker = cProfile.Profile() if profile else None
+            if worker is not None:
+                _profile_worker_threads(worker)
+            cpu0, start = time.process_time(), time.perf_counter()
+            if profiler is not None:
+                profiler.enable()
+            await asyncio.gather(*(submitter() for _ in range(submitters)))
+            if profiler is not None:
+                profiler.disable()
+            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu0
+            await batcher.close()
+            balance = (await store.get_account(HOT)).balance
+            assert balance == SEED_CREDITS * 10**10 - 100 * count, balance
+            assert await store.audit() == []
+        finally:
+            await store.close()
+    summary = ""
+    if profiler is not None:
+        out = io.StringIO()
+        out.write("== event loop thread ==\n")
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
+        if worker is not None and worker.getstats():
+            out.write("== worker threads (the SQLite writer) ==\n")
+            pstats.Stats(worker, stream=out).sort_stats("tottime").print_stats(20)
+        summary = out.getvalue()
+    return {
+        "rate": count / elapsed,
+        "cpu_us": cpu / count * 1e6,
+        "batch": count / batcher.batches,
+        "module": str(Path(ledger.__file__).parent),
+        "profile": summary,
+    }
 
 
 def _profile_worker_threads(profiler: cProfile.Profile) -> None:
@@ -146,18 +112,6 @@ def _profile_worker_threads(profiler: cProfile.Profile) -> None:
             profiler.disable()
 
     thread._WorkItem.run = profiled  # type: ignore[method-assign]
-
-
-def _run_child(tree: Path, scenario: dict[str, Any]) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(tree.resolve())}
-    args = [sys.executable, __file__, "--child", json.dumps(scenario)]
-    out = subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout  # noqa: S603 — this interpreter on this file
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    return result
-
-
-def _cell(values: list[float], fmt: str) -> str:
-    return f"{statistics.median(values):{fmt}} [{min(values):{fmt}}-{max(values):{fmt}}]"
 
 
 def main() -> None:
@@ -184,7 +138,7 @@ def main() -> None:
             "max_batch": args.max_batch,
             "profile": True,
         }
-        r = _run_child(args.trees[0], scenario)
+        r = run_child(__file__, args.trees[0], scenario)
         print(f"{r['rate']:,.0f} debits/s under cProfile, batch {r['batch']:.0f}")
         print(r["profile"])
         return
@@ -206,12 +160,12 @@ def main() -> None:
             batch: dict[Path, float] = {}
             for rep in range(args.repeat):
                 for tree in args.trees if rep % 2 == 0 else args.trees[::-1]:
-                    r = _run_child(tree, scenario)
+                    r = run_child(__file__, tree, scenario)
                     rates[tree].append(r["rate"])
                     cpus[tree].append(r["cpu_us"])
                     batch[tree] = r["batch"]
             cells = [
-                f"{_cell(rates[t], ',.0f')} (batch {batch[t]:.0f}) | {_cell(cpus[t], '.1f')}"
+                f"{cell(rates[t], ',.0f')} (batch {batch[t]:.0f}) | {cell(cpus[t], '.1f')}"
                 for t in args.trees
             ]
             print(f"| {store} | {submitters} | " + " | ".join(cells) + " |", flush=True)
