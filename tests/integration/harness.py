@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -96,10 +97,16 @@ _CLIENTS = ThreadPoolExecutor(64, thread_name_prefix="test-esme")
 
 async def until(check: Callable[[], object], what: str, timeout: float = 10.0) -> None:
     """Wait for ``check()`` to hold (polling), or fail saying ``what``; the deadline only
-    guards against a hang, it is not a measure of speed."""
+    guards against a hang, it is not a measure of speed. ``check`` may be a coroutine
+    function (a ledger read): its result is awaited."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not check():
+    while True:
+        held = check()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
         if loop.time() > deadline:
             raise AssertionError(f"never happened: {what}")
         await asyncio.sleep(0.02)

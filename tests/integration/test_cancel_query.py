@@ -3,14 +3,12 @@ simulator; SQLite and PostgreSQL), each status reached by a raw-socket client (i
 
 from __future__ import annotations
 
-import asyncio
-
 from gateway.app import Gateway
 from gateway.smpp import CancelSm, QuerySm, QuerySmResp, SubmitSm, SubmitSmResp
 from gateway.smpp import CommandStatus as S
 from ledger import Store
 from ledger.models import MessageState
-from tests.integration.harness import in_thread, make_account
+from tests.integration.harness import in_thread, make_account, until
 from tests.integration.raw_esme import RawEsme
 from tests.integration.test_operations import (
     _balance,
@@ -137,13 +135,13 @@ async def test_cancel_by_id_with_addresses_needs_the_messages_own(
     await in_thread(other.close)
 
 
-async def _reaches(store: Store, mid: str, state: MessageState, timeout: float = 15) -> None:
-    """Wait until the ledger has ``mid`` in ``state`` (the deadline only guards a hang)."""
-    for _ in range(int(timeout / 0.05)):
-        if (await store.get_message(mid)).state is state:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{mid} never reached {state}")
+async def _reaches(store: Store, mid: str, state: MessageState) -> None:
+    """Wait until the ledger has ``mid`` in ``state``."""
+
+    async def there() -> bool:
+        return (await store.get_message(mid)).state is state
+
+    await until(there, f"{mid} reaches {state}", timeout=15)
 
 
 async def test_query_tells_expired_and_the_receipts_final_state(

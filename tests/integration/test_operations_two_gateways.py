@@ -10,7 +10,6 @@ accepted it).
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from gateway.smpp import CancelSm, QuerySm, QuerySmResp, ReplaceSm, SubmitSm, Su
 from gateway.smpp import CommandStatus as S
 from ledger import Store, open_store
 from ledger.models import EntryKind, MessageState
-from tests.integration.harness import PASSWORD, in_thread, make_account
+from tests.integration.harness import PASSWORD, in_thread, make_account, until
 from tests.integration.procs import GatewayProcess, free_port, write_config
 from tests.integration.raw_esme import RawEsme
 
@@ -134,16 +133,17 @@ async def test_a_message_held_by_another_gateway_is_refused_and_never_refunded(
         got = await in_thread(on_b.call, CancelSm(sequence_number=0, message_id=kept))
         assert got.command_status == S.ESME_RCANCELFAIL
         await sim.start()
-        for _ in range(300):
-            if sorted(sim.stats.submitted_messages) == [b"kept", b"second"]:
-                break
-            await asyncio.sleep(0.05)
-        assert sorted(sim.stats.submitted_messages) == [b"kept", b"second"]
+        await until(
+            lambda: sorted(sim.stats.submitted_messages) == [b"kept", b"second"],
+            "A forwards the two messages it kept",
+            timeout=15,
+        )
         for mid in (second, kept):
-            for _ in range(200):
-                if (await store.get_message(mid)).state is not MessageState.ACCEPTED:
-                    break
-                await asyncio.sleep(0.05)
+
+            async def sent(mid: str = mid) -> bool:
+                return (await store.get_message(mid)).state is not MessageState.ACCEPTED
+
+            await until(sent, f"{mid} recorded as forwarded")
             assert (await store.get_message(mid)).state in (
                 MessageState.FORWARDED,
                 MessageState.DELIVERED,
