@@ -20,15 +20,14 @@ cancelled: ESME_RCANCELFAIL, with the reason logged (``none_matched``, ``forward
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from gateway.policy.addresses import source_address
 from gateway.policy.message_state import CANCEL_REASON
-from gateway.policy.submit import UNKNOWN_OUTCOME_RETRIES
+from gateway.policy.retry import until_decided
 from gateway.smpp import CancelSm
 from gateway.smpp import CommandStatus as S
-from ledger import LedgerError, LedgerUnavailable
+from ledger import LedgerError
 from ledger.models import Account, MessageRecord
 from ledger.models.outcome import RefundOutcome, RefundRefusal
 
@@ -148,18 +147,9 @@ async def refund_all(
 async def _refund_many(ops: MessageOperations, message_ids: list[str]) -> list[RefundOutcome]:
     """The batch refund, asked again while its outcome is unknown (idempotent per
     message: a batch that did commit answers its entries again)."""
-    delay = 0.1
-    for attempt in range(1, UNKNOWN_OUTCOME_RETRIES + 1):
-        try:
-            return await ops.store.refund_many(
-                message_ids, reason=CANCEL_REASON, holder=ops.gateway_id
-            )
-        except LedgerUnavailable as e:
-            if not e.outcome_unknown or attempt == UNKNOWN_OUTCOME_RETRIES:
-                raise
-        await asyncio.sleep(delay)
-        delay *= 2
-    raise AssertionError("unreachable")
+    return await until_decided(
+        lambda: ops.store.refund_many(message_ids, reason=CANCEL_REASON, holder=ops.gateway_id)
+    )
 
 
 def _refused(log: Any, status: int, reason: str, address: tuple[int, int, str]) -> int:

@@ -19,7 +19,6 @@ is never refunded while that gateway may still send it.
 
 from __future__ import annotations
 
-import asyncio
 import struct
 import uuid
 from dataclasses import dataclass, replace
@@ -29,8 +28,9 @@ from gateway.policy.addresses import international_number, source_address
 from gateway.policy.cancel import cancel_by_address
 from gateway.policy.message_state import CANCEL_REASON, is_final, needs_outcome, smpp_state
 from gateway.policy.pricing import PricingError, quote
+from gateway.policy.retry import until_decided
 from gateway.policy.smpp_time import format_absolute
-from gateway.policy.submit import UNKNOWN_OUTCOME_RETRIES, Refusal, Submitter, check_times
+from gateway.policy.submit import Refusal, Submitter, check_times
 from gateway.smpp import (
     CancelSm,
     CommandId,
@@ -215,19 +215,10 @@ class MessageOperations:
 
     async def _refund(self, message_id: str) -> int:
         """Refund (idempotent per message), asking again while the outcome is unknown."""
-        delay = 0.1
-        for attempt in range(1, UNKNOWN_OUTCOME_RETRIES + 1):
-            try:
-                entry = await self.store.refund(
-                    message_id, reason=CANCEL_REASON, holder=self.gateway_id
-                )
-                return entry.amount
-            except LedgerUnavailable as e:
-                if not e.outcome_unknown or attempt == UNKNOWN_OUTCOME_RETRIES:
-                    raise
-            await asyncio.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")
+        entry = await until_decided(
+            lambda: self.store.refund(message_id, reason=CANCEL_REASON, holder=self.gateway_id)
+        )
+        return entry.amount
 
     async def replace(self, account: Account, pdu: ReplaceSm, log: Any) -> int:
         """Give a message not yet forwarded new content and times (replace_sm), repriced
@@ -305,10 +296,9 @@ class MessageOperations:
         self, record: MessageRecord, body: bytes, segments: int, cost: int, rd: int, log: Any
     ) -> int:
         key = uuid.uuid4().hex
-        delay = 0.1
-        for attempt in range(1, UNKNOWN_OUTCOME_RETRIES + 1):
-            try:
-                await self.store.reprice(
+        try:
+            await until_decided(
+                lambda: self.store.reprice(
                     record.message_id,
                     new_cost=cost,
                     pdu_body=body,
@@ -316,24 +306,21 @@ class MessageOperations:
                     registered_delivery=rd,
                     idempotency_key=key,
                 )
-                return S.ESME_ROK
-            except LedgerUnavailable as e:
-                if not e.outcome_unknown or attempt == UNKNOWN_OUTCOME_RETRIES:
-                    log.error("replace.failed", status="0x404", error=repr(e))
-                    return S.ESME_RLEDGERDOWN
-            except InsufficientCredit:
-                log.info("replace.refused", status=f"0x{S.ESME_RNOCREDIT:x}", reason="credit")
-                return S.ESME_RNOCREDIT
-            except PackagePaidMessage:
-                # Its draws are in package messages, not credits: see docs/protocol.md.
-                log.info("replace.refused", status="0x13", reason="package_paid")
-                return S.ESME_RREPLACEFAIL
-            except (MessageNotAccepted, AccountNotActive) as e:
-                log.info("replace.refused", status="0x13", reason=type(e).__name__)
-                return S.ESME_RREPLACEFAIL
-            except LedgerError as e:
-                log.error("replace.failed", status="0x404", error=repr(e))
-                return S.ESME_RLEDGERDOWN
-            await asyncio.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")
+            )
+        except LedgerUnavailable as e:
+            log.error("replace.failed", status="0x404", error=repr(e))
+            return S.ESME_RLEDGERDOWN
+        except InsufficientCredit:
+            log.info("replace.refused", status=f"0x{S.ESME_RNOCREDIT:x}", reason="credit")
+            return S.ESME_RNOCREDIT
+        except PackagePaidMessage:
+            # Its draws are in package messages, not credits: see docs/protocol.md.
+            log.info("replace.refused", status="0x13", reason="package_paid")
+            return S.ESME_RREPLACEFAIL
+        except (MessageNotAccepted, AccountNotActive) as e:
+            log.info("replace.refused", status="0x13", reason=type(e).__name__)
+            return S.ESME_RREPLACEFAIL
+        except LedgerError as e:
+            log.error("replace.failed", status="0x404", error=repr(e))
+            return S.ESME_RLEDGERDOWN
+        return S.ESME_ROK

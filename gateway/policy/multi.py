@@ -24,10 +24,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gateway.policy.pricing import PricingError, quote
+from gateway.policy.retry import until_decided
 from gateway.policy.submit import (
     DEBIT_STATUS,
     HANDOVER_WINDOW_S,
-    UNKNOWN_OUTCOME_RETRIES,
     Refusal,
     SubmitOutcome,
     Submitter,
@@ -232,22 +232,12 @@ class MultiSubmitter:
     async def _debit_all(self, requests: list[DebitRequest]) -> list[DebitResult]:
         """debit_all, asking again with the same keys while a COMMIT's outcome is unknown
         (a replay of the whole set is its first result)."""
-        delay = 0.1
-        for attempt in range(1, UNKNOWN_OUTCOME_RETRIES + 1):
-            try:
-                results = await self.store.debit_all(requests)
-            except LedgerUnavailable as e:
-                if not e.outcome_unknown or attempt == UNKNOWN_OUTCOME_RETRIES:
-                    raise
-            else:
-                # A replay of our own keys is the debit that landed: treat it as OK.
-                return [
-                    replace(r, status=DebitStatus.OK) if r.status is DebitStatus.DUPLICATE else r
-                    for r in results
-                ]
-            await asyncio.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")
+        results = await until_decided(lambda: self.store.debit_all(requests))
+        # A replay of our own keys is the debit that landed: treat it as OK.
+        return [
+            replace(r, status=DebitStatus.OK) if r.status is DebitStatus.DUPLICATE else r
+            for r in results
+        ]
 
 
 def _unsuccess(dest: DestAddress, status: int) -> UnsuccessSme:

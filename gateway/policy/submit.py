@@ -23,6 +23,7 @@ from gateway.policy.addresses import (
 from gateway.policy.concat import ConcatError, ConcatPart, ConcatTracker, concat_part
 from gateway.policy.ids import MessageIdGenerator
 from gateway.policy.pricing import PricingError, Quote, quote
+from gateway.policy.retry import until_decided
 from gateway.policy.smpp_time import format_absolute, parse_time
 from gateway.policy.tariff import Tariff
 from gateway.smpp import CommandStatus, SubmitSm
@@ -39,8 +40,6 @@ from ledger.models import (
 from ledger.rules.packages import map_service_type
 
 S = CommandStatus
-#: Attempts to learn a debit's fate after a COMMIT whose outcome is unknown (0.1-0.8 s).
-UNKNOWN_OUTCOME_RETRIES = 4
 #: A debit that took longer than this to learn its fate (each attempt may wait for the
 #: ledger's timeouts) is not handed to the forwarder: the ledger holds it ACCEPTED and the
 #: adoption sweep forwards it. The forwarder remembers what a sweep sent for longer than
@@ -229,23 +228,6 @@ class Submitter:
         )
         return international, part
 
-    async def _debit(self, request: DebitRequest, *, attempt: int = 1) -> DebitResult:
-        """Debit through the batcher; when a COMMIT's outcome is unknown, ask again with
-        the same key until the ledger says which (DUPLICATE = it had landed). ``attempt``
-        > 1 continues a caller's own first attempt (it waits before asking again)."""
-        delay = 0.1 * 2 ** (attempt - 1)
-        if attempt > 1:
-            await asyncio.sleep(delay / 2)  # the wait that followed the failed attempt
-        for n in range(attempt, UNKNOWN_OUTCOME_RETRIES + 1):
-            try:
-                return await self.batcher.debit(request)
-            except LedgerUnavailable as e:
-                if not e.outcome_unknown or n == UNKNOWN_OUTCOME_RETRIES:
-                    raise
-            await asyncio.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")
-
     async def submit(
         self,
         account: Account,
@@ -271,7 +253,9 @@ class Submitter:
     async def debit(self, pending: PendingDebit, *, attempt: int = 1) -> SubmitOutcome:
         """Debit a prepared submit (see :meth:`prepare`) and settle it."""
         try:
-            result = await self._debit(pending.request, attempt=attempt)
+            result = await until_decided(
+                lambda: self.batcher.debit(pending.request), attempt=attempt
+            )
         except LedgerError as e:
             return self.failed(pending, e)
         return self.settle(pending, result)
