@@ -46,6 +46,11 @@ from gateway.smpp import (
     encode,
 )
 
+# Only the id and the stat word of a receipt, by two searches (~1 µs), not the gateway's
+# own reader (gateway.delivery.receipt_pdus.read_upstream_receipt, ~16 µs: it parses every
+# field and both dates, which the gateway needs to rewrite a receipt and a load generator
+# does not); measured with timeit here. The generator shares the cores of the server it
+# measures, so what it spends per receipt is taken from the server's figure.
 _RECEIPT_ID = re.compile(rb"id:(\S+)", re.IGNORECASE)
 _RECEIPT_STAT = re.compile(rb"stat:(\w+)", re.IGNORECASE)
 #: registered_delivery asking for a final receipt (SMPP 3.4 5.2.17).
