@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import replace
+from typing import Any
 
 from gateway.smpp import (
     RESPONSE_BIT,
@@ -27,6 +28,25 @@ from gateway.smpp import (
 )
 
 _BINDS = {"tx": BindTransmitter, "rx": BindReceiver, "trx": BindTransceiver}
+
+
+def bind_status(s: Any, system_id: str, password: str, *, before: bytes = b"") -> int:
+    """Send a bind_transmitter on the connected socket ``s`` (plain or TLS), after the
+    octets ``before`` in the same write (a PROXY header, say); the command_status of the
+    first PDU that comes back, or -1 if the gateway closed (or reset) without one."""
+    bind = BindTransmitter(sequence_number=1, system_id=system_id, password=password)
+    s.sendall(before + encode(bind))
+    reader = PduReader()
+    while True:
+        try:
+            data = s.recv(4096)
+        except ConnectionResetError:  # closed with our bind unread: a reset
+            return -1
+        if not data:
+            return -1
+        reader.feed(data)
+        for frame in reader.frames():
+            return int(decode(frame).command_status)
 
 
 class RawEsme:

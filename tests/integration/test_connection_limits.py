@@ -11,7 +11,7 @@ import pytest
 import structlog
 
 from gateway.app import Gateway
-from gateway.smpp import BindTransmitter, EnquireLink, PduReader, decode, encode
+from gateway.smpp import EnquireLink, encode
 from ledger import Store
 from tests.integration.harness import (
     PASSWORD,
@@ -20,6 +20,7 @@ from tests.integration.harness import (
     make_account,
     running_gateway,
 )
+from tests.integration.raw_esme import bind_status
 
 
 @pytest.fixture
@@ -47,12 +48,7 @@ def _closed_by_peer(s: socket.socket) -> bool:
 
 
 def _bind(s: socket.socket) -> int:
-    s.sendall(encode(BindTransmitter(sequence_number=1, system_id="smpp-caps", password=PASSWORD)))
-    reader = PduReader()
-    while True:
-        reader.feed(s.recv(4096))
-        for frame in reader.frames():
-            return int(decode(frame).command_status)
+    return bind_status(s, "smpp-caps", PASSWORD)
 
 
 async def test_a_connection_beyond_a_cap_is_closed_at_once(limited: Gateway) -> None:

@@ -31,6 +31,7 @@ from tests.integration.harness import (
     make_account,
     running_gateway,
 )
+from tests.integration.raw_esme import bind_status
 
 SYSTEM_ID = "smpp-proxied"
 BIND = encode(BindTransmitter(sequence_number=1, system_id=SYSTEM_ID, password=PASSWORD))
@@ -90,18 +91,7 @@ def _connect(port: int, source: str = "127.0.0.1") -> socket.socket:
 
 def _bind(s: Any, password: str = PASSWORD) -> int:
     """Bind ``s`` (a socket or TLS socket); the status, or -1 if closed unanswered."""
-    s.sendall(encode(BindTransmitter(sequence_number=1, system_id=SYSTEM_ID, password=password)))
-    reader = PduReader()
-    while True:
-        try:
-            data = s.recv(4096)
-        except ConnectionResetError:  # closed with our bind unread: a reset
-            return -1
-        if not data:
-            return -1
-        reader.feed(data)
-        for frame in reader.frames():
-            return int(decode(frame).command_status)
+    return bind_status(s, SYSTEM_ID, password)
 
 
 def _closed(s: socket.socket) -> bool:
@@ -119,19 +109,7 @@ def _through_proxy(port: int, header: bytes, password: str = PASSWORD) -> int:
     try:
         # Header and bind in one segment, as a balancer forwarding at once would send:
         # the gateway must read exactly the header and leave the bind to the session.
-        s.settimeout(5)
-        s.sendall(
-            header
-            + encode(BindTransmitter(sequence_number=1, system_id=SYSTEM_ID, password=password))
-        )
-        reader = PduReader()
-        while True:
-            data = s.recv(4096)
-            if not data:
-                return -1
-            reader.feed(data)
-            for frame in reader.frames():
-                return int(decode(frame).command_status)
+        return bind_status(s, SYSTEM_ID, password, before=header)
     finally:
         s.close()
 

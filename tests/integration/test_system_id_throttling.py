@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import structlog
 
-from gateway.smpp import BindTransmitter, PduReader, decode, encode
 from gateway.smpp import CommandStatus as S
 from ledger import Store, open_store
 from tests.integration.harness import (
@@ -26,6 +25,7 @@ from tests.integration.harness import (
     make_account,
     running_gateway,
 )
+from tests.integration.raw_esme import bind_status
 
 SYSTEM_ID = "smpp-victim"
 
@@ -45,16 +45,7 @@ def _bind(port: int, source_ip: str, password: str) -> int:
         s.settimeout(10)
         s.bind((source_ip, 0))
         s.connect(("127.0.0.1", port))
-        bind = BindTransmitter(sequence_number=1, system_id=SYSTEM_ID, password=password)
-        s.sendall(encode(bind))
-        reader = PduReader()
-        while True:
-            data = s.recv(4096)
-            if not data:
-                return -1
-            reader.feed(data)
-            for frame in reader.frames():
-                return decode(frame).command_status
+        return bind_status(s, SYSTEM_ID, password)
 
 
 async def test_a_system_id_guessed_from_many_addresses_stays_open_to_its_own(
