@@ -16,39 +16,16 @@ from pathlib import Path
 import pytest
 
 from gateway.simulator import UpstreamSimulator
-from gateway.smpp import CancelSm, QuerySm, QuerySmResp, ReplaceSm, SubmitSm, SubmitSmResp
+from gateway.smpp import CancelSm, QuerySm, QuerySmResp, ReplaceSm, SubmitSmResp
 from gateway.smpp import CommandStatus as S
 from ledger import Store, open_store
 from ledger.models import EntryKind, MessageState
 from tests.integration.harness import PASSWORD, in_thread, make_account, until
 from tests.integration.procs import GatewayProcess, free_port, write_config
 from tests.integration.raw_esme import RawEsme
+from tests.integration.test_cancel_query import _by_address, _submit
 
 pytestmark = pytest.mark.postgres
-FR = "33612345678"
-
-
-def _submit(text: bytes) -> SubmitSm:
-    return SubmitSm(
-        sequence_number=0,
-        source_addr_ton=5,
-        source_addr="SMPPGW",
-        dest_addr_ton=1,
-        dest_addr_npi=1,
-        destination_addr=FR,
-        short_message=text,
-    )
-
-
-def _by_address() -> CancelSm:
-    return CancelSm(
-        sequence_number=0,
-        source_addr_ton=5,
-        source_addr="SMPPGW",
-        dest_addr_ton=1,
-        dest_addr_npi=1,
-        destination_addr=FR,
-    )
 
 
 async def _bound(port: int) -> RawEsme:
@@ -58,7 +35,7 @@ async def _bound(port: int) -> RawEsme:
 
 
 async def _sent(esme: RawEsme, text: bytes) -> str:
-    resp = await in_thread(esme.call, _submit(text))
+    resp = await in_thread(esme.call, _submit(text=text))
     assert isinstance(resp, SubmitSmResp)
     assert resp.command_status == S.ESME_ROK
     return resp.message_id
