@@ -15,9 +15,10 @@ Operations are of two sorts:
   where the SQL allows;
 - the ones each dialect does its own way, because they are hot or lock differently:
   lock and load accounts (:class:`LockAccounts`), look up idempotency keys and message
-  ids (:class:`LookUp`), write a plan (:class:`WritePlan`), serialise binds of one
-  account (:class:`SerialiseBinds`), adopt messages (:class:`Adopt`), claim receipts
-  (:class:`Claim`), store receipts (:class:`StoreReceipts`).
+  ids (:class:`LookUp`), both at once (:class:`LockAndLookUp`), write a plan
+  (:class:`WritePlan`), serialise binds of one account (:class:`SerialiseBinds`), adopt
+  messages (:class:`Adopt`), claim receipts (:class:`Claim`), store receipts
+  (:class:`StoreReceipts`).
 
 Scripts must be restartable (they only yield and decide), and must not catch the
 exceptions operations raise: a raised error rolls the transaction back.
@@ -141,6 +142,19 @@ class LookUp(Op[tuple[dict[str, StoredEntry], dict[str, StoredMessage]]]):
 
 
 @dataclass(frozen=True, slots=True)
+class LockAndLookUp(
+    Op[tuple[dict[str, AccountState], dict[str, StoredEntry], dict[str, StoredMessage]]]
+):
+    """:class:`LockAccounts` then :class:`LookUp`, the start of every movement: the
+    locked accounts, the committed journal rows of ``keys``, the message rows of
+    ``message_ids``. One operation so that a backend may do it in one round trip."""
+
+    system_ids: Sequence[str]
+    keys: Collection[str]
+    message_ids: Collection[str]
+
+
+@dataclass(frozen=True, slots=True)
 class WritePlan(Op[list[int]]):
     """Write a movement's plan; the result is the new entries' ids, in plan order.
 
@@ -152,6 +166,9 @@ class WritePlan(Op[list[int]]):
 
     plan: Plan[Any]
     now: datetime
+    #: Nothing follows it in the script: under ``Access.OPTIMISTIC`` this write may be
+    #: the transaction's commit.
+    last: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +223,7 @@ OPERATIONS: tuple[type[Op[Any]], ...] = (
     Fetch,
     LockAccounts,
     LookUp,
+    LockAndLookUp,
     WritePlan,
     SerialiseBinds,
     Adopt,
@@ -250,6 +268,13 @@ class Access(Enum):
     #: a race (unique key taken meanwhile, deadlock, serialisation failure), and reports
     #: a connection lost during COMMIT as ``LedgerUnavailable(outcome_unknown=True)``.
     TRANSACTION = "transaction"
+    #: A TRANSACTION made only of :class:`LockAndLookUp` / :class:`LookUp` reads and one
+    #: final :class:`WritePlan` (``last``), the shape of a debit batch. PostgreSQL may
+    #: read without locks and write with one statement that fails unless every account it
+    #: writes is unchanged since the read: two round trips and no BEGIN/COMMIT instead of
+    #: five. Any other operation, or a changed account, runs the script again as a
+    #: TRANSACTION. SQLite runs it as a TRANSACTION.
+    OPTIMISTIC = "optimistic"
 
 
 class Backend(Protocol):

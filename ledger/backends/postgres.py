@@ -5,12 +5,14 @@ A script runs between awaits on one pooled connection. A TRANSACTION script runs
 id committed meanwhile by another gateway, a deadlock, a serialisation failure); the
 retry then sees the winner's rows and answers DUPLICATE or CONFLICT.
 
-The debit path keeps its round trips whatever the batch size: BEGIN, lock the batch's
+A movement keeps its round trips whatever the batch size: BEGIN, lock the batch's
 accounts in sorted order (``SELECT ... FOR NO KEY UPDATE``: two batches never deadlock
 and a concurrent batch waits instead of reading a stale balance), look up its keys and
 message ids (``_LOOK_UP``), write everything in ONE statement (``_WRITE_PLAN``), COMMIT.
 The ``UPDATE ... FROM unnest`` trap (a row listed twice is updated once) cannot bite:
-a plan has one row per account and per house account.
+a plan has one row per account and per house account. A debit batch usually takes two
+round trips instead, reading unlocked and writing only if nothing it read changed
+(``ledger.backends.postgres_optimistic``).
 
 Durability: every session runs with ``synchronous_commit=on`` whatever the server default,
 because an acknowledged debit must survive a crash. Connection failures become
@@ -45,6 +47,7 @@ import asyncpg
 
 from ledger.backends import base, rows
 from ledger.backends.postgres_listen import UNAVAILABLE, ReceiptListener
+from ledger.backends.postgres_optimistic import Attempt, NeedsLocks
 from ledger.errors import InvalidRequest, LedgerUnavailable
 from ledger.migrate import Dialect, upgrade_postgres
 from ledger.models import MessageRecord, PendingReceipt
@@ -64,6 +67,10 @@ _ATTEMPTS = 4
 #: First key of the advisory locks that serialise acquire_bind per account; the second
 #: key is hashtext(system_id). A collision only makes two accounts wait for each other.
 _BIND_LOCK_CLASS = 0x736D7062  # "smpb"
+#: After an optimistic write lost a race, the scripts that run the locking way before the
+#: next optimistic try: where gateways contend for one account, locking first is cheaper
+#: than a lost read and write before every lock.
+_LOCKING_AFTER_LOSS = 16
 #: Rows per house account that concurrent writers spread over (see _WRITE_PLAN).
 _HOUSE_SHARDS = 16
 
@@ -119,9 +126,9 @@ WITH acc AS (
         recharges_today = u.recharges_today, tb_tokens = u.tb_tokens,
         tb_updated_at = u.tb_updated_at
     FROM unnest($1::text[], $2::bigint[], $3::date[], $4::int[], $5::bigint[],
-                $6::timestamptz[])
-        AS u(system_id, balance, recharge_day, recharges_today, tb_tokens, tb_updated_at)
-    WHERE a.system_id = u.system_id
+                $6::timestamptz[]{seen_array})
+        AS u(system_id, balance, recharge_day, recharges_today, tb_tokens, tb_updated_at{seen})
+    WHERE a.system_id = u.system_id{seen_check}
     RETURNING 1
 ), msg AS (
     INSERT INTO messages (message_id, system_id, idempotency_key, source_addr,
@@ -164,11 +171,39 @@ _STATES = """, st AS (
 _COUNTS = """
 SELECT id, idempotency_key, (SELECT count(*) FROM acc) AS accounts,
        (SELECT count(*) FROM msg) AS messages, (SELECT count(*) FROM house) AS houses,
-       {states} AS states
+       {states} AS states{checked}
 FROM ent
 """
-_WRITE_PLAN = _WRITES + _COUNTS.format(states="0")
-_WRITE_PLAN_STATES = _WRITES + _STATES + _COUNTS.format(states="(SELECT count(*) FROM st)")
+
+
+def _write_plan_sql(*, states: bool, checked: bool) -> str:
+    """The plan's one statement; ``checked`` (Access.OPTIMISTIC, no transaction around
+    it): an account row is written only if its ``xmin`` (the transaction that last wrote
+    it) is the one the plan read, and unless all were, ``smppgw_unchanged`` raises
+    serialization_failure, which undoes the whole statement (migration 0015)."""
+    seen = 32 if states else 30
+    writes = _WRITES.format(
+        seen_array=f", ${seen}::xid[]" if checked else "",
+        seen=", seen" if checked else "",
+        seen_check=" AND a.xmin = u.seen" if checked else "",
+    )
+    counts = _COUNTS.format(
+        states="(SELECT count(*) FROM st)" if states else "0",
+        checked=(
+            f",\n       smppgw_unchanged((SELECT count(*) FROM acc) = cardinality(${seen}::xid[]))"
+            if checked
+            else ""
+        ),
+    )
+    return writes + (_STATES if states else "") + counts
+
+
+#: By (has message states, checked).
+_WRITE_PLAN = {
+    (states, checked): _write_plan_sql(states=states, checked=checked)
+    for states in (False, True)
+    for checked in (False, True)
+}
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
@@ -308,6 +343,8 @@ class PostgresBackend:
         self._dsn = dsn
         self._listeners: set[ReceiptListener] = set()
         self._ops = base.performers(self)
+        #: Optimistic scripts still to run the locking way (see _LOCKING_AFTER_LOSS).
+        self._locking_turns = 0
 
     @classmethod
     async def open(cls, url: str) -> PostgresBackend:
@@ -358,6 +395,8 @@ class PostgresBackend:
         """Run the script on one connection: in a transaction (retried) if ``access`` says."""
         if access is base.Access.TRANSACTION:
             return await self._transaction(script)
+        if access is base.Access.OPTIMISTIC:
+            return await self._optimistic(script)
         async with self.connection() as conn:
             return await self._drive(conn, script())
 
@@ -379,6 +418,28 @@ class PostgresBackend:
                 if attempt == _ATTEMPTS:
                     raise
         raise AssertionError("unreachable")
+
+    async def _optimistic(self, script: Callable[[], base.Script[T]]) -> T:
+        """Read unlocked and write only if unchanged (``postgres_optimistic``); else, or
+        if the script needs more, the locking way. Nothing is written before the one
+        statement that decides, so running again is always safe."""
+        if self._locking_turns > 0:
+            self._locking_turns -= 1
+            return await self._transaction(script)
+        attempt: Attempt | None = None
+        try:
+            async with self.connection() as conn:
+                attempt = Attempt(conn, DECODER, self._write_plan, self._look_up)
+                return await attempt.drive(script())
+        except NeedsLocks:
+            pass  # more than a plan to write: lock this time
+        except _RETRY:
+            self._locking_turns = _LOCKING_AFTER_LOSS  # changed meanwhile: contention
+        except LedgerUnavailable as exc:
+            if attempt is not None and attempt.writing:  # the write commits by itself
+                raise LedgerUnavailable(str(exc), outcome_unknown=True) from exc
+            raise
+        return await self._transaction(script)
 
     async def _drive(self, conn: Any, steps: base.Script[T]) -> T:
         result: Any = None
@@ -450,8 +511,21 @@ class PostgresBackend:
                 messages[r["message_id"]] = rows.stored_message(r, DECODER)
         return entries, messages
 
+    @classmethod
+    async def _lock_and_look_up(
+        cls, conn: Any, op: base.LockAndLookUp
+    ) -> tuple[dict[str, AccountState], dict[str, StoredEntry], dict[str, StoredMessage]]:
+        # Two statements, in this order: under READ COMMITTED the look-up then sees what
+        # committed before it, including the batch the lock may have waited for.
+        accounts = await cls._lock_accounts(conn, base.LockAccounts(op.system_ids))
+        entries, messages = await cls._look_up(conn, base.LookUp(op.keys, op.message_ids))
+        return accounts, entries, messages
+
     @staticmethod
-    async def _write_plan(conn: Any, op: base.WritePlan) -> list[int]:
+    async def _write_plan(
+        conn: Any, op: base.WritePlan, seen: dict[str, int] | None = None
+    ) -> list[int]:
+        """Write the plan; ``seen`` (account -> the xmin read): only if none changed."""
         plan = op.plan
         ents = plan.entries
         accounts = _columns([rows.state_row(a) for a in plan.accounts.values()], 6)
@@ -462,7 +536,9 @@ class PostgresBackend:
         states = plan.message_states
         if states:
             args += [list(states), [s.value for s in states.values()]]
-        found = await conn.fetch(_WRITE_PLAN_STATES if states else _WRITE_PLAN, *args)
+        if seen is not None:
+            args.append([seen.get(a) for a in plan.accounts])
+        found = await conn.fetch(_WRITE_PLAN[bool(states), seen is not None], *args)
         ids = {r["idempotency_key"]: r["id"] for r in found}
         counts = (len(plan.accounts), len(plan.messages), len(houses[0]), len(states))
         written = (

@@ -249,20 +249,30 @@ BY_UPSTREAM_KEY = Statement.each(
     " AND ($2 IS NULL OR upstream = $2) ORDER BY rowid DESC LIMIT 1",
 )
 # A message already past FORWARDED (refunded, delivered) keeps its state but gets the
-# upstream id. $5 is the upstream's name. The ids of the messages found come back.
+# upstream id. $5 is the upstream's name. All or none: unless every id is a message,
+# nothing is written and no id comes back (one statement, no transaction block needed).
 MARK_FORWARDED = Statement.each(
     postgres="UPDATE messages AS m SET upstream_id = u.upstream_id,"
     " upstream_key = u.upstream_key, upstream = $5, updated_at = $3,"
     " state = CASE WHEN m.state = 'accepted' THEN 'forwarded' ELSE m.state END"
     " FROM unnest($1::text[], $2::text[], $4::text[]) AS u(message_id, upstream_id, upstream_key)"
-    " WHERE m.message_id = u.message_id RETURNING m.message_id",
+    " WHERE m.message_id = u.message_id AND (SELECT count(*) FROM messages x"
+    "  WHERE x.message_id = ANY($1::text[])) = cardinality($1::text[])"
+    " RETURNING m.message_id",
     sqlite="UPDATE messages SET upstream_id = u.upstream_id, upstream_key = u.upstream_key,"
     " upstream = $5, updated_at = $3,"
     " state = CASE WHEN state = 'accepted' THEN 'forwarded' ELSE state END"
     " FROM (SELECT i.value AS message_id, j.value AS upstream_id, k.value AS upstream_key"
     "  FROM json_each($1) i JOIN json_each($2) j ON j.key = i.key"
     "  JOIN json_each($4) k ON k.key = i.key) AS u"
-    " WHERE messages.message_id = u.message_id RETURNING messages.message_id",
+    " WHERE messages.message_id = u.message_id AND (SELECT count(*) FROM messages x"
+    "  WHERE x.message_id IN (SELECT value FROM json_each($1))) = json_array_length($1)"
+    " RETURNING messages.message_id",
+)
+#: Which of the ids ($1) are messages.
+KNOWN_MESSAGE_IDS = Statement.each(
+    postgres="SELECT message_id FROM messages WHERE message_id = ANY($1::text[])",
+    sqlite="SELECT message_id FROM messages WHERE message_id IN (SELECT value FROM json_each($1))",
 )
 # replace_sm: a message still ACCEPTED (not yet forwarded) takes its new body and price.
 REPLACE_MESSAGE = Statement.both(

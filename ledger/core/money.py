@@ -21,7 +21,7 @@ from ledger.backends.base import (
     Access,
     Execute,
     Fetch,
-    LockAccounts,
+    LockAndLookUp,
     LookUp,
     Script,
     WritePlan,
@@ -72,8 +72,7 @@ def movement(op: Movement[Any], now: datetime) -> Script[tuple[Plan[Any], list[i
         _, messages = yield from do(LookUp((), message_ids))
         lock.update(m.system_id for m in messages.values())
         message_ids = ()
-    accounts = yield from do(LockAccounts(sorted(lock)))
-    entries, found = yield from do(LookUp(load.keys, message_ids))
+    accounts, entries, found = yield from do(LockAndLookUp(sorted(lock), load.keys, message_ids))
     messages = messages or found
     if load.packages is None:
         plan = op.plan(Loaded(accounts, entries, messages), now)
@@ -83,7 +82,10 @@ def movement(op: Movement[Any], now: datetime) -> Script[tuple[Plan[Any], list[i
         )
         entries.update(read.entries)
         plan = op.plan(Loaded(accounts, entries, messages, read.packages, read.draws), now)
-    ids = (yield from do(WritePlan(plan, now))) if plan.writes else []
+    # Only reads come before this write; ``last``: nothing comes after it either, so
+    # under Access.OPTIMISTIC it may commit the movement.
+    last = not (plan.package_entries or plan.new_packages or plan.notices)
+    ids = (yield from do(WritePlan(plan, now, last))) if plan.writes else []
     if plan.package_entries or plan.new_packages:
         plan.package_entry_ids = yield from write_packages(plan, now)
     for n in plan.notices:
@@ -132,10 +134,11 @@ def _refund_held(
 class MoneyCore(CoreBase):
     """``DebitStore`` and ``MoneyStore`` over a backend."""
 
-    async def move(self, op: Movement[R]) -> R:
-        """Run one money movement in one transaction; its result."""
+    async def move(self, op: Movement[R], access: Access = Access.TRANSACTION) -> R:
+        """Run one money movement in one transaction; its result. ``access``
+        OPTIMISTIC only for a movement that nothing follows (see ``Access``)."""
         now = self._now()
-        plan, ids = await self._run(partial(movement, op, now), Access.TRANSACTION)
+        plan, ids = await self._run(partial(movement, op, now), access)
         result: R = plan.resolve(ids, now)
         return result
 
@@ -185,7 +188,7 @@ class MoneyCore(CoreBase):
             return []
         for request in requests:
             validate_request(request)
-        return await self.move(DebitBatch(requests))
+        return await self.move(DebitBatch(requests), Access.OPTIMISTIC)
 
     async def debit_all(self, requests: Sequence[DebitRequest]) -> list[DebitResult]:
         """Debit every request and store its message, or none of them: one transaction.

@@ -60,9 +60,9 @@ def _mark_forwarded(pairs: dict[str, str], upstream: str, now: datetime) -> Scri
             rows.first,
         )
     )
-    missing = set(pairs) - set(found)
-    if missing:  # raising rolls back: nothing is recorded
-        raise UnknownMessage(sorted(missing)[0])
+    if len(found) != len(pairs):  # the statement records all of them or none
+        known = yield from do(Fetch(sql.KNOWN_MESSAGE_IDS, (list(pairs),), rows.first))
+        raise UnknownMessage(sorted(set(pairs) - set(known))[0])
 
 
 def _add_receipts(items: list[NewReceipt], now: datetime, until: datetime) -> Script[list[int]]:
@@ -126,7 +126,8 @@ class OutboxCore(CoreBase):
         pairs = dict(items)
         if not pairs:
             return
-        await self._run(partial(_mark_forwarded, pairs, upstream, self._now()), Access.TRANSACTION)
+        # One statement, all or nothing, its own transaction: one round trip on PostgreSQL.
+        await self._run(partial(_mark_forwarded, pairs, upstream, self._now()), Access.STATEMENT)
 
     async def message_by_upstream_id(
         self, upstream_id: str, *, upstream: str | None = None, form: str = "auto"
