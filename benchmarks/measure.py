@@ -63,6 +63,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU of the local PostgreSQL server: every ``postgres`` process's utime + stime,
+    plus what its reaped children used (backends of connections closed meanwhile)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                head, _, rest = f.read().rpartition(")")
+        except OSError:  # gone meanwhile
+            continue
+        if head.endswith("(postgres"):
+            fields = rest.split()
+            total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    return total / CLK_TCK
+
+
 def _proc_stat() -> list[int]:
     with open("/proc/stat") as f:
         # user nice system idle iowait irq softirq steal ...

@@ -53,8 +53,9 @@ def ratio_table(table: Table, half_rate: Mapping[str, Mapping[str, float]]) -> s
     """One row per scenario: rate, ratio to raw, verdict, CPU per message, p99s."""
     lines = [
         "| scenario | accepted msg/s, median [min-max] | x raw | target | gateway CPU µs/msg "
-        "| peers CPU µs/msg | p99 ms at full load | p99 ms at half its peak (offered msg/s) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| PostgreSQL CPU µs/msg | peers CPU µs/msg | p99 ms at full load "
+        "| p99 ms at half its peak (offered msg/s) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for scenario, m in table.items():
         med, lo, hi = m["msg_s"]
@@ -62,8 +63,10 @@ def ratio_table(table: Table, half_rate: Mapping[str, Mapping[str, float]]) -> s
         p99 = f"{m['p99_ms'][0]:.1f}"
         peers = m.get("peers_cpu_us_per_msg")
         peers_text = "-" if peers is None else f"{peers[0]:,.0f}"
+        db = m.get("db_cpu_us_per_msg")
+        db_text = "-" if db is None else f"{db[0]:,.0f}"
         if scenario.startswith("direct"):
-            lines.append(f"| {scenario} | {rate} | 1 | raw | - | {peers_text} | {p99} | - |")
+            lines.append(f"| {scenario} | {rate} | 1 | raw | - | - | {peers_text} | {p99} | - |")
             continue
         r = ratio(table, scenario)
         half = half_rate.get(scenario)
@@ -75,7 +78,8 @@ def ratio_table(table: Table, half_rate: Mapping[str, Mapping[str, float]]) -> s
             )
         lines.append(
             f"| {scenario} | {rate} | {'-' if r is None else f'{r:.2f}'} "
-            f"| {verdict(scenario, r)} | {m['gw_cpu_us_per_msg'][0]:,.0f} | {peers_text} | {p99} "
+            f"| {verdict(scenario, r)} | {m['gw_cpu_us_per_msg'][0]:,.0f} | {db_text} "
+            f"| {peers_text} | {p99} "
             f"| {half_text} |"
         )
     return "\n".join(lines)

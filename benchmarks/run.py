@@ -61,6 +61,7 @@ from benchmarks.measure import (  # noqa: E402 (needs the sys.path line above)
     loadavg,
     machine,
     machine_busy_seconds,
+    postgres_cpu_seconds,
     profile_report,
     steal_seconds,
     wait_quiet,
@@ -224,6 +225,7 @@ def run_once(
             after_load = on_gateway(gw.pid) if (gw is not None and on_gateway) else None
             cpu0 = {"gateway": cpu_seconds(gw.pid) if gw else 0.0, "sim": cpu_seconds(sim.pid)}
             kids0 = children_cpu_seconds()
+            db0 = postgres_cpu_seconds() if backend == "postgres" else 0.0
             busy0 = machine_busy_seconds()
             steal0 = steal_seconds()
             t0 = time.monotonic()
@@ -257,6 +259,8 @@ def run_once(
             cpu1 = {"gateway": cpu_seconds(gw.pid) if gw else 0.0, "sim": cpu_seconds(sim.pid)}
             cpu = {k: round(cpu1[k] - cpu0[k], 3) for k in cpu0}
             cpu["loadgen"] = round(children_cpu_seconds() - kids0, 3)
+            if backend == "postgres":
+                cpu["postgres"] = round(postgres_cpu_seconds() - db0, 3)
             cpu["machine"] = round(machine_busy_seconds() - busy0, 3)
             cpu["steal"] = round(steal_seconds() - steal0, 3)
             if gw is not None:
@@ -303,6 +307,12 @@ def metrics(r: dict[str, Any]) -> dict[str, float]:
         "peers_cpu_us_per_msg": 1e6
         * (r["cpu_s"]["sim"] + r["cpu_s"].get("loadgen", 0.0))
         / max(lg["ok"], 1),
+        # The database server's CPU per message (PostgreSQL; SQLite is in the gateway's).
+        **(
+            {"db_cpu_us_per_msg": 1e6 * r["cpu_s"]["postgres"] / max(lg["ok"], 1)}
+            if "postgres" in r["cpu_s"]
+            else {}
+        ),
         "sim_cores": r["peak_cores"]["sim"],
         "loadgen_cores": r["peak_cores"]["loadgen"],
         "machine_cores": r["peak_cores"]["machine"],

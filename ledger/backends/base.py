@@ -261,8 +261,8 @@ class Access(Enum):
 
     #: Only reads: SQLite reads one snapshot; PostgreSQL runs each statement on its own.
     READ = "read"
-    #: ONE writing statement: PostgreSQL runs it without BEGIN/COMMIT (a statement is
-    #: its own transaction), SQLite under its write lock.
+    #: ONE writing statement, after any reads it decides on: PostgreSQL runs it without
+    #: BEGIN/COMMIT (a statement is its own transaction), SQLite under its write lock.
     STATEMENT = "statement"
     #: Reads and writes as one transaction. PostgreSQL runs the script again when it lost
     #: a race (unique key taken meanwhile, deadlock, serialisation failure), and reports

@@ -7,20 +7,25 @@ from pathlib import Path
 from benchmarks import report
 
 
-def _row(msg_s: float, cpu: float = 0.0, p99: float = 5.0) -> dict[str, list[float]]:
-    return {
+def _row(
+    msg_s: float, cpu: float = 0.0, p99: float = 5.0, db: float | None = None
+) -> dict[str, list[float]]:
+    row = {
         "msg_s": [msg_s, msg_s * 0.9, msg_s * 1.1],
         "gw_cpu_us_per_msg": [cpu, cpu, cpu],
         "peers_cpu_us_per_msg": [120.0, 110.0, 130.0],
         "p99_ms": [p99, p99, p99],
     }
+    if db is not None:
+        row["db_cpu_us_per_msg"] = [db, db, db]
+    return row
 
 
 TABLE = {
     "direct": _row(16_000),
     "direct-dlr": _row(8_000),
     "sqlite": _row(2_000, cpu=250),
-    "postgres-dlr": _row(4_000, cpu=300),
+    "postgres-dlr": _row(4_000, cpu=300, db=210),
     "sqlite@base": _row(1_600, cpu=300),
 }
 
@@ -42,10 +47,12 @@ def test_the_table_shows_ratio_verdict_and_the_half_rate_p99() -> None:
     half = {"sqlite": {"rate": 1_000, "p50_ms": 4.0, "p99_ms": 25.5}}
     lines = report.ratio_table(TABLE, half).splitlines()
     sqlite = next(line for line in lines if line.startswith("| sqlite |"))
-    assert "| 0.12 | 4.0x short of 0.5 | 250 | 120 |" in sqlite
+    assert "| 0.12 | 4.0x short of 0.5 | 250 | - | 120 |" in sqlite  # its ledger is inside
     assert "25.5 (1,000; over 20 ms)" in sqlite
+    postgres = next(line for line in lines if line.startswith("| postgres-dlr |"))
+    assert "| 300 | 210 | 120 |" in postgres  # the database server's CPU has its column
     direct = next(line for line in lines if line.startswith("| direct |"))
-    assert "| 1 | raw | - | 120 |" in direct
+    assert "| 1 | raw | - | - | 120 |" in direct
 
 
 def test_the_block_replaces_the_previous_one_and_keeps_the_rest(tmp_path: Path) -> None:
