@@ -256,8 +256,11 @@ MARK_FORWARDED = Statement.each(
     " upstream_key = u.upstream_key, upstream = $5, updated_at = $3,"
     " state = CASE WHEN m.state = 'accepted' THEN 'forwarded' ELSE m.state END"
     " FROM unnest($1::text[], $2::text[], $4::text[]) AS u(message_id, upstream_id, upstream_key)"
-    " WHERE m.message_id = u.message_id AND (SELECT count(*) FROM messages x"
-    "  WHERE x.message_id = ANY($1::text[])) = cardinality($1::text[])"
+    " WHERE m.message_id = u.message_id AND (SELECT count(*) FROM unnest($1::text[]) AS k(id)"
+    # One index probe per id (LATERAL ... LIMIT 1), even in the generic plan PostgreSQL
+    # caches while the table is new and small: `= ANY` there is a sequential scan.
+    "  CROSS JOIN LATERAL (SELECT 1 FROM messages x WHERE x.message_id = k.id LIMIT 1) AS x)"
+    "  = cardinality($1::text[])"
     " RETURNING m.message_id",
     sqlite="UPDATE messages SET upstream_id = u.upstream_id, upstream_key = u.upstream_key,"
     " upstream = $5, updated_at = $3,"
