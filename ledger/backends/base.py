@@ -256,6 +256,19 @@ def do(op: Op[T]) -> Script[T]:
     return result
 
 
+async def drive(steps: Script[T], perform: Callable[[Op[Any]], Awaitable[Any]]) -> T:
+    """Run a script on an asyncio backend: each operation it yields is awaited through
+    ``perform`` and its result sent back in, until the script returns."""
+    result: Any = None
+    while True:
+        try:
+            op: Op[Any] = steps.send(result)
+        except StopIteration as done:
+            value: T = done.value
+            return value
+        result = await perform(op)
+
+
 class Access(Enum):
     """How a script touches the database, which decides the transaction around it."""
 

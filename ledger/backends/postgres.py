@@ -442,14 +442,8 @@ class PostgresBackend:
         return await self._transaction(script)
 
     async def _drive(self, conn: Any, steps: base.Script[T]) -> T:
-        result: Any = None
-        while True:
-            try:
-                op: base.Op[Any] = steps.send(result)
-            except StopIteration as done:
-                value: T = done.value
-                return value
-            result = await self._ops[type(op)](conn, op)
+        ops = self._ops
+        return await base.drive(steps, lambda op: ops[type(op)](conn, op))
 
     async def upgrade(self, now: datetime) -> list[str]:
         """Create the URL's schema if needed, apply pending migrations, return their names."""

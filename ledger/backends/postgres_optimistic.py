@@ -104,26 +104,22 @@ class Attempt:
     async def drive(self, steps: base.Script[T]) -> T:
         """Run ``steps``; raises NeedsLocks, or what the write raised when it lost."""
         seen: dict[str, int] = {}
-        result: Any = None
-        while True:
-            try:
-                op: base.Op[Any] = steps.send(result)
-            except StopIteration as done:
-                value: T = done.value
-                return value
+
+        async def perform(op: base.Op[Any]) -> Any:
             if self.writing:
                 # The write committed; a script going on would half-apply. Cannot happen
                 # for a movement whose write is ``last``.
                 raise RuntimeError("an OPTIMISTIC script went on after its last write")
             if type(op) is LockAndLookUp:
-                result = await self._read(op, seen)
-            elif type(op) is LookUp:
-                result = await self._look_up(self._conn, op)
-            elif type(op) is WritePlan and op.last:
+                return await self._read(op, seen)
+            if type(op) is LookUp:
+                return await self._look_up(self._conn, op)
+            if type(op) is WritePlan and op.last:
                 self.writing = True
-                result = await self._write_plan(self._conn, op, seen)
-            else:
-                raise NeedsLocks(type(op).__name__)
+                return await self._write_plan(self._conn, op, seen)
+            raise NeedsLocks(type(op).__name__)
+
+        return await base.drive(steps, perform)
 
     async def _read(
         self, op: LockAndLookUp, seen: dict[str, int]
