@@ -55,11 +55,17 @@ def machine() -> dict[str, Any]:
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a live process, all its threads included (/proc/PID/stat)."""
+def _stat(pid: int | str) -> tuple[str, list[str]]:
+    """A process's command name and the fields after it (/proc/PID/stat)."""
     with open(f"/proc/{pid}/stat") as f:
-        # The command name (field 2) may hold spaces: split after its closing paren.
-        fields = f.read().rsplit(")", 1)[1].split()
+        # The command name (field 2) may hold spaces: split at its closing paren.
+        head, _, rest = f.read().rpartition(")")
+    return head.partition("(")[2], rest.split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a live process, all its threads included."""
+    fields = _stat(pid)[1]
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
@@ -71,12 +77,10 @@ def postgres_cpu_seconds() -> float:
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                head, _, rest = f.read().rpartition(")")
+            name, fields = _stat(entry)
         except OSError:  # gone meanwhile
             continue
-        if head.endswith("(postgres"):
-            fields = rest.split()
+        if name == "postgres":
             total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
     return total / CLK_TCK
 
